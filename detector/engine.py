@@ -1,0 +1,161 @@
+"""The scoring engine: a payment, the customer's prior state and a rule set give a verdict.
+
+`score` and `hits` are pure.  `Detector` is the thin stateful shell that the backtest, the
+replay source and the Kafka service all drive: it keeps customer states in a dict, scores each
+payment against the state *before* it and then records it.  Every path to a verdict goes
+through `Detector.process`, so live and offline alerts cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+
+from detector.conditions import CONDITIONS, Params
+from detector.events import Activity, Payment
+from detector.rules import RULE_IDS, RULES_BY_ID, RuleSet
+from detector.state import CustomerState
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    rule_id: str
+    points: int
+    values: Mapping[str, float | int | str]
+
+    def label(self, lang: str = "en") -> str:
+        rule = RULES_BY_ID[self.rule_id]
+        return rule.label_fr if lang == "fr" else rule.label_en
+
+    def detail(self, lang: str = "en") -> str:
+        cond = CONDITIONS[self.rule_id]
+        return (cond.text_fr if lang == "fr" else cond.text_en).format(**self.values)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "rule_id": self.rule_id,
+            "points": self.points,
+            "values": dict(self.values),
+            "detail_en": self.detail("en"),
+            "detail_fr": self.detail("fr"),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    payment_id: str
+    customer_id: str
+    ts_ms: int
+    score: int
+    severity: str
+    is_alert: bool
+    reasons: tuple[Reason, ...]
+    ruleset_version: str
+
+    def explain(self, lang: str = "en") -> str:
+        return "; ".join(f"{r.label(lang)} +{r.points} ({r.detail(lang)})" for r in self.reasons)
+
+
+@dataclass(frozen=True)
+class CompiledRules:
+    """A rule set flattened for the hot path: one (predicate, params) pair per rule."""
+
+    ruleset: RuleSet
+    checks: tuple[tuple[Callable[[Payment, CustomerState, Params], bool], Params], ...]
+
+    @classmethod
+    def of(cls, ruleset: RuleSet) -> CompiledRules:
+        checks = tuple(
+            (CONDITIONS[rid].fires, cfg.params)
+            for rid, cfg in zip(RULE_IDS, ruleset.rules, strict=True)
+        )
+        return cls(ruleset, checks)
+
+
+def hits(p: Payment, s: CustomerState, compiled: CompiledRules) -> tuple[bool, ...]:
+    """Which of the eleven rules fire, enabled or not (the backtest's matrix row)."""
+    return tuple([fires(p, s, params) for fires, params in compiled.checks])
+
+
+def score(p: Payment, s: CustomerState, compiled: CompiledRules) -> Verdict:
+    rs = compiled.ruleset
+    reasons = []
+    total = 0
+    for rid, cfg, (fires, params) in zip(RULE_IDS, rs.rules, compiled.checks, strict=True):
+        if cfg.enabled and fires(p, s, params):
+            total += cfg.points
+            reasons.append(Reason(rid, cfg.points, CONDITIONS[rid].measure(p, s, params)))
+    return Verdict(
+        payment_id=p.payment_id,
+        customer_id=p.customer_id,
+        ts_ms=p.ts_ms,
+        score=total,
+        severity=rs.severity(total),
+        is_alert=total >= rs.alert_threshold,
+        reasons=tuple(reasons),
+        ruleset_version=rs.version,
+    )
+
+
+@dataclass
+class Detector:
+    """Scores a stream of events in order, keeping each customer's state."""
+
+    ruleset: RuleSet
+    states: MutableMapping[str, CustomerState] = field(default_factory=dict)
+    _compiled: CompiledRules = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._compiled = CompiledRules.of(self.ruleset)
+
+    def use(self, ruleset: RuleSet) -> None:
+        """Switch rule sets between events; state is independent of the rule set."""
+        self.ruleset = ruleset
+        self._compiled = CompiledRules.of(ruleset)
+
+    def state_of(self, customer_id: str) -> CustomerState:
+        s = self.states.get(customer_id)
+        if s is None:
+            s = self.states[customer_id] = CustomerState()
+        return s
+
+    def process(self, event: Payment | Activity) -> Verdict | None:
+        s = self.state_of(event.customer_id)
+        if isinstance(event, Payment):
+            verdict = score(event, s, self._compiled)
+            s.record_payment(event)
+            return verdict
+        s.record_activity(event)
+        return None
+
+    def process_all(self, events: Iterable[Payment | Activity]) -> list[Verdict]:
+        out = []
+        for e in events:
+            v = self.process(e)
+            if v is not None:
+                out.append(v)
+        return out
+
+    def hit_rows(self, events: Iterable[Payment | Activity]) -> tuple[list[str], list[int]]:
+        """Payment ids and hit bitmasks (bit i = rule i fired), for the backtest."""
+        ids: list[str] = []
+        masks: list[int] = []
+        checks = self._compiled.checks
+        states = self.states
+        for e in events:
+            s = states.get(e.customer_id)
+            if s is None:
+                s = states[e.customer_id] = CustomerState()
+            if type(e) is Payment:
+                mask = 0
+                bit = 1
+                for fires, params in checks:
+                    if fires(e, s, params):
+                        mask |= bit
+                    bit <<= 1
+                ids.append(e.payment_id)
+                masks.append(mask)
+                s.record_payment(e)
+            else:
+                s.record_activity(e)  # type: ignore[arg-type]
+        return ids, masks

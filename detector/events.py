@@ -1,0 +1,43 @@
+"""The two event shapes the engine understands.
+
+Payments carry the customer's profile fields (country, time zone, signup time) so that scoring
+needs nothing but the event and the customer's state: the producer joins them in when it reads
+a dataset, exactly as a checkout service knows the account it is charging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    payment_id: str
+    customer_id: str
+    session_id: str
+    ts_ms: int
+    amount: float
+    currency: str
+    result: str
+    device: str
+    device_id: str
+    utm_source: str
+    country: str
+    method: str
+    customer_country: str
+    customer_tz: str
+    customer_signup_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A behavioural event; only the types in `STATEFUL_EVENT_TYPES` change customer state."""
+
+    event_id: str
+    customer_id: str
+    session_id: str
+    event_type: str
+    ts_ms: int
+
+
+STATEFUL_EVENT_TYPES = frozenset({"add_to_cart"})
