@@ -13,3 +13,7 @@ class RuleSetError(DetectorError):
 
 class EventError(DetectorError):
     """An event cannot be scored; the message names the field and value."""
+
+
+class EvaluationError(DetectorError, ValueError):
+    """Arrays given to the evaluation maths are inconsistent; the message says which."""

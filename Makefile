@@ -1,0 +1,11 @@
+.PHONY: app test unit lint bench
+app:    ## run the app on the embedded default (SQLite, no broker)
+	scripts/app
+test:   ## the whole test suite, services included
+	scripts/test
+unit:   ## unit tests only (no services)
+	KVT_NO_SERVICES=1 scripts/test tests/unit
+lint:
+	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+bench:
+	.venv/bin/python -m bench.bench_detector && .venv/bin/python -m bench.bench_generate

@@ -1,0 +1,166 @@
+"""Command line: `python -m detector backtest DIR ...` (and the service, once it exists)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+
+from data_gen.errors import DataGenError
+from data_gen.readers import read_dataset
+from detector.backtest import build_hit_matrix, evaluate_ruleset
+from detector.errors import DetectorError
+from detector.metrics import unlabelled_summary
+from detector.report import render_text, render_unlabelled_text
+from detector.rules import RULE_IDS, RuleSet, default_ruleset
+from detector.suggest import Objective
+from detector.tuning import SuggestReport, suggest_for_dataset
+
+
+def _parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m detector", description=__doc__)
+    sub = ap.add_subparsers(dest="command", required=True)
+    bt = sub.add_parser("backtest", help="score a dataset with a rule set and report metrics")
+    bt.add_argument("dataset", help="dataset directory (own layout or prototype export)")
+    bt.add_argument("--rules", help="rule set JSON (default: the built-in rules)")
+    bt.add_argument("--json", action="store_true", help="print the full report as JSON")
+    bt.add_argument(
+        "--capacity",
+        type=int,
+        default=50,
+        help="alerts an analyst team reviews per day, for precision@k (default 50)",
+    )
+    bt.add_argument("--lang", choices=["en", "fr"], default="en")
+    bt.add_argument(
+        "--suggest",
+        action="store_true",
+        help="fit points and a threshold, then compare on a hold-out dataset",
+    )
+    bt.add_argument(
+        "--objective",
+        default="recall_at_budget",
+        choices=["recall_at_budget", "f1", "precision_at_recall"],
+    )
+    bt.add_argument(
+        "--budget",
+        type=float,
+        default=0.05,
+        help="max alert rate for recall_at_budget (default 0.05)",
+    )
+    bt.add_argument(
+        "--min-recall",
+        type=float,
+        default=0.8,
+        help="min recall for precision_at_recall (default 0.8)",
+    )
+    bt.add_argument("--holdout", help="hold-out dataset (default: generated with seed +1000)")
+    bt.add_argument("--save-suggested", metavar="FILE", help="write the suggested rule set")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _backtest(args)
+    except (DataGenError, DetectorError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    if args.capacity < 1:
+        raise DetectorError(f"--capacity: must be at least 1, got {args.capacity}")
+    ruleset = RuleSet.from_json_file(args.rules) if args.rules else default_ruleset()
+    t0 = time.perf_counter()
+    ds = read_dataset(args.dataset)
+    t1 = time.perf_counter()
+    hm = build_hit_matrix(ds, ruleset)
+    t2 = time.perf_counter()
+    timing = {
+        "read_s": round(t1 - t0, 3),
+        "hit_matrix_s": round(t2 - t1, 3),
+        "payments_per_s": round(hm.n / max(t2 - t1, 1e-9)),
+    }
+
+    if hm.labels is None:
+        summary = unlabelled_summary(
+            hm.scores(ruleset.weights), hm.hits, RULE_IDS, ruleset.alert_threshold
+        )
+        if args.suggest:
+            raise DetectorError("--suggest needs a labelled dataset (is_fraud)")
+        if args.json:
+            print(
+                json.dumps(
+                    {
+                        "ruleset": ruleset.version,
+                        "labelled": False,
+                        "summary": summary.to_dict(),
+                        "timing": timing,
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            print(render_unlabelled_text(summary, lang=args.lang))
+        return 0
+
+    metrics = evaluate_ruleset(hm, ruleset, args.capacity)
+    report = None
+    if args.suggest:
+        objective = Objective(args.objective, budget=args.budget, min_recall=args.min_recall)
+        report = suggest_for_dataset(ds, ruleset, objective, args.capacity, args.holdout)
+        if args.save_suggested:
+            with open(args.save_suggested, "w", encoding="utf-8") as fh:
+                fh.write(report.suggested.to_json())
+    if args.json:
+        out = {
+            "ruleset": ruleset.version,
+            "labelled": True,
+            "metrics": metrics.to_dict(),
+            "timing": timing,
+        }
+        if report is not None:
+            out["suggestion"] = report.to_dict()
+        print(json.dumps(out, indent=2, ensure_ascii=False))
+        return 0
+    print(
+        f"Dataset {ds.path} ({ds.layout}), rule set {ruleset.version}: "
+        f"{hm.n:,} payments scored in {timing['hit_matrix_s']:.2f} s"
+    )
+    print(render_text(metrics, lang=args.lang))
+    if report is not None:
+        print(render_suggestion(report))
+    return 0
+
+
+def render_suggestion(r: SuggestReport) -> str:
+    o = r.objective
+    goal = {
+        "recall_at_budget": f"most recall with alert rate <= {o.budget:.1%}",
+        "f1": "best F1",
+        "precision_at_recall": f"best precision with recall >= {o.min_recall:.0%}",
+    }[o.kind]
+    lines = [f"\nSuggested weights ({goal})", f"{'rule':<16}{'before':>8}{'after':>8}"]
+    for rid, b, a in zip(RULE_IDS, r.current.weights, r.suggested.weights, strict=True):
+        lines.append(f"{rid:<16}{b:>8}{a:>8}")
+    lines.append(f"{'threshold':<16}{r.current.alert_threshold:>8}{r.suggested.alert_threshold:>8}")
+    s = r.suggestion
+    lines.append(
+        f"\nObjective on training data: {s.objective_value_before:.3f} -> "
+        f"{s.objective_value_after:.3f}"
+    )
+    lines.append(f"On the hold-out dataset ({r.holdout_path}):")
+    lines.append(f"{'':<18}{'alert rate':>11}{'precision':>11}{'recall':>9}{'AUC-PR':>9}")
+    for name, m in (("current", r.holdout_before), ("suggested", r.holdout_after)):
+        lines.append(
+            f"{name:<18}{m.alert_rate:>11.1%}{m.precision:>11.1%}{m.recall:>9.1%}"
+            f"{m.average_precision:>9.3f}"
+        )
+    lines.append(f"objective {r.holdout_objective_before:.3f} -> {r.holdout_objective_after:.3f}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
