@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from data_gen.readers import Dataset
 
+from data_gen.readers import Dataset
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 
 

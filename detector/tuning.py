@@ -88,7 +88,6 @@ def apply_suggestion(current: RuleSet, s: Suggestion) -> RuleSet:
 def holdout_dataset(train: Dataset, workdir: Path) -> Dataset:
     """A dataset like `train` (same generator parameters when known) with another seed."""
     from data_gen.generate import generate
-
     from data_gen.params import GenParams
 
     params = GenParams()
