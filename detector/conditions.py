@@ -26,7 +26,7 @@ _OFFSET_BUCKET_MS = 15 * 60 * 1000
 
 
 @lru_cache(maxsize=64)
-def _zone(tz: str) -> ZoneInfo:
+def zone_info(tz: str) -> ZoneInfo:
     try:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
@@ -37,7 +37,7 @@ def _zone(tz: str) -> ZoneInfo:
 def _offset_ms(tz: str, bucket: int) -> int:
     # Offsets change only at DST transitions, which fall on quarter hours in UTC.
     when = datetime.fromtimestamp(bucket * _OFFSET_BUCKET_MS / 1000, UTC)
-    offset = _zone(tz).utcoffset(when)
+    offset = zone_info(tz).utcoffset(when)
     return 0 if offset is None else int(offset.total_seconds() * 1000)
 
 

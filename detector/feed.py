@@ -11,9 +11,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from data_gen.readers import Dataset
+from detector.codec import format_ts, payment_message
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 
 
@@ -120,3 +122,43 @@ def merge_in_time_order(
 
 def dataset_events(ds: Dataset) -> list[Activity | Payment]:
     return list(merge_in_time_order(activities_of(ds), payments_of(ds)))
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    """A message to publish: `kind` is user_events, payments or orders (a `Topics` field)."""
+
+    kind: str
+    key: str
+    value: bytes
+    ts_ms: int
+
+
+
+
+def dataset_messages(ds: Dataset, with_orders: bool = True) -> list[OutMessage]:
+    """Every behavioural event, payment and order as topic messages, in engine order."""
+    ev = ds.events()
+    ev_ms = to_ms(ev["event_timestamp"])
+    cols = [c for c in ev.columns if c != "event_timestamp"]
+    records = ev[cols].astype(object).where(ev[cols].notna(), None)
+    rows: list[tuple[int, int, str, OutMessage]] = []
+    for ts, eid, rec in zip(ev_ms.tolist(), ev["event_id"].tolist(),
+                            records.to_dict("records"), strict=True):  # fmt: skip
+        body = {k: (v if v != "" else None) for k, v in rec.items()}
+        body["event_timestamp"] = format_ts(ts)
+        msg = OutMessage("user_events", rec["customer_id"], orjson.dumps(body), ts)
+        rows.append((ts, 0, eid, msg))
+    for p in payments_of(ds):
+        msg = OutMessage("payments", p.customer_id, orjson.dumps(payment_message(p)), p.ts_ms)
+        rows.append((p.ts_ms, 1, p.payment_id, msg))
+    if with_orders:
+        orders = ds.orders
+        o_ms = to_ms(orders["order_ts"])
+        for ts, rec in zip(o_ms.tolist(), orders.astype(object).to_dict("records"), strict=True):
+            body = {k: v for k, v in rec.items() if k != "order_ts"}
+            body["order_ts"] = format_ts(ts)
+            msg = OutMessage("orders", rec["customer_id"], orjson.dumps(body), ts)
+            rows.append((ts, 2, rec["order_id"], msg))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return [r[3] for r in rows]

@@ -1,0 +1,180 @@
+"""The wire format of the input topics, and strict decoding into engine events.
+
+Messages are UTF-8 JSON objects keyed by customer_id.  Decoding never raises anything but
+`BadMessage`, whose reason is what the dead-letter topic records; the detector stays up
+whatever arrives.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from data_gen.schema import DEVICES, EVENT_TYPES, PAYMENT_RESULTS
+from detector.conditions import zone_info
+from detector.errors import DetectorError, EventError
+from detector.events import Activity, Payment
+
+MAX_AMOUNT = 100_000.0  # an e-shop basket above this is a data error, not a purchase
+MIN_TS_MS = 946_684_800_000  # 2000-01-01
+MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+_KNOWN_TYPES = frozenset(EVENT_TYPES)
+_DEVICES = frozenset(DEVICES)
+_RESULTS = frozenset(PAYMENT_RESULTS)
+_DEVICE_ALIASES = {"web_desktop": "desktop", "web_mobile": "mobile"}
+
+
+class BadMessage(DetectorError):
+    """A message that cannot be scored; `reason` is short and stable, `detail` says more."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+def parse_ts_ms(value: object, field: str = "timestamp") -> int:
+    """ISO-8601 (Z, offset or naive UTC; nanoseconds allowed) to epoch ms, range-checked."""
+    if not isinstance(value, str) or not value:
+        raise BadMessage("bad_timestamp", f"{field}: expected an ISO-8601 string, got {value!r}")
+    text = _FRACTION.sub(r"\1", value)
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadMessage("bad_timestamp", f"{field}: {value[:40]!r} is not ISO-8601") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    ms = int(dt.timestamp() * 1000)
+    if not MIN_TS_MS <= ms < MAX_TS_MS:
+        raise BadMessage("bad_timestamp", f"{field}: {value!r} is outside 2000-2100")
+    return ms
+
+
+def format_ts(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def load_json(raw: bytes | None, max_bytes: int) -> Mapping[str, Any]:
+    if raw is None:
+        raise BadMessage("empty", "message has no value")
+    if len(raw) > max_bytes:
+        raise BadMessage("too_large", f"{len(raw)} bytes > limit {max_bytes}")
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadMessage("invalid_json", str(exc)[:200]) from None
+    if not isinstance(obj, dict):
+        raise BadMessage("not_an_object", f"expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _id(obj: Mapping[str, Any], field: str, required: bool = True) -> str:
+    value = obj.get(field)
+    if value is None or value == "":
+        if required:
+            raise BadMessage("missing_field", f"{field} is required")
+        return ""
+    if not isinstance(value, str):
+        raise BadMessage("wrong_type", f"{field}: expected a string, got {type(value).__name__}")
+    if not _ID.fullmatch(value):
+        raise BadMessage("bad_id", f"{field}: {value[:40]!r} is not a valid identifier")
+    return value
+
+
+def _text(obj: Mapping[str, Any], field: str, allowed: frozenset[str] | None = None) -> str:
+    value = obj.get(field)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadMessage("wrong_type", f"{field}: expected a string, got {type(value).__name__}")
+    if allowed is not None and value not in allowed:
+        raise BadMessage("bad_value", f"{field}: {value[:40]!r} not in {sorted(allowed)}")
+    return value
+
+
+def _country(obj: Mapping[str, Any], field: str) -> str:
+    value = _text(obj, field)
+    value = "UK" if value == "GB" else value
+    if value and not _COUNTRY.fullmatch(value):
+        raise BadMessage("bad_value", f"{field}: {value[:20]!r} is not a country code")
+    return value
+
+
+def decode_activity(obj: Mapping[str, Any]) -> Activity:
+    event_type = obj.get("event_type")
+    if event_type not in _KNOWN_TYPES:
+        raise BadMessage("unknown_event_type", f"event_type {str(event_type)[:40]!r}")
+    ts = obj.get("event_timestamp", obj.get("ts"))
+    return Activity(
+        event_id=_id(obj, "event_id"),
+        customer_id=_id(obj, "customer_id"),
+        session_id=_id(obj, "session_id", required=False),
+        event_type=str(event_type),
+        ts_ms=parse_ts_ms(ts, "event_timestamp"),
+    )
+
+
+def decode_payment(obj: Mapping[str, Any]) -> Payment:
+    amount = obj.get("amount")
+    if isinstance(amount, bool) or not isinstance(amount, int | float):
+        raise BadMessage("wrong_type", f"amount: expected a number, got {amount!r}"[:120])
+    if not math.isfinite(amount) or not 0 < amount <= MAX_AMOUNT:
+        raise BadMessage("absurd_amount", f"amount {amount!r} outside (0, {MAX_AMOUNT:g}]")
+    device = _DEVICE_ALIASES.get(obj.get("device") or "", obj.get("device") or "")
+    tz = _text(obj, "customer_tz") or "UTC"
+    try:
+        zone_info(tz)
+    except EventError:
+        raise BadMessage("bad_value", f"customer_tz: unknown time zone {tz[:40]!r}") from None
+    signup = obj.get("customer_signup_ts")
+    result = _text(obj, "result", _RESULTS)
+    if not result:
+        raise BadMessage("missing_field", "result is required")
+    return Payment(
+        payment_id=_id(obj, "payment_id"),
+        customer_id=_id(obj, "customer_id"),
+        session_id=_id(obj, "session_id", required=False),
+        ts_ms=parse_ts_ms(obj.get("attempt_ts"), "attempt_ts"),
+        amount=float(amount),
+        currency=_text(obj, "currency") or "EUR",
+        result=result,
+        device=_text({"device": device}, "device", _DEVICES | {""}),
+        device_id=_id(obj, "device_id", required=False),
+        utm_source=_text(obj, "utm_source"),
+        country=_country(obj, "payment_country"),
+        method=_text(obj, "method"),
+        customer_country=_country(obj, "customer_country"),
+        customer_tz=tz,
+        customer_signup_ms=None if signup in (None, "") else parse_ts_ms(signup, "signup"),
+    )
+
+
+def payment_message(p: Payment) -> dict[str, Any]:
+    """The payments-topic JSON for a payment (the inverse of `decode_payment`)."""
+    return {
+        "payment_id": p.payment_id,
+        "customer_id": p.customer_id,
+        "session_id": p.session_id or None,
+        "attempt_ts": format_ts(p.ts_ms),
+        "amount": p.amount,
+        "currency": p.currency,
+        "result": p.result,
+        "device": p.device,
+        "device_id": p.device_id or None,
+        "utm_source": p.utm_source,
+        "payment_country": p.country,
+        "method": p.method,
+        "customer_country": p.customer_country,
+        "customer_tz": p.customer_tz,
+        "customer_signup_ts": None
+        if p.customer_signup_ms is None
+        else format_ts(p.customer_signup_ms),
+    }

@@ -1,0 +1,350 @@
+"""The detector service: consume, score with the engine, commit effectively once.
+
+Each batch is one database transaction holding the new alerts, the touched customers' states
+and the next offsets of every partition the batch read from.  Offsets are fenced (the stored
+value must be the one this consumer last saw), so a consumer that lost its partitions in a
+rebalance cannot write.  After a crash the service resumes from the committed offsets with
+the committed states: the alerts are those of an uninterrupted run, no more and no less.
+
+Alerts and dead letters are produced to Kafka *before* the database commit and flushed, so
+they are never lost; a crash between the two can repeat them on the topics (at-least-once,
+keyed by alert id), never in the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from confluent_kafka import KafkaException
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import repository as repo
+from db.repository import DeadLetterRow, OffsetConflict
+from detector.codec import BadMessage, decode_activity, decode_payment, load_json
+from detector.engine import Detector, Verdict
+from detector.errors import DetectorError
+from detector.events import Payment
+from detector.ordering import Item, Merger, Record, TopicPartition
+from detector.rules import RuleSet
+from detector.settings import Settings
+from detector.sources import Source
+from detector.state import CustomerState
+from detector.status import Status
+from detector.telemetry import Telemetry
+
+log = logging.getLogger("kvt.detector")
+
+RULESET_CHECK_S = 0.5
+LAG_CHECK_S = 1.0
+MAX_DB_BACKOFF_S = 5.0
+
+
+class SinkError(DetectorError):
+    """Alerts or dead letters could not be delivered to Kafka in time."""
+
+
+class AlertSink:
+    """Publishes alerts and dead letters to Kafka; `flush` before the database commit."""
+
+    def __init__(self, settings: Settings) -> None:
+        from confluent_kafka import Producer
+
+        self.topics = settings.topics
+        self._producer = Producer(settings.kafka_config(**{
+            "enable.idempotence": True, "linger.ms": 2, "compression.type": "lz4",
+        }))  # fmt: skip
+
+    def alert(self, verdict: Verdict, payment: Payment) -> None:
+        body = {
+            "alert_id": repo.alert_id_for(verdict.payment_id),
+            "payment_id": verdict.payment_id,
+            "customer_id": verdict.customer_id,
+            "score": verdict.score,
+            "severity": verdict.severity,
+            "ruleset_version": verdict.ruleset_version,
+            "amount": payment.amount,
+            "reasons": [r.to_dict() for r in verdict.reasons],
+        }
+        self._send(self.topics.alerts, verdict.customer_id, orjson.dumps(body))
+
+    def dead_letter(self, row: DeadLetterRow, record: Record) -> None:
+        headers = {"reason": row.reason, "source_topic": record.topic,
+                   "source_partition": str(record.partition),
+                   "source_offset": str(record.offset)}  # fmt: skip
+        self._send(self.topics.dead_letter, None, record.value or b"", headers)
+
+    def _send(self, topic: str, key: str | None, value: bytes,
+              headers: dict[str, str] | None = None) -> None:  # fmt: skip
+        while True:
+            try:
+                self._producer.produce(topic, value=value, key=key, headers=headers)
+                return
+            except BufferError:
+                self._producer.poll(0.05)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        left = self._producer.flush(timeout_s)
+        if left:
+            raise SinkError(f"{left} alert/dead-letter messages not delivered in {timeout_s}s")
+
+
+@dataclass
+class BatchResult:
+    events: int
+    payments: int
+    alerts: int
+    dead: int
+
+
+class DetectorService:
+    def __init__(
+        self,
+        settings: Settings,
+        source: Source,
+        sessions: sessionmaker[Session],
+        sink: AlertSink | None = None,
+        status: Status | None = None,
+        telemetry: Telemetry | None = None,
+        on_batch: Callable[[BatchResult], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.source = source
+        self.sessions = sessions
+        self.sink = sink
+        self.status = status or Status()
+        self.telemetry = telemetry or Telemetry()
+        self.on_batch = on_batch
+        topics = settings.topics
+        self.merger = Merger(topics.user_events, topics.payments)
+        self._states: dict[str, CustomerState] = {}
+        self._expected: dict[TopicPartition, int | None] = {}
+        self._ruleset: RuleSet | None = None
+        self._ruleset_checked = 0.0
+        self._lag_checked = 0.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def start_thread(self) -> threading.Thread:
+        self._thread = threading.Thread(target=self.run, name="kvt-detector", daemon=True)
+        self._thread.start()
+        return self._thread
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def run(self, until_idle: bool = False) -> None:
+        """Consume until stopped (or, with `until_idle`, until a replay is fully scored)."""
+        self.status.update(state="starting", source=self.source.name, started_at=time.time())
+        try:
+            self._with_db(lambda s: self._load_ruleset(s, force=True))
+            self.source.start(self._lookup_offsets, self._on_assign, self._on_revoke)
+            self.status.update(state="running")
+            while not self._stop.is_set():
+                self.step()
+                if until_idle and self.source.finished() and self.merger.pending == 0:
+                    break
+        except Exception as exc:  # the thread must report, never die silently
+            log.exception("detector stopped on an unexpected error")
+            self.status.error(f"{type(exc).__name__}: {exc}")
+            self.status.update(state="failed")
+            raise
+        finally:
+            self.source.close()
+            if self.status.snapshot().state != "failed":
+                self.status.update(state="stopped")
+
+    # --- one iteration -------------------------------------------------------------------
+
+    def step(self) -> BatchResult | None:
+        polled = self.source.poll(self.settings.batch_max, self.settings.poll_timeout_s)
+        for msg in polled.errors:
+            self.status.error(msg)
+            log.warning("consumer: %s", msg)
+        for rec in polled.records:
+            self.merger.add(self._decode(rec))
+        for topic, part in polled.eof:
+            self.merger.mark_eof(topic, part)
+        now = time.monotonic()
+        if now - self._lag_checked >= LAG_CHECK_S:
+            self._lag_checked = now
+            self._report_lag()
+        items = self.merger.drain(now, limit=self.settings.batch_max)
+        if not items:
+            return None
+        return self._commit_batch(items)
+
+    def _decode(self, rec: Record) -> Item:
+        try:
+            obj = load_json(rec.value, self.settings.max_message_bytes)
+            if rec.topic == self.settings.topics.payments:
+                return Item(rec, decode_payment(obj))
+            return Item(rec, decode_activity(obj))
+        except BadMessage as exc:
+            return Item(rec, None, exc)
+
+    def _commit_batch(self, items: list[Item]) -> BatchResult:
+        t0 = time.perf_counter()
+        backoff = 0.2
+        while True:
+            try:
+                result = self._with_session(items)
+                break
+            except OffsetConflict as exc:
+                log.warning("offsets moved under us (%s); re-reading from the database", exc)
+                self.status.error(f"offset conflict: {exc}")
+                self._resync()
+                return BatchResult(0, 0, 0, 0)
+            except (DBAPIError, KafkaException, SinkError) as exc:
+                self._states.clear()
+                db = isinstance(exc, DBAPIError)
+                if db:
+                    self.telemetry.db_retries.inc()
+                self.status.update(state="waiting_for_database" if db else "waiting_for_broker")
+                self.status.error(f"{'database' if db else 'kafka'}: "
+                                  f"{str(exc).splitlines()[0][:200]}")  # fmt: skip
+                log.warning("batch not committed, retrying in %.1fs: %s", backoff, exc)
+                if self._stop.wait(backoff):
+                    raise
+                backoff = min(backoff * 2, MAX_DB_BACKOFF_S)
+            except BaseException:
+                self._states.clear()
+                raise
+        self.status.update(state="running")
+        self.telemetry.batch_seconds.observe(time.perf_counter() - t0)
+        self.status.count_batch(result.events, result.payments, result.alerts, result.dead)
+        if self.on_batch is not None:
+            self.on_batch(result)
+        return result
+
+    def _with_session(self, items: list[Item]) -> BatchResult:
+        with self.sessions() as session, session.begin():
+            self._load_ruleset(session)
+            assert self._ruleset is not None
+            customers = {i.event.customer_id for i in items if i.event is not None}
+            missing = [c for c in customers if c not in self._states]
+            if missing:
+                self._states.update(repo.load_states(session, missing))
+            # States are scored in place; any failure below clears the cache, so memory
+            # never runs ahead of the database.
+            work = self._states
+            detector = Detector(self._ruleset, work)
+            verdicts: list[tuple[Verdict, Payment]] = []
+            dead: list[DeadLetterRow] = []
+            offsets: dict[TopicPartition, int] = {}
+            payments = 0
+            for item in items:
+                r = item.record
+                offsets[(r.topic, r.partition)] = r.offset + 1
+                if item.event is None:
+                    assert item.error is not None
+                    dead.append(DeadLetterRow(r.topic, r.partition, r.offset, item.error.reason,
+                                              item.error.detail, _excerpt(r.value)))  # fmt: skip
+                    continue
+                v = detector.process(item.event)
+                if v is not None:
+                    payments += 1
+                    assert isinstance(item.event, Payment)
+                    verdicts.append((v, item.event))
+            alerts = [(v, p) for v, p in verdicts if v.is_alert]
+            if self.sink is not None:
+                for v, p in alerts:
+                    self.sink.alert(v, p)
+                for row, item in zip(dead, (i for i in items if i.event is None), strict=True):
+                    self.sink.dead_letter(row, item.record)
+                self.sink.flush()
+            repo.save_batch(
+                session,
+                group_id=self.source.group_id,
+                verdicts=alerts,
+                states={c: work[c] for c in customers},
+                offsets=offsets,
+                expected_offsets={tp: self._expected.get(tp) for tp in offsets},
+                dead_letters=dead,
+            )
+        self._expected.update(offsets)
+        self.source.committed(offsets)
+        for v, _ in alerts:
+            self.telemetry.alerts.labels(v.severity).inc()
+        for row in dead:
+            self.telemetry.dead_letters.labels(row.reason).inc()
+        n_events = len(items) - len(dead)
+        self.telemetry.events.labels("payment").inc(payments)
+        self.telemetry.events.labels("behavioural").inc(n_events - payments)
+        return BatchResult(n_events, payments, len(alerts), len(dead))
+
+    # --- rule sets, offsets, rebalances ----------------------------------------------------
+
+    def _load_ruleset(self, session: Session, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._ruleset_checked < RULESET_CHECK_S:
+            return
+        self._ruleset_checked = now
+        version, ruleset = repo.active_ruleset(session)
+        if self._ruleset is None or self._ruleset.version != ruleset.version:
+            self._ruleset = ruleset
+            self.status.update(ruleset_version=ruleset.version)
+            log.info("scoring with rule set version %s", version)
+
+    def _lookup_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
+        stored = self._with_db(lambda s: repo.load_offsets(s, self.source.group_id))
+        return {tp: stored[tp] for tp in tps if tp in stored}
+
+    def _on_assign(self, stored: dict[TopicPartition, int]) -> None:
+        self._states.clear()
+        self.merger.clear()
+        self._expected = dict(stored)
+        self.status.update(lag={})
+
+    def _on_revoke(self, tps: set[TopicPartition]) -> None:
+        self.merger.drop({p for _, p in tps})
+        self._states.clear()
+        for tp in tps:
+            self._expected.pop(tp, None)
+
+    def _resync(self) -> None:
+        self._states.clear()
+        self.merger.clear()
+        stored = self._with_db(lambda s: repo.load_offsets(s, self.source.group_id))
+        mine = {tp: stored.get(tp, 0) for tp in self._expected}
+        self._expected = {tp: stored.get(tp) for tp in self._expected}
+        self.source.seek(mine)
+
+    def _with_db(self, fn: Callable[[Session], Any]) -> Any:
+        backoff = 0.2
+        while True:
+            try:
+                with self.sessions() as session, session.begin():
+                    return fn(session)
+            except DBAPIError as exc:
+                self.status.update(state="waiting_for_database")
+                self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
+                if self._stop.wait(backoff):
+                    raise
+                backoff = min(backoff * 2, MAX_DB_BACKOFF_S)
+
+    def _report_lag(self) -> None:
+        lag = self.source.lag()
+        self.status.update(lag={f"{t}[{p}]": n for (t, p), n in sorted(lag.items())})
+        for (t, p), n in lag.items():
+            self.telemetry.lag.labels(t, str(p)).set(n)
+
+
+def _excerpt(value: bytes | None, limit: int = 4096) -> str:
+    if value is None:
+        return ""
+    return value[:limit].decode("utf-8", errors="replace")

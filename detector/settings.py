@@ -1,0 +1,125 @@
+"""The one place that reads configuration.
+
+Values come from, in order of precedence: environment variables prefixed ``KVT_``, then the
+``[kvt]`` table of ``.streamlit/secrets.toml`` (credentials belong there or in the
+environment, never in code), then the defaults below.  The defaults are the embedded mode:
+SQLite under ``./data`` and no broker, so a fresh clone runs with nothing else installed.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from detector.errors import DetectorError
+
+ROOT = Path(__file__).resolve().parent.parent
+PREFIX = "KVT_"
+
+
+class SettingsError(DetectorError):
+    """A configuration value is invalid; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    user_events: str = "user-events"
+    payments: str = "payments"
+    orders: str = "orders"
+    alerts: str = "fraud-alerts"
+    dead_letter: str = "dead-letter"
+
+    @property
+    def inputs(self) -> tuple[str, str]:
+        return (self.user_events, self.payments)
+
+    @property
+    def all(self) -> tuple[str, ...]:
+        return (self.user_events, self.payments, self.orders, self.alerts, self.dead_letter)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = ROOT / "data"
+    database_url: str = ""  # empty: SQLite file in data_dir
+    kafka_bootstrap: str = ""  # empty: embedded mode, no broker
+    kafka_options: Mapping[str, str] = field(default_factory=dict)  # SASL/SSL passthrough
+    mongo_url: str = ""  # empty: no archive; timelines read the relational store
+    mongo_db: str = "kivendtout"
+    topic_partitions: int = 3
+    topic_replication: int = 1
+    consumer_group: str = "fraud-detector"
+    batch_max: int = 2000
+    poll_timeout_s: float = 0.05
+    max_message_bytes: int = 64 * 1024
+    metrics_port: int = 0  # 0: no Prometheus endpoint
+    topics: Topics = field(default_factory=Topics)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.kafka_bootstrap
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'kvt.db'}"
+
+    def kafka_config(self, **extra: Any) -> dict[str, Any]:
+        """confluent-kafka client config: bootstrap servers plus the passthrough options."""
+        if not self.kafka_bootstrap:
+            raise SettingsError("KVT_KAFKA_BOOTSTRAP is not set (embedded mode has no broker)")
+        return {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_options, **extra}
+
+
+_SIMPLE = {f.name for f in fields(Settings)} - {"topics", "kafka_options"}
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None, secrets_file: Path | None = None
+) -> Settings:
+    env = os.environ if env is None else env
+    secrets = _read_secrets(secrets_file or ROOT / ".streamlit" / "secrets.toml")
+    values: dict[str, Any] = {}
+    kafka_options: dict[str, str] = dict(secrets.get("kafka_options", {}))
+    for f in fields(Settings):
+        if f.name not in _SIMPLE:
+            continue
+        raw = env.get(PREFIX + f.name.upper(), secrets.get(f.name))
+        if raw is not None:
+            values[f.name] = _convert(f.name, f.type, raw)
+    # KVT_KAFKA_OPT_SASL_MECHANISM=PLAIN  ->  sasl.mechanism=PLAIN
+    for key, value in env.items():
+        if key.startswith(PREFIX + "KAFKA_OPT_"):
+            kafka_options[key[len(PREFIX + "KAFKA_OPT_") :].lower().replace("_", ".")] = value
+    return Settings(**values, kafka_options=kafka_options)
+
+
+def _read_secrets(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: {exc}") from None
+    table = data.get("kvt", {})
+    if not isinstance(table, dict):
+        raise SettingsError(f"{path}: [kvt] must be a table")
+    return table
+
+
+def _convert(name: str, type_name: object, raw: object) -> Any:
+    where = PREFIX + name.upper()
+    kind = str(type_name)
+    try:
+        if kind == "int":
+            return int(raw)  # type: ignore[call-overload]
+        if kind == "float":
+            return float(raw)  # type: ignore[arg-type]
+        if kind == "Path":
+            return Path(str(raw))
+    except (TypeError, ValueError):
+        raise SettingsError(f"{where}: expected {kind}, got {raw!r}") from None
+    return str(raw)

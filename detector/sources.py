@@ -1,0 +1,220 @@
+"""Where the detector's messages come from: a Kafka consumer group, or a dataset replay.
+
+Both yield the same `Record`s for the same two input topics; the service cannot tell them
+apart, which is what keeps the embedded demo and the live pipeline honest with each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException
+from confluent_kafka import TopicPartition as KTopicPartition
+
+from detector.feed import OutMessage
+from detector.ordering import Record, TopicPartition
+from detector.settings import Settings
+
+OffsetLookup = Callable[[list[TopicPartition]], dict[TopicPartition, int]]
+
+
+@dataclass
+class Polled:
+    records: list[Record] = field(default_factory=list)
+    eof: list[TopicPartition] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+class Source(Protocol):
+    name: str
+    group_id: str
+
+    def start(self, lookup: OffsetLookup, on_assign: Callable[[dict[TopicPartition, int]], None],
+              on_revoke: Callable[[set[TopicPartition]], None]) -> None: ...  # fmt: skip
+    def poll(self, max_records: int, timeout_s: float) -> Polled: ...
+    def seek(self, offsets: dict[TopicPartition, int]) -> None: ...
+    def committed(self, offsets: dict[TopicPartition, int]) -> None: ...
+    def lag(self) -> dict[TopicPartition, int]: ...
+    def finished(self) -> bool: ...
+    def close(self) -> None: ...
+
+
+class KafkaSource:
+    """A consumer in the detector's group; offsets live in the database, not in Kafka."""
+
+    name = "kafka"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.group_id = settings.consumer_group
+        self._consumer: Consumer | None = None
+        self._positions: dict[TopicPartition, int] = {}
+
+    def start(self, lookup: OffsetLookup, on_assign: Callable[[dict[TopicPartition, int]], None],
+              on_revoke: Callable[[set[TopicPartition]], None]) -> None:  # fmt: skip
+        conf = self.settings.kafka_config(**{
+            "group.id": self.group_id,
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "auto.offset.reset": "earliest",
+            "enable.partition.eof": True,
+            # Range keeps partition p of both input topics on the same consumer.
+            "partition.assignment.strategy": "range",
+            "session.timeout.ms": 10_000,
+            "heartbeat.interval.ms": 1_000,
+            "max.poll.interval.ms": 300_000,
+            "fetch.wait.max.ms": 10,
+        })  # fmt: skip
+        consumer = Consumer(conf)
+
+        def assign(c: Consumer, parts: list[KTopicPartition]) -> None:
+            tps = [(p.topic, p.partition) for p in parts]
+            stored = lookup(tps)
+            for p in parts:
+                p.offset = stored.get((p.topic, p.partition), OFFSET_BEGINNING)
+            c.assign(parts)
+            self._positions = {tp: stored.get(tp, 0) for tp in tps}
+            on_assign(stored)
+
+        def revoke(c: Consumer, parts: list[KTopicPartition]) -> None:
+            tps = {(p.topic, p.partition) for p in parts}
+            on_revoke(tps)
+            for tp in tps:
+                self._positions.pop(tp, None)
+            c.unassign()
+
+        consumer.subscribe(list(self.settings.topics.inputs), on_assign=assign,
+                           on_revoke=revoke, on_lost=revoke)  # fmt: skip
+        self._consumer = consumer
+
+    def poll(self, max_records: int, timeout_s: float) -> Polled:
+        assert self._consumer is not None
+        out = Polled()
+        now = time.monotonic()
+        for m in self._consumer.consume(num_messages=max_records, timeout=timeout_s):
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    out.eof.append((m.topic(), m.partition()))
+                else:
+                    out.errors.append(f"{m.topic()}[{m.partition()}]: {err.str()}")
+                continue
+            tp = (m.topic(), m.partition())
+            self._positions[tp] = m.offset() + 1
+            out.records.append(Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(),
+                                      now))  # fmt: skip
+        return out
+
+    def seek(self, offsets: dict[TopicPartition, int]) -> None:
+        assert self._consumer is not None
+        for (topic, part), off in offsets.items():
+            self._consumer.seek(KTopicPartition(topic, part, off))
+            self._positions[(topic, part)] = off
+
+    def committed(self, offsets: dict[TopicPartition, int]) -> None:
+        """Mirror database offsets into Kafka so standard lag tools see the group's progress."""
+        assert self._consumer is not None
+        parts = [KTopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        # Advisory only: the database holds the offsets that matter.
+        with contextlib.suppress(KafkaException):
+            self._consumer.commit(offsets=parts, asynchronous=True)
+
+    def lag(self) -> dict[TopicPartition, int]:
+        assert self._consumer is not None
+        out = {}
+        for tp, pos in list(self._positions.items()):
+            try:
+                _, high = self._consumer.get_watermark_offsets(KTopicPartition(*tp), timeout=0.5)
+            except KafkaException:
+                continue
+            out[tp] = max(0, high - pos)
+        return out
+
+    def finished(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+
+
+class ReplaySource:
+    """Feeds a dataset's messages as if they came from partition 0 of the input topics."""
+
+    name = "replay"
+
+    def __init__(self, messages: Iterable[OutMessage], settings: Settings, group_id: str,
+                 speed: float | None = None) -> None:  # fmt: skip
+        topics = settings.topics
+        wanted = {"user_events": topics.user_events, "payments": topics.payments}
+        self.group_id = group_id
+        self._topics = (topics.user_events, topics.payments)
+        self._messages = [(wanted[m.kind], m) for m in messages if m.kind in wanted]
+        self._speed = speed
+        self._next = 0
+        self._offsets = {t: 0 for t in self._topics}
+        self._t0_wall = 0.0
+        self._t0_event = self._messages[0][1].ts_ms if self._messages else 0
+        self._totals = dict.fromkeys(self._topics, 0)
+        for topic, _ in self._messages:
+            self._totals[topic] += 1
+
+    def start(self, lookup: OffsetLookup, on_assign: Callable[[dict[TopicPartition, int]], None],
+              on_revoke: Callable[[set[TopicPartition]], None]) -> None:  # fmt: skip
+        stored = lookup([(t, 0) for t in self._topics])
+        self.seek(stored)
+        on_assign(stored)
+
+    def poll(self, max_records: int, timeout_s: float) -> Polled:
+        out = Polled()
+        now = time.monotonic()
+        if self._speed is not None:
+            allowed = self._t0_event + (now - self._t0_wall) * 1000 * self._speed
+        end = min(len(self._messages), self._next + max_records)
+        while self._next < end:
+            topic, m = self._messages[self._next]
+            if self._speed is not None and m.ts_ms > allowed:
+                break
+            off = self._offsets[topic]
+            self._offsets[topic] = off + 1
+            out.records.append(Record(topic, 0, off, m.key.encode(), m.value, now))
+            self._next += 1
+        if self._next >= len(self._messages):
+            out.eof = [(t, 0) for t in self._topics]
+        elif not out.records:
+            time.sleep(min(timeout_s, 0.05))
+        return out
+
+    def seek(self, offsets: dict[TopicPartition, int]) -> None:
+        """Resume after what was committed, topic by topic."""
+        skip = {t: offsets.get((t, 0), 0) for t in self._topics}
+        seen = dict.fromkeys(self._topics, 0)
+        i = 0
+        while i < len(self._messages):
+            topic = self._messages[i][0]
+            if seen[topic] >= skip[topic]:
+                break
+            seen[topic] += 1
+            i += 1
+        self._next = i
+        self._offsets = seen
+        if i < len(self._messages):
+            self._t0_event = self._messages[i][1].ts_ms
+        self._t0_wall = time.monotonic()
+
+    def committed(self, offsets: dict[TopicPartition, int]) -> None:
+        pass
+
+    def lag(self) -> dict[TopicPartition, int]:
+        return {(t, 0): self._totals[t] - self._offsets[t] for t in self._topics}
+
+    def finished(self) -> bool:
+        return self._next >= len(self._messages)
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,66 @@
+"""A small thread-safe status object: the detector thread writes it, pages read snapshots."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    state: str = "stopped"  # starting, running, waiting_for_database, waiting_for_broker, ...
+    source: str = ""
+    events_total: int = 0
+    payments_total: int = 0
+    alerts_total: int = 0
+    dead_letters_total: int = 0
+    events_per_s: float = 0.0
+    lag: dict[str, int] = field(default_factory=dict)  # "topic[p]" -> messages behind
+    ruleset_version: str = ""
+    last_error: str = ""
+    last_error_at: float = 0.0
+    last_batch_at: float = 0.0
+    started_at: float = 0.0
+
+    @property
+    def total_lag(self) -> int:
+        return sum(self.lag.values())
+
+
+class Status:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snap = StatusSnapshot()
+        self._rate_window: list[tuple[float, int]] = []
+
+    def snapshot(self) -> StatusSnapshot:
+        with self._lock:
+            return self._snap
+
+    def update(self, **changes: object) -> None:
+        with self._lock:
+            self._snap = replace(self._snap, **changes)  # type: ignore[arg-type]
+
+    def error(self, message: str) -> None:
+        self.update(last_error=message[:500], last_error_at=time.time())
+
+    def count_batch(self, events: int, payments: int, alerts: int, dead: int) -> None:
+        now = time.monotonic()
+        with self._lock:
+            s = self._snap
+            total = s.events_total + events + dead
+            window = [(t, n) for t, n in self._rate_window if now - t <= 5.0]
+            window.append((now, total))
+            self._rate_window = window
+            t0, n0 = window[0]
+            rate = (total - n0) / (now - t0) if now > t0 else s.events_per_s
+            self._snap = replace(
+                s,
+                events_total=s.events_total + events,
+                payments_total=s.payments_total + payments,
+                alerts_total=s.alerts_total + alerts,
+                dead_letters_total=s.dead_letters_total + dead,
+                events_per_s=rate,
+                last_batch_at=time.time(),
+            )
