@@ -1,0 +1,96 @@
+"""Decoding input messages: good ones become engine events, bad ones a clear reason."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from detector.codec import (
+    BadMessage,
+    decode_activity,
+    decode_payment,
+    format_ts,
+    load_json,
+    parse_ts_ms,
+    payment_message,
+)
+from tests.unit.detector.factories import BASE, ms
+
+
+def test_payment_round_trip() -> None:
+    raw = orjson.dumps(payment_message(BASE))
+    assert decode_payment(load_json(raw, 65536)) == BASE
+
+
+def test_timestamps_with_nanoseconds_offsets_and_naive_utc() -> None:
+    assert parse_ts_ms("2025-11-03T14:22:05.123456789Z") == ms("2025-11-03T14:22:05.123")
+    assert parse_ts_ms("2025-11-03T15:22:05.123+01:00") == ms("2025-11-03T14:22:05.123")
+    assert parse_ts_ms("2025-11-03T14:22:05") == ms("2025-11-03T14:22:05")
+    assert format_ts(ms("2025-11-03T14:22:05.120")) == "2025-11-03T14:22:05.120Z"
+
+
+def good_payment(**kw: object) -> dict:
+    body = payment_message(BASE)
+    body.update(kw)
+    return body
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"[1, 2]", "not_an_object"),
+        (b"x" * 70_000, "too_large"),
+        (orjson.dumps(good_payment(amount="12")), "wrong_type"),
+        (orjson.dumps(good_payment(amount=-5)), "absurd_amount"),
+        (orjson.dumps(good_payment(amount=1e12)), "absurd_amount"),
+        (orjson.dumps(good_payment(payment_id=None)), "missing_field"),
+        (orjson.dumps(good_payment(payment_id=42)), "wrong_type"),
+        (orjson.dumps(good_payment(customer_id="C1\u202eevil")), "bad_id"),
+        (orjson.dumps(good_payment(customer_id="é" * 10)), "bad_id"),
+        (orjson.dumps(good_payment(attempt_ts="yesterday")), "bad_timestamp"),
+        (orjson.dumps(good_payment(attempt_ts="1970-01-01T00:00:00Z")), "bad_timestamp"),
+        (orjson.dumps(good_payment(result="maybe")), "bad_value"),
+        (orjson.dumps(good_payment(device="toaster")), "bad_value"),
+        (orjson.dumps(good_payment(customer_tz="Mars/Olympus")), "bad_value"),
+        (orjson.dumps(good_payment(payment_country="France")), "bad_value"),
+    ],
+)
+def test_bad_payments_have_reasons(raw: bytes, reason: str) -> None:
+    with pytest.raises(BadMessage) as err:
+        decode_payment(load_json(raw, 65536))
+    assert err.value.reason == reason
+
+
+def test_invalid_utf8_is_invalid_json() -> None:
+    with pytest.raises(BadMessage) as err:
+        load_json(b'{"a": "\xff\xfe"}', 1000)
+    assert err.value.reason == "invalid_json"
+
+
+def test_activities() -> None:
+    a = decode_activity(
+        {
+            "event_id": "E1",
+            "customer_id": "C1",
+            "session_id": "S1",
+            "event_type": "add_to_cart",
+            "event_timestamp": "2025-11-03T14:22:05Z",
+        }
+    )
+    assert (a.event_type, a.ts_ms) == ("add_to_cart", ms("2025-11-03T14:22:05"))
+    with pytest.raises(BadMessage) as err:
+        decode_activity(
+            {
+                "event_id": "E1",
+                "customer_id": "C1",
+                "event_type": "teleport",
+                "event_timestamp": "2025-11-03T14:22:05Z",
+            }
+        )
+    assert err.value.reason == "unknown_event_type"
+
+
+def test_prototype_aliases_are_accepted() -> None:
+    p = decode_payment(good_payment(device="web_mobile", payment_country="GB"))
+    assert (p.device, p.country) == ("mobile", "UK")
