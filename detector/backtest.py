@@ -76,9 +76,14 @@ class HitMatrix:
 def params_fingerprint(ruleset: RuleSet) -> str:
     """What the hit matrix depends on: parameters only (not points, flags or thresholds)."""
     neutral = ruleset.with_points(dict.fromkeys(RULE_IDS, 0))
-    return RuleSet.from_dict({"rules": {
-        rid: {"params": dict(cfg.params)} for rid, cfg in zip(RULE_IDS, neutral.rules, strict=True)
-    }}).fingerprint()  # fmt: skip
+    return RuleSet.from_dict(
+        {
+            "rules": {
+                rid: {"params": dict(cfg.params)}
+                for rid, cfg in zip(RULE_IDS, neutral.rules, strict=True)
+            }
+        }
+    ).fingerprint()
 
 
 def build_hit_matrix(ds: Dataset, ruleset: RuleSet) -> HitMatrix:

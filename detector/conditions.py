@@ -158,8 +158,11 @@ def _m_new_device(p: Payment, s: CustomerState, _: Params) -> Measured:
 
 def _m_amount(p: Payment, s: CustomerState, _: Params) -> Measured:
     mean = s.success_sum / s.success_n
-    return {"amount": round(p.amount, 2), "mean": round(mean, 2),
-            "ratio": round(p.amount / mean, 1) if mean else 0.0}  # fmt: skip
+    return {
+        "amount": round(p.amount, 2),
+        "mean": round(mean, 2),
+        "ratio": round(p.amount / mean, 1) if mean else 0.0,
+    }
 
 
 def _m_checkout(p: Payment, s: CustomerState, _: Params) -> Measured:
@@ -181,29 +184,49 @@ class Condition:
 
 
 CONDITIONS: dict[str, Condition] = {
-    "FIRST_PAYMENT": Condition(_first_payment, _m_first,
-                               "first payment of this customer", "premier paiement du client"),
-    "NEW_CUSTOMER": Condition(_new_customer, _m_new_customer,
-                              "account {account_age_days} days old",
-                              "compte créé il y a {account_age_days} jours"),
-    "UNUSUAL_HOUR": Condition(_unusual_hour, _m_hour,
-                              "{local_time} local time ({tz})", "{local_time} heure locale ({tz})"),
+    "FIRST_PAYMENT": Condition(
+        _first_payment, _m_first, "first payment of this customer", "premier paiement du client"
+    ),
+    "NEW_CUSTOMER": Condition(
+        _new_customer,
+        _m_new_customer,
+        "account {account_age_days} days old",
+        "compte créé il y a {account_age_days} jours",
+    ),
+    "UNUSUAL_HOUR": Condition(
+        _unusual_hour, _m_hour, "{local_time} local time ({tz})", "{local_time} heure locale ({tz})"
+    ),
     "MOBILE_DEVICE": Condition(_mobile, _m_device, "device {device}", "appareil {device}"),
     "DIRECT_TRAFFIC": Condition(_direct, _m_source, "source {utm_source}", "source {utm_source}"),
     "PAYMENT_FAILED": Condition(_failed, _m_failed, "attempt failed", "tentative échouée"),
-    "VELOCITY_HIGH": Condition(_velocity, _m_velocity,
-                               "{payments} payments in {span_min} min",
-                               "{payments} paiements en {span_min} min"),
-    "NEW_DEVICE": Condition(_new_device, _m_new_device,
-                            "device {device_id} not among {known_devices} known",
-                            "appareil {device_id} absent des {known_devices} connus"),
-    "UNUSUAL_AMOUNT": Condition(_unusual_amount, _m_amount,
-                                "{amount} € = {ratio}× mean {mean} €",
-                                "{amount} € = {ratio}× la moyenne de {mean} €"),
-    "FAST_CHECKOUT": Condition(_fast_checkout, _m_checkout,
-                               "{seconds} s from first add to cart to payment",
-                               "{seconds} s entre le premier ajout au panier et le paiement"),
-    "GEO_MISMATCH": Condition(_geo_mismatch, _m_geo,
-                              "paid from {payment_country}, profile {profile_country}",
-                              "payé depuis {payment_country}, profil {profile_country}"),
-}  # fmt: skip
+    "VELOCITY_HIGH": Condition(
+        _velocity,
+        _m_velocity,
+        "{payments} payments in {span_min} min",
+        "{payments} paiements en {span_min} min",
+    ),
+    "NEW_DEVICE": Condition(
+        _new_device,
+        _m_new_device,
+        "device {device_id} not among {known_devices} known",
+        "appareil {device_id} absent des {known_devices} connus",
+    ),
+    "UNUSUAL_AMOUNT": Condition(
+        _unusual_amount,
+        _m_amount,
+        "{amount} € = {ratio}× mean {mean} €",
+        "{amount} € = {ratio}× la moyenne de {mean} €",
+    ),
+    "FAST_CHECKOUT": Condition(
+        _fast_checkout,
+        _m_checkout,
+        "{seconds} s from first add to cart to payment",
+        "{seconds} s entre le premier ajout au panier et le paiement",
+    ),
+    "GEO_MISMATCH": Condition(
+        _geo_mismatch,
+        _m_geo,
+        "paid from {payment_country}, profile {profile_country}",
+        "payé depuis {payment_country}, profil {profile_country}",
+    ),
+}

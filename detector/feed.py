@@ -134,8 +134,6 @@ class OutMessage:
     ts_ms: int
 
 
-
-
 def dataset_messages(ds: Dataset, with_orders: bool = True) -> list[OutMessage]:
     """Every behavioural event, payment and order as topic messages, in engine order."""
     ev = ds.events()
@@ -143,8 +141,9 @@ def dataset_messages(ds: Dataset, with_orders: bool = True) -> list[OutMessage]:
     cols = [c for c in ev.columns if c != "event_timestamp"]
     records = ev[cols].astype(object).where(ev[cols].notna(), None)
     rows: list[tuple[int, int, str, OutMessage]] = []
-    for ts, eid, rec in zip(ev_ms.tolist(), ev["event_id"].tolist(),
-                            records.to_dict("records"), strict=True):  # fmt: skip
+    for ts, eid, rec in zip(
+        ev_ms.tolist(), ev["event_id"].tolist(), records.to_dict("records"), strict=True
+    ):
         body = {k: (v if v != "" else None) for k, v in rec.items()}
         body["event_timestamp"] = format_ts(ts)
         msg = OutMessage("user_events", rec["customer_id"], orjson.dumps(body), ts)

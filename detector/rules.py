@@ -47,45 +47,133 @@ class RuleDef:
 
 
 RULE_DEFS: tuple[RuleDef, ...] = (
-    RuleDef("FIRST_PAYMENT", "💳 Premier paiement", "💳 First payment", 40,
-            "The customer's first payment attempt."),
-    RuleDef("NEW_CUSTOMER", "🆕 Nouveau client", "🆕 New customer", 30,
-            "Signed up less than N days before the payment.",
-            (ParamSpec("days", 7, 1, 365, "d", "account younger than (days)",
-                       "compte de moins de (jours)"),)),
-    RuleDef("UNUSUAL_HOUR", "🌙 Horaire suspect (2h-6h)", "🌙 Unusual hour (2am-6am)", 35,
-            "Payment between start and end hour, customer's local time.",
-            (ParamSpec("start_hour", 2, 0, 23, "h", "from hour (local)",
-                       "à partir de (heure locale)"),
-             ParamSpec("end_hour", 6, 1, 24, "h", "until hour (local)", "jusqu'à (heure locale)"))),
-    RuleDef("MOBILE_DEVICE", "📱 Appareil mobile", "📱 Mobile device", 20,
-            "Device is mobile, android or ios."),
-    RuleDef("DIRECT_TRAFFIC", "🔗 Trafic direct", "🔗 Direct traffic", 15,
-            "Traffic source (utm_source) is direct."),
-    RuleDef("PAYMENT_FAILED", "❌ Paiement échoué", "❌ Payment failed", 50,
-            "The payment attempt failed."),
-    RuleDef("VELOCITY_HIGH", "⚡ Vélocité élevée (3+ paiements/10min)",
-            "⚡ High velocity (3+ payments/10 min)", 45,
-            "N or more payments by the customer within the window, this one included.",
-            (ParamSpec("min_payments", 3, 2, 100, "", "payments at least", "paiements au moins"),
-             ParamSpec("window_minutes", 10, 1, 1440, "min", "window (minutes)",
-                       "fenêtre (minutes)"))),
-    RuleDef("NEW_DEVICE", "📲 Nouvel appareil détecté", "📲 New device detected", 30,
-            "A device never used in the customer's earlier payments (needs earlier payments)."),
-    RuleDef("UNUSUAL_AMOUNT", "💰 Montant inhabituel (>3x moyenne)",
-            "💰 Unusual amount (>3x mean)", 40,
-            "Amount above multiplier × the mean of the customer's earlier successful payments.",
-            (ParamSpec("multiplier", 3.0, 1.0, 100.0, "×", "times the mean", "fois la moyenne",
-                       integer=False),
-             ParamSpec("min_history", 1, 1, 100, "", "earlier successful payments needed",
-                       "paiements réussis antérieurs requis"))),
-    RuleDef("FAST_CHECKOUT", "⏱️ Checkout rapide (<30s)", "⏱️ Fast checkout (<30 s)", 35,
-            "Under N seconds from the session's first add_to_cart to the payment.",
-            (ParamSpec("max_seconds", 30, 1, 3600, "s", "faster than (seconds)",
-                       "plus rapide que (secondes)"),)),
-    RuleDef("GEO_MISMATCH", "🌍 Pays différent du profil", "🌍 Country differs from profile", 25,
-            "Payment country differs from the customer's profile country."),
-)  # fmt: skip
+    RuleDef(
+        "FIRST_PAYMENT",
+        "💳 Premier paiement",
+        "💳 First payment",
+        40,
+        "The customer's first payment attempt.",
+    ),
+    RuleDef(
+        "NEW_CUSTOMER",
+        "🆕 Nouveau client",
+        "🆕 New customer",
+        30,
+        "Signed up less than N days before the payment.",
+        (
+            ParamSpec(
+                "days", 7, 1, 365, "d", "account younger than (days)", "compte de moins de (jours)"
+            ),
+        ),
+    ),
+    RuleDef(
+        "UNUSUAL_HOUR",
+        "🌙 Horaire suspect (2h-6h)",
+        "🌙 Unusual hour (2am-6am)",
+        35,
+        "Payment between start and end hour, customer's local time.",
+        (
+            ParamSpec(
+                "start_hour", 2, 0, 23, "h", "from hour (local)", "à partir de (heure locale)"
+            ),
+            ParamSpec("end_hour", 6, 1, 24, "h", "until hour (local)", "jusqu'à (heure locale)"),
+        ),
+    ),
+    RuleDef(
+        "MOBILE_DEVICE",
+        "📱 Appareil mobile",
+        "📱 Mobile device",
+        20,
+        "Device is mobile, android or ios.",
+    ),
+    RuleDef(
+        "DIRECT_TRAFFIC",
+        "🔗 Trafic direct",
+        "🔗 Direct traffic",
+        15,
+        "Traffic source (utm_source) is direct.",
+    ),
+    RuleDef(
+        "PAYMENT_FAILED",
+        "❌ Paiement échoué",
+        "❌ Payment failed",
+        50,
+        "The payment attempt failed.",
+    ),
+    RuleDef(
+        "VELOCITY_HIGH",
+        "⚡ Vélocité élevée (3+ paiements/10min)",
+        "⚡ High velocity (3+ payments/10 min)",
+        45,
+        "N or more payments by the customer within the window, this one included.",
+        (
+            ParamSpec("min_payments", 3, 2, 100, "", "payments at least", "paiements au moins"),
+            ParamSpec(
+                "window_minutes", 10, 1, 1440, "min", "window (minutes)", "fenêtre (minutes)"
+            ),
+        ),
+    ),
+    RuleDef(
+        "NEW_DEVICE",
+        "📲 Nouvel appareil détecté",
+        "📲 New device detected",
+        30,
+        "A device never used in the customer's earlier payments (needs earlier payments).",
+    ),
+    RuleDef(
+        "UNUSUAL_AMOUNT",
+        "💰 Montant inhabituel (>3x moyenne)",
+        "💰 Unusual amount (>3x mean)",
+        40,
+        "Amount above multiplier × the mean of the customer's earlier successful payments.",
+        (
+            ParamSpec(
+                "multiplier",
+                3.0,
+                1.0,
+                100.0,
+                "×",
+                "times the mean",
+                "fois la moyenne",
+                integer=False,
+            ),
+            ParamSpec(
+                "min_history",
+                1,
+                1,
+                100,
+                "",
+                "earlier successful payments needed",
+                "paiements réussis antérieurs requis",
+            ),
+        ),
+    ),
+    RuleDef(
+        "FAST_CHECKOUT",
+        "⏱️ Checkout rapide (<30s)",
+        "⏱️ Fast checkout (<30 s)",
+        35,
+        "Under N seconds from the session's first add_to_cart to the payment.",
+        (
+            ParamSpec(
+                "max_seconds",
+                30,
+                1,
+                3600,
+                "s",
+                "faster than (seconds)",
+                "plus rapide que (secondes)",
+            ),
+        ),
+    ),
+    RuleDef(
+        "GEO_MISMATCH",
+        "🌍 Pays différent du profil",
+        "🌍 Country differs from profile",
+        25,
+        "Payment country differs from the customer's profile country.",
+    ),
+)
 
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULE_DEFS)
 RULES_BY_ID: dict[str, RuleDef] = {r.id: r for r in RULE_DEFS}
@@ -229,8 +317,9 @@ def _rule_config(rule: RuleDef, raw: Any) -> RuleConfig:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise RuleSetError(f"{where}.params.{spec.name}: expected a number, got {value!r}")
         params[spec.name] = int(value) if spec.integer and float(value).is_integer() else value
-    return RuleConfig(_as_int(f"{where}.points", raw.get("points", rule.default_points)),
-                      enabled, params)  # fmt: skip
+    return RuleConfig(
+        _as_int(f"{where}.points", raw.get("points", rule.default_points)), enabled, params
+    )
 
 
 def _as_int(where: str, value: Any) -> int:
@@ -245,8 +334,9 @@ def _validate(rs: RuleSet) -> None:
     for rule, cfg in zip(RULE_DEFS, rs.rules, strict=True):
         where = f"rules.{rule.id}"
         if not 0 <= cfg.points <= MAX_POINTS:
-            raise RuleSetError(f"{where}.points: must be between 0 and {MAX_POINTS}, "
-                               f"got {cfg.points}")  # fmt: skip
+            raise RuleSetError(
+                f"{where}.points: must be between 0 and {MAX_POINTS}, got {cfg.points}"
+            )
         for spec in rule.params:
             if spec.name not in cfg.params:
                 raise RuleSetError(f"{where}.params.{spec.name}: missing")
@@ -257,8 +347,9 @@ def _validate(rs: RuleSet) -> None:
                     f"{spec.maximum:g}, got {value!r}"
                 )
             if spec.integer and value != int(value):
-                raise RuleSetError(f"{where}.params.{spec.name}: must be a whole number, "
-                                   f"got {value!r}")  # fmt: skip
+                raise RuleSetError(
+                    f"{where}.params.{spec.name}: must be a whole number, got {value!r}"
+                )
     if not 1 <= rs.alert_threshold <= rs.high_threshold:
         raise RuleSetError(
             f"thresholds: need 1 <= alert_threshold <= high_threshold, got "

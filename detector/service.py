@@ -57,9 +57,15 @@ class AlertSink:
         from confluent_kafka import Producer
 
         self.topics = settings.topics
-        self._producer = Producer(settings.kafka_config(**{
-            "enable.idempotence": True, "linger.ms": 2, "compression.type": "lz4",
-        }))  # fmt: skip
+        self._producer = Producer(
+            settings.kafka_config(
+                **{
+                    "enable.idempotence": True,
+                    "linger.ms": 2,
+                    "compression.type": "lz4",
+                }
+            )
+        )
 
     def alert(self, verdict: Verdict, payment: Payment) -> None:
         body = {
@@ -75,13 +81,17 @@ class AlertSink:
         self._send(self.topics.alerts, verdict.customer_id, orjson.dumps(body))
 
     def dead_letter(self, row: DeadLetterRow, record: Record) -> None:
-        headers = {"reason": row.reason, "source_topic": record.topic,
-                   "source_partition": str(record.partition),
-                   "source_offset": str(record.offset)}  # fmt: skip
+        headers = {
+            "reason": row.reason,
+            "source_topic": record.topic,
+            "source_partition": str(record.partition),
+            "source_offset": str(record.offset),
+        }
         self._send(self.topics.dead_letter, None, record.value or b"", headers)
 
-    def _send(self, topic: str, key: str | None, value: bytes,
-              headers: dict[str, str] | None = None) -> None:  # fmt: skip
+    def _send(
+        self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None
+    ) -> None:
         while True:
             try:
                 self._producer.produce(topic, value=value, key=key, headers=headers)
@@ -215,8 +225,9 @@ class DetectorService:
                 if db:
                     self.telemetry.db_retries.inc()
                 self.status.update(state="waiting_for_database" if db else "waiting_for_broker")
-                self.status.error(f"{'database' if db else 'kafka'}: "
-                                  f"{str(exc).splitlines()[0][:200]}")  # fmt: skip
+                self.status.error(
+                    f"{'database' if db else 'kafka'}: {str(exc).splitlines()[0][:200]}"
+                )
                 log.warning("batch not committed, retrying in %.1fs: %s", backoff, exc)
                 if self._stop.wait(backoff):
                     raise
@@ -252,8 +263,16 @@ class DetectorService:
                 offsets[(r.topic, r.partition)] = r.offset + 1
                 if item.event is None:
                     assert item.error is not None
-                    dead.append(DeadLetterRow(r.topic, r.partition, r.offset, item.error.reason,
-                                              item.error.detail, _excerpt(r.value)))  # fmt: skip
+                    dead.append(
+                        DeadLetterRow(
+                            r.topic,
+                            r.partition,
+                            r.offset,
+                            item.error.reason,
+                            item.error.detail,
+                            _excerpt(r.value),
+                        )
+                    )
                     continue
                 v = detector.process(item.event)
                 if v is not None:

@@ -33,8 +33,12 @@ class Source(Protocol):
     name: str
     group_id: str
 
-    def start(self, lookup: OffsetLookup, on_assign: Callable[[dict[TopicPartition, int]], None],
-              on_revoke: Callable[[set[TopicPartition]], None]) -> None: ...  # fmt: skip
+    def start(
+        self,
+        lookup: OffsetLookup,
+        on_assign: Callable[[dict[TopicPartition, int]], None],
+        on_revoke: Callable[[set[TopicPartition]], None],
+    ) -> None: ...
     def poll(self, max_records: int, timeout_s: float) -> Polled: ...
     def seek(self, offsets: dict[TopicPartition, int]) -> None: ...
     def committed(self, offsets: dict[TopicPartition, int]) -> None: ...
@@ -54,21 +58,27 @@ class KafkaSource:
         self._consumer: Consumer | None = None
         self._positions: dict[TopicPartition, int] = {}
 
-    def start(self, lookup: OffsetLookup, on_assign: Callable[[dict[TopicPartition, int]], None],
-              on_revoke: Callable[[set[TopicPartition]], None]) -> None:  # fmt: skip
-        conf = self.settings.kafka_config(**{
-            "group.id": self.group_id,
-            "enable.auto.commit": False,
-            "enable.auto.offset.store": False,
-            "auto.offset.reset": "earliest",
-            "enable.partition.eof": True,
-            # Range keeps partition p of both input topics on the same consumer.
-            "partition.assignment.strategy": "range",
-            "session.timeout.ms": 10_000,
-            "heartbeat.interval.ms": 1_000,
-            "max.poll.interval.ms": 300_000,
-            "fetch.wait.max.ms": 10,
-        })  # fmt: skip
+    def start(
+        self,
+        lookup: OffsetLookup,
+        on_assign: Callable[[dict[TopicPartition, int]], None],
+        on_revoke: Callable[[set[TopicPartition]], None],
+    ) -> None:
+        conf = self.settings.kafka_config(
+            **{
+                "group.id": self.group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "enable.partition.eof": True,
+                # Range keeps partition p of both input topics on the same consumer.
+                "partition.assignment.strategy": "range",
+                "session.timeout.ms": 10_000,
+                "heartbeat.interval.ms": 1_000,
+                "max.poll.interval.ms": 300_000,
+                "fetch.wait.max.ms": 10,
+            }
+        )
         consumer = Consumer(conf)
 
         def assign(c: Consumer, parts: list[KTopicPartition]) -> None:
@@ -87,8 +97,9 @@ class KafkaSource:
                 self._positions.pop(tp, None)
             c.unassign()
 
-        consumer.subscribe(list(self.settings.topics.inputs), on_assign=assign,
-                           on_revoke=revoke, on_lost=revoke)  # fmt: skip
+        consumer.subscribe(
+            list(self.settings.topics.inputs), on_assign=assign, on_revoke=revoke, on_lost=revoke
+        )
         self._consumer = consumer
 
     def poll(self, max_records: int, timeout_s: float) -> Polled:
@@ -105,8 +116,9 @@ class KafkaSource:
                 continue
             tp = (m.topic(), m.partition())
             self._positions[tp] = m.offset() + 1
-            out.records.append(Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(),
-                                      now))  # fmt: skip
+            out.records.append(
+                Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), now)
+            )
         return out
 
     def seek(self, offsets: dict[TopicPartition, int]) -> None:
@@ -148,8 +160,13 @@ class ReplaySource:
 
     name = "replay"
 
-    def __init__(self, messages: Iterable[OutMessage], settings: Settings, group_id: str,
-                 speed: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        messages: Iterable[OutMessage],
+        settings: Settings,
+        group_id: str,
+        speed: float | None = None,
+    ) -> None:
         topics = settings.topics
         wanted = {"user_events": topics.user_events, "payments": topics.payments}
         self.group_id = group_id
@@ -164,8 +181,12 @@ class ReplaySource:
         for topic, _ in self._messages:
             self._totals[topic] += 1
 
-    def start(self, lookup: OffsetLookup, on_assign: Callable[[dict[TopicPartition, int]], None],
-              on_revoke: Callable[[set[TopicPartition]], None]) -> None:  # fmt: skip
+    def start(
+        self,
+        lookup: OffsetLookup,
+        on_assign: Callable[[dict[TopicPartition, int]], None],
+        on_revoke: Callable[[set[TopicPartition]], None],
+    ) -> None:
         stored = lookup([(t, 0) for t in self._topics])
         self.seek(stored)
         on_assign(stored)

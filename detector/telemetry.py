@@ -12,18 +12,21 @@ class Telemetry:
         self.events = Counter("kvt_events_total", "Events scored or applied", ["kind"], registry=r)
         self.alerts = Counter("kvt_alerts_total", "Alerts raised", ["severity"], registry=r)
         self.dead_letters = Counter(
-            "kvt_dead_letters_total", "Messages sent to the dead-letter topic", ["reason"],
+            "kvt_dead_letters_total",
+            "Messages sent to the dead-letter topic",
+            ["reason"],
             registry=r,
-        )  # fmt: skip
+        )
         self.batch_seconds = Histogram(
-            "kvt_batch_seconds", "Time to score and commit one batch",
+            "kvt_batch_seconds",
+            "Time to score and commit one batch",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=r,
-        )  # fmt: skip
-        self.lag = Gauge("kvt_consumer_lag", "Messages behind", ["topic", "partition"],
-                         registry=r)  # fmt: skip
-        self.db_retries = Counter("kvt_db_retries_total", "Batches retried after a database "
-                                  "error", registry=r)  # fmt: skip
+        )
+        self.lag = Gauge("kvt_consumer_lag", "Messages behind", ["topic", "partition"], registry=r)
+        self.db_retries = Counter(
+            "kvt_db_retries_total", "Batches retried after a database error", registry=r
+        )
 
     def serve(self, port: int) -> None:
         start_http_server(port, addr="0.0.0.0", registry=self.registry)

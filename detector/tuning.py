@@ -81,8 +81,9 @@ def apply_suggestion(current: RuleSet, s: Suggestion) -> RuleSet:
     rs = rs.with_points(points)
     # A rule given 0 points is kept enabled, so re-enabling it later needs only points.
     high = max(s.threshold, current.high_threshold + s.threshold - current.alert_threshold)
-    return RuleSet.from_dict({**rs.to_dict(), "alert_threshold": s.threshold,
-                              "high_threshold": high})  # fmt: skip
+    return RuleSet.from_dict(
+        {**rs.to_dict(), "alert_threshold": s.threshold, "high_threshold": high}
+    )
 
 
 def holdout_dataset(train: Dataset, workdir: Path) -> Dataset:
@@ -129,8 +130,9 @@ def suggest_report(
 
     def obj(rs: RuleSet) -> float:
         assert holdout.labels is not None
-        return objective_value(holdout.scores(rs.weights), holdout.labels,
-                               rs.alert_threshold, objective)  # fmt: skip
+        return objective_value(
+            holdout.scores(rs.weights), holdout.labels, rs.alert_threshold, objective
+        )
 
     return SuggestReport(
         objective=objective,
@@ -155,8 +157,14 @@ def suggest_for_dataset(
     train = build_hit_matrix(ds, current)
     if holdout_dir is not None:
         hds = read_dataset(holdout_dir)
-        return suggest_report(train, build_hit_matrix(hds, current), str(holdout_dir), current,
-                              objective, review_capacity)  # fmt: skip
+        return suggest_report(
+            train,
+            build_hit_matrix(hds, current),
+            str(holdout_dir),
+            current,
+            objective,
+            review_capacity,
+        )
     with tempfile.TemporaryDirectory(prefix="kvt-holdout-") as tmp:
         hds = holdout_dataset(ds, Path(tmp))
         hm = build_hit_matrix(hds, current)

@@ -62,8 +62,9 @@ def test_unusual_hour_uses_customer_local_time(utc: str, tz: str, expected: bool
 def test_unusual_hour_window_can_wrap_midnight() -> None:
     p = pay(ts_ms=ms("2025-11-20T22:30:00"), customer_tz="UTC")
     assert fires("UNUSUAL_HOUR", p, start_hour=22, end_hour=4)
-    assert not fires("UNUSUAL_HOUR", pay(ts_ms=ms("2025-11-20T12:00:00")), start_hour=22,
-                     end_hour=4)  # fmt: skip
+    assert not fires(
+        "UNUSUAL_HOUR", pay(ts_ms=ms("2025-11-20T12:00:00")), start_hour=22, end_hour=4
+    )
 
 
 def test_local_minute_of_day_follows_dst() -> None:
@@ -71,9 +72,10 @@ def test_local_minute_of_day_follows_dst() -> None:
     assert local_minute_of_day(ms("2025-12-01T00:00:00"), "Europe/Paris") == 60  # CET
 
 
-@pytest.mark.parametrize(("device", "expected"),
-                         [("mobile", True), ("ios", True), ("android", True),
-                          ("desktop", False), ("", False)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("device", "expected"),
+    [("mobile", True), ("ios", True), ("android", True), ("desktop", False), ("", False)],
+)
 def test_mobile_device(device: str, expected: bool) -> None:
     assert fires("MOBILE_DEVICE", pay(device=device)) is expected
 
@@ -159,9 +161,16 @@ def test_every_rule_has_a_condition_and_explains_itself() -> None:
     s = history(pay(ts_ms=t - 3 * MIN, amount=50.0), pay(ts_ms=t - 2 * MIN, amount=50.0))
     s.record_activity(cart(t - 12_000))
     s.payments = 0  # also make FIRST_PAYMENT fire, so all eleven explain at once
-    p = pay(ts_ms=ms("2025-11-20T02:30:00"), amount=412.0, result="failed", device="ios",
-            device_id="D7", utm_source="direct", country="US",
-            customer_signup_ms=ms("2025-11-18T02:30:00"))  # fmt: skip
+    p = pay(
+        ts_ms=ms("2025-11-20T02:30:00"),
+        amount=412.0,
+        result="failed",
+        device="ios",
+        device_id="D7",
+        utm_source="direct",
+        country="US",
+        customer_signup_ms=ms("2025-11-18T02:30:00"),
+    )
     s.recent_ms = [p.ts_ms - 6 * MIN, p.ts_ms - 2 * MIN]
     s.cart_start_ms = {"S1": p.ts_ms - 12_000}
     v = score(p, s, CompiledRules.of(RS))

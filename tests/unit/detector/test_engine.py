@@ -74,14 +74,22 @@ def random_stream(n: int, seed: int) -> list:
         if rnd.random() < 0.4:
             events.append(cart(t, sess, cust))
         else:
-            events.append(pay(
-                payment_id=f"P{i}", customer_id=cust, session_id=sess, ts_ms=t,
-                amount=round(rnd.uniform(5, 2000), 2), result=rnd.choice(["success", "failed"]),
-                device=rnd.choice(["desktop", "mobile", "ios", "android"]),
-                device_id=f"D{rnd.randint(1, 8)}", utm_source=rnd.choice(["direct", "seo"]),
-                country=rnd.choice(["FR", "US"]), customer_tz=rnd.choice(["Europe/Paris", "UTC"]),
-                customer_signup_ms=t0 - rnd.randint(0, 20) * 86_400_000,
-            ))  # fmt: skip
+            events.append(
+                pay(
+                    payment_id=f"P{i}",
+                    customer_id=cust,
+                    session_id=sess,
+                    ts_ms=t,
+                    amount=round(rnd.uniform(5, 2000), 2),
+                    result=rnd.choice(["success", "failed"]),
+                    device=rnd.choice(["desktop", "mobile", "ios", "android"]),
+                    device_id=f"D{rnd.randint(1, 8)}",
+                    utm_source=rnd.choice(["direct", "seo"]),
+                    country=rnd.choice(["FR", "US"]),
+                    customer_tz=rnd.choice(["Europe/Paris", "UTC"]),
+                    customer_signup_ms=t0 - rnd.randint(0, 20) * 86_400_000,
+                )
+            )
     return events
 
 

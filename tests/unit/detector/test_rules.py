@@ -13,10 +13,18 @@ from detector.rules import RULE_DEFS, RULE_IDS, RuleSet, default_ruleset
 def test_defaults_match_the_rule_table() -> None:
     rs = default_ruleset()
     assert dict(zip(RULE_IDS, rs.weights, strict=True)) == {
-        "FIRST_PAYMENT": 40, "NEW_CUSTOMER": 30, "UNUSUAL_HOUR": 35, "MOBILE_DEVICE": 20,
-        "DIRECT_TRAFFIC": 15, "PAYMENT_FAILED": 50, "VELOCITY_HIGH": 45, "NEW_DEVICE": 30,
-        "UNUSUAL_AMOUNT": 40, "FAST_CHECKOUT": 35, "GEO_MISMATCH": 25,
-    }  # fmt: skip
+        "FIRST_PAYMENT": 40,
+        "NEW_CUSTOMER": 30,
+        "UNUSUAL_HOUR": 35,
+        "MOBILE_DEVICE": 20,
+        "DIRECT_TRAFFIC": 15,
+        "PAYMENT_FAILED": 50,
+        "VELOCITY_HIGH": 45,
+        "NEW_DEVICE": 30,
+        "UNUSUAL_AMOUNT": 40,
+        "FAST_CHECKOUT": 35,
+        "GEO_MISMATCH": 25,
+    }
     assert (rs.alert_threshold, rs.high_threshold) == (60, 85)
     assert rs.param("VELOCITY_HIGH", "window_minutes") == 10
     assert rs.param("UNUSUAL_AMOUNT", "multiplier") == 3.0
@@ -45,23 +53,37 @@ def test_partial_file_keeps_defaults() -> None:
     ("data", "message"),
     [
         ({"rules": {"NOPE": {}}}, "unknown rule id(s) ['NOPE']"),
-        ({"rules": {"VELOCITY_HIGH": {"params": {"window_minutes": 0}}}},
-         "rules.VELOCITY_HIGH.params.window_minutes: must be between 1 and 1440, got 0"),
-        ({"rules": {"VELOCITY_HIGH": {"params": {"window": 5}}}},
-         "rules.VELOCITY_HIGH.params: unknown parameter(s) ['window']"),
-        ({"rules": {"NEW_DEVICE": {"points": -1}}},
-         "rules.NEW_DEVICE.points: must be between 0 and 1000, got -1"),
-        ({"rules": {"NEW_DEVICE": {"points": "ten"}}},
-         "rules.NEW_DEVICE.points: expected a whole number, got 'ten'"),
-        ({"rules": {"NEW_DEVICE": {"enabled": "yes"}}},
-         "rules.NEW_DEVICE.enabled: expected true or false, got 'yes'"),
-        ({"rules": {"NEW_CUSTOMER": {"params": {"days": 2.5}}}},
-         "rules.NEW_CUSTOMER.params.days: must be a whole number, got 2.5"),
-        ({"alert_threshold": 90, "high_threshold": 85},
-         "thresholds: need 1 <= alert_threshold <= high_threshold"),
+        (
+            {"rules": {"VELOCITY_HIGH": {"params": {"window_minutes": 0}}}},
+            "rules.VELOCITY_HIGH.params.window_minutes: must be between 1 and 1440, got 0",
+        ),
+        (
+            {"rules": {"VELOCITY_HIGH": {"params": {"window": 5}}}},
+            "rules.VELOCITY_HIGH.params: unknown parameter(s) ['window']",
+        ),
+        (
+            {"rules": {"NEW_DEVICE": {"points": -1}}},
+            "rules.NEW_DEVICE.points: must be between 0 and 1000, got -1",
+        ),
+        (
+            {"rules": {"NEW_DEVICE": {"points": "ten"}}},
+            "rules.NEW_DEVICE.points: expected a whole number, got 'ten'",
+        ),
+        (
+            {"rules": {"NEW_DEVICE": {"enabled": "yes"}}},
+            "rules.NEW_DEVICE.enabled: expected true or false, got 'yes'",
+        ),
+        (
+            {"rules": {"NEW_CUSTOMER": {"params": {"days": 2.5}}}},
+            "rules.NEW_CUSTOMER.params.days: must be a whole number, got 2.5",
+        ),
+        (
+            {"alert_threshold": 90, "high_threshold": 85},
+            "thresholds: need 1 <= alert_threshold <= high_threshold",
+        ),
         ({"colour": "red"}, "rule set: unknown key(s) ['colour']"),
     ],
-)  # fmt: skip
+)
 def test_invalid_rule_sets_say_where(data: dict, message: str) -> None:
     with pytest.raises(RuleSetError) as err:
         RuleSet.from_dict(data)
