@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from data_gen.generate import generate
+from data_gen.params import GenParams
 from data_gen.readers import Dataset, read_dataset
 from detector.backtest import HitMatrix, build_hit_matrix, evaluate_ruleset
 from detector.metrics import BacktestMetrics
@@ -88,13 +90,10 @@ def apply_suggestion(current: RuleSet, s: Suggestion) -> RuleSet:
 
 def holdout_dataset(train: Dataset, workdir: Path) -> Dataset:
     """A dataset like `train` (same generator parameters when known) with another seed."""
-    from data_gen.generate import generate
-    from data_gen.params import GenParams
-
     params = GenParams()
     manifest = train.path / "manifest.json"
     if manifest.exists():
-        p = json.loads(manifest.read_text())["parameters"]
+        p = json.loads(manifest.read_text())["params"]
         params = GenParams(
             seed=int(p["seed"]) + HOLDOUT_SEED_OFFSET,
             scale=float(p["scale"]),

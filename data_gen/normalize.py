@@ -1,0 +1,259 @@
+"""Vectorised parsing and checking of raw dataset columns.
+
+Every function takes a column as read from a file (pandas ``str`` values, ``""`` for empty, or
+already-typed values from Parquet/JSON) and returns the canonical column plus the first
+offending row, if any.  Nothing here knows about files or line numbers: the reader maps a
+:class:`Problem`'s row position back to a physical location only when it has to report one,
+because that mapping costs a second pass over the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data_gen import schema
+
+TEXT = "str"  # pandas 3 string dtype: comparisons give plain bool arrays, never <NA>
+TIMESTAMP = "datetime64[ms, UTC]"
+LABEL = "Int8"
+
+DEVICE_ALIASES: Mapping[str, str] = {"web_desktop": "desktop", "web_mobile": "mobile"}
+COUNTRY_ALIASES: Mapping[str, str] = {"GB": "UK"}
+TIMEZONES: Mapping[str, str] = {
+    "FR": "Europe/Paris",
+    "US": "America/New_York",
+    "UK": "Europe/London",
+    "DE": "Europe/Berlin",
+    "ES": "Europe/Madrid",
+    "IT": "Europe/Rome",
+    "CA": "America/Toronto",
+    "BE": "Europe/Brussels",
+    "CH": "Europe/Zurich",
+    "NL": "Europe/Amsterdam",
+}
+_TRUE = ("true", "1", "yes", "t", "y")
+_FALSE = ("false", "0", "no", "f", "n", "")
+_LABEL_TRUE = ("1", "true", "1.0")
+_LABEL_FALSE = ("0", "false", "0.0")
+_MAX_SHOWN = 50
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The first bad value of one column: ``row`` is its 0-based position in the frame."""
+
+    row: int
+    column: str
+    value: str | None
+    message: str
+
+
+def show(value: object) -> str:
+    """Quote a value for an error message, truncated so a huge cell cannot flood a log."""
+    text = str(value)
+    if len(text) > _MAX_SHOWN:
+        text = text[:_MAX_SHOWN] + "…"
+    return repr(text)
+
+
+def first_problem(problems: Iterable[Problem | None]) -> Problem | None:
+    """The problem on the earliest row; ties go to the earlier check (column order)."""
+    best: Problem | None = None
+    for problem in problems:
+        if problem is not None and (best is None or problem.row < best.row):
+            best = problem
+    return best
+
+
+def _first(mask: np.ndarray | pd.Series) -> int | None:
+    values = np.asarray(mask, dtype=bool)
+    if not values.any():
+        return None
+    return int(values.argmax())
+
+
+def _problem(
+    raw: pd.Series, mask: np.ndarray | pd.Series, column: str, template: str
+) -> Problem | None:
+    """Build the problem for the first True in ``mask``; ``template`` gets ``{value}``."""
+    row = _first(mask)
+    if row is None:
+        return None
+    value = raw.iloc[row]
+    text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return Problem(row, column, text, template.format(value=show(text)))
+
+
+def _empty(values: pd.Series) -> np.ndarray:
+    """``values == ""`` compared in Arrow; calling to_numpy() first would box every string."""
+    return (values == "").to_numpy(dtype=bool, na_value=False)
+
+
+def _alias(values: pd.Series, aliases: Mapping[str, str]) -> pd.Series:
+    # where() stays vectorised; Series.replace(dict) walks string arrays in Python.
+    for old, new in aliases.items():
+        values = values.where(values != old, new)
+    return values
+
+
+def text(values: pd.Series) -> pd.Series:
+    """Any column as strings with ``""`` for missing (ids read as numbers included)."""
+    if pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    ):
+        return values.fillna("").astype(TEXT)
+    missing = values.isna().to_numpy()
+    out = values.astype(object).where(~missing, "")
+    return out.map(str).astype(TEXT)
+
+
+def empty_text(length: int, index: pd.Index | None = None) -> pd.Series:
+    return pd.Series([""] * length, index=index, dtype=TEXT)
+
+
+def check_required(values: pd.Series, column: str) -> Problem | None:
+    return _problem(values, _empty(values), column, "required value is empty")
+
+
+def check_unique(values: pd.Series, column: str) -> Problem | None:
+    """A repeated primary key, reported on its second occurrence."""
+    dup = values.duplicated(keep="first").to_numpy()
+    row = _first(dup)
+    if row is None:
+        return None
+    value = values.iloc[row]
+    return Problem(row, column, value, f"{show(value)} is a duplicate")
+
+
+def check_in(
+    values: pd.Series, column: str, allowed: Collection[str], *, required: bool, what: str
+) -> Problem | None:
+    """Values outside ``allowed``; ``""`` passes unless the column is required."""
+    bad = ~values.isin(list(allowed)).to_numpy()
+    if not required:
+        bad &= ~_empty(values)
+    return _problem(values, bad, column, "{value} is not " + what)
+
+
+def check_ref(values: pd.Series, column: str, known: pd.Series, target_file: str) -> Problem | None:
+    """A non-empty reference to an id that ``target_file`` does not define."""
+    bad = ~_empty(values) & ~values.isin(known).to_numpy()
+    return _problem(values, bad, column, "{value} is not in " + target_file)
+
+
+def device(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
+    out = _alias(text(values), DEVICE_ALIASES)
+    names = ", ".join(schema.DEVICES)
+    return out, check_in(
+        out, column, schema.DEVICES, required=required, what=f"a known device ({names})"
+    )
+
+
+def country(
+    values: pd.Series, column: str, *, required: bool, markets_only: bool
+) -> tuple[pd.Series, Problem | None]:
+    """GB → UK; customers must live in a shop market, other countries need only look ISO."""
+    out = _alias(text(values), COUNTRY_ALIASES)
+    if markets_only:
+        names = ", ".join(schema.COUNTRIES)
+        return out, check_in(
+            out, column, schema.COUNTRIES, required=required, what=f"a known country ({names})"
+        )
+    bad = ~out.str.fullmatch(r"[A-Z]{2}").to_numpy(dtype=bool, na_value=False)
+    if not required:
+        bad &= ~_empty(out)
+    return out, _problem(out, bad, column, "{value} is not a two-letter country code")
+
+
+def timestamp(
+    values: pd.Series, column: str, *, required: bool
+) -> tuple[pd.Series, Problem | None]:
+    """ISO-8601 with any sub-second precision and zone; no zone means UTC. Floored to ms."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values
+        if getattr(values.dtype, "tz", None) is None:
+            parsed = parsed.dt.tz_localize("UTC")
+        parsed = parsed.dt.tz_convert("UTC")
+        raw = values
+        bad = parsed.isna().to_numpy() if required else np.zeros(len(values), dtype=bool)
+        template = "required value is empty"
+    else:
+        raw = text(values)
+        parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
+        empty = _empty(raw)
+        bad = parsed.isna().to_numpy() & (~empty | required)
+        template = "{value} is not an ISO-8601 timestamp"
+        if required:
+            # An empty required cell deserves the plainer message.
+            empty_row, bad_row = _first(empty), _first(bad & ~empty)
+            if empty_row is not None and (bad_row is None or empty_row < bad_row):
+                template = "required value is empty"
+    # Floor rather than round: rounding could push an event past the next one's second.
+    out = parsed.dt.floor("ms").dt.as_unit("ms")
+    return out.astype(TIMESTAMP), _problem(raw, bad, column, template)
+
+
+def number(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
+    """A finite float64; ``""``/null becomes NaN unless the column is required."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+        out = values.astype("float64")
+        raw = values
+        empty = out.isna().to_numpy()
+        bad = ~np.isfinite(out.to_numpy()) & ~empty
+    else:
+        raw = text(values)
+        out = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
+        empty = _empty(raw)
+        bad = ~np.isfinite(out.to_numpy()) & ~empty
+    if required:
+        bad |= empty
+    return out, _problem(raw, bad, column, "{value} is not a number")
+
+
+def integer(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
+    """A required whole number (order_items.qty)."""
+    raw = text(values)
+    ok = raw.str.fullmatch(r"-?\d{1,18}").to_numpy(dtype=bool, na_value=False)
+    problem = _problem(raw, ~ok, column, "{value} is not a whole number")
+    out = pd.to_numeric(raw.where(ok, "0")).astype("int64")
+    return out, problem
+
+
+def boolean(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
+    """true/false, 1/0, yes/no in any case; empty means False (an unset flag)."""
+    raw = text(values)
+    lowered = raw.str.lower()
+    truthy = lowered.isin(_TRUE).to_numpy()
+    bad = ~truthy & ~lowered.isin(_FALSE).to_numpy()
+    out = pd.Series(truthy, index=raw.index, dtype="bool")
+    return out, _problem(raw, bad, column, "{value} is not a boolean")
+
+
+def label(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
+    """Fraud label 1/0 (or true/false) as nullable Int8; empty is unknown (<NA>)."""
+    raw = text(values)
+    lowered = raw.str.lower()
+    truthy = lowered.isin(_LABEL_TRUE).to_numpy()
+    falsy = lowered.isin(_LABEL_FALSE).to_numpy()
+    empty = _empty(raw)
+    out = pd.Series(pd.array(truthy.astype("int8"), dtype=LABEL), index=raw.index)
+    out[empty] = pd.NA
+    return out, _problem(raw, ~(truthy | falsy | empty), column, "{value} is not a 0/1 label")
+
+
+def lookup(keys: pd.Series, index_keys: pd.Series, values: pd.Series, default: object) -> pd.Series:
+    """``values`` of the row whose ``index_keys`` equals each key (first match wins)."""
+    usable = ~_empty(index_keys) & ~index_keys.duplicated(keep="first").to_numpy()
+    index = pd.Index(index_keys[usable].to_numpy())
+    positions = index.get_indexer(keys.to_numpy())
+    picked = values[usable].to_numpy()
+    found = positions >= 0
+    if len(picked) == 0:
+        return pd.Series([default] * len(keys), index=keys.index, dtype=values.dtype)
+    out = picked[np.where(found, positions, 0)]
+    result = pd.Series(out, index=keys.index).astype(values.dtype)
+    return result.where(found, default)
