@@ -33,17 +33,26 @@ def zone_info(tz: str) -> ZoneInfo:
         raise EventError(f"customer_tz: unknown time zone {tz!r}") from None
 
 
-@lru_cache(maxsize=1 << 17)
+_OFFSETS: dict[tuple[str, int], int] = {}
+
+
 def _offset_ms(tz: str, bucket: int) -> int:
     # Offsets change only at DST transitions, which fall on quarter hours in UTC.
     when = datetime.fromtimestamp(bucket * _OFFSET_BUCKET_MS / 1000, UTC)
     offset = zone_info(tz).utcoffset(when)
-    return 0 if offset is None else int(offset.total_seconds() * 1000)
+    ms = 0 if offset is None else int(offset.total_seconds() * 1000)
+    if len(_OFFSETS) > 1 << 18:
+        _OFFSETS.clear()
+    _OFFSETS[(tz, bucket)] = ms
+    return ms
 
 
 def local_minute_of_day(ts_ms: int, tz: str) -> int:
-    local = ts_ms + _offset_ms(tz, ts_ms // _OFFSET_BUCKET_MS)
-    return (local % MS_PER_DAY) // 60_000
+    bucket = ts_ms // _OFFSET_BUCKET_MS
+    offset = _OFFSETS.get((tz, bucket))
+    if offset is None:
+        offset = _offset_ms(tz, bucket)
+    return ((ts_ms + offset) % MS_PER_DAY) // 60_000
 
 
 def _window_count(p: Payment, s: CustomerState, params: Params) -> tuple[int, int]:

@@ -140,7 +140,9 @@ class Detector:
         """Payment ids and hit bitmasks (bit i = rule i fired), for the backtest."""
         ids: list[str] = []
         masks: list[int] = []
-        checks = self._compiled.checks
+        checks = [
+            (fires, params, 1 << i) for i, (fires, params) in enumerate(self._compiled.checks)
+        ]
         states = self.states
         for e in events:
             s = states.get(e.customer_id)
@@ -148,11 +150,9 @@ class Detector:
                 s = states[e.customer_id] = CustomerState()
             if type(e) is Payment:
                 mask = 0
-                bit = 1
-                for fires, params in checks:
+                for fires, params, bit in checks:
                     if fires(e, s, params):
                         mask |= bit
-                    bit <<= 1
                 ids.append(e.payment_id)
                 masks.append(mask)
                 s.record_payment(e)

@@ -18,6 +18,7 @@ RECENT_RETENTION_MS = 24 * 3600 * 1000
 RECENT_MAX = 100
 # A session's first add_to_cart is remembered this long for FAST_CHECKOUT.
 CART_RETENTION_MS = 24 * 3600 * 1000
+CART_PRUNE_AT = 4  # sessions remembered before old ones are pruned
 
 
 @dataclass(slots=True)
@@ -42,7 +43,8 @@ class CustomerState:
         if p.result == "success":
             self.success_sum += p.amount
             self.success_n += 1
-        self._prune_carts(p.ts_ms)
+        if len(self.cart_start_ms) > CART_PRUNE_AT:
+            self._prune_carts(p.ts_ms)
 
     def record_activity(self, a: Activity) -> None:
         if a.event_type not in STATEFUL_EVENT_TYPES or not a.session_id:
@@ -50,12 +52,12 @@ class CustomerState:
         first = self.cart_start_ms.get(a.session_id)
         if first is None or a.ts_ms < first:
             self.cart_start_ms[a.session_id] = a.ts_ms
-        self._prune_carts(a.ts_ms)
+        if len(self.cart_start_ms) > CART_PRUNE_AT:
+            self._prune_carts(a.ts_ms)
 
     def _prune_carts(self, now_ms: int) -> None:
-        if len(self.cart_start_ms) > 4:
-            cutoff = now_ms - CART_RETENTION_MS
-            self.cart_start_ms = {s: t for s, t in self.cart_start_ms.items() if t > cutoff}
+        cutoff = now_ms - CART_RETENTION_MS
+        self.cart_start_ms = {s: t for s, t in self.cart_start_ms.items() if t > cutoff}
 
     def to_dict(self) -> dict[str, Any]:
         return {
