@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -12,10 +14,14 @@ from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
 from detector.backtest import build_hit_matrix, evaluate_ruleset
 from detector.errors import DetectorError
+from detector.kafka_admin import ensure_topics
 from detector.metrics import unlabelled_summary
 from detector.report import render_text, render_unlabelled_text
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
+from detector.runner import build_service
+from detector.settings import load_settings
 from detector.suggest import Objective
+from detector.telemetry import Telemetry
 from detector.tuning import SuggestReport, suggest_for_dataset
 
 
@@ -57,16 +63,56 @@ def _parser() -> argparse.ArgumentParser:
     )
     bt.add_argument("--holdout", help="hold-out dataset (default: generated with seed +1000)")
     bt.add_argument("--save-suggested", metavar="FILE", help="write the suggested rule set")
+    run = sub.add_parser("run", help="run the detector service (Kafka, or --replay a dataset)")
+    run.add_argument("--replay", metavar="DIR", help="embedded mode: replay this dataset")
+    run.add_argument("--speed", type=float, help="replay pace: shop seconds per real second")
+    run.add_argument("--until-idle", action="store_true", help="stop when a replay is done")
+    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    sub.add_parser("topics", help="create the Kafka topics if missing (idempotent)")
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "topics":
+            return _topics()
         return _backtest(args)
     except (DataGenError, DetectorError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+
+
+def _topics() -> int:
+    settings = load_settings()
+    created = ensure_topics(settings)
+    print(f"created: {', '.join(created)}" if created else "all topics exist")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = load_settings()
+    if args.replay is None and settings.embedded:
+        raise DetectorError("no broker configured: set KVT_KAFKA_BOOTSTRAP, or use --replay DIR")
+    if args.replay is None:
+        ensure_topics(settings)
+    telemetry = Telemetry()
+    port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+    if port:
+        telemetry.serve(port)
+    service = build_service(settings, replay_dir=args.replay, speed=args.speed, telemetry=telemetry)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: service.stop(timeout_s=0))
+    service.run(until_idle=args.until_idle)
+    snap = service.status.snapshot()
+    print(
+        f"scored {snap.payments_total:,} payments ({snap.events_total:,} events), "
+        f"{snap.alerts_total:,} alerts, {snap.dead_letters_total:,} dead letters"
+    )
+    return 0
 
 
 def _backtest(args: argparse.Namespace) -> int:

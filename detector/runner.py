@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
@@ -22,15 +24,21 @@ def replay_group(dataset_dir: str | Path) -> str:
     return "replay:" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
 
 
+def open_database(settings: Settings) -> sessionmaker[Session]:
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    return session_factory(engine)
+
+
 def build_service(
     settings: Settings,
+    sessions: sessionmaker[Session] | None = None,
     replay_dir: str | Path | None = None,
     speed: float | None = None,
     status: Status | None = None,
     telemetry: Telemetry | None = None,
 ) -> DetectorService:
-    engine = make_engine(settings.db_url)
-    upgrade(engine)
+    sessions = sessions or open_database(settings)
     source: Source
     sink = None
     if replay_dir is not None:
@@ -39,7 +47,4 @@ def build_service(
     else:
         source = KafkaSource(settings)
         sink = AlertSink(settings)
-    telemetry = telemetry or Telemetry()
-    if settings.metrics_port:
-        telemetry.serve(settings.metrics_port)
-    return DetectorService(settings, source, session_factory(engine), sink, status, telemetry)
+    return DetectorService(settings, source, sessions, sink, status, telemetry)

@@ -1,0 +1,1 @@
+"""The service layer the Streamlit pages call: one module per page concern, no Streamlit."""

@@ -1,0 +1,90 @@
+"""Process-wide resources of the app: database, settings and the detector thread.
+
+The app creates one `Runtime` per server process (through `st.cache_resource`), so there is
+exactly one detector consumer however many browser sessions are open.  With a broker
+configured the Kafka detector starts at once; in the embedded default the detector runs when
+a dataset replay is started, and a new replay replaces the previous one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from detector.runner import build_service
+from detector.service import DetectorService
+from detector.settings import Settings, load_settings
+from detector.status import Status, StatusSnapshot
+from detector.telemetry import Telemetry
+
+log = logging.getLogger("kvt.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    status: Status = field(default_factory=Status)
+    telemetry: Telemetry = field(default_factory=Telemetry)
+    replay_dir: Path | None = None
+    _service: DetectorService | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(cls, settings: Settings | None = None) -> Runtime:
+        settings = settings or load_settings()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.db_url)
+        upgrade(engine)
+        rt = cls(settings, engine, session_factory(engine))
+        if not settings.embedded:
+            rt.start_detector()
+        return rt
+
+    def snapshot(self) -> StatusSnapshot:
+        return self.status.snapshot()
+
+    @property
+    def detector_running(self) -> bool:
+        t = self._service._thread if self._service is not None else None
+        return t is not None and t.is_alive()
+
+    def start_detector(self) -> None:
+        """Kafka mode: start the consumer thread (idempotent)."""
+        with self._lock:
+            if self.detector_running:
+                return
+            self._service = build_service(
+                self.settings, self.sessions, status=self.status, telemetry=self.telemetry
+            )
+            self._service.start_thread()
+
+    def start_replay(self, dataset_dir: str | Path, speed: float | None) -> None:
+        """Embedded mode: score a dataset through the same service, paced in event time."""
+        with self._lock:
+            if self._service is not None:
+                self._service.stop()
+            self.replay_dir = Path(dataset_dir)
+            self._service = build_service(
+                self.settings,
+                self.sessions,
+                replay_dir=dataset_dir,
+                speed=speed,
+                status=self.status,
+                telemetry=self.telemetry,
+            )
+            self._service.start_thread()
+
+    def stop(self) -> None:
+        with self._lock:
+            if self._service is not None:
+                self._service.stop()
+                self._service = None
