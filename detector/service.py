@@ -132,7 +132,7 @@ class DetectorService:
         self.telemetry = telemetry or Telemetry()
         self.on_batch = on_batch
         topics = settings.topics
-        self.merger = Merger(topics.user_events, topics.payments)
+        self.merger = Merger(topics.user_events, topics.payments, settings.order_grace_ms / 1000)
         self._states: dict[str, CustomerState] = {}
         self._expected: dict[TopicPartition, int | None] = {}
         self._ruleset: RuleSet | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import astuple, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,13 @@ class Settings:
     poll_timeout_s: float = 0.05
     max_message_bytes: int = 64 * 1024
     metrics_port: int = 0  # 0: no Prometheus endpoint
-    topics: Topics = field(default_factory=Topics)
+    topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster
+    order_grace_ms: int = 50  # see detector.ordering: wait for a late cart this long
+
+    @property
+    def topics(self) -> Topics:
+        p = self.topic_prefix
+        return Topics(*(p + name for name in astuple(Topics())))
 
     @property
     def embedded(self) -> bool:
@@ -74,7 +80,7 @@ class Settings:
         return {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_options, **extra}
 
 
-_SIMPLE = {f.name for f in fields(Settings)} - {"topics", "kafka_options"}
+_SIMPLE = {f.name for f in fields(Settings)} - {"kafka_options"}
 
 
 def load_settings(
