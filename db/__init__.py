@@ -1,0 +1,1 @@
+"""Relational storage: typed models, engine setup, migrations, repository and bulk loader."""

@@ -1,0 +1,278 @@
+"""The review queue: filter, sort and page alerts, decide on one, count what matters.
+
+Decisions are guarded by ``row_version``: an analyst decides on the version they saw, and a
+decision taken meanwhile by someone else wins; the loser gets :class:`DecisionConflict`, and
+both attempts are in the audit trail.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from db.errors import AlertNotFound, DbError, DecisionConflict
+from db.models import (
+    ALERT_STATUSES,
+    SEVERITIES,
+    Alert,
+    AlertDecision,
+    AlertReason,
+    PaymentRow,
+)
+from db.types import utc_now
+from detector.rules import RULE_IDS
+
+log = logging.getLogger(__name__)
+
+Action = Literal["APPROVE", "BLOCK", "INVESTIGATE"]
+ACTION_STATUS: dict[str, str] = {
+    "APPROVE": "APPROVED",
+    "BLOCK": "BLOCKED",
+    "INVESTIGATE": "INVESTIGATING",
+}
+CONFLICT_ACTION = "CONFLICT"
+
+AlertSort = Literal["score_desc", "score_asc", "time_desc", "time_asc"]
+# alert_id last: a total order, so pages neither repeat nor skip rows.
+_ORDER: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "score_desc": (Alert.score.desc(), Alert.alert_id.desc()),
+    "score_asc": (Alert.score.asc(), Alert.alert_id.asc()),
+    "time_desc": (Alert.event_ts.desc(), Alert.alert_id.desc()),
+    "time_asc": (Alert.event_ts.asc(), Alert.alert_id.asc()),
+}
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class AlertFilters:
+    """Queue filters; empty means "any".  Multi-valued fields match any of their values (a
+    single string is accepted), ``rule_ids`` keeps alerts where any of the rules fired, scores
+    are inclusive and ``event_from <= event_ts < event_to``.  Hashable, so it can key a cache."""
+
+    status: tuple[str, ...] = ()
+    severity: tuple[str, ...] = ()
+    rule_ids: tuple[str, ...] = ()
+    score_min: int | None = None
+    score_max: int | None = None
+    event_from: datetime | None = None
+    event_to: datetime | None = None
+    customer_id: str | None = None
+    country: tuple[str, ...] = ()
+    device: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("status", "severity", "rule_ids", "country", "device"):
+            value = getattr(self, name)
+            object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
+        _check_known("status", self.status, ALERT_STATUSES)
+        _check_known("severity", self.severity, SEVERITIES)
+        _check_known("rule_ids", self.rule_ids, RULE_IDS)
+        for name in ("event_from", "event_to"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise DbError(f"AlertFilters.{name}: pass a timezone-aware datetime")
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        out: list[ColumnElement[bool]] = []
+        if self.status:
+            out.append(Alert.status.in_(self.status))
+        if self.severity:
+            out.append(Alert.severity.in_(self.severity))
+        if self.rule_ids:
+            out.append(
+                exists().where(
+                    AlertReason.alert_id == Alert.alert_id, AlertReason.rule_id.in_(self.rule_ids)
+                )
+            )
+        if self.score_min is not None:
+            out.append(Alert.score >= self.score_min)
+        if self.score_max is not None:
+            out.append(Alert.score <= self.score_max)
+        if self.event_from is not None:
+            out.append(Alert.event_ts >= self.event_from)
+        if self.event_to is not None:
+            out.append(Alert.event_ts < self.event_to)
+        if self.customer_id:
+            out.append(Alert.customer_id == self.customer_id)
+        if self.country:
+            out.append(Alert.country.in_(self.country))
+        if self.device:
+            out.append(Alert.device.in_(self.device))
+        return out
+
+
+@dataclass(frozen=True)
+class AlertStats:
+    total_alerts: int
+    payments: int
+    high: int
+    pending: int
+
+
+def count_alerts(session: Session, filters: AlertFilters | None = None) -> int:
+    stmt = select(func.count()).select_from(Alert)
+    return int(session.scalar(_filtered(stmt, filters)) or 0)
+
+
+def list_alerts(
+    session: Session,
+    filters: AlertFilters | None = None,
+    sort: AlertSort = "score_desc",
+    page: int = 1,
+    page_size: int = 50,
+) -> list[Alert]:
+    """One page (1-based) of alerts matching ``filters`` in ``sort`` order."""
+    if sort not in _ORDER:
+        raise DbError(f"sort: expected one of {list(get_args(AlertSort))}, got {sort!r}")
+    if page < 1:
+        raise DbError(f"page: must be >= 1, got {page}")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise DbError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
+    stmt = _filtered(select(Alert), filters).order_by(*_ORDER[sort])
+    stmt = stmt.limit(page_size).offset((page - 1) * page_size)
+    return list(session.scalars(stmt))
+
+
+def get_alert(session: Session, alert_id: str) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
+def alert_history(session: Session, alert_id: str) -> list[AlertDecision]:
+    """The audit trail of one alert, oldest first."""
+    stmt = (
+        select(AlertDecision)
+        .where(AlertDecision.alert_id == alert_id)
+        .order_by(AlertDecision.at, AlertDecision.id)
+    )
+    return list(session.scalars(stmt))
+
+
+def decide(
+    session: Session,
+    alert_id: str,
+    action: Action,
+    actor: str,
+    note: str | None,
+    expected_row_version: int,
+) -> Alert:
+    """Apply an analyst's action to the alert version they saw; the caller commits.
+
+    Raises :class:`DecisionConflict` when the alert changed since (nothing is overwritten, and
+    the losing attempt is committed to the audit trail in a transaction of its own, so the
+    caller's rollback does not erase it).
+    """
+    to_status = ACTION_STATUS.get(action)
+    if to_status is None:
+        raise DbError(f"action: expected one of {list(ACTION_STATUS)}, got {action!r}")
+    if not actor:
+        raise DbError("actor: who decides must be known for the audit trail")
+    # FOR NO KEY UPDATE: a concurrent decider waits here and then sees the new row_version,
+    # while the audit insert (a foreign key check, FOR KEY SHARE) is not blocked by it.
+    alert = session.scalars(
+        select(Alert)
+        .where(Alert.alert_id == alert_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if alert is None:
+        raise AlertNotFound(alert_id)
+    if alert.row_version != expected_row_version:
+        raise _conflict(session, alert_id, expected_row_version, to_status, actor, note)
+    now = utc_now()
+    from_status = alert.status
+    alert.status = to_status
+    alert.decision = action
+    alert.decided_by = actor
+    alert.decided_at = now
+    alert.notes = note
+    session.add(
+        AlertDecision(
+            alert_id=alert_id,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            actor=actor,
+            at=now,
+            note=note,
+        )
+    )
+    try:
+        # version_id_col adds "AND row_version = <seen>" to the UPDATE: the last line of defence
+        # where the read above took no lock (SQLite).
+        session.flush()
+    except StaleDataError:
+        # The failed flush has already rolled the database transaction back (no lock is held
+        # any more); the session itself is left for the caller to roll back, as after any
+        # failed flush, so it must not be used here.
+        raise _conflict(session, alert_id, expected_row_version, to_status, actor, note) from None
+    return alert
+
+
+def stats(session: Session) -> AlertStats:
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(case((Alert.severity == "HIGH", 1))),
+            func.count(case((Alert.status == "PENDING_REVIEW", 1))),
+        ).select_from(Alert)
+    ).one()
+    payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
+    return AlertStats(total_alerts=row[0], payments=int(payments), high=row[1], pending=row[2])
+
+
+def _filtered(stmt: Select[Any], filters: AlertFilters | None) -> Select[Any]:
+    conditions = filters.conditions() if filters is not None else []
+    return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def _conflict(
+    session: Session,
+    alert_id: str,
+    expected: int,
+    to_status: str,
+    actor: str,
+    note: str | None,
+) -> DecisionConflict:
+    """Append the losing attempt in its own short transaction (so the caller's rollback does
+    not erase it) and return the error to raise, with the alert's current version."""
+    with Session(session.get_bind()) as own:
+        current = own.get(Alert, alert_id)
+        conflict = DecisionConflict(
+            alert_id,
+            expected,
+            current.row_version if current else -1,
+            current.status if current else "?",
+        )
+        text = str(conflict) if not note else f"{conflict} | analyst note: {note}"
+        try:
+            own.add(
+                AlertDecision(
+                    alert_id=alert_id,
+                    action=CONFLICT_ACTION,
+                    from_status=current.status if current else None,
+                    to_status=to_status,
+                    actor=actor,
+                    at=utc_now(),
+                    note=text,
+                )
+            )
+            own.commit()
+        except SQLAlchemyError:
+            # The conflict still reaches the caller; only its audit line is missing.
+            log.exception("could not record the conflicting decision on %s by %s", alert_id, actor)
+    return conflict
+
+
+def _check_known(name: str, values: Iterable[str], known: Iterable[str]) -> None:
+    allowed = tuple(known)
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise DbError(f"AlertFilters.{name}: unknown value(s) {bad}; known: {list(allowed)}")

@@ -1,0 +1,265 @@
+"""What the detector service reads at start and writes per batch.
+
+``save_batch`` writes alerts, customer states, consumed offsets and dead letters in the
+caller's transaction, so a detector killed at any moment restarts from a consistent point
+(invariant 3).  Every write is idempotent: a replayed batch inserts no second alert, and an
+existing alert, with any analyst decision on it, is never touched by a re-score (invariant 4).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from db import pg_batch
+from db._sql import IN_CHUNK, chunks, insert_many, upsert_insert
+from db.errors import OffsetConflict
+from db.models import Alert, AlertReason, ConsumerOffset, DeadLetter, DetectorStateRow
+from db.types import utc_now
+from detector.engine import Verdict
+from detector.events import Payment
+from detector.state import CustomerState
+
+log = logging.getLogger(__name__)
+
+MAX_PAYLOAD_BYTES = 4096
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_ALERTS = Alert.__table__
+_REASONS = AlertReason.__table__
+_STATES = DetectorStateRow.__table__
+_OFFSETS = ConsumerOffset.__table__
+_DEAD = DeadLetter.__table__
+
+
+@dataclass(frozen=True)
+class DeadLetterRow:
+    """A message the detector could not use: ``reason`` is short and stable (it labels
+    metrics), ``detail`` says what exactly was wrong; ``payload`` is cut to 4 KB when stored."""
+
+    source_topic: str
+    partition: int
+    offset: int
+    reason: str
+    detail: str
+    payload: str | bytes
+    received_at: datetime | None = None
+
+
+def load_states(session: Session, customer_ids: Collection[str]) -> dict[str, CustomerState]:
+    """Stored states of the given customers; customers never seen are absent."""
+    out: dict[str, CustomerState] = {}
+    table = _STATES
+    for ids in chunks(sorted(set(customer_ids)), IN_CHUNK):
+        rows = session.execute(
+            select(table.c.customer_id, table.c.state).where(table.c.customer_id.in_(ids))
+        )
+        for customer_id, state in rows:
+            out[customer_id] = CustomerState.from_dict(state)
+    return out
+
+
+def load_offsets(session: Session, group_id: str) -> dict[tuple[str, int], int]:
+    """``{(topic, partition): next_offset}`` committed by ``group_id``."""
+    table = _OFFSETS
+    rows = session.execute(
+        select(table.c.topic, table.c.partition, table.c.next_offset).where(
+            table.c.group_id == group_id
+        )
+    )
+    return {(topic, partition): offset for topic, partition, offset in rows}
+
+
+def save_batch(
+    session: Session,
+    *,
+    group_id: str,
+    verdicts: Sequence[tuple[Verdict, Payment]],
+    states: Mapping[str, CustomerState],
+    offsets: Mapping[tuple[str, int], int],
+    expected_offsets: Mapping[tuple[str, int], int | None],
+    dead_letters: Sequence[DeadLetterRow],
+) -> None:
+    """Write one batch in the caller's transaction; the caller commits.
+
+    Offsets are fenced first: for every ``(topic, partition)`` in ``offsets`` the stored
+    ``next_offset`` must equal ``expected_offsets[key]`` (``None`` or an absent key: no row
+    yet), otherwise :class:`OffsetConflict` is raised before anything else is written and the
+    caller must roll back.  The check and the write are one statement, so two consumers racing
+    on a partition cannot both pass.
+    """
+    now = utc_now()
+    # Fixed order: two consumers fencing the same partitions lock rows in the same order.
+    for key in sorted(offsets):
+        _fence_offset(session, group_id, key, offsets[key], expected_offsets.get(key), now)
+    _insert_alerts(session, verdicts, now)
+    _upsert_states(session, states, now)
+    _insert_dead_letters(session, dead_letters, now)
+
+
+def _fence_offset(
+    session: Session,
+    group_id: str,
+    key: tuple[str, int],
+    next_offset: int,
+    expected: int | None,
+    now: datetime,
+) -> None:
+    topic, partition = key
+    table = _OFFSETS
+    if expected is None:
+        stmt = (
+            upsert_insert(session, table)
+            .values(
+                group_id=group_id,
+                topic=topic,
+                partition=partition,
+                next_offset=next_offset,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing()
+        )
+    else:
+        stmt = (
+            update(table)
+            .where(
+                table.c.group_id == group_id,
+                table.c.topic == topic,
+                table.c.partition == partition,
+                table.c.next_offset == expected,
+            )
+            .values(next_offset=next_offset, updated_at=now)
+        )
+    if session.execute(stmt).rowcount == 1:  # type: ignore[attr-defined]
+        return
+    found = session.execute(
+        select(table.c.next_offset).where(
+            table.c.group_id == group_id, table.c.topic == topic, table.c.partition == partition
+        )
+    ).scalar_one_or_none()
+    raise OffsetConflict(group_id, topic, partition, expected, found)
+
+
+def alert_row(verdict: Verdict, payment: Payment, now: datetime) -> dict[str, Any]:
+    return {
+        "alert_id": alert_id_for(verdict.payment_id),
+        "payment_id": verdict.payment_id,
+        "event_ts": ms_to_datetime(verdict.ts_ms),
+        "alert_ts": now,
+        "customer_id": verdict.customer_id,
+        "session_id": payment.session_id or None,
+        "device": payment.device or None,
+        "device_id": payment.device_id or None,
+        "utm_source": payment.utm_source or None,
+        "country": payment.country or None,
+        "amount": payment.amount,
+        "currency": payment.currency or None,
+        "score": verdict.score,
+        "severity": verdict.severity,
+        "reasons": [r.to_dict() for r in verdict.reasons],
+        "ruleset_version": verdict.ruleset_version,
+        "status": "PENDING_REVIEW",
+        "row_version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def alert_id_for(payment_id: str) -> str:
+    return f"ALT-{payment_id}"
+
+
+def ms_to_datetime(ts_ms: int) -> datetime:
+    # Integer arithmetic: a float division could land a microsecond off.
+    return EPOCH + timedelta(milliseconds=ts_ms)
+
+
+def _insert_alerts(
+    session: Session, verdicts: Sequence[tuple[Verdict, Payment]], now: datetime
+) -> None:
+    rows: dict[str, dict[str, Any]] = {}
+    reasons: dict[str, list[str]] = {}
+    for verdict, payment in verdicts:
+        if verdict.is_alert and verdict.payment_id not in rows:
+            rows[verdict.payment_id] = alert_row(verdict, payment, now)
+            reasons[alert_id_for(verdict.payment_id)] = [r.rule_id for r in verdict.reasons]
+    if not rows:
+        return
+    if _is_postgresql(session):
+        pg_batch.insert_alerts(session, list(rows.values()))
+        return
+    stmt = (
+        upsert_insert(session, _ALERTS)
+        .on_conflict_do_nothing(index_elements=["payment_id"])
+        .returning(_ALERTS.c.alert_id)
+    )
+    inserted = session.execute(stmt, list(rows.values())).scalars().all()
+    # Reasons only for alerts written now: an existing alert keeps the reasons it was raised with.
+    reason_rows = [
+        {"alert_id": alert_id, "rule_id": rule_id}
+        for alert_id in inserted
+        for rule_id in dict.fromkeys(reasons[alert_id])
+    ]
+    reasons_stmt = upsert_insert(session, _REASONS).on_conflict_do_nothing()
+    insert_many(session, reasons_stmt, reason_rows, _REASONS.c.alert_id)
+
+
+def _upsert_states(session: Session, states: Mapping[str, CustomerState], now: datetime) -> None:
+    if not states:
+        return
+    rows = [{"customer_id": c, "state": s.to_dict(), "updated_at": now} for c, s in states.items()]
+    if _is_postgresql(session):
+        pg_batch.upsert_states(session, rows)
+        return
+    stmt = upsert_insert(session, _STATES)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["customer_id"],
+        set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
+    )
+    session.execute(stmt, rows)
+
+
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _insert_dead_letters(
+    session: Session, dead_letters: Sequence[DeadLetterRow], now: datetime
+) -> None:
+    if not dead_letters:
+        return
+    rows = [
+        {
+            "source_topic": d.source_topic,
+            "partition": d.partition,
+            "offset": d.offset,
+            "reason": _clean(d.reason),
+            "detail": truncate_payload(d.detail),
+            "payload": truncate_payload(d.payload),
+            "received_at": d.received_at or now,
+        }
+        for d in dead_letters
+    ]
+    stmt = upsert_insert(session, _DEAD).on_conflict_do_nothing(
+        index_elements=["source_topic", "partition", "offset"]
+    )
+    insert_many(session, stmt, rows, _DEAD.c.id)
+
+
+def truncate_payload(payload: str | bytes, limit: int = MAX_PAYLOAD_BYTES) -> str:
+    """At most ``limit`` UTF-8 bytes, cut on a character boundary; undecodable bytes and lone
+    surrogates become replacement characters so that any poison message can be stored."""
+    text = _clean(payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload)
+    # Only the character split by the cut can be incomplete; "ignore" drops just that one.
+    return text.encode("utf-8", "replace")[:limit].decode("utf-8", "ignore")
+
+
+def _clean(text: str) -> str:
+    # PostgreSQL text cannot hold NUL; one poison byte must not fail the whole batch.
+    return text.replace("\x00", "\ufffd")

@@ -1,0 +1,295 @@
+"""Typed SQLAlchemy models: the schema at migration head.
+
+The migrations in ``db/migrations/versions`` create and upgrade this schema; a test checks that
+the two agree.  The dataset tables (customers … payments) mirror an external export, so they
+carry no foreign keys: the reader already validates the references the detector relies on, and
+alerts must be writable when no dataset was ever loaded (stream-only deployments).  Optional
+text that a dataset leaves empty is stored as NULL.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from db.types import UtcDateTime, json_type, money, utc_now
+
+# Explicit names so that migrations (and batch mode on SQLite) can refer to constraints.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ALERT_STATUSES = ("PENDING_REVIEW", "INVESTIGATING", "APPROVED", "BLOCKED")
+SEVERITIES = ("LOW", "MEDIUM", "HIGH")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UtcDateTime(),
+        dict[str, Any]: json_type(),
+    }
+
+
+# --------------------------------------------------------------------------- dataset tables
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    customer_id: Mapped[str] = mapped_column(String, primary_key=True)
+    signup_ts: Mapped[datetime]
+    country: Mapped[str] = mapped_column(String)
+    timezone: Mapped[str | None] = mapped_column(String)
+    preferred_device: Mapped[str | None] = mapped_column(String)
+    preferred_source: Mapped[str | None] = mapped_column(String)
+    spend_level: Mapped[str | None] = mapped_column(String)
+    segment: Mapped[str | None] = mapped_column(String)
+    birthdate: Mapped[date | None] = mapped_column(Date)
+    is_minor: Mapped[bool] = mapped_column(Boolean)
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    product_id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String)
+    category: Mapped[str | None] = mapped_column(String)
+    is_adult_restricted: Mapped[bool] = mapped_column(Boolean)
+    unit_price: Mapped[float] = mapped_column(money())
+    created_at: Mapped[datetime | None]
+
+
+class WebSession(Base):
+    """A browsing session (named so as not to clash with the ORM's Session)."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (Index(None, "customer_id"),)
+
+    session_id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str | None] = mapped_column(String)
+    start_ts: Mapped[datetime]
+    end_ts: Mapped[datetime | None]
+    device: Mapped[str | None] = mapped_column(String)
+    device_id: Mapped[str | None] = mapped_column(String)
+    ip_hash: Mapped[str | None] = mapped_column(String)
+    country: Mapped[str | None] = mapped_column(String)
+    utm_source: Mapped[str | None] = mapped_column(String)
+    utm_campaign: Mapped[str | None] = mapped_column(String)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index(None, "customer_id"),)
+
+    order_id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String)
+    session_id: Mapped[str | None] = mapped_column(String)
+    payment_id: Mapped[str | None] = mapped_column(String)
+    order_ts: Mapped[datetime]
+    total_amount: Mapped[float] = mapped_column(money())
+    currency: Mapped[str | None] = mapped_column(String)
+    shipping_method: Mapped[str | None] = mapped_column(String)
+    status: Mapped[str | None] = mapped_column(String)
+
+
+class OrderItem(Base):
+    """One line of an order.  ``line_no`` is the line's position within its order in the file:
+    a product may appear on two lines, so (order_id, product_id) is not a key."""
+
+    __tablename__ = "order_items"
+
+    order_id: Mapped[str] = mapped_column(String, primary_key=True)
+    line_no: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    product_id: Mapped[str] = mapped_column(String)
+    qty: Mapped[int] = mapped_column(Integer)
+    unit_price: Mapped[float] = mapped_column(money())
+
+
+class PaymentRow(Base):
+    __tablename__ = "payments"
+    __table_args__ = (Index(None, "customer_id", "attempt_ts"), Index(None, "attempt_ts"))
+
+    payment_id: Mapped[str] = mapped_column(String, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String)
+    session_id: Mapped[str | None] = mapped_column(String)
+    order_id: Mapped[str | None] = mapped_column(String)
+    attempt_ts: Mapped[datetime]
+    method: Mapped[str | None] = mapped_column(String)
+    card_bin: Mapped[str | None] = mapped_column(String)
+    payment_country: Mapped[str | None] = mapped_column(String)
+    ip_hash: Mapped[str | None] = mapped_column(String)
+    device: Mapped[str | None] = mapped_column(String)
+    device_id: Mapped[str | None] = mapped_column(String)
+    utm_source: Mapped[str | None] = mapped_column(String)
+    amount: Mapped[float] = mapped_column(money())
+    currency: Mapped[str | None] = mapped_column(String)
+    result: Mapped[str] = mapped_column(String)
+    decline_reason: Mapped[str | None] = mapped_column(String)
+    # Labels: NULL when the dataset is unlabelled.
+    is_fraud: Mapped[bool | None] = mapped_column(Boolean)
+    fraud_scenario: Mapped[str | None] = mapped_column(String)
+    fraud_incident_id: Mapped[str | None] = mapped_column(String)
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class Alert(Base):
+    """One alert per payment, whatever the number of re-scores (``alert_id`` derives from
+    ``payment_id``).  Analyst fields are written only by ``decide``, guarded by
+    ``row_version`` so that two analysts cannot overwrite each other."""
+
+    __tablename__ = "fraud_alerts"
+    __table_args__ = (
+        # The queue: filter by status (and severity), sort by time or score, page stably.
+        Index(None, "status", "severity", "event_ts"),
+        Index(None, "status", "event_ts", "alert_id"),
+        Index(None, "status", "score", "alert_id"),
+        # Unfiltered views and the other filters.
+        Index(None, "event_ts", "alert_id"),
+        Index(None, "score", "alert_id"),
+        Index(None, "severity"),
+        Index(None, "customer_id", "event_ts"),
+    )
+
+    alert_id: Mapped[str] = mapped_column(String, primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String, unique=True)
+    event_ts: Mapped[datetime]
+    alert_ts: Mapped[datetime]
+    customer_id: Mapped[str] = mapped_column(String)
+    session_id: Mapped[str | None] = mapped_column(String)
+    device: Mapped[str | None] = mapped_column(String)
+    device_id: Mapped[str | None] = mapped_column(String)
+    utm_source: Mapped[str | None] = mapped_column(String)
+    country: Mapped[str | None] = mapped_column(String)
+    amount: Mapped[float] = mapped_column(money())
+    currency: Mapped[str | None] = mapped_column(String)
+    score: Mapped[int] = mapped_column(Integer)
+    severity: Mapped[str] = mapped_column(String(8))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(json_type())
+    ruleset_version: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String(16), server_default="PENDING_REVIEW")
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decided_by: Mapped[str | None] = mapped_column(String)
+    decided_at: Mapped[datetime | None]
+    notes: Mapped[str | None] = mapped_column(Text)
+    row_version: Mapped[int] = mapped_column(Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": row_version}
+
+
+class AlertReason(Base):
+    """(alert, rule) pairs copied from ``reasons`` at insert: the portable, indexable way to
+    filter alerts by rule (a JSON containment query differs per dialect and scans).
+
+    No foreign key: rows are written only by ``save_batch``, from the RETURNING of the very
+    insert that created the alert, and the per-row check cost a fifth of a batch's time."""
+
+    __tablename__ = "alert_reasons"
+    __table_args__ = (Index(None, "rule_id", "alert_id"),)
+
+    alert_id: Mapped[str] = mapped_column(String, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String, primary_key=True)
+
+
+class AlertDecision(Base):
+    """Append-only audit trail: every decision attempt, including the ones that lost a race
+    (action ``CONFLICT``)."""
+
+    __tablename__ = "alert_decisions"
+    __table_args__ = (Index(None, "alert_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String, ForeignKey("fraud_alerts.alert_id"))
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# --------------------------------------------------------------------------- detector
+
+
+class RulesetRow(Base):
+    __tablename__ = "rulesets"
+    __table_args__ = (
+        # At most one active version, enforced by the database on both dialects.
+        Index(
+            "uq_rulesets_active",
+            "active",
+            unique=True,
+            postgresql_where=text("active"),
+            sqlite_where=text("active"),
+        ),
+        {"sqlite_autoincrement": True},  # never reuse a version number
+    )
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    label: Mapped[str] = mapped_column(String)
+    body: Mapped[dict[str, Any]] = mapped_column(json_type())
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DetectorStateRow(Base):
+    __tablename__ = "detector_state"
+
+    customer_id: Mapped[str] = mapped_column(String, primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(json_type())
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class ConsumerOffset(Base):
+    __tablename__ = "consumer_offsets"
+
+    group_id: Mapped[str] = mapped_column(String, primary_key=True)
+    topic: Mapped[str] = mapped_column(String, primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    next_offset: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class DeadLetter(Base):
+    __tablename__ = "dead_letters"
+    __table_args__ = (
+        # A replayed poison message lands once.
+        UniqueConstraint("source_topic", "partition", "offset"),
+        Index(None, "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source_topic: Mapped[str] = mapped_column(String)
+    partition: Mapped[int] = mapped_column(Integer)
+    offset: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    detail: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,0 +1,69 @@
+"""The functions the detector service and the pages call; one import for all of them.
+
+Every function takes a ``Session`` and works in its transaction: the caller commits (except
+for the audit line of a losing decision, which ``decide`` commits on its own).
+"""
+
+from __future__ import annotations
+
+from db.alerts import (
+    ACTION_STATUS,
+    Action,
+    AlertFilters,
+    AlertSort,
+    AlertStats,
+    alert_history,
+    count_alerts,
+    decide,
+    get_alert,
+    list_alerts,
+    stats,
+)
+from db.detector_store import DeadLetterRow, alert_id_for, load_offsets, load_states, save_batch
+from db.errors import (
+    AlertNotFound,
+    DbError,
+    DecisionConflict,
+    OffsetConflict,
+    RulesetConflict,
+    RulesetNotFound,
+)
+from db.rulesets import (
+    RulesetInfo,
+    active_ruleset,
+    get_ruleset,
+    list_rulesets,
+    publish_ruleset,
+    rollback_ruleset,
+)
+
+__all__ = [
+    "ACTION_STATUS",
+    "Action",
+    "AlertFilters",
+    "AlertNotFound",
+    "AlertSort",
+    "AlertStats",
+    "DbError",
+    "DeadLetterRow",
+    "DecisionConflict",
+    "OffsetConflict",
+    "RulesetConflict",
+    "RulesetInfo",
+    "RulesetNotFound",
+    "active_ruleset",
+    "alert_history",
+    "alert_id_for",
+    "count_alerts",
+    "decide",
+    "get_alert",
+    "get_ruleset",
+    "list_alerts",
+    "list_rulesets",
+    "load_offsets",
+    "load_states",
+    "publish_ruleset",
+    "rollback_ruleset",
+    "save_batch",
+    "stats",
+]

@@ -1,0 +1,216 @@
+"""The repository on PostgreSQL: save_batch's COPY path and fencing, concurrent decisions and
+publishes from separate connections."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from db.alerts import AlertFilters, alert_history, count_alerts, decide, get_alert, list_alerts
+from db.detector_store import alert_id_for, load_offsets, load_states
+from db.errors import DecisionConflict, OffsetConflict
+from db.models import Alert, AlertReason, DeadLetter
+from db.rulesets import active_ruleset, list_rulesets, publish_ruleset
+from detector.rules import default_ruleset
+from tests.unit.db.builders import DeadLetterRow, batch, scored, session_of, write
+
+pytestmark = pytest.mark.integration
+
+KEY = ("payments", 0)
+
+
+def _count(engine: Engine, model: type) -> int:
+    with session_of(engine) as s:
+        return s.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_save_batch_is_idempotent_and_keeps_decisions(pg_engine: Engine) -> None:
+    pairs, states = scored(batch(60))
+    alerts = [p for p in pairs if p[0].is_alert]
+    with session_of(pg_engine) as s:
+        write(s, pairs, states, offsets={KEY: 60}, expected={KEY: None})
+        s.commit()
+        first = alert_id_for(alerts[0][0].payment_id)
+        decide(s, first, "BLOCK", "ana", None, 1)
+        s.commit()
+        rescored = [(replace(v, score=999, reasons=()), p) for v, p in pairs]
+        # Same batch again, re-scored, twice in one transaction (the temp tables are reused).
+        write(s, rescored, states, offsets={KEY: 60}, expected={KEY: 60})
+        write(s, pairs, states)
+        s.commit()
+        stored = s.get(Alert, first)
+        assert stored is not None
+        assert (stored.status, stored.score) == ("BLOCKED", alerts[0][0].score)
+        assert s.scalar(select(func.max(Alert.score))) < 999
+        assert load_offsets(s, "g") == {KEY: 60}
+        loaded = load_states(s, states)
+        assert {c: x.to_dict() for c, x in loaded.items()} == {
+            c: x.to_dict() for c, x in states.items()
+        }
+    assert _count(pg_engine, Alert) == len(alerts)
+    assert _count(pg_engine, AlertReason) == sum(len(v.reasons) for v, _ in alerts)
+
+
+def test_reason_filter_uses_the_reasons_written_by_copy(pg_engine: Engine) -> None:
+    pairs, _ = scored(batch(60))
+    with session_of(pg_engine) as s:
+        write(s, pairs)
+        s.commit()
+        geo = {alert_id_for(v.payment_id) for v, _ in pairs
+               if v.is_alert and any(r.rule_id == "GEO_MISMATCH" for r in v.reasons)}  # fmt: skip
+        got = list_alerts(s, AlertFilters(rule_ids="GEO_MISMATCH"), page_size=500)
+        assert 0 < len(geo) < sum(v.is_alert for v, _ in pairs)
+        assert {a.alert_id for a in got} == geo
+        assert count_alerts(s, AlertFilters(rule_ids="GEO_MISMATCH")) == len(geo)
+
+
+def test_fenced_batch_writes_nothing(pg_engine: Engine) -> None:
+    pairs, states = scored(batch(20))
+    with session_of(pg_engine) as s:
+        write(s, [], offsets={KEY: 100}, expected={KEY: None})
+        s.commit()
+        with pytest.raises(OffsetConflict) as info:
+            write(s, pairs, states, offsets={KEY: 120}, expected={KEY: 90},
+                  dead_letters=[DeadLetterRow("payments", 0, 95, "bad", "", b"\x00")])  # fmt: skip
+        s.rollback()
+        assert (info.value.expected, info.value.found) == (90, 100)
+        assert load_offsets(s, "g") == {KEY: 100}
+    assert _count(pg_engine, Alert) == 0 and _count(pg_engine, DeadLetter) == 0
+
+
+def test_two_consumers_racing_for_a_new_partition_one_is_fenced(pg_engine: Engine) -> None:
+    """Both believe no offset is stored; the second blocks on the first's insert, then loses."""
+    first_pairs, _ = scored(batch(10, prefix="A"))
+    second_pairs, _ = scored(batch(10, prefix="B"))
+    outcome: dict[str, object] = {}
+    started = threading.Event()
+
+    def second() -> None:
+        with session_of(pg_engine) as s:
+            started.set()
+            try:
+                write(s, second_pairs, offsets={KEY: 10}, expected={KEY: None})
+                s.commit()
+                outcome["second"] = "committed"
+            except OffsetConflict as exc:
+                s.rollback()
+                outcome["second"] = exc
+
+    with session_of(pg_engine) as s:
+        write(s, first_pairs, offsets={KEY: 10}, expected={KEY: None})
+        thread = threading.Thread(target=second)
+        thread.start()
+        started.wait(5)
+        time.sleep(0.5)  # the second consumer is now waiting on our uncommitted row
+        assert thread.is_alive()
+        s.commit()
+    thread.join(10)
+    assert isinstance(outcome["second"], OffsetConflict)
+    with session_of(pg_engine) as s:
+        ids = set(s.scalars(select(Alert.payment_id)))
+    assert ids == {v.payment_id for v, _ in first_pairs if v.is_alert}
+
+
+def test_dead_letters_with_nul_bytes_are_stored_once(pg_engine: Engine) -> None:
+    letter = DeadLetterRow("payments", 2, 7, "bad\x00reason", "d", b"\x00\xff" + b"x" * 9000)
+    with session_of(pg_engine) as s:
+        write(s, [], dead_letters=[letter])
+        write(s, [], dead_letters=[letter])
+        s.commit()
+        [row] = s.scalars(select(DeadLetter)).all()
+    assert row.payload.startswith("\ufffd\ufffdx") and len(row.payload.encode()) == 4096
+    assert row.reason == "bad\ufffdreason"
+
+
+def _race(engine: Engine, alert_id: str, hold_s: float) -> dict[str, object]:
+    """Ana and Bob decide on version 1 of the same alert at the same moment, each on their
+    own connection; whoever gets the row first keeps its transaction open ``hold_s``."""
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def analyst(name: str, action: str) -> Callable[[], None]:
+        def run() -> None:
+            with session_of(engine) as s:
+                barrier.wait(5)
+                try:
+                    decide(s, alert_id, action, name, f"{name}'s call", 1)  # type: ignore[arg-type]
+                    time.sleep(hold_s)
+                    s.commit()
+                    results[name] = "won"
+                except DecisionConflict as exc:
+                    s.rollback()
+                    results[name] = exc
+
+        return run
+
+    threads = [threading.Thread(target=analyst("ana", "BLOCK")),
+               threading.Thread(target=analyst("bob", "APPROVE"))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+@pytest.mark.parametrize("hold_s", [0.0, 0.3])
+def test_concurrent_decisions_one_wins_and_both_are_audited(
+    pg_engine: Engine, hold_s: float
+) -> None:
+    pairs, _ = scored(batch(12))
+    with session_of(pg_engine) as s:
+        write(s, pairs)
+        s.commit()
+    alert_ids = [alert_id_for(v.payment_id) for v, _ in pairs if v.is_alert][:4]
+    assert len(alert_ids) == 4
+    for alert_id in alert_ids:  # several rounds: the race must come out right every time
+        results = _race(pg_engine, alert_id, hold_s)
+        winners = [n for n, r in results.items() if r == "won"]
+        losers = [n for n, r in results.items() if isinstance(r, DecisionConflict)]
+        assert len(winners) == 1 and len(losers) == 1, results
+        with session_of(pg_engine) as s:
+            alert = get_alert(s, alert_id)
+            history = alert_history(s, alert_id)
+        assert alert is not None
+        assert alert.decided_by == winners[0] and alert.row_version == 2
+        assert alert.status == ("BLOCKED" if winners[0] == "ana" else "APPROVED")
+        assert sorted((h.actor, h.action) for h in history) == sorted(
+            [(winners[0], "BLOCK" if winners[0] == "ana" else "APPROVE"), (losers[0], "CONFLICT")]
+        )
+
+
+def test_concurrent_publishes_leave_exactly_one_active_version(pg_engine: Engine) -> None:
+    with session_of(pg_engine) as s:
+        active_ruleset(s)
+        s.commit()
+    barrier = threading.Barrier(4)
+    versions: list[int] = []
+    errors: list[BaseException] = []
+
+    def publisher(points: int) -> None:
+        with Session(pg_engine) as s:
+            barrier.wait(5)
+            try:
+                ruleset = default_ruleset().with_points({"NEW_DEVICE": points})
+                versions.append(publish_ruleset(s, ruleset, f"owner{points}", ""))
+                time.sleep(0.05)
+                s.commit()
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=publisher, args=(p,)) for p in (10, 20, 30, 40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert sorted(versions) == [2, 3, 4, 5]
+    with session_of(pg_engine) as s:
+        infos = list_rulesets(s)
+        assert [i.version for i in infos if i.active] == [5]
+        assert active_ruleset(s)[0] == 5

@@ -1,0 +1,306 @@
+"""The review queue: filters, sorts, pages, decisions with their audit trail, stats."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import Session
+
+from db.alerts import (
+    AlertFilters,
+    AlertSort,
+    alert_history,
+    count_alerts,
+    decide,
+    get_alert,
+    list_alerts,
+    stats,
+)
+from db.detector_store import alert_id_for, ms_to_datetime
+from db.errors import AlertNotFound, DbError, DecisionConflict
+from db.models import Alert, PaymentRow
+from tests.unit.db.builders import Pair, batch, scored, session_of, write
+
+
+@dataclass(frozen=True)
+class Row:
+    """What the oracle knows about a stored alert."""
+
+    alert_id: str
+    status: str
+    severity: str
+    rules: frozenset[str]
+    score: int
+    event_ts: datetime
+    customer_id: str
+    country: str
+    device: str
+
+
+DECIDED = {0: "BLOCK", 1: "APPROVE", 2: "INVESTIGATE", 5: "BLOCK"}
+STATUS_OF = {"BLOCK": "BLOCKED", "APPROVE": "APPROVED", "INVESTIGATE": "INVESTIGATING"}
+
+
+@pytest.fixture
+def queue(session: Session) -> list[Row]:
+    """80 payments' alerts, a few of them decided; returns the oracle's view of them."""
+    pairs, states = scored(batch(80))
+    write(session, pairs, states)
+    session.commit()
+    alerting: list[Pair] = [pair for pair in pairs if pair[0].is_alert]
+    rows = []
+    for i, (v, p) in enumerate(alerting):
+        status = "PENDING_REVIEW"
+        if i in DECIDED:
+            decide(session, alert_id_for(v.payment_id), DECIDED[i], "ana", None, 1)  # type: ignore[arg-type]
+            status = STATUS_OF[DECIDED[i]]
+        rows.append(
+            Row(alert_id_for(v.payment_id), status, v.severity,
+                frozenset(r.rule_id for r in v.reasons), v.score, ms_to_datetime(v.ts_ms),
+                v.customer_id, p.country, p.device)
+        )  # fmt: skip
+    session.commit()
+    return rows
+
+
+def _matches(row: Row, f: AlertFilters) -> bool:
+    return (
+        (not f.status or row.status in f.status)
+        and (not f.severity or row.severity in f.severity)
+        and (not f.rule_ids or bool(row.rules & set(f.rule_ids)))
+        and (f.score_min is None or row.score >= f.score_min)
+        and (f.score_max is None or row.score <= f.score_max)
+        and (f.event_from is None or row.event_ts >= f.event_from)
+        and (f.event_to is None or row.event_ts < f.event_to)
+        and (not f.customer_id or row.customer_id == f.customer_id)
+        and (not f.country or row.country in f.country)
+        and (not f.device or row.device in f.device)
+    )
+
+
+NOV_20_NOON = datetime(2025, 11, 20, 12, tzinfo=UTC)
+FILTERS = [
+    AlertFilters(),
+    AlertFilters(status="PENDING_REVIEW"),
+    AlertFilters(status=("APPROVED", "BLOCKED")),
+    AlertFilters(severity="HIGH"),
+    AlertFilters(rule_ids="GEO_MISMATCH"),
+    AlertFilters(rule_ids=("VELOCITY_HIGH", "PAYMENT_FAILED")),
+    AlertFilters(score_min=90, score_max=120),
+    AlertFilters(event_from=NOV_20_NOON, event_to=datetime(2025, 11, 21, 6, tzinfo=UTC)),
+    AlertFilters(customer_id="C3"),
+    AlertFilters(country=("DE", "US"), device="ios"),
+    AlertFilters(status="PENDING_REVIEW", severity="HIGH", rule_ids="NEW_DEVICE", score_min=80),
+]
+
+
+@pytest.mark.parametrize("filters", FILTERS, ids=lambda f: repr(f)[13:60])
+def test_filters_select_exactly_the_matching_alerts(
+    session: Session, queue: list[Row], filters: AlertFilters
+) -> None:
+    expected = {r.alert_id for r in queue if _matches(r, filters)}
+    got = list_alerts(session, filters, page_size=1000)
+    assert {a.alert_id for a in got} == expected
+    assert count_alerts(session, filters) == len(expected)
+
+
+def test_the_fixture_exercises_every_filter(queue: list[Row]) -> None:
+    # Each filter above must keep some alerts and drop others, or it proves nothing.
+    for f in FILTERS[1:]:
+        kept = sum(_matches(r, f) for r in queue)
+        assert 0 < kept < len(queue), f
+
+
+SORT_KEYS = {
+    "score_desc": (lambda r: (r.score, r.alert_id), True),
+    "score_asc": (lambda r: (r.score, r.alert_id), False),
+    "time_desc": (lambda r: (r.event_ts, r.alert_id), True),
+    "time_asc": (lambda r: (r.event_ts, r.alert_id), False),
+}
+
+
+@pytest.mark.parametrize("sort", list(SORT_KEYS))
+def test_pages_follow_the_sort_without_gaps_or_repeats(
+    session: Session, queue: list[Row], sort: AlertSort
+) -> None:
+    key, reverse = SORT_KEYS[sort]
+    expected = [r.alert_id for r in sorted(queue, key=key, reverse=reverse)]  # type: ignore[arg-type]
+    pages = [list_alerts(session, None, sort, page, 7) for page in range(1, 100)]
+    flat = [a.alert_id for page in pages for a in page]
+    assert flat == expected
+    assert all(len(p) == 7 for p in pages[: len(expected) // 7])
+    assert pages[len(expected) // 7 + 1] == []
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"sort": "amount"}, {"page": 0}, {"page_size": 0}, {"page_size": 5000}],
+)
+def test_bad_paging_arguments_are_refused(session: Session, kwargs: dict[str, object]) -> None:
+    with pytest.raises(DbError):
+        list_alerts(session, **kwargs)  # type: ignore[arg-type]
+
+
+def test_unknown_filter_values_are_refused() -> None:
+    with pytest.raises(DbError, match="status"):
+        AlertFilters(status="OPEN")
+    with pytest.raises(DbError, match="rule_ids"):
+        AlertFilters(rule_ids="NO_SUCH_RULE")
+    with pytest.raises(DbError, match="timezone-aware"):
+        AlertFilters(event_from=datetime(2025, 11, 20))
+
+
+def test_filters_are_hashable_for_caching() -> None:
+    assert hash(AlertFilters(status=["PENDING_REVIEW"])) == hash(
+        AlertFilters(status="PENDING_REVIEW")
+    )
+
+
+def _one_alert(session: Session) -> str:
+    pairs, _ = scored(batch(3))
+    write(session, pairs)
+    session.commit()
+    return alert_id_for(next(v for v, _ in pairs if v.is_alert).payment_id)
+
+
+@pytest.mark.parametrize(("action", "status"), list(STATUS_OF.items()))
+def test_decide_sets_the_status_and_appends_to_the_audit_trail(
+    session: Session, action: str, status: str
+) -> None:
+    alert_id = _one_alert(session)
+    alert = decide(session, alert_id, action, "ana", "checked with the bank", 1)  # type: ignore[arg-type]
+    session.commit()
+    assert (alert.status, alert.decision, alert.decided_by) == (status, action, "ana")
+    assert alert.row_version == 2 and alert.decided_at is not None
+    assert alert.notes == "checked with the bank"
+    [entry] = alert_history(session, alert_id)
+    assert (entry.action, entry.from_status, entry.to_status, entry.actor, entry.note) == (
+        action, "PENDING_REVIEW", status, "ana", "checked with the bank",
+    )  # fmt: skip
+
+
+def test_a_stale_decision_is_refused_and_recorded_as_a_conflict(engine: Engine) -> None:
+    with session_of(engine) as s:
+        alert_id = _one_alert(s)
+    # Two analysts load version 1; the first one decides.
+    with session_of(engine) as first:
+        decide(first, alert_id, "BLOCK", "ana", "fraud", 1)
+        first.commit()
+    with session_of(engine) as second, pytest.raises(DecisionConflict) as info:
+        decide(second, alert_id, "APPROVE", "bob", "looks fine", 1)
+    assert (info.value.expected, info.value.current, info.value.status) == (1, 2, "BLOCKED")
+    with session_of(engine) as s:
+        alert = get_alert(s, alert_id)
+        assert alert is not None
+        assert (alert.status, alert.decided_by, alert.row_version) == ("BLOCKED", "ana", 2)
+        history = [(h.action, h.actor, h.to_status) for h in alert_history(s, alert_id)]
+    assert history == [("BLOCK", "ana", "BLOCKED"), ("CONFLICT", "bob", "APPROVED")]
+
+
+def test_deciding_again_on_the_current_version_works(session: Session) -> None:
+    alert_id = _one_alert(session)
+    decide(session, alert_id, "INVESTIGATE", "ana", None, 1)
+    session.commit()
+    alert = decide(session, alert_id, "APPROVE", "bob", "false positive", 2)
+    session.commit()
+    assert (alert.status, alert.row_version) == ("APPROVED", 3)
+    assert [h.action for h in alert_history(session, alert_id)] == ["INVESTIGATE", "APPROVE"]
+
+
+def test_decide_refuses_unknown_alerts_actions_and_anonymous_actors(session: Session) -> None:
+    alert_id = _one_alert(session)
+    with pytest.raises(AlertNotFound):
+        decide(session, "ALT-NOPE", "BLOCK", "ana", None, 1)
+    with pytest.raises(DbError, match="action"):
+        decide(session, alert_id, "DELETE", "ana", None, 1)  # type: ignore[arg-type]
+    with pytest.raises(DbError, match="actor"):
+        decide(session, alert_id, "BLOCK", "", None, 1)
+    assert alert_history(session, alert_id) == []
+
+
+def test_stats_count_alerts_payments_high_and_pending(session: Session, queue: list[Row]) -> None:
+    session.add_all(
+        PaymentRow(payment_id=f"P{i}", customer_id="C1", attempt_ts=NOV_20_NOON, amount=1.0,
+                   result="success")
+        for i in range(3)
+    )  # fmt: skip
+    session.commit()
+    result = stats(session)
+    assert result.total_alerts == len(queue) == session.query(Alert).count()
+    assert result.payments == 3
+    assert result.high == sum(r.severity == "HIGH" for r in queue)
+    assert result.pending == sum(r.status == "PENDING_REVIEW" for r in queue)
+    assert 0 < result.pending < result.total_alerts
+
+
+def test_alert_rows_keep_reasons_as_json(session: Session, queue: list[Row]) -> None:
+    alert = session.scalars(select(Alert).where(Alert.alert_id == queue[0].alert_id)).one()
+    assert {r["rule_id"] for r in alert.reasons} == queue[0].rules
+
+
+@pytest.mark.parametrize("hold_s", [0.0, 0.3])
+def test_concurrent_decisions_on_sqlite_one_wins(engine: Engine, hold_s: float) -> None:
+    with session_of(engine) as s:
+        alert_id = _one_alert(s)
+    barrier = threading.Barrier(2)
+    results: dict[str, object] = {}
+
+    def analyst(name: str, action: str) -> None:
+        with session_of(engine) as s:
+            barrier.wait(5)
+            try:
+                decide(s, alert_id, action, name, None, 1)  # type: ignore[arg-type]
+                time.sleep(hold_s)
+                s.commit()
+                results[name] = "won"
+            except DecisionConflict as exc:
+                s.rollback()
+                results[name] = exc
+
+    threads = [threading.Thread(target=analyst, args=("ana", "BLOCK")),
+               threading.Thread(target=analyst, args=("bob", "APPROVE"))]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    winners = [n for n, r in results.items() if r == "won"]
+    assert len(winners) == 1 and len(results) == 2, results
+    with session_of(engine) as s:
+        history = sorted((h.actor, h.action) for h in alert_history(s, alert_id))
+        alert = get_alert(s, alert_id)
+    assert alert is not None and alert.decided_by == winners[0] and alert.row_version == 2
+    assert [a for _, a in history].count("CONFLICT") == 1 and len(history) == 2
+
+
+@pytest.mark.parametrize("context_managed", [False, True])
+def test_a_decision_overtaken_between_read_and_write_is_a_conflict(
+    engine: Engine, context_managed: bool
+) -> None:
+    """SQLite takes no lock on read: another analyst can commit between decide's read and its
+    write; the row_version guard on the UPDATE catches it, whatever the caller's style."""
+    with session_of(engine) as s:
+        alert_id = _one_alert(s)
+
+    def overtake(*_: object) -> None:
+        with session_of(engine) as other:
+            decide(other, alert_id, "BLOCK", "ana", None, 1)
+            other.commit()
+
+    with session_of(engine) as s, pytest.raises(DecisionConflict) as info:
+        event.listen(s, "before_flush", overtake, once=True)
+        if context_managed:
+            with s.begin():
+                decide(s, alert_id, "APPROVE", "bob", "fine", 1)
+        else:
+            decide(s, alert_id, "APPROVE", "bob", "fine", 1)
+    assert (info.value.current, info.value.status) == (2, "BLOCKED")
+    with session_of(engine) as s:
+        history = [(h.action, h.actor, h.from_status) for h in alert_history(s, alert_id)]
+        alert = get_alert(s, alert_id)
+    assert history == [("BLOCK", "ana", "PENDING_REVIEW"), ("CONFLICT", "bob", "BLOCKED")]
+    assert alert is not None and alert.decided_by == "ana"

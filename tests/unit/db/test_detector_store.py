@@ -1,0 +1,170 @@
+"""save_batch: idempotent alerts, state and offset upserts, offset fencing, dead letters."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.alerts import decide, get_alert
+from db.detector_store import (
+    MAX_PAYLOAD_BYTES,
+    alert_id_for,
+    load_offsets,
+    load_states,
+    truncate_payload,
+)
+from db.errors import OffsetConflict
+from db.models import Alert, AlertReason, DeadLetter, DetectorStateRow
+from tests.unit.db.builders import DeadLetterRow, batch, scored, write
+
+KEY = ("payments", 0)
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_alerts_are_written_for_alerting_verdicts_only(session: Session) -> None:
+    pairs, states = scored(batch(40))
+    write(session, pairs, states)
+    session.commit()
+    expected = {alert_id_for(v.payment_id) for v, _ in pairs if v.is_alert}
+    assert 0 < len(expected) < len(pairs)  # the batch has both kinds
+    assert set(session.scalars(select(Alert.alert_id))) == expected
+    verdict, payment = next((v, p) for v, p in pairs if v.is_alert)
+    alert = get_alert(session, alert_id_for(verdict.payment_id))
+    assert alert is not None
+    assert (alert.score, alert.severity, alert.customer_id) == (
+        verdict.score, verdict.severity, verdict.customer_id,
+    )  # fmt: skip
+    assert (alert.device, alert.country, alert.amount) == (payment.device, payment.country,
+                                                           payment.amount)  # fmt: skip
+    assert alert.event_ts.timestamp() * 1000 == verdict.ts_ms
+    assert alert.status == "PENDING_REVIEW" and alert.row_version == 1
+    assert [r["rule_id"] for r in alert.reasons] == [r.rule_id for r in verdict.reasons]
+    assert alert.reasons[0]["detail_en"]
+
+
+def test_same_batch_twice_gives_one_alert_each(session: Session) -> None:
+    pairs, states = scored(batch(30))
+    write(session, pairs, states)
+    session.commit()
+    write(session, pairs, states)
+    session.commit()
+    alerts = sum(v.is_alert for v, _ in pairs)
+    reasons = sum(len(v.reasons) for v, _ in pairs if v.is_alert)
+    assert _count(session, Alert) == alerts
+    assert _count(session, AlertReason) == reasons
+
+
+def test_duplicate_payment_inside_one_batch_is_stored_once(session: Session) -> None:
+    pairs, _ = scored(batch(5))
+    alerting = [pair for pair in pairs if pair[0].is_alert]
+    write(session, alerting + alerting)
+    session.commit()
+    assert _count(session, Alert) == len(alerting)
+
+
+def test_rescore_never_overwrites_an_alert_or_its_decision(session: Session) -> None:
+    pairs, _ = scored(batch(10))
+    verdict, payment = next(pair for pair in pairs if pair[0].is_alert)
+    write(session, [(verdict, payment)])
+    session.commit()
+    alert_id = alert_id_for(verdict.payment_id)
+    decide(session, alert_id, "BLOCK", "ana", "card testing", 1)
+    session.commit()
+    rescored = replace(verdict, score=verdict.score + 100, ruleset_version="99", reasons=())
+    write(session, [(rescored, payment)])
+    session.commit()
+    session.expire_all()
+    alert = get_alert(session, alert_id)
+    assert alert is not None
+    assert (alert.score, alert.ruleset_version) == (verdict.score, verdict.ruleset_version)
+    assert (alert.status, alert.decided_by, alert.row_version) == ("BLOCKED", "ana", 2)
+    assert _count(session, AlertReason) == len(verdict.reasons)
+
+
+def test_states_round_trip_and_are_replaced_by_newer_ones(session: Session) -> None:
+    payments = batch(20)
+    _, first = scored(payments[:10])
+    _, later = scored(payments)
+    write(session, [], first)
+    session.commit()
+    write(session, [], later)
+    session.commit()
+    loaded = load_states(session, [*later, "NEVER-SEEN"])
+    assert set(loaded) == set(later)
+    assert {c: s.to_dict() for c, s in loaded.items()} == {c: s.to_dict() for c, s in later.items()}
+    assert _count(session, DetectorStateRow) == len(later)
+
+
+def test_load_states_handles_more_ids_than_one_query_takes(session: Session) -> None:
+    _, states = scored(batch(30, customers=30))
+    write(session, [], states)
+    session.commit()
+    ids = [*states, *(f"X{i}" for i in range(5000))]
+    assert set(load_states(session, ids)) == set(states)
+
+
+def test_offsets_advance_when_the_fence_holds(session: Session) -> None:
+    write(session, [], offsets={KEY: 10, ("payments", 1): 3}, expected={KEY: None})
+    session.commit()
+    write(session, [], offsets={KEY: 25}, expected={KEY: 10})
+    session.commit()
+    assert load_offsets(session, "g") == {KEY: 25, ("payments", 1): 3}
+    assert load_offsets(session, "other-group") == {}
+
+
+@pytest.mark.parametrize(
+    ("expected", "found"),
+    [(None, 10), (9, 10), (11, 10)],
+    ids=["expects-no-row", "behind", "ahead"],
+)
+def test_a_zombie_consumer_is_fenced_off_and_writes_nothing(
+    session: Session, expected: int | None, found: int
+) -> None:
+    write(session, [], offsets={KEY: 10}, expected={KEY: None})
+    session.commit()
+    pairs, states = scored(batch(10))
+    with pytest.raises(OffsetConflict) as info:
+        write(session, pairs, states, offsets={KEY: 20}, expected={KEY: expected},
+              dead_letters=[DeadLetterRow("payments", 0, 12, "bad", "why", "x")])  # fmt: skip
+    session.rollback()
+    assert (info.value.topic, info.value.partition) == KEY
+    assert (info.value.expected, info.value.found) == (expected, found)
+    assert load_offsets(session, "g") == {KEY: 10}
+    assert _count(session, Alert) == _count(session, DetectorStateRow) == 0
+    assert _count(session, DeadLetter) == 0
+
+
+def test_expecting_an_offset_where_none_is_stored_is_a_conflict(session: Session) -> None:
+    with pytest.raises(OffsetConflict, match="found none"):
+        write(session, [], offsets={KEY: 20}, expected={KEY: 10})
+
+
+def test_dead_letters_are_stored_once_per_message(session: Session) -> None:
+    letters = [
+        DeadLetterRow("payments", 0, 7, "invalid_json", "line 1 column 2", b"{not json"),
+        DeadLetterRow("payments", 1, 7, "missing_field", "no payment_id", "{}"),
+    ]
+    write(session, [], dead_letters=letters)
+    session.commit()
+    write(session, [], dead_letters=[*letters, DeadLetterRow("payments", 0, 8, "x", "y", "z")])
+    session.commit()
+    rows = session.scalars(select(DeadLetter).order_by(DeadLetter.id)).all()
+    assert [(r.partition, r.offset) for r in rows] == [(0, 7), (1, 7), (0, 8)]
+    assert (rows[0].reason, rows[0].detail, rows[0].payload) == (
+        "invalid_json", "line 1 column 2", "{not json",
+    )  # fmt: skip
+
+
+def test_payloads_are_cut_to_4_kb_on_a_character_boundary() -> None:
+    text = truncate_payload("é" * 3000)  # 6000 bytes in UTF-8
+    assert len(text.encode()) == MAX_PAYLOAD_BYTES and set(text) == {"é"}
+    odd = truncate_payload("a" + "é" * 3000)
+    assert len(odd.encode()) == MAX_PAYLOAD_BYTES - 1
+    assert truncate_payload(b"ok\x00\xff") == "ok\ufffd\ufffd"
+    assert truncate_payload("\ud800x") == "?x"

@@ -1,0 +1,100 @@
+"""The schema comes from migrations, matches the models, and upgrades without losing data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
+
+from db import migrate
+from db.engine import make_engine
+from db.models import Base
+
+CORE = {
+    "customers",
+    "products",
+    "sessions",
+    "orders",
+    "order_items",
+    "payments",
+    "fraud_alerts",
+    "alert_decisions",
+    "rulesets",
+    "detector_state",
+    "consumer_offsets",
+}
+QUEUE = {"alert_reasons", "dead_letters"}
+
+
+def _tables(engine: Engine) -> set[str]:
+    return set(inspect(engine).get_table_names()) - {"alembic_version"}
+
+
+def test_empty_database_upgrades_to_head_with_every_table(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
+    assert _tables(engine) == CORE | QUEUE
+
+
+def test_models_and_migrations_agree(engine: Engine) -> None:
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
+    migrate.downgrade(engine, "0001")
+    assert _tables(engine) == CORE
+    migrate.downgrade(engine, "base")
+    assert _tables(engine) == set()
+    assert migrate.current_revision(engine) is None
+    migrate.upgrade(engine)
+    assert _tables(engine) == CORE | QUEUE
+
+
+def test_upgrade_keeps_rows_and_backfills_alert_reasons(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0001")
+    reasons = [{"rule_id": "FIRST_PAYMENT", "points": 40}, {"rule_id": "NEW_DEVICE", "points": 30}]
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO fraud_alerts (alert_id, payment_id, event_ts, alert_ts, customer_id,"
+                " amount, score, severity, reasons, ruleset_version, created_at, updated_at)"
+                " VALUES ('ALT-P1', 'P1', '2025-11-20 10:00:00', '2025-11-20 10:00:01', 'C1',"
+                " 12.5, 70, 'MEDIUM', :reasons, '1', '2025-11-20 10:00:01', '2025-11-20 10:00:01')"
+            ),
+            {"reasons": json.dumps(reasons)},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO customers (customer_id, signup_ts, country, is_minor)"
+                " VALUES ('C1', '2025-01-01 00:00:00', 'FR', 0)"
+            )
+        )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        alert = conn.execute(text("SELECT score, status, row_version FROM fraud_alerts")).one()
+        rules = conn.execute(text("SELECT rule_id FROM alert_reasons ORDER BY rule_id")).scalars()
+        customers = conn.execute(text("SELECT customer_id FROM customers")).scalars().all()
+    assert tuple(alert) == (70, "PENDING_REVIEW", 1)
+    assert list(rules) == ["FIRST_PAYMENT", "NEW_DEVICE"]
+    assert customers == ["C1"]
+
+
+def test_at_most_one_active_ruleset_is_enforced_by_the_database(engine: Engine) -> None:
+    insert = text(
+        "INSERT INTO rulesets (label, body, fingerprint, author, created_at, active)"
+        " VALUES ('x', '{}', 'f', 'a', '2025-11-20 10:00:00', :active)"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, [{"active": True}, {"active": False}, {"active": False}])
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"active": True})
