@@ -1,0 +1,174 @@
+"""Fixtures for the live pipeline: isolated topics and schema per test, a dataset, expectations."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from confluent_kafka.admin import AdminClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from data_gen.generate import generate
+from data_gen.params import GenParams
+from data_gen.readers import read_dataset
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from db.models import Alert, DetectorStateRow
+from detector.engine import Detector
+from detector.feed import OutMessage, dataset_events, dataset_messages
+from detector.kafka_admin import ensure_topics
+from detector.rules import default_ruleset
+from detector.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@dataclass(frozen=True)
+class Expected:
+    alerts: dict[str, tuple[int, tuple[tuple[str, str], ...]]]
+    states: dict[str, dict]
+    messages: list[OutMessage]
+    per_topic: dict[str, int]
+
+
+@pytest.fixture(scope="session")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pipeline-ds")
+    generate(out, GenParams(scale=0.06, seed=11))
+    return out
+
+
+@pytest.fixture(scope="session")
+def expected(dataset: Path) -> Expected:
+    """What the backtest path says: the reference every live run must equal exactly."""
+    ds = read_dataset(dataset)
+    det = Detector(default_ruleset())
+    verdicts = det.process_all(dataset_events(ds))
+    alerts = {
+        v.payment_id: alert_key(v.score, [r.to_dict() for r in v.reasons])
+        for v in verdicts
+        if v.is_alert
+    }
+    states = {c: s.to_dict() for c, s in det.states.items()}
+    messages = dataset_messages(ds)
+    per_topic: dict[str, int] = {}
+    for m in messages:
+        per_topic[m.kind] = per_topic.get(m.kind, 0) + 1
+    return Expected(alerts, states, messages, per_topic)
+
+
+def alert_key(score: int, reasons: list[dict]) -> tuple[int, tuple[tuple[str, str], ...]]:
+    return score, tuple((r["rule_id"], r["detail_en"]) for r in reasons)
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    env: dict[str, str]
+
+    def stored_alerts(self) -> dict[str, tuple[int, tuple[tuple[str, str], ...]]]:
+        with self.sessions() as s:
+            rows = s.execute(sa.select(Alert.payment_id, Alert.score, Alert.reasons)).all()
+        return {pid: alert_key(score, reasons) for pid, score, reasons in rows}
+
+    def stored_states(self) -> dict[str, dict]:
+        with self.sessions() as s:
+            rows = s.execute(sa.select(DetectorStateRow.customer_id, DetectorStateRow.state))
+            return {c: st for c, st in rows}
+
+    def consumed(self) -> dict[str, int]:
+        """Committed next offsets summed per input topic kind."""
+        with self.sessions() as s:
+            rows = s.execute(
+                sa.text("SELECT topic, next_offset FROM consumer_offsets WHERE group_id = :g"),
+                {"g": self.settings.consumer_group},
+            ).all()
+        t = self.settings.topics
+        kinds = {t.user_events: "user_events", t.payments: "payments"}
+        out = {"user_events": 0, "payments": 0}
+        for topic, off in rows:
+            out[kinds[topic]] += off
+        return out
+
+    def wait_consumed(self, expected: Expected, timeout_s: float = 120.0) -> None:
+        want = {k: expected.per_topic[k] for k in ("user_events", "payments")}
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if self.consumed() == want:
+                    return
+            except sa.exc.OperationalError:
+                pass
+            time.sleep(0.5)
+        raise AssertionError(f"detector did not consume everything: {self.consumed()} != {want}")
+
+    def detector_process(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
+            [sys.executable, "-m", "detector", "run"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+
+
+@pytest.fixture
+def make_pipeline(
+    pg_url: str, kafka_bootstrap: str, tmp_path: Path
+) -> Iterator[Callable[..., Pipeline]]:
+    made: list[tuple[str, Settings]] = []
+    admin_engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+
+    def make(replication: int = 1) -> Pipeline:
+        tag = f"t{uuid.uuid4().hex[:10]}"
+        with admin_engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{tag}"'))
+        sep = "&" if "?" in pg_url else "?"
+        url = f"{pg_url}{sep}options={quote(f'-csearch_path={tag}')}"
+        settings = replace(
+            Settings(),
+            data_dir=tmp_path,
+            database_url=url,
+            kafka_bootstrap=kafka_bootstrap,
+            topic_prefix=f"{tag}-",
+            consumer_group=f"{tag}-fraud-detector",
+            topic_replication=replication,
+        )
+        made.append((tag, settings))
+        ensure_topics(settings)
+        engine = make_engine(url)
+        upgrade(engine)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
+        env.update(
+            {
+                "KVT_DATABASE_URL": url,
+                "KVT_KAFKA_BOOTSTRAP": kafka_bootstrap,
+                "KVT_TOPIC_PREFIX": f"{tag}-",
+                "KVT_CONSUMER_GROUP": settings.consumer_group,
+                "KVT_DATA_DIR": str(tmp_path),
+                "KVT_TOPIC_REPLICATION": str(replication),
+            }
+        )
+        return Pipeline(settings, session_factory(engine), env)
+
+    yield make
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    for tag, settings in made:
+        with admin_engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{tag}" CASCADE'))
+        futures = admin.delete_topics(list(settings.topics.all), operation_timeout=30)
+        for f in futures.values():
+            with contextlib.suppress(Exception):
+                f.result()
+    admin_engine.dispose()

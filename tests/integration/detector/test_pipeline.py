@@ -1,0 +1,205 @@
+"""The live path under faults, against real Kafka and PostgreSQL.
+
+Every test compares the live result with the backtest path's (`expected`): the same payments
+alerted with the same scores and the same explanations, and the same final customer states.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import threading
+import time
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from confluent_kafka import Consumer, Producer
+
+from data_gen.stream import stream_messages
+from db.models import DeadLetter
+from detector.service import DetectorService
+from detector.sources import KafkaSource
+from tests.integration.detector.conftest import Expected, Pipeline
+
+pytestmark = pytest.mark.integration
+
+# Shop time per real second: the ~61-day dataset streams in about 12 s.
+PACED = 61 * 86_400 / 12
+
+
+def stream_in_thread(p: Pipeline, expected: Expected, speed: float | None) -> threading.Thread:
+    t = threading.Thread(target=stream_messages, args=(expected.messages, p.settings, speed))
+    t.start()
+    return t
+
+
+def assert_same_as_backtest(p: Pipeline, expected: Expected) -> None:
+    got = p.stored_alerts()
+    assert len(got) == len(expected.alerts)
+    assert got == expected.alerts
+    assert p.stored_states() == expected.states
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_streaming_equals_batch(make_pipeline, expected: Expected) -> None:
+    p = make_pipeline()
+    stream_messages(expected.messages, p.settings)
+    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions)
+    thread = svc.start_thread()
+    try:
+        p.wait_consumed(expected)
+    finally:
+        svc.stop()
+    assert not thread.is_alive()
+    assert_same_as_backtest(p, expected)
+    assert svc.status.snapshot().ruleset_version == "1"
+
+
+def test_kill_9_five_times_mid_stream_loses_and_duplicates_nothing(
+    make_pipeline, expected: Expected
+) -> None:
+    p = make_pipeline()
+    producer = stream_in_thread(p, expected, PACED)
+    rnd = random.Random(5)
+    kills = 0
+    proc = p.detector_process()
+    try:
+        while kills < 5:
+            time.sleep(rnd.uniform(1.0, 2.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            kills += 1
+            proc = p.detector_process()
+        producer.join()
+        p.wait_consumed(expected)
+    finally:
+        stop(proc)
+    assert kills == 5
+    assert_same_as_backtest(p, expected)
+
+
+def test_two_detectors_in_one_group_equal_one(make_pipeline, expected: Expected) -> None:
+    p = make_pipeline()
+    procs = [p.detector_process(), p.detector_process()]
+    try:
+        time.sleep(3)  # both join the group before the stream starts
+        stream_in_thread(p, expected, PACED).join()
+        p.wait_consumed(expected)
+    finally:
+        for proc in procs:
+            stop(proc)
+    assert_same_as_backtest(p, expected)
+
+
+def test_database_outage_of_20s_mid_stream(make_pipeline, expected: Expected, services) -> None:
+    p = make_pipeline()
+    proc = p.detector_process()
+    producer = stream_in_thread(p, expected, PACED)
+    try:
+        time.sleep(3)
+        services.stop("pg")
+        time.sleep(20)
+        services.start("pg")
+        producer.join()
+        p.wait_consumed(expected)
+        assert proc.poll() is None, "the detector must wait for the database, not exit"
+    finally:
+        stop(proc)
+    assert_same_as_backtest(p, expected)
+
+
+def test_a_broker_down_mid_stream_loses_nothing(
+    make_pipeline, expected: Expected, services, kafka_broker_count: int
+) -> None:
+    assert kafka_broker_count >= 3, "needs the 3-broker cluster: scripts/services up --brokers 3"
+    p = make_pipeline(replication=3)
+    proc = p.detector_process()
+    producer = stream_in_thread(p, expected, PACED)
+    try:
+        time.sleep(4)
+        services.stop("kafka-2")
+        producer.join()
+        p.wait_consumed(expected, timeout_s=180)
+    finally:
+        services.start("kafka-2")
+        stop(proc)
+    assert_same_as_backtest(p, expected)
+
+
+def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
+    make_pipeline, expected: Expected
+) -> None:
+    p = make_pipeline()
+    t = p.settings.topics
+    good = orjson.loads(next(m.value for m in expected.messages if m.kind == "payments"))
+    junk: list[tuple[str, bytes, str]] = [
+        (t.payments, b"{not json", "invalid_json"),
+        (t.payments, orjson.dumps({**good, "payment_id": None}), "missing_field"),
+        (t.payments, orjson.dumps({**good, "amount": "12.00"}), "wrong_type"),
+        (t.payments, orjson.dumps({**good, "amount": 9e99}), "absurd_amount"),
+        (t.payments, orjson.dumps({**good, "attempt_ts": "31/12/2025"}), "bad_timestamp"),
+        (
+            t.user_events,
+            orjson.dumps(
+                {
+                    "event_id": "E1",
+                    "customer_id": "C1",
+                    "event_type": "teleport",
+                    "event_timestamp": "2025-11-02T00:00:00Z",
+                }
+            ),
+            "unknown_event_type",
+        ),
+        (t.user_events, b"\x00" * 200_000, "too_large"),
+        (t.payments, orjson.dumps({**good, "customer_id": "C\u202e1\u200b"}), "bad_id"),
+        (t.payments, '{"amount": "\ud800"}'.encode("utf-8", "surrogatepass"), "invalid_json"),
+    ]
+    prod = Producer({"bootstrap.servers": p.settings.kafka_bootstrap})
+    for topic, value, _ in junk:
+        prod.produce(topic, key=b"C000001", value=value)
+    prod.flush(10)
+    stream_messages(expected.messages, p.settings)
+    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions)
+    svc.start_thread()
+    try:
+        deadline = time.monotonic() + 120
+        want = {k: expected.per_topic[k] for k in ("user_events", "payments")}
+        want["payments"] += sum(1 for tp, _, _ in junk if tp == t.payments)
+        want["user_events"] += sum(1 for tp, _, _ in junk if tp == t.user_events)
+        while p.consumed() != want and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert p.consumed() == want
+    finally:
+        svc.stop()
+    assert_same_as_backtest(p, expected)
+    with p.sessions() as s:
+        stored = sorted(s.scalars(sa.select(DeadLetter.reason)))
+    assert stored == sorted(r for _, _, r in junk)
+    dlq = Consumer(
+        {
+            "bootstrap.servers": p.settings.kafka_bootstrap,
+            "group.id": "dlq-check",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    dlq.subscribe([t.dead_letter])
+    seen = []
+    deadline = time.monotonic() + 30
+    while len(seen) < len(junk) and time.monotonic() < deadline:
+        m = dlq.poll(1.0)
+        if m is not None and m.error() is None:
+            seen.append(dict((k, v.decode()) for k, v in m.headers()))
+    dlq.close()
+    assert sorted(h["reason"] for h in seen) == sorted(r for _, _, r in junk)
+    assert all(h["source_topic"] in (t.payments, t.user_events) for h in seen)
+    assert all(int(h["source_offset"]) >= 0 for h in seen)
