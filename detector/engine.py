@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from detector.conditions import CONDITIONS, Params
-from detector.events import Activity, Payment
+from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.rules import RULE_IDS, RULES_BY_ID, RuleSet
 from detector.state import CustomerState
 
@@ -120,12 +120,13 @@ class Detector:
         return s
 
     def process(self, event: Payment | Activity) -> Verdict | None:
-        s = self.state_of(event.customer_id)
         if isinstance(event, Payment):
+            s = self.state_of(event.customer_id)
             verdict = score(event, s, self._compiled)
             s.record_payment(event)
             return verdict
-        s.record_activity(event)
+        if event.event_type in STATEFUL_EVENT_TYPES:
+            self.state_of(event.customer_id).record_activity(event)
         return None
 
     def process_all(self, events: Iterable[Payment | Activity]) -> list[Verdict]:

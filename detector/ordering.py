@@ -2,11 +2,11 @@
 
 Both input topics are keyed by customer_id with the same partition count, so partition p of
 `user-events` and partition p of `payments` hold the same customers.  Kafka orders messages
-within a partition, not across topics, so a payment can be fetched before the add_to_cart
-that preceded it.  A payment is therefore released only when the behavioural partition has
-shown an event later than the payment (its watermark passed), or has been fully read for a
-grace period.  Behavioural events never wait: an activity scored before an earlier payment
-cannot change that payment's score (state keeps a session's *first* cart time).
+within a partition, not across topics, so one topic's partition can be fetched well ahead of
+the other's: a payment before the add_to_cart that preceded it, or a day of clicks before the
+payment they follow.  Each side is therefore released only in event-time order: its head
+goes when the other side's head is later, or the other side has already shown a later event
+(its watermark passed), or the other side has been read to its end for a grace period.
 
 Dead messages (undecodable) ride in the queues too, so committed offsets always cover a
 prefix of each partition: nothing after an unprocessed message is ever marked consumed.
@@ -49,9 +49,19 @@ class Item:
 
 
 @dataclass
+class _Side:
+    queue: deque[Item] = field(default_factory=deque)
+    watermark: int = -1  # latest event time seen on this partition
+    eof: bool = False  # read to the end (until the next message arrives)
+
+    def head(self) -> Item | None:
+        return self.queue[0] if self.queue else None
+
+
+@dataclass
 class _Pair:
-    activities: deque[Item] = field(default_factory=deque)
-    payments: deque[Item] = field(default_factory=deque)
+    activities: _Side = field(default_factory=_Side)
+    payments: _Side = field(default_factory=_Side)
 
 
 @dataclass
@@ -60,70 +70,65 @@ class Merger:
     payments_topic: str
     grace_s: float = 0.05
     _pairs: dict[int, _Pair] = field(default_factory=dict)
-    _watermark: dict[int, int] = field(default_factory=dict)  # max activity ts seen
-    _eof: set[int] = field(default_factory=set)  # behavioural partitions read to the end
+
+    def _side(self, topic: str, partition: int) -> _Side:
+        pair = self._pairs.setdefault(partition, _Pair())
+        return pair.activities if topic == self.events_topic else pair.payments
 
     def add(self, item: Item) -> None:
         r = item.record
-        pair = self._pairs.setdefault(r.partition, _Pair())
-        if r.topic == self.events_topic:
-            self._eof.discard(r.partition)
-            pair.activities.append(item)
-            if item.event is not None:
-                mark = self._watermark.get(r.partition, -1)
-                self._watermark[r.partition] = max(mark, item.event.ts_ms)
-        else:
-            pair.payments.append(item)
+        side = self._side(r.topic, r.partition)
+        side.eof = False
+        side.queue.append(item)
+        if item.event is not None:
+            side.watermark = max(side.watermark, item.event.ts_ms)
 
     def mark_eof(self, topic: str, partition: int) -> None:
-        if topic == self.events_topic:
-            self._eof.add(partition)
+        self._side(topic, partition).eof = True
 
     def drop(self, partitions: set[int]) -> None:
         """Forget revoked partitions; their unprocessed messages will be read again."""
         for p in partitions:
             self._pairs.pop(p, None)
-            self._watermark.pop(p, None)
-            self._eof.discard(p)
 
     def clear(self) -> None:
         self._pairs.clear()
-        self._watermark.clear()
-        self._eof.clear()
 
     @property
     def pending(self) -> int:
-        return sum(len(p.activities) + len(p.payments) for p in self._pairs.values())
+        return sum(len(p.activities.queue) + len(p.payments.queue) for p in self._pairs.values())
 
     def drain(self, now_s: float, limit: int | None = None) -> list[Item]:
         """Items ready to score, in order; at most `limit` (a batch boundary)."""
         out: list[Item] = []
         for p in sorted(self._pairs):
-            self._drain_pair(p, now_s, out, limit)
+            self._drain_pair(self._pairs[p], now_s, out, limit)
             if limit is not None and len(out) >= limit:
                 break
         return out
 
-    def _drain_pair(self, p: int, now_s: float, out: list[Item], limit: int | None) -> None:
-        pair = self._pairs[p]
-        qa, qp = pair.activities, pair.payments
+    def _drain_pair(self, pair: _Pair, now_s: float, out: list[Item], limit: int | None) -> None:
+        a, b = pair.activities, pair.payments
         while limit is None or len(out) < limit:
-            if qa and qa[0].event is None:
-                out.append(qa.popleft())
-                continue
-            if qp and qp[0].event is None:
-                out.append(qp.popleft())
-                continue
-            if qa and (not qp or qa[0].order_key < qp[0].order_key):
-                out.append(qa.popleft())
-                continue
-            if qp and self._payment_ready(p, qp[0], now_s, bool(qa)):
-                out.append(qp.popleft())
-                continue
-            return
+            for side in (a, b):
+                if side.queue and side.queue[0].event is None:
+                    out.append(side.queue.popleft())
+                    break
+            else:
+                ha, hb = a.head(), b.head()
+                if ha is not None and hb is not None:
+                    first = a if ha.order_key < hb.order_key else b
+                elif ha is not None and self._may_pass(ha, b, now_s):
+                    first = a
+                elif hb is not None and self._may_pass(hb, a, now_s):
+                    first = b
+                else:
+                    return
+                out.append(first.queue.popleft())
 
-    def _payment_ready(self, p: int, head: Item, now_s: float, activities_waiting: bool) -> bool:
+    def _may_pass(self, head: Item, other: _Side, now_s: float) -> bool:
+        """May `head` go while the other side's queue is empty?"""
         assert head.event is not None
-        if activities_waiting or self._watermark.get(p, -1) > head.event.ts_ms:
+        if other.watermark > head.event.ts_ms:
             return True
-        return p in self._eof and now_s - head.record.received_s >= self.grace_s
+        return other.eof and now_s - head.record.received_s >= self.grace_s

@@ -290,7 +290,7 @@ class DetectorService:
                 session,
                 group_id=self.source.group_id,
                 verdicts=alerts,
-                states={c: work[c] for c in customers},
+                states={c: work[c] for c in customers if c in work},
                 offsets=offsets,
                 expected_offsets={tp: self._expected.get(tp) for tp in offsets},
                 dead_letters=dead,
