@@ -58,7 +58,7 @@ class Settings:
     max_message_bytes: int = 64 * 1024
     metrics_port: int = 0  # 0: no Prometheus endpoint
     topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster
-    order_grace_ms: int = 50  # see detector.ordering: wait for a late cart this long
+    order_grace_ms: int = 500  # detector.ordering: how long a late click may trail a payment
 
     @property
     def topics(self) -> Topics:

@@ -57,6 +57,7 @@ class KafkaSource:
         self.group_id = settings.consumer_group
         self._consumer: Consumer | None = None
         self._positions: dict[TopicPartition, int] = {}
+        self._generation = 0
 
     def start(
         self,
@@ -87,11 +88,13 @@ class KafkaSource:
             for p in parts:
                 p.offset = stored.get((p.topic, p.partition), OFFSET_BEGINNING)
             c.assign(parts)
+            self._generation += 1
             self._positions = {tp: stored.get(tp, 0) for tp in tps}
             on_assign(stored)
 
         def revoke(c: Consumer, parts: list[KTopicPartition]) -> None:
             tps = {(p.topic, p.partition) for p in parts}
+            self._generation += 1
             on_revoke(tps)
             for tp in tps:
                 self._positions.pop(tp, None)
@@ -103,10 +106,23 @@ class KafkaSource:
         self._consumer = consumer
 
     def poll(self, max_records: int, timeout_s: float) -> Polled:
+        """Up to `max_records` messages, one `poll` each.
+
+        A rebalance callback runs inside a poll; anything collected before it may belong to
+        partitions revoked since, so it is dropped (the new assignment re-reads from the
+        committed offsets).  Batch `consume` would hide where in the batch that happened.
+        """
         assert self._consumer is not None
         out = Polled()
-        now = time.monotonic()
-        for m in self._consumer.consume(num_messages=max_records, timeout=timeout_s):
+        timeout = timeout_s
+        for _ in range(max_records):
+            generation = self._generation
+            m = self._consumer.poll(timeout)
+            timeout = 0
+            if self._generation != generation:
+                out = Polled()
+            if m is None:
+                break
             err = m.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
@@ -117,7 +133,7 @@ class KafkaSource:
             tp = (m.topic(), m.partition())
             self._positions[tp] = m.offset() + 1
             out.records.append(
-                Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), now)
+                Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), time.monotonic())
             )
         return out
 

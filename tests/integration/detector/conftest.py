@@ -76,6 +76,8 @@ class Pipeline:
     settings: Settings
     sessions: sessionmaker[Session]
     env: dict[str, str]
+    log_dir: Path
+    started: int = 0
 
     def stored_alerts(self) -> dict[str, tuple[int, tuple[tuple[str, str], ...]]]:
         with self.sessions() as s:
@@ -114,13 +116,18 @@ class Pipeline:
         raise AssertionError(f"detector did not consume everything: {self.consumed()} != {want}")
 
     def detector_process(self) -> subprocess.Popen[bytes]:
+        self.started += 1
+        log = open(self.log_dir / f"detector-{self.started}.log", "wb")  # noqa: SIM115
         return subprocess.Popen(
             [sys.executable, "-m", "detector", "run"],
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
+
+    def logs(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
 
 
 @pytest.fixture
@@ -160,7 +167,7 @@ def make_pipeline(
                 "KVT_TOPIC_REPLICATION": str(replication),
             }
         )
-        return Pipeline(settings, session_factory(engine), env)
+        return Pipeline(settings, session_factory(engine), env, tmp_path)
 
     yield make
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
