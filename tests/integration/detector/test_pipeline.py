@@ -19,7 +19,7 @@ from confluent_kafka import Consumer, Producer
 
 from data_gen.stream import stream_messages
 from db.models import DeadLetter
-from detector.service import DetectorService
+from detector.service import AlertSink, DetectorService
 from detector.sources import KafkaSource
 from tests.integration.detector.conftest import Expected, Pipeline
 
@@ -54,7 +54,7 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 def test_streaming_equals_batch(make_pipeline, expected: Expected) -> None:
     p = make_pipeline()
     stream_messages(expected.messages, p.settings)
-    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions)
+    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions, AlertSink(p.settings))
     thread = svc.start_thread()
     try:
         p.wait_consumed(expected)
@@ -63,6 +63,29 @@ def test_streaming_equals_batch(make_pipeline, expected: Expected) -> None:
     assert not thread.is_alive()
     assert_same_as_backtest(p, expected)
     assert svc.status.snapshot().ruleset_version == "1"
+    published = read_topic(p, p.settings.topics.alerts, len(expected.alerts))
+    assert {m["payment_id"]: m["score"] for m in map(orjson.loads, published)} == {
+        pid: score for pid, (score, _) in expected.alerts.items()
+    }
+
+
+def read_topic(p: Pipeline, topic: str, want: int, timeout_s: float = 30) -> list[bytes]:
+    c = Consumer(
+        {
+            "bootstrap.servers": p.settings.kafka_bootstrap,
+            "group.id": f"{topic}-check",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    c.subscribe([topic])
+    out: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    while len(out) < want and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is not None and m.error() is None:
+            out.append(m.value())
+    c.close()
+    return out
 
 
 def test_kill_9_five_times_mid_stream_loses_and_duplicates_nothing(
@@ -169,7 +192,7 @@ def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
         prod.produce(topic, key=b"C000001", value=value)
     prod.flush(10)
     stream_messages(expected.messages, p.settings)
-    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions)
+    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions, AlertSink(p.settings))
     svc.start_thread()
     try:
         deadline = time.monotonic() + 120
