@@ -123,6 +123,7 @@ class DetectorService:
         status: Status | None = None,
         telemetry: Telemetry | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
+        archive: Callable[[list[Record]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.source = source
@@ -131,6 +132,7 @@ class DetectorService:
         self.status = status or Status()
         self.telemetry = telemetry or Telemetry()
         self.on_batch = on_batch
+        self.archive = archive
         topics = settings.topics
         self.merger = Merger(topics.user_events, topics.payments, settings.order_grace_ms / 1000)
         self._states: dict[str, CustomerState] = {}
@@ -280,6 +282,16 @@ class DetectorService:
                     assert isinstance(item.event, Payment)
                     verdicts.append((v, item.event))
             alerts = [(v, p) for v, p in verdicts if v.is_alert]
+            if self.archive is not None:
+                # Idempotent upserts, before the commit: a replayed batch archives again harmlessly.
+                self.archive(
+                    [
+                        i.record
+                        for i in items
+                        if i.event is not None
+                        and i.record.topic == self.settings.topics.user_events
+                    ]
+                )
             if self.sink is not None:
                 for v, p in alerts:
                     self.sink.alert(v, p)

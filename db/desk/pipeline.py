@@ -14,6 +14,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import pairwise
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -82,7 +83,7 @@ def broker_reachable(settings: Settings, ttl_s: float = BROKER_CHECK_TTL_S) -> t
     try:
         check_broker(settings, timeout_s=2.0)
         result = (True, "")
-    except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"; say why
+    except Exception as exc:  # any failure means "not reachable"; say why
         result = (False, str(exc)[:300])
     with _broker_lock:
         _broker_cache[address] = (now, *result)
@@ -137,7 +138,7 @@ def clear_samples() -> None:
 def throughput(points: list[tuple[float, int]]) -> list[tuple[datetime, float]]:
     """Events per second between consecutive samples, stamped at the later one (local time)."""
     out: list[tuple[datetime, float]] = []
-    for (t0, n0), (t1, n1) in zip(points, points[1:], strict=False):
+    for (t0, n0), (t1, n1) in pairwise(points):
         if t1 > t0:
             out.append((datetime.fromtimestamp(t1), max(0.0, (n1 - n0) / (t1 - t0))))
     return out
