@@ -111,6 +111,7 @@ class BatchResult:
     payments: int
     alerts: int
     dead: int
+    alerted: tuple[str, ...] = ()  # payment ids, for latency measurements
 
 
 class DetectorService:
@@ -316,7 +317,8 @@ class DetectorService:
         n_events = len(items) - len(dead)
         self.telemetry.events.labels("payment").inc(payments)
         self.telemetry.events.labels("behavioural").inc(n_events - payments)
-        return BatchResult(n_events, payments, len(alerts), len(dead))
+        alerted = tuple(v.payment_id for v, _ in alerts)
+        return BatchResult(n_events, payments, len(alerts), len(dead), alerted)
 
     # --- rule sets, offsets, rebalances ----------------------------------------------------
 

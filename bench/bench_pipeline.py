@@ -1,0 +1,236 @@
+"""Live-pipeline speed against real Kafka and PostgreSQL (scripts/services up first).
+
+    .venv/bin/python -m bench.bench_pipeline [--scale 1] [--rate 1000] [--seconds 20]
+
+1. Producer: the default dataset replayed as fast as possible (events/s), beside the
+   prototype's published 10,172 events/s.
+2. Raw consume: a bare confluent-kafka consumer reading the same two input topics, the
+   same-run baseline.
+3. End to end: the detector from its first consume to its last commit (target >= 25,000
+   events/s and >= 30 % of the raw rate), beside the prototype's 169 events/s.
+4. Latency: events produced at a steady 1,000/s; produce -> alert committed, p50 and p99
+   (target p99 <= 100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import replace
+from urllib.parse import quote
+
+import numpy as np
+import sqlalchemy as sa
+from confluent_kafka import Consumer, Producer
+
+from bench._common import Figure, calibration_seconds, report
+from data_gen.generate import generate
+from data_gen.params import GenParams
+from data_gen.readers import read_dataset
+from data_gen.stream import producer_config, stream_messages
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from detector.feed import OutMessage, dataset_messages
+from detector.kafka_admin import ensure_topics
+from detector.service import AlertSink, BatchResult, DetectorService
+from detector.settings import Settings
+from detector.sources import KafkaSource, Polled
+
+PROTOTYPE_DETECT = 169.0
+PROTOTYPE_PRODUCE = 10_172.0
+PG = os.environ.get("KVT_TEST_PG_URL", "postgresql+psycopg2://kvt:kvt@127.0.0.1:55432/kvt_test")
+KAFKA = os.environ.get("KVT_TEST_KAFKA", "127.0.0.1:9092")
+
+
+class TimedSource(KafkaSource):
+    """Records when the first message arrives."""
+
+    first_at: float | None = None
+
+    def poll(self, max_records: int, timeout_s: float) -> Polled:
+        out = super().poll(max_records, timeout_s)
+        if out.records and self.first_at is None:
+            self.first_at = time.perf_counter()
+        return out
+
+
+def fresh(tag: str) -> Settings:
+    admin = sa.create_engine(PG, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{tag}"'))
+    url = f"{PG}{'&' if '?' in PG else '?'}options={quote(f'-csearch_path={tag}')}"
+    s = replace(
+        Settings(),
+        database_url=url,
+        kafka_bootstrap=KAFKA,
+        topic_prefix=f"{tag}-",
+        consumer_group=f"{tag}-fraud-detector",
+    )
+    ensure_topics(s)
+    upgrade(make_engine(url))
+    return s
+
+
+def drop(tag: str) -> None:
+    admin = sa.create_engine(PG, poolclass=sa.pool.NullPool)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{tag}" CASCADE'))
+
+
+def raw_consume_rate(s: Settings, total: int) -> float:
+    c = Consumer(
+        {
+            "bootstrap.servers": KAFKA,
+            "group.id": f"raw-{uuid.uuid4().hex[:6]}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
+    c.subscribe(list(s.topics.inputs))
+    n = 0
+    t0 = None
+    while n < total:
+        for m in c.consume(1000, 1.0):
+            if m.error() is None:
+                if t0 is None:
+                    t0 = time.perf_counter()
+                n += 1
+    dt = time.perf_counter() - (t0 or time.perf_counter())
+    c.close()
+    return n / dt
+
+
+def end_to_end(s: Settings, total: int) -> tuple[float, float]:
+    sessions = session_factory(make_engine(s.db_url))
+    source = TimedSource(s)
+    done = threading.Event()
+    seen = [0]
+    last = [0.0]
+
+    def on_batch(b: BatchResult) -> None:
+        seen[0] += b.events + b.dead
+        last[0] = time.perf_counter()
+        if seen[0] >= total:
+            done.set()
+
+    svc = DetectorService(s, source, sessions, AlertSink(s), on_batch=on_batch)
+    svc.start_thread()
+    done.wait(600)
+    svc.stop()
+    assert source.first_at is not None
+    dt = last[0] - source.first_at
+    return total / dt, dt
+
+
+def latency(s: Settings, messages: list[OutMessage], rate: float, seconds: float) -> np.ndarray:
+    sessions = session_factory(make_engine(s.db_url))
+    sent: dict[str, float] = {}
+    lat: list[float] = []
+
+    def on_batch(b: BatchResult) -> None:
+        now = time.perf_counter()
+        lat.extend(now - sent[pid] for pid in b.alerted if pid in sent)
+
+    svc = DetectorService(s, KafkaSource(s), sessions, AlertSink(s), on_batch=on_batch)
+    svc.start_thread()
+    time.sleep(6)  # join the group before measuring
+    prod = Producer(producer_config(s) | {"linger.ms": 0})
+    names = {"user_events": s.topics.user_events, "payments": s.topics.payments}
+    todo = [m for m in messages if m.kind in names][: int(rate * seconds)]
+    t0 = time.perf_counter()
+    for i, m in enumerate(todo):
+        due = t0 + i / rate
+        while (wait := due - time.perf_counter()) > 0:
+            prod.poll(min(wait, 0.01))
+        if m.kind == "payments":
+            sent[orjson_payment_id(m.value)] = time.perf_counter()
+        prod.produce(names[m.kind], key=m.key, value=m.value)
+        prod.poll(0)
+    prod.flush(30)
+    time.sleep(3)
+    svc.stop()
+    return np.array(lat) * 1000
+
+
+def orjson_payment_id(value: bytes) -> str:
+    import orjson
+
+    return orjson.loads(value)["payment_id"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--rate", type=float, default=1000.0)
+    ap.add_argument("--seconds", type=float, default=20.0)
+    args = ap.parse_args()
+    calib = calibration_seconds()
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(tmp, GenParams(scale=args.scale))
+        messages = dataset_messages(read_dataset(tmp))
+    inputs = sum(1 for m in messages if m.kind in ("user_events", "payments"))
+    tag = f"b{uuid.uuid4().hex[:8]}"
+    tag2 = f"l{uuid.uuid4().hex[:8]}"
+    try:
+        s = fresh(tag)
+        stats = stream_messages(messages, s)
+        produce_rate = stats.rate()
+        raw = raw_consume_rate(s, inputs)
+        e2e, e2e_s = end_to_end(s, inputs)
+        lat = latency(fresh(tag2), messages, args.rate, args.seconds)
+    finally:
+        drop(tag)
+        drop(tag2)
+    p50, p99 = (float(np.percentile(lat, q)) for q in (50, 99)) if len(lat) else (0.0, 0.0)
+    figures = [
+        Figure(
+            "producer (dataset, --max)",
+            produce_rate,
+            "events/s",
+            "(info)",
+            True,
+            None,
+            f"{stats.total:,} messages; {produce_rate / PROTOTYPE_PRODUCE:.1f}x the "
+            "prototype's 10,172/s",
+        ),
+        Figure(
+            "raw confluent-kafka consume (baseline)",
+            raw,
+            "events/s",
+            "(baseline)",
+            True,
+            None,
+            f"{inputs:,} messages of the two input topics",
+        ),
+        Figure(
+            "detector end to end",
+            e2e,
+            "events/s",
+            ">= 25,000 and >= 30% of raw",
+            e2e >= 25_000 and e2e >= 0.3 * raw,
+            e2e / raw,
+            f"{e2e_s:.2f} s first consume -> last commit; {e2e / raw:.0%} of raw; "
+            f"{e2e / PROTOTYPE_DETECT:,.0f}x the prototype's 169/s",
+        ),
+        Figure(
+            f"latency p50 at {args.rate:,.0f} events/s",
+            p50,
+            "ms",
+            "(info)",
+            True,
+            None,
+            f"{len(lat)} alerts, produce -> committed",
+        ),
+        Figure(
+            f"latency p99 at {args.rate:,.0f} events/s", p99, "ms", "<= 100 ms", p99 <= 100, None
+        ),
+    ]
+    report("pipeline", calib, figures)
+
+
+if __name__ == "__main__":
+    main()
