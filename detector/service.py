@@ -135,6 +135,7 @@ class DetectorService:
         self.on_batch = on_batch
         self.archive = archive
         topics = settings.topics
+        self._payments_topic = topics.payments
         self.merger = Merger(topics.user_events, topics.payments, settings.order_grace_ms / 1000)
         self._states: dict[str, CustomerState] = {}
         self._expected: dict[TopicPartition, int | None] = {}
@@ -204,7 +205,7 @@ class DetectorService:
     def _decode(self, rec: Record) -> Item:
         try:
             obj = load_json(rec.value, self.settings.max_message_bytes)
-            if rec.topic == self.settings.topics.payments:
+            if rec.topic == self._payments_topic:
                 return Item(rec, decode_payment(obj))
             return Item(rec, decode_activity(obj))
         except BadMessage as exc:

@@ -12,6 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +61,7 @@ class Settings:
     topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster
     order_grace_ms: int = 500  # detector.ordering: how long a late click may trail a payment
 
-    @property
+    @cached_property
     def topics(self) -> Topics:
         p = self.topic_prefix
         return Topics(*(p + name for name in astuple(Topics())))
