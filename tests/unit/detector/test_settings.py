@@ -40,5 +40,5 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
         load_settings(env={"KVT_BATCH_MAX": "lots"}, secrets_file=tmp_path / "x.toml")
     bad = tmp_path / "bad.toml"
     bad.write_text("[kvt\n")
-    with pytest.raises(SettingsError, match="bad.toml"):
+    with pytest.raises(SettingsError, match=r"bad\.toml"):
         load_settings(env={}, secrets_file=bad)
