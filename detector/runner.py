@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from pathlib import Path
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from data_gen.readers import read_dataset
@@ -17,6 +20,8 @@ from detector.sources import KafkaSource, ReplaySource, Source
 from detector.status import Status
 from detector.telemetry import Telemetry
 
+log = logging.getLogger("kvt.detector")
+
 
 def replay_group(dataset_dir: str | Path) -> str:
     """Offsets of a replay are kept per dataset, so a restarted replay resumes."""
@@ -24,10 +29,23 @@ def replay_group(dataset_dir: str | Path) -> str:
     return "replay:" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
 
 
-def open_database(settings: Settings) -> sessionmaker[Session]:
+def open_database(settings: Settings, wait_s: float = 300.0) -> sessionmaker[Session]:
+    """Engine with the schema at head; waits for a database that is not up yet."""
     engine = make_engine(settings.db_url)
-    upgrade(engine)
-    return session_factory(engine)
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            upgrade(engine)
+            return session_factory(engine)
+        except OperationalError as exc:
+            if time.monotonic() >= deadline:
+                raise
+            log.warning(
+                "database not reachable yet, retrying in %.1fs: %s", delay, str(exc).splitlines()[0]
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 def build_service(
@@ -47,4 +65,10 @@ def build_service(
     else:
         source = KafkaSource(settings)
         sink = AlertSink(settings)
-    return DetectorService(settings, source, sessions, sink, status, telemetry)
+    archive = None
+    if settings.mongo_url:
+        from db.archive import EventArchive  # pymongo only when an archive is configured
+
+        archive = EventArchive(settings.mongo_url, settings.mongo_db)
+        archive.ensure_indexes()
+    return DetectorService(settings, source, sessions, sink, status, telemetry, archive=archive)

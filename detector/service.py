@@ -26,6 +26,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import repository as repo
+from db.archive import ArchiveUnavailable
 from db.repository import DeadLetterRow, OffsetConflict
 from detector.codec import BadMessage, decode_activity, decode_payment, load_json
 from detector.engine import Detector, Verdict
@@ -223,15 +224,13 @@ class DetectorService:
                 self.status.error(f"offset conflict: {exc}")
                 self._resync()
                 return BatchResult(0, 0, 0, 0)
-            except (DBAPIError, KafkaException, SinkError) as exc:
+            except (DBAPIError, KafkaException, SinkError, ArchiveUnavailable) as exc:
                 self._states.clear()
-                db = isinstance(exc, DBAPIError)
-                if db:
+                what = _outage(exc)
+                if what == "database":
                     self.telemetry.db_retries.inc()
-                self.status.update(state="waiting_for_database" if db else "waiting_for_broker")
-                self.status.error(
-                    f"{'database' if db else 'kafka'}: {str(exc).splitlines()[0][:200]}"
-                )
+                self.status.update(state=f"waiting_for_{what}")
+                self.status.error(f"{what}: {str(exc).splitlines()[0][:200]}")
                 log.warning("batch not committed, retrying in %.1fs: %s", backoff, exc)
                 if self._stop.wait(backoff):
                     raise
@@ -376,6 +375,14 @@ class DetectorService:
         self.status.update(lag={f"{t}[{p}]": n for (t, p), n in sorted(lag.items())})
         for (t, p), n in lag.items():
             self.telemetry.lag.labels(t, str(p)).set(n)
+
+
+def _outage(exc: BaseException) -> str:
+    if isinstance(exc, DBAPIError):
+        return "database"
+    if isinstance(exc, ArchiveUnavailable):
+        return "archive"
+    return "broker"
 
 
 def _excerpt(value: bytes | None, limit: int = 4096) -> str:

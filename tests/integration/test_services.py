@@ -210,7 +210,12 @@ def test_kafka_replication_survives_broker_stop(
     topic = _unique("kvt-repl")
     _create_topic(kafka_bootstrap, topic, partitions=1, rf=3, config={"min.insync.replicas": "2"})
     admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    leader = admin.list_topics(topic=topic, timeout=10).topics[topic].partitions[0].leader
+    deadline = time.monotonic() + 30
+    parts: dict = {}
+    while not parts and time.monotonic() < deadline:  # metadata lags creation under load
+        parts = admin.list_topics(topic=topic, timeout=10).topics[topic].partitions
+        time.sleep(0 if parts else 0.5)
+    leader = parts[0].leader
     first = [(f"k{i}", f"before-{i}") for i in range(50)]
     second = [(f"k{i}", f"during-{i}") for i in range(50)]
     try:

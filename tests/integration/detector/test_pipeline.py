@@ -42,6 +42,14 @@ def assert_same_as_backtest(p: Pipeline, expected: Expected) -> None:
     assert p.stored_states() == expected.states
 
 
+def wait_for_progress(p: Pipeline, timeout_s: float = 60) -> None:
+    """Block until the detector has committed something: the outage must hit mid-stream."""
+    deadline = time.monotonic() + timeout_s
+    while sum(p.consumed().values()) == 0:
+        assert time.monotonic() < deadline, "the detector committed nothing:\n" + p.logs()
+        time.sleep(0.2)
+
+
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -129,7 +137,7 @@ def test_database_outage_of_20s_mid_stream(make_pipeline, expected: Expected, se
     proc = p.detector_process()
     producer = stream_in_thread(p, expected, PACED)
     try:
-        time.sleep(3)
+        wait_for_progress(p)
         services.stop("pg")
         time.sleep(20)
         services.start("pg")
@@ -149,7 +157,7 @@ def test_a_broker_down_mid_stream_loses_nothing(
     proc = p.detector_process()
     producer = stream_in_thread(p, expected, PACED)
     try:
-        time.sleep(4)
+        wait_for_progress(p)
         services.stop("kafka-2")
         producer.join()
         p.wait_consumed(expected, timeout_s=180)
