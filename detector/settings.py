@@ -59,6 +59,7 @@ class Settings:
     max_message_bytes: int = 64 * 1024
     metrics_port: int = 0  # 0: no Prometheus endpoint
     topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster
+    app_detector: int = 1  # 0: the app only reads (a separate detector service consumes)
     order_grace_ms: int = 500  # detector.ordering: how long a late click may trail a payment
 
     @cached_property

@@ -45,7 +45,7 @@ class Runtime:
         engine = make_engine(settings.db_url)
         upgrade(engine)
         rt = cls(settings, engine, session_factory(engine))
-        if not settings.embedded:
+        if not settings.embedded and settings.app_detector:
             rt.start_detector()
         return rt
 
