@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -40,9 +39,6 @@ def _parser() -> argparse.ArgumentParser:
         help="alerts an analyst team reviews per day, for precision@k (default 50)",
     )
     bt.add_argument("--lang", choices=["en", "fr"], default="en")
-    bt.add_argument(
-        "--workers", type=int, default=os.cpu_count() or 1, help="processes for the hit matrix"
-    )
     bt.add_argument(
         "--suggest",
         action="store_true",
@@ -126,7 +122,7 @@ def _backtest(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     ds = read_dataset(args.dataset)
     t1 = time.perf_counter()
-    hm = build_hit_matrix(ds, ruleset, workers=args.workers)
+    hm = build_hit_matrix(ds, ruleset)
     t2 = time.perf_counter()
     timing = {
         "read_s": round(t1 - t0, 3),

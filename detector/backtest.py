@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from data_gen.readers import Dataset
-from detector import parallel
+from detector.engine import Detector
 from detector.feed import dataset_events, to_ms
 from detector.metrics import BacktestMetrics, EvalInput, evaluate
 from detector.rules import RULE_IDS, RuleSet
@@ -86,14 +86,12 @@ def params_fingerprint(ruleset: RuleSet) -> str:
     ).fingerprint()
 
 
-def build_hit_matrix(ds: Dataset, ruleset: RuleSet, workers: int = 1) -> HitMatrix:
-    return hit_matrix_from_events(ds, dataset_events(ds), ruleset, workers)
+def build_hit_matrix(ds: Dataset, ruleset: RuleSet) -> HitMatrix:
+    return hit_matrix_from_events(ds, dataset_events(ds), ruleset)
 
 
-def hit_matrix_from_events(
-    ds: Dataset, events: list, ruleset: RuleSet, workers: int = 1
-) -> HitMatrix:
-    ids, masks = parallel.hit_rows(events, ruleset, workers)
+def hit_matrix_from_events(ds: Dataset, events: list, ruleset: RuleSet) -> HitMatrix:
+    ids, masks = Detector(ruleset).hit_rows(events)
     pay = ds.payments
     if ids != pay["payment_id"].tolist():
         raise AssertionError("engine order differs from the dataset's payment order")

@@ -120,11 +120,3 @@ def test_state_roundtrip_gives_same_scores() -> None:
     second = Detector(RS, restored).process_all(events[500:])
     assert [v.score for v in first + second] == [v.score for v in straight]
     assert first + second == straight
-
-
-def test_parallel_hit_rows_equal_the_serial_ones(monkeypatch) -> None:
-    from detector import parallel
-
-    monkeypatch.setattr(parallel, "MIN_EVENTS", 0)
-    events = random_stream(2000, seed=11)
-    assert parallel.hit_rows(events, RS, workers=2) == Detector(RS).hit_rows(events)
