@@ -1,0 +1,260 @@
+"""The insights page's service layer: every chart's data, aggregated in SQL.
+
+Each function runs one ``GROUP BY`` query and returns a small frame (one row per group), so
+the cost does not depend on loading alerts into Python.  :func:`data_version` is a cheap
+fingerprint of the data behind the charts (alert count, last decision id, payment count):
+pages key their cache on it, so a new alert, decision or loaded dataset refreshes the charts.
+
+Times are grouped in UTC on both dialects (SQLite stores naive UTC text; PostgreSQL converts
+``timestamptz`` to UTC explicitly, whatever the session time zone).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
+from detector.rules import RULE_IDS
+
+UNKNOWN = "unknown"
+CONFLICT_ACTION = "CONFLICT"
+# Alert columns the breakdown can group by; "method" comes from the payments table.
+DIMENSIONS: tuple[str, ...] = ("country", "device", "utm_source", "method")
+
+
+@dataclass(frozen=True)
+class Totals:
+    alerts: int
+    payments: int
+    high: int
+    decided: int
+    blocked: int
+    approved: int
+
+    @property
+    def alert_rate(self) -> float:
+        return self.alerts / self.payments if self.payments else 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class Insights:
+    """Everything the insights page charts; each frame is the exact data behind one chart."""
+
+    totals: Totals
+    reasons: pd.DataFrame  # rule_id, alerts
+    cooccurrence: pd.DataFrame  # rule_a, rule_b, alerts (all 11 x 11 pairs)
+    severity: pd.DataFrame  # severity, alerts
+    by_hour: pd.DataFrame  # hour (0-23), alerts
+    by_day: pd.DataFrame  # day, severity, alerts
+    breakdowns: dict[str, pd.DataFrame] = field(default_factory=dict)  # value, alerts
+    decisions_by_day: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, action, n
+    workload: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, analyst, decisions
+    rule_precision: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+# --------------------------------------------------------------------------- dialect helpers
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _day(session: Session, col: Any) -> ColumnElement[str]:
+    """The UTC calendar day of a timestamp column, as ``YYYY-MM-DD`` text."""
+    if _is_pg(session):
+        return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
+    return func.date(col)
+
+
+def _hour(session: Session, col: Any) -> ColumnElement[int]:
+    if _is_pg(session):
+        return cast(func.extract("hour", func.timezone("UTC", col)), Integer)
+    return cast(func.strftime("%H", col), Integer)
+
+
+def _rows(session: Session, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([tuple(r) for r in session.execute(stmt)], columns=columns)
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def data_version(session: Session) -> tuple[int, int, int]:
+    """Changes whenever an alert is raised, a decision taken or payments are loaded."""
+    alerts = session.scalar(select(func.count()).select_from(Alert)) or 0
+    last_decision = session.scalar(select(func.max(AlertDecision.id))) or 0
+    payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
+    return int(alerts), int(last_decision), int(payments)
+
+
+def totals(session: Session) -> Totals:
+    row = session.execute(
+        select(
+            func.count(),
+            func.count(case((Alert.severity == "HIGH", 1))),
+            func.count(case((Alert.status.in_(("APPROVED", "BLOCKED")), 1))),
+            func.count(case((Alert.status == "BLOCKED", 1))),
+            func.count(case((Alert.status == "APPROVED", 1))),
+        ).select_from(Alert)
+    ).one()
+    payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
+    return Totals(
+        alerts=int(row[0]),
+        payments=int(payments),
+        high=int(row[1]),
+        decided=int(row[2]),
+        blocked=int(row[3]),
+        approved=int(row[4]),
+    )
+
+
+def reasons_distribution(session: Session) -> pd.DataFrame:
+    """Alerts per rule that fired in them, every rule listed (0 when it never fired)."""
+    stmt = select(AlertReason.rule_id, func.count()).group_by(AlertReason.rule_id)
+    counts = {k: v for k, v in session.execute(stmt)}
+    return pd.DataFrame(
+        {"rule_id": list(RULE_IDS), "alerts": [int(counts.get(r, 0)) for r in RULE_IDS]}
+    )
+
+
+def reason_cooccurrence(session: Session) -> pd.DataFrame:
+    """Alerts where both rules fired, for every ordered pair (the diagonal: the rule alone
+    counted once per alert, i.e. its total)."""
+    a, b = aliased(AlertReason), aliased(AlertReason)
+    stmt = (
+        select(a.rule_id, b.rule_id, func.count())
+        .join(b, a.alert_id == b.alert_id)
+        .group_by(a.rule_id, b.rule_id)
+    )
+    counts = {(x, y): int(n) for x, y, n in session.execute(stmt)}
+    rows = [(x, y, counts.get((x, y), 0)) for x in RULE_IDS for y in RULE_IDS]
+    return pd.DataFrame(rows, columns=["rule_a", "rule_b", "alerts"])
+
+
+def severity_split(session: Session) -> pd.DataFrame:
+    stmt = select(Alert.severity, func.count()).group_by(Alert.severity)
+    counts = {k: v for k, v in session.execute(stmt)}
+    order = [s for s in SEVERITIES if s != "LOW" or counts.get(s)]
+    return pd.DataFrame({"severity": order, "alerts": [int(counts.get(s, 0)) for s in order]})
+
+
+def alerts_by_hour(session: Session) -> pd.DataFrame:
+    hour = _hour(session, Alert.event_ts)
+    stmt = select(hour, func.count()).group_by(hour)
+    counts = {int(h): int(n) for h, n in session.execute(stmt) if h is not None}
+    return pd.DataFrame({"hour": range(24), "alerts": [counts.get(h, 0) for h in range(24)]})
+
+
+def alerts_by_day(session: Session) -> pd.DataFrame:
+    day = _day(session, Alert.event_ts)
+    stmt = select(day, Alert.severity, func.count()).group_by(day, Alert.severity).order_by(day)
+    return _rows(session, stmt, ["day", "severity", "alerts"])
+
+
+def breakdown(session: Session, dimension: str) -> pd.DataFrame:
+    """Alerts per value of ``dimension`` (most first); missing values count as "unknown".
+
+    ``method`` joins the payments table (outer: alerts of payments never loaded are
+    "unknown")."""
+    if dimension not in DIMENSIONS:
+        raise ValueError(f"dimension: expected one of {list(DIMENSIONS)}, got {dimension!r}")
+    if dimension == "method":
+        value: ColumnElement[str] = func.coalesce(PaymentRow.method, literal(UNKNOWN))
+        base = select(value, func.count()).select_from(Alert)
+        base = base.outerjoin(PaymentRow, PaymentRow.payment_id == Alert.payment_id)
+    else:
+        value = func.coalesce(getattr(Alert, dimension), literal(UNKNOWN))
+        base = select(value, func.count()).select_from(Alert)
+    stmt = base.group_by(value).order_by(func.count().desc(), value)
+    return _rows(session, stmt, ["value", "alerts"])
+
+
+def decisions_by_day(session: Session) -> pd.DataFrame:
+    """Decisions per UTC day and action (conflicting attempts excluded: nothing changed)."""
+    day = _day(session, AlertDecision.at)
+    stmt = (
+        select(day, AlertDecision.action, func.count())
+        .where(AlertDecision.action != CONFLICT_ACTION)
+        .group_by(day, AlertDecision.action)
+        .order_by(day, AlertDecision.action)
+    )
+    return _rows(session, stmt, ["day", "action", "decisions"])
+
+
+def analyst_workload(session: Session) -> pd.DataFrame:
+    day = _day(session, AlertDecision.at)
+    stmt = (
+        select(day, AlertDecision.actor, func.count())
+        .where(AlertDecision.action != CONFLICT_ACTION)
+        .group_by(day, AlertDecision.actor)
+        .order_by(day, AlertDecision.actor)
+    )
+    return _rows(session, stmt, ["day", "analyst", "decisions"])
+
+
+def rule_precision(session: Session) -> pd.DataFrame:
+    """Per rule: alerts it fired in, precision from decisions (BLOCKED = confirmed fraud,
+    APPROVED = false positive; open alerts do not count) and from the payments' labels where
+    loaded.  A precision without any decided (or labelled) alert is NaN, not 0."""
+    fraud = case((PaymentRow.is_fraud.is_(True), 1), else_=0)
+    stmt = (
+        select(
+            AlertReason.rule_id,
+            func.count(),
+            func.count(case((Alert.status == "BLOCKED", 1))),
+            func.count(case((Alert.status == "APPROVED", 1))),
+            func.count(PaymentRow.is_fraud),
+            func.coalesce(func.sum(fraud), 0),
+        )
+        .select_from(AlertReason)
+        .join(Alert, Alert.alert_id == AlertReason.alert_id)
+        .outerjoin(
+            PaymentRow,
+            and_(PaymentRow.payment_id == Alert.payment_id, PaymentRow.is_fraud.is_not(None)),
+        )
+        .group_by(AlertReason.rule_id)
+    )
+    got = {r[0]: [int(v) for v in r[1:]] for r in session.execute(stmt)}
+    rows = []
+    for rid in RULE_IDS:
+        alerts, blocked, approved, labelled, frauds = got.get(rid, [0, 0, 0, 0, 0])
+        decided = blocked + approved
+        rows.append(
+            {
+                "rule_id": rid,
+                "alerts": alerts,
+                "blocked": blocked,
+                "approved": approved,
+                "decision_precision": blocked / decided if decided else float("nan"),
+                "labelled": labelled,
+                "frauds": frauds,
+                "label_precision": frauds / labelled if labelled else float("nan"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def compute(session: Session) -> Insights:
+    """Every insight in one read transaction."""
+    return Insights(
+        totals=totals(session),
+        reasons=reasons_distribution(session),
+        cooccurrence=reason_cooccurrence(session),
+        severity=severity_split(session),
+        by_hour=alerts_by_hour(session),
+        by_day=alerts_by_day(session),
+        breakdowns={d: breakdown(session, d) for d in DIMENSIONS},
+        decisions_by_day=decisions_by_day(session),
+        workload=analyst_workload(session),
+        rule_precision=rule_precision(session),
+    )
+
+
+def to_csv(frame: pd.DataFrame) -> bytes:
+    """The frame as UTF-8 CSV with a BOM, so spreadsheet tools read accents right."""
+    return frame.to_csv(index=False).encode("utf-8-sig")

@@ -1,0 +1,506 @@
+"""The dataset studio's service layer: generate, list, preview, import, export, load, stream.
+
+No Streamlit here.  Datasets live in ``<data_dir>/datasets/<name>``.  Anything that writes a
+dataset (generation, import) builds it in a hidden temporary directory next to its
+destination and renames it into place only once it is complete and readable, so a failure or
+a rejected upload never leaves a half-written dataset behind.
+
+Uploaded zips are validated before a byte is written: size, zip structure, entry names (no
+absolute paths, no ``..``, no links, no backslashes or drive letters), file types (the known
+dataset files only) and total uncompressed size; files are then written under their base name
+only, so an entry cannot escape the import directory whatever it is called.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shutil
+import stat
+import threading
+import time
+import uuid
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow.parquet as pq
+from sqlalchemy import Engine
+
+from data_gen import schema
+from data_gen.errors import DataGenError
+from data_gen.generate import generate
+from data_gen.params import GenParams
+from data_gen.readers import DatasetError, read_dataset
+from db.loader import LoadProgress, LoadReport, load_dataset
+from detector.settings import Settings
+
+DATASETS_DIR = "datasets"
+DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+UNCOMPRESSED_FACTOR = 20  # a zip may inflate to 20x its size, no more (zip bombs)
+DATASET_FILES: frozenset[str] = frozenset(
+    {*schema.TABLES, schema.EVENTS_FILE, schema.EVENTS_PARQUET, schema.MANIFEST_FILE}
+)
+ALLOWED_SUFFIXES = (".csv", ".jsonl", ".parquet", ".json")
+_IGNORED = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$)")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_COPY_CHUNK = 1 << 20
+
+Progress = Callable[[float, str], None]
+
+
+class StudioError(Exception):
+    """A dataset operation refused or failed; ``file``/``line``/``column`` locate a bad row."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+    @classmethod
+    def from_dataset(cls, exc: DatasetError) -> StudioError:
+        return cls(str(exc), file=exc.file, line=exc.line or exc.row, column=exc.column)
+
+
+# --------------------------------------------------------------------------- listing
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    path: Path
+    modified: datetime
+    size_bytes: int
+    params: dict[str, Any] | None  # generator parameters (manifest), None for imports without
+    payments: int | None
+    frauds: int | None
+
+
+def datasets_root(data_dir: Path) -> Path:
+    root = Path(data_dir) / DATASETS_DIR
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _info(path: Path) -> DatasetInfo:
+    files = [p for p in path.iterdir() if p.is_file()]
+    params = payments = frauds = None
+    manifest = path / schema.MANIFEST_FILE
+    if manifest.is_file():
+        try:
+            data = json.loads(manifest.read_text(encoding="utf-8"))
+            params = data.get("params")
+            payments = int(data["files"]["payments.csv"]["rows"])
+            frauds = int(data["fraud"]["payments"])
+        except (ValueError, KeyError, AttributeError, TypeError):
+            pass  # an import's own manifest may differ: the figures stay unknown
+    mtime = max((p.stat().st_mtime for p in files), default=path.stat().st_mtime)
+    return DatasetInfo(
+        name=path.name,
+        path=path,
+        modified=datetime.fromtimestamp(mtime, UTC),
+        size_bytes=sum(p.stat().st_size for p in files),
+        params=params,
+        payments=payments,
+        frauds=frauds,
+    )
+
+
+def list_datasets(root: Path) -> list[DatasetInfo]:
+    """Complete datasets under ``root`` (a payments file present), newest first; hidden
+    (temporary) directories are skipped."""
+    if not root.is_dir():
+        return []
+    out = [
+        _info(p)
+        for p in root.iterdir()
+        if p.is_dir() and not p.name.startswith(".") and (p / "payments.csv").is_file()
+    ]
+    return sorted(out, key=lambda d: (d.modified, d.name), reverse=True)
+
+
+def check_name(root: Path, name: str, *, overwrite: bool = False) -> Path:
+    """The destination for dataset ``name``; a plain name only (no path separators)."""
+    if not _NAME.match(name or "") or name in {".", ".."}:
+        raise StudioError(
+            f"dataset name {name!r}: use 1-80 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    dest = root / name
+    if dest.exists() and not overwrite:
+        raise StudioError(f"dataset {name!r} already exists; pick another name")
+    return dest
+
+
+def default_name(params: GenParams) -> str:
+    return (
+        f"seed{params.seed}-scale{params.scale:g}-fraud{params.fraud_rate:g}-"
+        f"{params.start.isoformat()}-{params.days}d"
+    )
+
+
+def _scratch(root: Path, purpose: str, name: str) -> Path:
+    return root / f".{purpose}-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def _install(tmp: Path, dest: Path) -> Path:
+    """Move a complete dataset into place (replacing an older one of the same name)."""
+    if dest.exists():
+        old = dest.with_name(f".old-{dest.name}-{uuid.uuid4().hex[:8]}")
+        dest.rename(old)
+        tmp.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(dest)
+    return dest
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def generate_dataset(
+    root: Path,
+    name: str,
+    params: GenParams,
+    progress: Progress | None = None,
+    *,
+    overwrite: bool = False,
+) -> Path:
+    dest = check_name(root, name, overwrite=overwrite)
+    tmp = _scratch(root, "gen", name)
+    try:
+        generate(tmp, params, progress)
+        return _install(tmp, dest)
+    except DataGenError as exc:
+        raise StudioError(str(exc)) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- preview & summary
+
+
+def preview(path: Path, rows: int = 10) -> dict[str, pd.DataFrame]:
+    """The first ``rows`` rows of every file, as stored (text, no conversion)."""
+    out: dict[str, pd.DataFrame] = {}
+    for file in schema.TABLES:
+        p = path / file
+        if p.is_file():
+            out[file] = pd.read_csv(p, nrows=rows, dtype=str, keep_default_na=False)
+    jsonl, parquet = path / schema.EVENTS_FILE, path / schema.EVENTS_PARQUET
+    if parquet.is_file():
+        batch = next(pq.ParquetFile(parquet).iter_batches(batch_size=rows), None)
+        out[schema.EVENTS_PARQUET] = batch.to_pandas() if batch is not None else pd.DataFrame()
+    elif jsonl.is_file():
+        records = []
+        with jsonl.open(encoding="utf-8") as fh:
+            for line in fh:
+                if len(records) >= rows:
+                    break
+                if line.strip():
+                    records.append(json.loads(line))
+        out[schema.EVENTS_FILE] = pd.DataFrame.from_records(records)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Summary:
+    layout: str
+    labelled: bool
+    counts: dict[str, int]  # rows per table
+    per_day: pd.DataFrame  # day, payments, frauds
+    by_scenario: pd.DataFrame  # scenario, payments, incidents
+
+
+def summary(path: Path) -> Summary:
+    """Validated read of the dataset (any layout): row counts and the two summary charts."""
+    try:
+        ds = read_dataset(path)
+    except DatasetError as exc:
+        raise StudioError.from_dataset(exc) from exc
+    pay = ds.payments
+    fraud = pay["is_fraud"].fillna(False).astype(bool) if ds.labelled else None
+    day = pd.to_datetime(pay["attempt_ts"], utc=True).dt.strftime("%Y-%m-%d")
+    per_day = (
+        pd.DataFrame({"day": day, "frauds": fraud if fraud is not None else False})
+        .groupby("day", sort=True)
+        .agg(payments=("frauds", "size"), frauds=("frauds", "sum"))
+        .reset_index()
+    )
+    if fraud is not None and fraud.any():
+        f = pay[fraud]
+        by_scenario = (
+            f.assign(scenario=f["fraud_scenario"].replace("", "(none)"))
+            .groupby("scenario", sort=True)
+            .agg(payments=("payment_id", "size"), incidents=("fraud_incident_id", "nunique"))
+            .reset_index()
+        )
+    else:
+        by_scenario = pd.DataFrame(columns=["scenario", "payments", "incidents"])
+    counts = {
+        "customers": len(ds.customers),
+        "products": len(ds.products),
+        "sessions": len(ds.sessions),
+        "orders": len(ds.orders),
+        "order_items": len(ds.order_items),
+        "payments": len(pay),
+    }
+    return Summary(ds.layout, ds.labelled, counts, per_day, by_scenario)
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    path: Path
+    layout: str
+    payments: int
+    skipped: tuple[str, ...] = field(default_factory=tuple)  # archive entries ignored
+
+
+def _validate_in_place(directory: Path) -> tuple[str, int]:
+    try:
+        ds = read_dataset(directory)
+    except DatasetError as exc:
+        raise StudioError.from_dataset(exc) from exc
+    return ds.layout, len(ds.payments)
+
+
+def import_directory(src: str | Path, root: Path, name: str | None = None) -> ImportResult:
+    """Copy a readable dataset directory (own layout or prototype export) into the studio."""
+    source = Path(str(src)).expanduser()
+    if not source.is_dir():
+        raise StudioError(f"{source}: not a directory")
+    dest = check_name(root, name or source.name)
+    _validate_in_place(source)
+    tmp = _scratch(root, "import", dest.name)
+    try:
+        tmp.mkdir(parents=True)
+        for p in sorted(source.iterdir()):
+            if p.is_file() and p.name in DATASET_FILES:
+                shutil.copy2(p, tmp / p.name)
+        layout, payments = _validate_in_place(tmp)
+        _install(tmp, dest)
+        return ImportResult(dest, layout, payments)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    name = info.filename
+    if "\\" in name:
+        return "backslash in path"
+    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
+        return "absolute path"
+    if ".." in PurePosixPath(name).parts:
+        return "'..' in path (would escape the import directory)"
+    mode = info.external_attr >> 16
+    if mode and stat.S_ISLNK(mode):
+        return "symbolic link"
+    if info.flag_bits & 0x1:
+        return "encrypted entry"
+    return None
+
+
+def _plan_zip(
+    zf: zipfile.ZipFile, max_uncompressed: int
+) -> tuple[dict[str, zipfile.ZipInfo], list[str]]:
+    """Which entries to extract (by base name) and which to skip; raises on anything unsafe."""
+    keep: dict[str, zipfile.ZipInfo] = {}
+    skipped: list[str] = []
+    folders: set[str] = set()
+    total = 0
+    for info in zf.infolist():
+        problem = _entry_problem(info)
+        if problem:
+            raise StudioError(f"zip entry {info.filename!r} rejected: {problem}")
+        if info.is_dir() or _IGNORED.search(info.filename):
+            continue
+        path = PurePosixPath(info.filename)
+        if path.suffix.lower() not in ALLOWED_SUFFIXES:
+            raise StudioError(
+                f"zip entry {info.filename!r} rejected: file type {path.suffix or '(none)'} "
+                f"not allowed (allowed: {', '.join(ALLOWED_SUFFIXES)})"
+            )
+        if path.name not in DATASET_FILES:
+            skipped.append(info.filename)
+            continue
+        if path.name in keep:
+            raise StudioError(
+                f"zip holds {path.name} twice ({keep[path.name].filename!r} and {info.filename!r})"
+            )
+        folders.add(str(path.parent))
+        keep[path.name] = info
+        total += info.file_size
+    if len(folders) > 1:
+        raise StudioError(f"dataset files are spread over several folders: {sorted(folders)}")
+    if total > max_uncompressed:
+        raise StudioError(
+            f"zip would expand to {total / 1e6:,.1f} MB, over the {max_uncompressed / 1e6:,.0f} MB "
+            "limit"
+        )
+    if not keep:
+        raise StudioError("zip holds no dataset files (payments.csv, customers.csv, …)")
+    return keep, skipped
+
+
+def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: list[int]) -> None:
+    """Copy one entry, counting real bytes (a header may lie about the size)."""
+    with zf.open(info) as src, dest.open("wb") as out:
+        while chunk := src.read(_COPY_CHUNK):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise StudioError("zip expands beyond the size limit")
+            out.write(chunk)
+
+
+def import_zip(
+    upload: bytes | IO[bytes],
+    root: Path,
+    name: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
+    max_uncompressed: int | None = None,
+) -> ImportResult:
+    """Validate an uploaded zip, extract it into a scratch directory, read the dataset there
+    (any :class:`DatasetError` becomes a :class:`StudioError` with file, line and column), and
+    only then move it into place.  On any failure nothing is left behind."""
+    data = upload if isinstance(upload, bytes) else upload.read()
+    if len(data) > max_bytes:
+        raise StudioError(
+            f"upload is {len(data) / 1e6:,.1f} MB, over the {max_bytes / 1e6:,.0f} MB limit"
+        )
+    dest = check_name(root, name)
+    limit = max_uncompressed if max_uncompressed is not None else max_bytes * UNCOMPRESSED_FACTOR
+    buffer = io.BytesIO(data)
+    if not zipfile.is_zipfile(buffer):
+        raise StudioError("the upload is not a zip archive")
+    tmp = _scratch(root, "import", dest.name)
+    try:
+        with zipfile.ZipFile(buffer) as zf:
+            keep, skipped = _plan_zip(zf, limit)
+            tmp.mkdir(parents=True)
+            budget = [limit]
+            for base, info in sorted(keep.items()):
+                _extract(zf, info, tmp / base, budget)
+        layout, payments = _validate_in_place(tmp)
+        _install(tmp, dest)
+        return ImportResult(dest, layout, payments, tuple(skipped))
+    except zipfile.BadZipFile as exc:
+        raise StudioError(f"the zip archive is damaged: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- export
+
+
+def zip_dataset(path: Path) -> bytes:
+    """The dataset's files as a zip (files at the archive root, deflated)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        for p in sorted(path.iterdir()):
+            if p.is_file() and p.name in DATASET_FILES:
+                zf.write(p, arcname=p.name)
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- database load
+
+
+def load_into_db(
+    engine: Engine, path: Path, progress: Callable[[LoadProgress], None] | None = None
+) -> LoadReport:
+    try:
+        return load_dataset(engine, path, progress=progress)
+    except DatasetError as exc:
+        raise StudioError.from_dataset(exc) from exc
+
+
+# --------------------------------------------------------------------------- Kafka stream
+
+
+@dataclass
+class StreamJob:
+    """A replay of a dataset into Kafka on a background thread; pages read its counters."""
+
+    dataset: Path
+    speed: float | None
+    done: int = 0
+    total: int = 0
+    seconds: float = 0.0
+    error: str = ""
+    summary: str = ""
+    started_at: float = field(default_factory=time.time)
+    finished: bool = False
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+    _thread: threading.Thread | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _progress(self, done: int, total: int, seconds: float) -> None:
+        self.done, self.total, self.seconds = done, total, seconds
+
+    def _run(self, settings: Settings) -> None:
+        from data_gen.stream import stream_messages
+        from detector.feed import dataset_messages
+
+        try:
+            messages = dataset_messages(read_dataset(self.dataset))
+            self.total = len(messages)
+            stats = stream_messages(
+                messages, settings, self.speed, self._progress, self._stop.is_set
+            )
+            self.summary = stats.summary()
+            self.seconds = stats.seconds
+            if stats.failed:
+                self.error = f"{sum(stats.failed.values())} message(s) failed: {stats.first_error}"
+        except Exception as exc:  # reported on the page; the thread must not die silently
+            self.error = str(exc) or type(exc).__name__
+        finally:
+            self.finished = True
+
+
+_stream_lock = threading.Lock()
+_stream: StreamJob | None = None
+
+
+def current_stream() -> StreamJob | None:
+    return _stream
+
+
+def start_stream(dataset: Path, settings: Settings, speed: float | None) -> StreamJob:
+    """Start streaming ``dataset`` into the configured broker; one stream per process."""
+    global _stream
+    if settings.embedded:
+        raise StudioError("no Kafka broker configured (KVT_KAFKA_BOOTSTRAP): use the replay")
+    with _stream_lock:
+        if _stream is not None and _stream.running:
+            raise StudioError(f"a stream of {_stream.dataset.name} is already running")
+        job = StreamJob(dataset, speed)
+        job._thread = threading.Thread(
+            target=job._run, args=(settings,), name="kvt-stream", daemon=True
+        )
+        job._thread.start()
+        _stream = job
+        return job

@@ -1,0 +1,326 @@
+"""Insights: what the alerts say, for a manager, with the data behind every chart."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.desk import insights as svc
+from db.desk.i18n_pages import text
+from pages._ui import SEVERITY_COLOURS, lang, rule_label, runtime, severity_label, sidebar
+
+CACHE_TTL_S = 300
+
+sidebar()
+L = lang()
+
+
+def T(key: str, **fmt: object) -> str:
+    return text(key, L, **fmt)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
+def load(db_url: str, version: tuple[int, int, int]) -> svc.Insights:
+    """All aggregates; ``version`` changes with new alerts, decisions or loaded payments."""
+    with runtime().sessions() as session:
+        return svc.compute(session)
+
+
+Figure = dict[str, Any]
+
+
+def show(fig: Figure, data: pd.DataFrame, name: str) -> None:
+    """A chart and, under it, the CSV of exactly the data it draws."""
+    fig["layout"]["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
+    st.plotly_chart(fig, width="stretch", key=f"chart_{name}")
+    st.download_button(
+        T("csv"),
+        data=svc.to_csv(data),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{name}",
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def axis(title: str, **extra: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, **extra}
+
+
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    color: str | None = None,
+    colours: dict[str, str] | None = None,
+    horizontal: bool = False,
+    barmode: str = "stack",
+    legend_title: str = "",
+) -> Figure:
+    """A bar chart, one trace per ``color`` value.  Figures are plain dicts that
+    ``st.plotly_chart`` validates once: plotly.express costs ~40 ms a figure and the object
+    API several ms, too much for a page that draws a dozen on every rerun."""
+    groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=False))
+    data = []
+    for name, part in groups:
+        trace: dict[str, Any] = {
+            "type": "bar",
+            "x": part[y] if horizontal else part[x],
+            "y": part[x] if horizontal else part[y],
+            "orientation": "h" if horizontal else "v",
+            "name": str(name) if name is not None else y_title,
+        }
+        if colours and str(name) in colours:
+            trace["marker"] = {"color": colours[str(name)]}
+        data.append(trace)
+    if not data:  # plotly refuses a figure without traces
+        data.append({"type": "bar", "x": [], "y": []})
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": title},
+            "barmode": barmode,
+            "xaxis": axis(y_title if horizontal else x_title),
+            "yaxis": axis(x_title if horizontal else y_title),
+            "showlegend": color is not None,
+            "legend": {"title": {"text": legend_title}},
+        },
+    }
+
+
+def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFrame:
+    out = frame.copy()
+    out.insert(out.columns.get_loc(column) + 1, "rule", out[column].map(rule_label))
+    return out
+
+
+st.title(T("ins.title"))
+rt = runtime()
+try:
+    with rt.sessions() as session:
+        version = svc.data_version(session)
+    data = load(rt.settings.db_url, version)
+except SQLAlchemyError as exc:
+    st.error(T("db_error"))
+    st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)
+    st.stop()
+tot = data.totals
+
+if tot.alerts == 0:
+    st.info(T("ins.empty"))
+    st.stop()
+
+c = st.columns(5)
+c[0].metric(T("ins.kpi.alerts"), f"{tot.alerts:,}")
+c[1].metric(
+    T("ins.kpi.rate"),
+    f"{tot.alert_rate:.1%}" if tot.payments else "–",
+    help=T("ins.kpi.rate_help", payments=f"{tot.payments:,}"),
+)
+c[2].metric(T("ins.kpi.high"), f"{tot.high:,}")
+c[3].metric(T("ins.kpi.decided"), f"{tot.decided:,}")
+c[4].metric(
+    T("ins.kpi.confirmed"),
+    f"{tot.blocked / tot.decided:.0%}" if tot.decided else "–",
+    help=T("ins.kpi.confirmed_help"),
+)
+
+# --------------------------------------------------------------------------- reasons
+SEV_COLOURS = {severity_label(k): v for k, v in SEVERITY_COLOURS.items()}
+
+st.header(T("ins.sec.reasons"))
+left, right = st.columns([3, 2])
+with left:
+    reasons = with_rule_labels(data.reasons).sort_values("alerts")
+    fig = bars(
+        reasons,
+        "rule",
+        "alerts",
+        horizontal=True,
+        title=T("ins.reasons.title"),
+        x_title=T("ax.rule"),
+        y_title=T("ax.alerts"),
+    )
+    show(fig, reasons, "reasons")
+with right:
+    sev = data.severity.assign(label=lambda f: f["severity"].map(severity_label))
+    fig = {
+        "data": [
+            {
+                "type": "pie",
+                "labels": sev["label"],
+                "values": sev["alerts"],
+                "hole": 0.45,
+                "sort": False,
+                "marker": {"colors": [SEVERITY_COLOURS.get(s) for s in sev["severity"]]},
+            }
+        ],
+        "layout": {
+            "title": {"text": T("ins.severity.title")},
+            "legend": {"title": {"text": T("ax.severity")}},
+        },
+    }
+    show(fig, sev, "severity")
+
+co = data.cooccurrence.assign(
+    rule_a_label=lambda f: f["rule_a"].map(rule_label),
+    rule_b_label=lambda f: f["rule_b"].map(rule_label),
+)
+order = [rule_label(r) for r in data.reasons["rule_id"]]
+matrix = co.pivot(index="rule_a_label", columns="rule_b_label", values="alerts").reindex(
+    index=order, columns=order
+)
+fig = {
+    "data": [
+        {
+            "type": "heatmap",
+            "z": matrix.values,
+            "x": order,
+            "y": order,
+            "colorscale": "Blues",
+            "text": matrix.values,
+            "texttemplate": "%{text}",
+            "colorbar": {"title": {"text": T("ax.alerts_both")}},
+            "hovertemplate": "%{y} + %{x}: %{z}<extra></extra>",
+        }
+    ],
+    "layout": {
+        "title": {"text": T("ins.cooc.title")},
+        "height": 620,
+        "xaxis": axis(T("ax.rule"), tickangle=-30),
+        "yaxis": axis(T("ax.rule"), autorange="reversed"),
+    },
+}
+show(fig, co, "reason_cooccurrence")
+
+# --------------------------------------------------------------------------- time
+st.header(T("ins.sec.time"))
+left, right = st.columns(2)
+with left:
+    fig = bars(
+        data.by_hour,
+        "hour",
+        "alerts",
+        title=T("ins.hour.title"),
+        x_title=T("ax.hour_utc"),
+        y_title=T("ax.alerts"),
+    )
+    fig["layout"]["xaxis"]["dtick"] = 2
+    show(fig, data.by_hour, "alerts_by_hour")
+with right:
+    by_day = data.by_day.assign(label=lambda f: f["severity"].map(severity_label))
+    fig = bars(
+        by_day,
+        "day",
+        "alerts",
+        color="label",
+        colours=SEV_COLOURS,
+        legend_title=T("ax.severity"),
+        title=T("ins.day.title"),
+        x_title=T("ax.day_utc"),
+        y_title=T("ax.alerts"),
+    )
+    show(fig, by_day, "alerts_by_day")
+
+# --------------------------------------------------------------------------- breakdowns
+st.header(T("ins.sec.breakdown"))
+cols = st.columns(2)
+for i, dim in enumerate(svc.DIMENSIONS):
+    frame = data.breakdowns[dim].copy()
+    frame["value"] = frame["value"].replace(svc.UNKNOWN, T("unknown"))
+    with cols[i % 2]:
+        fig = bars(
+            frame.head(15),
+            "value",
+            "alerts",
+            title=T(f"ins.by.{dim}"),
+            x_title=T(f"ax.{dim}"),
+            y_title=T("ax.alerts"),
+        )
+        show(fig, frame, f"alerts_by_{dim}")
+if (data.breakdowns["method"]["value"] == svc.UNKNOWN).all():
+    st.caption(T("ins.method_unknown"))
+
+# --------------------------------------------------------------------------- decisions
+st.header(T("ins.sec.decisions"))
+if data.decisions_by_day.empty:
+    st.info(T("ins.no_decisions"))
+else:
+    dec = data.decisions_by_day.assign(label=lambda f: f["action"].map(lambda a: T(f"act.{a}")))
+    fig = bars(
+        dec,
+        "day",
+        "decisions",
+        color="label",
+        colours={T("act.APPROVE"): "#3c9d5d", T("act.BLOCK"): "#d64545"},
+        legend_title=T("ax.action"),
+        title=T("ins.decisions.title"),
+        x_title=T("ax.day_utc"),
+        y_title=T("ax.decisions"),
+    )
+    show(fig, dec, "decisions_by_day")
+    fig = bars(
+        data.workload,
+        "day",
+        "decisions",
+        color="analyst",
+        barmode="group",
+        legend_title=T("ax.analyst"),
+        title=T("ins.workload.title"),
+        x_title=T("ax.day_utc"),
+        y_title=T("ax.decisions"),
+    )
+    show(fig, data.workload, "analyst_workload")
+
+# --------------------------------------------------------------------------- rule precision
+st.header(T("ins.sec.precision"))
+st.caption(T("ins.precision.help"))
+prec = with_rule_labels(data.rule_precision)
+long = prec.melt(
+    id_vars=["rule"],
+    value_vars=["decision_precision", "label_precision"],
+    var_name="source",
+    value_name="precision",
+).dropna(subset=["precision"])
+long["source"] = long["source"].map(lambda s: T(f"ins.precision.{s}"))
+fig = bars(
+    long,
+    "rule",
+    "precision",
+    color="source",
+    barmode="group",
+    legend_title=T("ax.source"),
+    title=T("ins.precision.title"),
+    x_title=T("ax.rule"),
+    y_title=T("ax.precision"),
+)
+fig["layout"]["yaxis"].update(tickformat=".0%", range=[0, 1])
+show(fig, prec, "rule_precision")
+st.dataframe(
+    prec,
+    hide_index=True,
+    height=35 * (len(prec) + 1) + 3,
+    column_config={
+        "rule_id": None,
+        "rule": T("ax.rule"),
+        "alerts": T("ax.alerts"),
+        "blocked": T("ins.col.blocked"),
+        "approved": T("ins.col.approved"),
+        "decision_precision": st.column_config.NumberColumn(
+            T("ins.precision.decision_precision"), format="percent"
+        ),
+        "labelled": T("ins.col.labelled"),
+        "frauds": T("ins.col.frauds"),
+        "label_precision": st.column_config.NumberColumn(
+            T("ins.precision.label_precision"), format="percent"
+        ),
+    },
+)

@@ -1,0 +1,411 @@
+"""Dataset studio: generate, preview, import and export datasets; load, stream or replay them."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+
+import streamlit as st
+
+from data_gen.errors import DataGenError
+from data_gen.params import DEFAULT_MIX, GenParams
+from data_gen.schema import FRAUD_SCENARIOS
+from db.desk import studio
+from db.desk.i18n_pages import text
+from db.desk.tuning import dataset_stamp
+from db.loader import LoadProgress
+from pages._ui import lang, runtime, sidebar
+
+PREVIEW_ROWS = 10
+FLASH_S = 15.0
+SPEEDS: tuple[float, ...] = (0.0, 1.0, 60.0, 600.0, 3600.0, 86400.0)  # 0: no pacing
+
+sidebar()
+L = lang()
+state = st.session_state
+
+
+def flash(message: str) -> None:
+    """A confirmation shown at the top of the next runs for a few seconds: a plain pop-once
+    message would be lost to any extra rerun (a fragment's timer, a second click)."""
+    state.st_flash = (message, time.monotonic())
+
+
+def show_flash() -> None:
+    got = state.get("st_flash")
+    if got is None:
+        return
+    if time.monotonic() - got[1] < FLASH_S:
+        st.success(got[0])
+    else:
+        del state["st_flash"]
+
+
+def T(key: str, **fmt: object) -> str:
+    return text(key, L, **fmt)
+
+
+def show_error(exc: studio.StudioError) -> None:
+    """The message, and where in which file when the dataset itself is at fault."""
+    where = []
+    if exc.file:
+        where.append(T("st.err.file", file=exc.file))
+    if exc.line is not None:
+        where.append(T("st.err.line", line=exc.line))
+    if exc.column:
+        where.append(T("st.err.column", column=exc.column))
+    st.error(T("st.err.title"), icon=":material/error:")
+    if where:
+        st.text(" · ".join(where))
+    st.code(exc.message, language=None, wrap_lines=True)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_summary(path: str, stamp: str) -> studio.Summary:
+    return studio.summary(Path(path))
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def cached_preview(path: str, stamp: str) -> dict:
+    return studio.preview(Path(path), PREVIEW_ROWS)
+
+
+def speed_label(speed: float) -> str:
+    return T("st.speed.x", x=f"{speed:,.0f}") if speed else T("st.speed.max")
+
+
+st.title(T("st.title"))
+rt = runtime()
+root = studio.datasets_root(rt.settings.data_dir)
+show_flash()
+
+tab_gen, tab_sets, tab_import = st.tabs(
+    [T("st.tab.generate"), T("st.tab.datasets"), T("st.tab.import")]
+)
+
+# --------------------------------------------------------------------------- generate
+with tab_gen, st.form("st_generate"):
+    st.caption(T("st.gen.help"))
+    c = st.columns(4)
+    seed = c[0].number_input(T("st.seed"), min_value=0, value=42, step=1, key="st_seed")
+    scale = c[1].number_input(
+        T("st.scale"),
+        min_value=0.01,
+        max_value=1000.0,
+        value=1.0,
+        step=0.1,
+        format="%.2f",
+        key="st_scale",
+        help=T("st.scale_help"),
+    )
+    fraud_rate = c[2].number_input(
+        T("st.fraud_rate"),
+        min_value=0.0,
+        max_value=0.5,
+        value=0.02,
+        step=0.005,
+        format="%.3f",
+        key="st_fraud_rate",
+    )
+    start = c[3].date_input(T("st.start"), value=date(2025, 11, 1), key="st_start")
+    c = st.columns(4)
+    days = c[0].number_input(T("st.days"), min_value=1, max_value=3660, value=61, key="st_days")
+    name_in = c[1].text_input(T("st.name"), key="st_name", help=T("st.name_help"))
+    overwrite = c[2].checkbox(T("st.overwrite"), key="st_overwrite")
+    st.caption(T("st.mix"))
+    mc = st.columns(len(FRAUD_SCENARIOS))
+    mix = {
+        s: mc[i].number_input(
+            T(f"sc.{s}"),
+            min_value=0.0,
+            max_value=1.0,
+            value=float(DEFAULT_MIX[s]),
+            step=0.01,
+            key=f"st_mix_{s}",
+        )
+        for i, s in enumerate(FRAUD_SCENARIOS)
+    }
+    submitted = st.form_submit_button(T("st.generate"), type="primary", icon=":material/build:")
+
+if submitted:
+    try:
+        params = GenParams(
+            seed=int(seed),
+            scale=float(scale),
+            fraud_rate=float(fraud_rate),
+            start=start,
+            days=int(days),
+            mix=mix,
+        )
+        name = (name_in or "").strip() or studio.default_name(params)
+        bar = tab_gen.progress(0.0, text=T("st.generating"))
+
+        def progress(fraction: float, message: str) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+
+        out = studio.generate_dataset(root, name, params, progress, overwrite=overwrite)
+        state.st_want = out.name
+        flash(T("st.generated", name=out.name))
+        st.rerun()
+    except DataGenError as exc:
+        tab_gen.error(T("st.bad_params", error=str(exc)))
+    except studio.StudioError as exc:
+        with tab_gen:
+            show_error(exc)
+
+# --------------------------------------------------------------------------- datasets
+datasets = studio.list_datasets(root)
+with tab_sets:
+    if not datasets:
+        st.info(T("st.none"))
+    else:
+        names = [d.name for d in datasets]
+        if (wanted := state.pop("st_want", None)) in names:
+            state.st_selected = wanted
+        if state.get("st_selected") not in names:
+            state.st_selected = names[0]
+        name = st.selectbox(T("st.dataset"), names, key="st_selected")
+        info = next(d for d in datasets if d.name == name)
+        path = info.path
+        stamp = dataset_stamp(path)
+        c = st.columns(3)
+        c[0].metric(T("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
+        c[1].metric(T("st.payments"), f"{info.payments:,}" if info.payments else "–")
+        c[2].metric(T("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
+        about = T("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
+        if info.params:
+            params = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")
+            about += " · " + T("st.params", p=params)
+        st.caption(about)
+
+        st.subheader(T("st.preview"))
+        previews = cached_preview(str(path), stamp)
+        tabs = st.tabs(list(previews))
+        for tab, (file, frame) in zip(tabs, previews.items(), strict=True):
+            tab.dataframe(frame, hide_index=True, key=f"st_prev_{file}")
+
+        try:
+            summ = cached_summary(str(path), stamp)
+        except studio.StudioError as exc:
+            show_error(exc)
+            summ = None
+        if summ is not None:
+            st.subheader(T("st.summary"))
+            st.caption(
+                T("st.layout", layout=summ.layout, labelled=T("yes" if summ.labelled else "no"))
+                + " · "
+                + ", ".join(f"{k}: {v:,}" for k, v in summ.counts.items())
+            )
+            left, right = st.columns(2)
+            per_day = summ.per_day
+            fig = {
+                "data": [
+                    {
+                        "type": "bar",
+                        "x": per_day["day"],
+                        "y": per_day["payments"],
+                        "name": T("st.payments"),
+                        "marker": {"color": "#6c8ebf"},
+                    },
+                    {
+                        "type": "scatter",
+                        "mode": "lines+markers",
+                        "x": per_day["day"],
+                        "y": per_day["frauds"],
+                        "name": T("st.frauds"),
+                        "yaxis": "y2",
+                        "line": {"color": "#d64545"},
+                    },
+                ],
+                "layout": {
+                    "title": {"text": T("st.per_day.title")},
+                    "xaxis": {"title": {"text": T("ax.day_utc")}},
+                    "yaxis": {"title": {"text": T("st.payments")}},
+                    "yaxis2": {
+                        "title": {"text": T("st.frauds")},
+                        "overlaying": "y",
+                        "side": "right",
+                        "rangemode": "tozero",
+                        "showgrid": False,
+                    },
+                    "legend": {"orientation": "h", "y": -0.25},
+                },
+            }
+            left.plotly_chart(fig, width="stretch", key="st_per_day")
+            if not summ.by_scenario.empty:
+                sc = summ.by_scenario.assign(
+                    label=lambda f: f["scenario"].map(lambda s: T(f"sc.{s}"))
+                )
+                fig = {
+                    "data": [
+                        {
+                            "type": "bar",
+                            "x": sc["label"],
+                            "y": sc["payments"],
+                            "customdata": sc["incidents"],
+                            "marker": {"color": "#d64545"},
+                            "hovertemplate": "%{x}: %{y} (%{customdata} incidents)<extra></extra>",
+                        }
+                    ],
+                    "layout": {
+                        "title": {"text": T("st.by_scenario.title")},
+                        "xaxis": {"title": {"text": T("ax.scenario")}},
+                        "yaxis": {"title": {"text": T("st.frauds")}},
+                    },
+                }
+                right.plotly_chart(fig, width="stretch", key="st_by_scenario")
+            else:
+                right.info(T("st.no_fraud"))
+
+        st.download_button(
+            T("st.download"),
+            data=lambda: studio.zip_dataset(path),
+            file_name=f"{name}.zip",
+            mime="application/zip",
+            key="st_download",
+            icon=":material/folder_zip:",
+            on_click="ignore",
+        )
+
+        # ----------------------------------------------------------------- load
+        st.subheader(T("st.load"))
+        st.caption(T("st.load_help"))
+        if st.button(T("st.load_btn"), key="st_load", icon=":material/database_upload:"):
+            bar = st.progress(0.0, text=T("st.loading"))
+
+            def on_load(p: LoadProgress) -> None:
+                bar.progress(
+                    p.done / p.total if p.total else 1.0,
+                    text=T(
+                        "st.load_progress",
+                        table=p.table,
+                        done=f"{p.done:,}",
+                        total=f"{p.total:,}",
+                        rate=f"{p.rows_per_s:,.0f}",
+                    ),
+                )
+
+            try:
+                report = studio.load_into_db(rt.engine, path, on_load)
+                bar.progress(1.0, text=T("st.loaded_bar"))
+                st.success(
+                    T(
+                        "st.loaded",
+                        rows=f"{report.rows:,}",
+                        new=f"{report.inserted:,}",
+                        s=f"{report.read_s + report.write_s:.1f}",
+                    )
+                )
+                st.cache_data.clear()  # insights and other cached reads see the new payments
+            except studio.StudioError as exc:
+                show_error(exc)
+
+        # ----------------------------------------------------------------- stream / replay
+        st.subheader(T("st.stream"))
+        embedded = rt.settings.embedded
+        st.caption(T("st.replay_help") if embedded else T("st.stream_help"))
+        c = st.columns([2, 1])
+        speed = c[0].selectbox(
+            T("st.speed"),
+            SPEEDS,
+            index=3,
+            format_func=speed_label,
+            key="st_speed",
+            help=T("st.speed_help"),
+        )
+        c[1].write("")
+        label = T("st.replay_btn") if embedded else T("st.stream_btn")
+        if c[1].button(label, key="st_stream", type="primary", icon=":material/play_arrow:"):
+            try:
+                if embedded:
+                    rt.start_replay(path, speed or None)
+                    flash(T("st.replay_started", name=name))
+                else:
+                    studio.start_stream(path, rt.settings, speed or None)
+                    flash(T("st.stream_started", name=name))
+                st.rerun()
+            except studio.StudioError as exc:
+                show_error(exc)
+
+
+@st.fragment(run_every=1)
+def live_counters() -> None:
+    """What the detector (and the Kafka producer, when one runs) has done so far."""
+    snap = runtime().snapshot()
+    st.caption(T("st.live", state=snap.state, source=snap.source or "–"))
+    c = st.columns(4)
+    c[0].metric(T("st.c.events"), f"{snap.events_total:,}")
+    c[1].metric(T("st.c.payments"), f"{snap.payments_total:,}")
+    c[2].metric(T("st.c.alerts"), f"{snap.alerts_total:,}")
+    c[3].metric(T("st.c.rate"), f"{snap.events_per_s:,.0f}")
+    job = studio.current_stream()
+    if job is not None:
+        share = job.done / job.total if job.total else 0.0
+        st.progress(
+            1.0 if job.finished else min(share, 1.0),
+            text=T(
+                "st.c.sent", done=f"{job.done:,}", total=f"{job.total:,}", name=job.dataset.name
+            ),
+        )
+        if job.error:
+            st.error(job.error)
+        elif job.finished and job.summary:
+            st.text(job.summary)
+        if job.running and st.button(T("st.stop_stream"), key="st_stop_stream"):
+            job.stop()
+
+
+with tab_sets:
+    if datasets:
+        live_counters()
+
+# --------------------------------------------------------------------------- import
+with tab_import:
+    st.caption(T("st.import_help"))
+    st.subheader(T("st.import_dir"))
+    c = st.columns([3, 1])
+    src = c[0].text_input(T("st.dir_path"), key="st_import_dir", placeholder="/path/to/export")
+    dir_name = c[1].text_input(T("st.name"), key="st_import_dir_name", help=T("st.name_help"))
+    if st.button(T("st.import_btn"), key="st_import_dir_btn", icon=":material/folder_open:"):
+        try:
+            res = studio.import_directory(src.strip(), root, dir_name.strip() or None)
+            state.st_want = res.path.name
+            flash(
+                T(
+                    "st.imported",
+                    name=res.path.name,
+                    layout=res.layout,
+                    payments=f"{res.payments:,}",
+                )
+            )
+            st.rerun()
+        except studio.StudioError as exc:
+            show_error(exc)
+
+    st.subheader(T("st.import_zip"))
+    limit_mb = int(st.get_option("server.maxUploadSize"))
+    upload = st.file_uploader(
+        T("st.zip", mb=limit_mb), type=["zip"], key="st_upload", help=T("st.zip_help")
+    )
+    zip_name = st.text_input(T("st.name"), key="st_zip_name", help=T("st.name_help"))
+    if st.button(
+        T("st.import_btn"),
+        key="st_import_zip_btn",
+        disabled=upload is None,
+        icon=":material/upload_file:",
+    ):
+        assert upload is not None
+        name = zip_name.strip() or Path(upload.name).stem
+        try:
+            res = studio.import_zip(upload.getvalue(), root, name, max_bytes=limit_mb * 1024**2)
+            state.st_want = res.path.name
+            msg = T(
+                "st.imported", name=res.path.name, layout=res.layout, payments=f"{res.payments:,}"
+            )
+            if res.skipped:
+                msg += " " + T("st.skipped", files=", ".join(res.skipped))
+            flash(msg)
+            st.rerun()
+        except studio.StudioError as exc:
+            show_error(exc)

@@ -1,0 +1,236 @@
+"""Dataset studio service: generation, listing, preview, import validation, export, load."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import stat
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from data_gen.generate import generate
+from data_gen.params import GenParams
+from db.desk import studio
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from db.models import PaymentRow
+from detector.settings import Settings
+
+FIXTURES = Path(__file__).resolve().parents[2] / "data_gen" / "fixtures"
+TINY = GenParams(scale=0.02, seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("tiny") / "ds"
+    generate(out, TINY)
+    return out
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return studio.datasets_root(tmp_path / "data")
+
+
+def zip_of(files: dict[str, bytes | str]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    return buf.getvalue()
+
+
+def dataset_files(path: Path, prefix: str = "") -> dict[str, bytes | str]:
+    return {prefix + p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
+
+
+def assert_untouched(root: Path) -> None:
+    """Nothing imported, nothing half-written, no scratch directory left."""
+    assert list(root.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def test_generate_writes_a_complete_dataset_and_lists_it(root: Path) -> None:
+    seen: list[float] = []
+    out = studio.generate_dataset(root, "small", TINY, lambda f, _m: seen.append(f))
+    assert out == root / "small"
+    for name in ("payments.csv", "customers.csv", "events.jsonl", "manifest.json"):
+        assert (out / name).is_file()
+    assert seen[0] == 0.0 and seen[-1] == 1.0
+    assert [p.name for p in root.iterdir()] == ["small"]  # no scratch dir left
+    (info,) = studio.list_datasets(root)
+    assert info.name == "small" and info.params is not None and info.params["seed"] == 3
+    assert info.payments == sum(1 for _ in (out / "payments.csv").open()) - 1
+
+
+def test_generate_refuses_existing_name_and_bad_names(root: Path) -> None:
+    studio.generate_dataset(root, "a", TINY)
+    with pytest.raises(studio.StudioError, match="already exists"):
+        studio.generate_dataset(root, "a", TINY)
+    for bad in ("../evil", "a/b", "", ".hidden", "x" * 81):
+        with pytest.raises(studio.StudioError, match="dataset name"):
+            studio.check_name(root, bad)
+    assert sorted(p.name for p in root.iterdir()) == ["a"]
+
+
+def test_generate_overwrite_replaces_the_dataset(root: Path) -> None:
+    studio.generate_dataset(root, "a", TINY)
+    studio.generate_dataset(root, "a", replace(TINY, seed=4), overwrite=True)
+    (info,) = studio.list_datasets(root)
+    assert info.params is not None and info.params["seed"] == 4
+    assert [p.name for p in root.iterdir()] == ["a"]
+
+
+def test_default_name_reflects_the_parameters() -> None:
+    assert studio.default_name(TINY) == "seed3-scale0.02-fraud0.02-2025-11-01-61d"
+
+
+# --------------------------------------------------------------------------- preview, summary
+
+
+def test_preview_and_summary(tiny: Path) -> None:
+    heads = studio.preview(tiny, rows=3)
+    assert set(heads) == {*studio.schema.TABLES, "events.jsonl"}
+    assert len(heads["payments.csv"]) == 3 and "payment_id" in heads["payments.csv"]
+    assert len(heads["events.jsonl"]) == 3
+    s = studio.summary(tiny)
+    assert s.labelled
+    assert s.per_day["payments"].sum() == s.counts["payments"]
+    assert s.per_day["frauds"].sum() == s.by_scenario["payments"].sum()
+
+
+# --------------------------------------------------------------------------- import
+
+
+def test_import_zip_with_top_folder_round_trips(tiny: Path, root: Path) -> None:
+    files = dataset_files(tiny, "export/")
+    files["export/README.txt.json"] = "{}"  # an allowed type but not a dataset file: skipped
+    res = studio.import_zip(zip_of(files), root, "imported")
+    assert res.path == root / "imported" and res.layout == "kivendtout"
+    assert res.skipped == ("export/README.txt.json",)
+    assert (res.path / "payments.csv").read_bytes() == (tiny / "payments.csv").read_bytes()
+    assert [p.name for p in root.iterdir()] == ["imported"]
+
+
+def test_export_zip_imports_back(tiny: Path, root: Path) -> None:
+    data = studio.zip_dataset(tiny)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert "payments.csv" in zf.namelist()
+    res = studio.import_zip(data, root, "back")
+    assert res.payments == studio.summary(tiny).counts["payments"]
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("../payments.csv", "'..'"),
+        ("ok/../../payments.csv", "'..'"),
+        ("/etc/payments.csv", "absolute"),
+        ("C:/payments.csv", "absolute"),
+        ("dir\\payments.csv", "backslash"),
+    ],
+)
+def test_zip_slip_entries_are_rejected(tiny: Path, root: Path, entry: str, why: str) -> None:
+    files = dataset_files(tiny)
+    files[entry] = b"x"
+    with pytest.raises(studio.StudioError, match=why):
+        studio.import_zip(zip_of(files), root, "slip")
+    assert_untouched(root)
+    assert not (root.parent / "payments.csv").exists()
+
+
+def test_symlink_entry_is_rejected(tiny: Path, root: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in dataset_files(tiny).items():
+            zf.writestr(name, data)
+        link = zipfile.ZipInfo("customers2.csv")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, "/etc/passwd")
+    with pytest.raises(studio.StudioError, match="symbolic link"):
+        studio.import_zip(buf.getvalue(), root, "link")
+    assert_untouched(root)
+
+
+def test_not_a_zip_wrong_type_and_too_big_are_rejected(tiny: Path, root: Path) -> None:
+    with pytest.raises(studio.StudioError, match="not a zip"):
+        studio.import_zip(b"payment_id,amount\n1,2\n", root, "x")
+    files = dataset_files(tiny)
+    files["run.exe"] = b"MZ"
+    with pytest.raises(studio.StudioError, match=r"file type \.exe not allowed"):
+        studio.import_zip(zip_of(files), root, "x")
+    with pytest.raises(studio.StudioError, match="over the"):
+        studio.import_zip(zip_of(dataset_files(tiny)), root, "x", max_bytes=1000)
+    with pytest.raises(studio.StudioError, match="expand"):
+        studio.import_zip(zip_of(dataset_files(tiny)), root, "x", max_uncompressed=10_000)
+    assert_untouched(root)
+
+
+def test_zip_without_payments_names_the_missing_file(tiny: Path, root: Path) -> None:
+    files = dataset_files(tiny)
+    del files["payments.csv"]
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_zip(zip_of(files), root, "x")
+    assert info.value.file == "payments.csv" and "not found" in info.value.message
+    assert_untouched(root)
+
+
+def test_bad_row_is_located_by_file_line_and_column(tiny: Path, root: Path) -> None:
+    files = dataset_files(tiny)
+    lines = (tiny / "payments.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[3].split(",")
+    row[header.index("amount")] = "abc"
+    lines[3] = ",".join(row)
+    files["payments.csv"] = "\n".join(lines) + "\n"
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_zip(zip_of(files), root, "x")
+    err = info.value
+    assert (err.file, err.line, err.column) == ("payments.csv", 4, "amount")
+    assert_untouched(root)
+
+
+def test_import_directory_accepts_a_prototype_export(root: Path) -> None:
+    res = studio.import_directory(FIXTURES / "prototype", root, "proto")
+    assert res.layout == "prototype" and res.payments > 0
+    assert (root / "proto" / "payments.csv").is_file()
+    with pytest.raises(studio.StudioError, match="not a directory"):
+        studio.import_directory(root / "nope", root, "y")
+
+
+def test_import_directory_with_a_bad_file_leaves_nothing(tiny: Path, tmp_path: Path) -> None:
+    root = studio.datasets_root(tmp_path / "data")
+    src = tmp_path / "src"
+    shutil.copytree(tiny, src)
+    (src / "customers.csv").write_text("nothing,useful\n1,2\n")
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_directory(src, root, "bad")
+    assert info.value.file == "customers.csv"
+    assert_untouched(root)
+
+
+# --------------------------------------------------------------------------- database, stream
+
+
+def test_load_into_db_reports_progress_and_rows(tiny: Path, tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'kvt.db'}")
+    upgrade(engine)
+    seen: list[int] = []
+    report = studio.load_into_db(engine, tiny, lambda p: seen.append(p.done))
+    with session_factory(engine)() as s:
+        stored = s.scalar(select(func.count()).select_from(PaymentRow))
+    assert stored == studio.summary(tiny).counts["payments"] > 0
+    assert report.inserted == report.rows and seen and seen[-1] == report.rows
+    engine.dispose()
+
+
+def test_stream_needs_a_broker(tiny: Path) -> None:
+    with pytest.raises(studio.StudioError, match="no Kafka broker"):
+        studio.start_stream(tiny, Settings(), 60.0)
+    assert studio.current_stream() is None or not studio.current_stream().running

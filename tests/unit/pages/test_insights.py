@@ -1,0 +1,165 @@
+"""Insights page, headless: charts and their CSV downloads on seeded data; cache refresh."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from streamlit.components.v2.component_manager import BidiComponentManager
+from streamlit.testing.v1 import AppTest
+
+from db.alerts import decide
+from db.desk import insights
+from db.models import Alert
+from tests.unit.db.desk.test_insights import seed
+
+ROOT = Path(__file__).resolve().parents[3]
+PAGE = str(ROOT / "pages" / "2_insights.py")
+
+
+@functools.cache
+def _components() -> BidiComponentManager:
+    manager = BidiComponentManager()
+    manager.discover_and_register_components(start_file_watching=False)
+    return manager
+
+
+def new_app() -> AppTest:
+    """An AppTest of the page that reuses one component registry: each new AppTest otherwise
+    scans every installed package for custom components (~0.4 s; these pages use none)."""
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at._bidi_component_manager = _components()
+    return at
+
+
+CHARTS = (
+    "reasons",
+    "reason_cooccurrence",
+    "severity",
+    "alerts_by_hour",
+    "alerts_by_day",
+    *(f"alerts_by_{d}" for d in insights.DIMENSIONS),
+    "decisions_by_day",
+    "analyst_workload",
+    "rule_precision",
+)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with replayed alerts, loaded payments and a few decisions (built once)."""
+    root = tmp_path_factory.mktemp("ins_page")
+    seed(root).dispose()
+    return root
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    for key in ("KVT_DATABASE_URL", "KVT_KAFKA_BOOTSTRAP", "KVT_MONGO_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("KVT_DATA_DIR", str(tmp_path))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield tmp_path
+    from pages._ui import runtime
+
+    runtime().stop()
+    runtime().engine.dispose()
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def seeded(data_dir: Path, template: Path) -> Path:
+    shutil.copy(template / "kvt.db", data_dir / "kvt.db")
+    return data_dir
+
+
+def page() -> AppTest:
+    at = new_app()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def test_empty_database_says_what_to_do(data_dir: Path) -> None:
+    at = page()
+    assert at.title[0].value == "Analyses"
+    assert "atelier de données" in at.info[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_every_chart_renders_with_its_csv_download(seeded: Path) -> None:
+    at = page()
+    assert len(at.get("plotly_chart")) == len(CHARTS)
+    keys = [b.key for b in at.download_button]
+    assert sorted(keys) == sorted(f"csv_{c}" for c in CHARTS)  # one per chart
+    assert all(b.label == "Télécharger le CSV" for b in at.download_button)
+    m = {x.label: x.value for x in at.metric}
+    assert int(m["Alertes"].replace(",", "")) > 20 and m["Alertes traitées"] == "5"
+    assert m["Fraudes confirmées"] == "60%"  # 3 blocked of 5 decided
+    assert not at.caption or all("inconnu" not in c.value for c in at.caption)
+
+
+def test_alerts_only_without_payments_or_decisions(data_dir: Path) -> None:
+    """Straight after a replay: no payments table, nobody decided yet."""
+    seed(data_dir, load_payments=False, decisions=False).dispose()
+    at = page()
+    assert any("Aucune décision" in i.value for i in at.info)
+    assert any("inconnu" in c.value for c in at.caption)  # payment method unknown
+    assert len(at.get("plotly_chart")) == len(CHARTS) - 2  # no decision charts
+
+
+def test_english_labels_and_axis_titles(seeded: Path) -> None:
+    at = new_app()
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Insights"
+    assert at.download_button[0].label == "Download CSV"
+    headers = [h.value for h in at.header]
+    assert "Precision of each rule" in headers and "Analyst decisions" in headers
+
+
+def test_a_new_decision_refreshes_the_cached_charts(seeded: Path) -> None:
+    at = page()
+    before = {x.label: x.value for x in at.metric}["Alertes traitées"]
+    from pages._ui import runtime
+
+    with Session(runtime().engine) as s:
+        alert_id = s.scalars(select(Alert.alert_id).where(Alert.status == "PENDING_REVIEW")).first()
+        decide(s, alert_id, "BLOCK", "erin", None, 1)
+        s.commit()
+    at.run()
+    after = {x.label: x.value for x in at.metric}["Alertes traitées"]
+    assert (before, after) == ("5", "6")
+
+
+def test_every_text_key_of_the_three_pages_exists_in_both_languages() -> None:
+    """Literal keys found in the page sources, plus the keys they build from known values."""
+    import re
+
+    from data_gen.schema import FRAUD_SCENARIOS
+    from db.desk.i18n_pages import TEXT
+
+    used: set[str] = set()
+    for name in ("2_insights.py", "3_rule_tuning.py", "4_dataset_studio.py"):
+        source = (ROOT / "pages" / name).read_text(encoding="utf-8")
+        used |= set(re.findall(r"""\bT\(\s*["']([a-z_.()]+)["']""", source))
+    used |= {f"sc.{s}" for s in (*FRAUD_SCENARIOS, "(none)")}
+    used |= {f"act.{a}" for a in ("APPROVE", "BLOCK", "INVESTIGATE")}
+    used |= {f"ax.{d}" for d in insights.DIMENSIONS} | {f"ins.by.{d}" for d in insights.DIMENSIONS}
+    used |= {f"obj.{k}" for k in ("recall_at_budget", "f1", "precision_at_recall")}
+    used |= {f"m.{k}" for k in ("alert_rate", "precision", "recall", "f1", "average_precision")}
+    used |= {"tun.cmp.new_label", "tun.cmp.dropped_label", "st.payments", "st.frauds", "no"}
+    assert len(used) > 150
+    for lang in ("fr", "en"):
+        missing = sorted(k for k in used if k not in TEXT[lang])
+        assert not missing, (lang, missing)
