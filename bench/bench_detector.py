@@ -39,7 +39,7 @@ def main() -> None:
         generate(tmp, GenParams(scale=args.scale))
         ds = read_dataset(tmp)
         t0 = time.perf_counter()
-        events = dataset_events(ds)
+        events = dataset_events(ds, scoring_only=True)
         feed_s = time.perf_counter() - t0
         n_pay = len(ds.payments)
         n_events = len(events)

@@ -87,7 +87,7 @@ def params_fingerprint(ruleset: RuleSet) -> str:
 
 
 def build_hit_matrix(ds: Dataset, ruleset: RuleSet) -> HitMatrix:
-    return hit_matrix_from_events(ds, dataset_events(ds), ruleset)
+    return hit_matrix_from_events(ds, dataset_events(ds, scoring_only=True), ruleset)
 
 
 def hit_matrix_from_events(ds: Dataset, events: list, ruleset: RuleSet) -> HitMatrix:

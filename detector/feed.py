@@ -84,11 +84,21 @@ def payments_of(ds: Dataset) -> list[Payment]:
     ]
 
 
-def activities_of(ds: Dataset) -> list[Activity]:
+def activities_of(ds: Dataset, scoring_only: bool = False) -> list[Activity]:
+    """The behavioural events that change state (add_to_cart), in time order.
+
+    With `scoring_only`, only the first add_to_cart of each session that has a payment: the
+    others can change no score (FAST_CHECKOUT reads the payment's own session's first cart,
+    and a cart pruned after 24 h is older than any allowed `max_seconds`), so the backtest
+    skips them.  Customer states then differ in carts nobody reads; scores are identical.
+    """
     ev = ds.events(
         columns=["event_id", "customer_id", "session_id", "event_type", "event_timestamp"],
         event_types=STATEFUL_EVENT_TYPES,
     )
+    if scoring_only:
+        paid = ev["session_id"].isin(set(ds.payments["session_id"].tolist()))
+        ev = ev[paid & ~ev.duplicated(subset=["customer_id", "session_id"], keep="first")]
     return [
         Activity(eid, c, s, t, int(ts))
         for eid, c, s, t, ts in zip(
@@ -120,8 +130,8 @@ def merge_in_time_order(
     yield from payments[j:]
 
 
-def dataset_events(ds: Dataset) -> list[Activity | Payment]:
-    return list(merge_in_time_order(activities_of(ds), payments_of(ds)))
+def dataset_events(ds: Dataset, scoring_only: bool = False) -> list[Activity | Payment]:
+    return list(merge_in_time_order(activities_of(ds, scoring_only), payments_of(ds)))
 
 
 @dataclass(frozen=True, slots=True)
