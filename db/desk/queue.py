@@ -1,0 +1,588 @@
+"""The alert queue page's service layer: header numbers, one filtered page, one alert's detail,
+the customer's history, the session timeline and the analyst actions.  No Streamlit here.
+
+Everything the analyst acts on is named by **alert id** and carries the ``row_version`` the
+analyst saw, so a decision taken meanwhile by someone else is reported as a conflict and
+never overwritten (see :func:`db.alerts.decide`).  ``actor`` is a parameter everywhere: the
+page passes the sidebar's analyst name today, an account name later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from db import repository as repo
+from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
+from detector.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+HISTORY_LIMIT = 50
+OPEN_STATUSES: tuple[str, ...] = ("PENDING_REVIEW", "INVESTIGATING")
+MAX_BULK = 5000  # one click never decides more than this many alerts
+
+
+# --------------------------------------------------------------------------- header
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    total_alerts: int
+    high: int
+    pending: int
+    payments_scored: int
+    payments_known: bool  # False: neither the detector nor the payments table knows
+
+    @property
+    def alert_rate(self) -> float | None:
+        """Alerts / payments scored, in [0, 1]; None when no payment count is known."""
+        if not self.payments_known or self.payments_scored <= 0:
+            return None
+        return min(1.0, self.total_alerts / self.payments_scored)
+
+
+def payments_scored(status_payments_total: int, payments_rows: int, total_alerts: int) -> int:
+    """The denominator of the alert rate.
+
+    The detector's ``payments_total`` counts payments scored since this process started; the
+    ``payments`` table counts a loaded dataset's payments.  Either may under-count (a restart
+    resets the first; a replay does not fill the second), so take the larger.  Every alert is
+    a scored payment, so the number of alerts is a floor too: the rate never exceeds 100 %.
+    """
+    return max(status_payments_total, payments_rows, total_alerts)
+
+
+@dataclass(frozen=True)
+class Overview:
+    """Alert counts per (status, severity, country, device): one grouped scan of the alerts
+    table gives the header cards, the country/device filter options and, for filters on
+    those four columns only, the matching count.  Hashable, so it can be cached."""
+
+    groups: tuple[tuple[str, str, str | None, str | None, int], ...]
+
+    @property
+    def total(self) -> int:
+        return sum(g[4] for g in self.groups)
+
+    @property
+    def high(self) -> int:
+        return sum(g[4] for g in self.groups if g[1] == "HIGH")
+
+    @property
+    def pending(self) -> int:
+        return sum(g[4] for g in self.groups if g[0] == "PENDING_REVIEW")
+
+    @property
+    def countries(self) -> tuple[str, ...]:
+        return tuple(sorted({g[2] for g in self.groups if g[2] is not None}))
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return tuple(sorted({g[3] for g in self.groups if g[3] is not None}))
+
+    def matching(self, f: repo.AlertFilters) -> int | None:
+        """The number of alerts matching ``f``, or None when ``f`` filters on anything but
+        status, severity, country and device (then the database must count)."""
+        if (
+            f.rule_ids
+            or f.score_min is not None
+            or f.score_max is not None
+            or f.event_from is not None
+            or f.event_to is not None
+            or f.customer_id
+        ):
+            return None  # fmt: skip
+        return sum(
+            n
+            for status, sev, country, device, n in self.groups
+            if (not f.status or status in f.status)
+            and (not f.severity or sev in f.severity)
+            and (not f.country or country in f.country)
+            and (not f.device or device in f.device)
+        )
+
+
+def overview(session: Session) -> Overview:
+    cols = (Alert.status, Alert.severity, Alert.country, Alert.device)
+    rows = session.execute(select(*cols, func.count()).group_by(*cols)).all()
+    return Overview(tuple((a, b, c, d, int(n)) for a, b, c, d, n in rows))
+
+
+ESTIMATE_ABOVE = 1_000_000
+
+
+def payments_rows(session: Session, estimate_above: int = ESTIMATE_ABOVE) -> int:
+    """Rows of the loaded ``payments`` table.  On PostgreSQL a table the planner believes
+    holds at least ``estimate_above`` rows is not counted: its statistics (``reltuples``,
+    kept fresh by autovacuum and by the loader's ANALYZE) are close enough for a rate and
+    cost nothing, where a count scans millions of rows.  The table changes only when a
+    dataset is loaded, so callers may cache the answer too."""
+    if session.get_bind().dialect.name == "postgresql":
+        estimate = session.scalar(
+            text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('payments')")
+        )
+        if estimate is not None and estimate >= estimate_above:
+            return int(estimate)
+    return int(session.scalar(select(func.count()).select_from(PaymentRow)) or 0)
+
+
+def queue_stats(
+    session: Session,
+    status_payments_total: int = 0,
+    payments_in_table: int | None = None,
+    ov: Overview | None = None,
+) -> QueueStats:
+    """The header numbers; what is not given (the table's payments, the overview) is read."""
+    ov = overview(session) if ov is None else ov
+    rows = payments_rows(session) if payments_in_table is None else payments_in_table
+    return QueueStats(
+        total_alerts=ov.total,
+        high=ov.high,
+        pending=ov.pending,
+        payments_scored=payments_scored(status_payments_total, rows, ov.total),
+        payments_known=status_payments_total > 0 or rows > 0,
+    )
+
+
+# --------------------------------------------------------------------------- filters
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Values the filter widgets offer, read from the alerts themselves."""
+
+    countries: tuple[str, ...]
+    devices: tuple[str, ...]
+    score_max: int
+    first_day: date | None
+    last_day: date | None
+
+
+def facets(session: Session, ov: Overview | None = None) -> Facets:
+    ov = overview(session) if ov is None else ov
+    # Three separate aggregates: each is one index probe (a combined one may scan).
+    top = session.scalar(select(func.max(Alert.score)))
+    first = session.scalar(select(func.min(Alert.event_ts)))
+    last = session.scalar(select(func.max(Alert.event_ts)))
+    return Facets(
+        countries=ov.countries,
+        devices=ov.devices,
+        score_max=int(top or 0),
+        first_day=first.date() if first else None,
+        last_day=last.date() if last else None,
+    )
+
+
+def build_filters(
+    *,
+    status: Iterable[str] = (),
+    severity: Iterable[str] = (),
+    rule_ids: Iterable[str] = (),
+    score_range: tuple[int, int] | None = None,
+    score_bounds: tuple[int, int] | None = None,
+    day_range: Sequence[date] = (),
+    customer: str = "",
+    country: Iterable[str] = (),
+    device: Iterable[str] = (),
+) -> repo.AlertFilters:
+    """Widget values → :class:`AlertFilters`.  A score range equal to the slider's bounds
+    means "any"; days are UTC calendar days, both ends included."""
+    score_min = score_max = None
+    if score_range is not None:
+        lo, hi = score_range
+        bounds = score_bounds or (None, None)
+        score_min = None if lo == bounds[0] else int(lo)
+        score_max = None if hi == bounds[1] else int(hi)
+    event_from = event_to = None
+    days = [d for d in day_range if d is not None]
+    if days:
+        event_from = datetime.combine(days[0], time.min, tzinfo=UTC)
+        event_to = datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1)
+    return repo.AlertFilters(
+        status=tuple(status),
+        severity=tuple(severity),
+        rule_ids=tuple(rule_ids),
+        score_min=score_min,
+        score_max=score_max,
+        event_from=event_from,
+        event_to=event_to,
+        customer_id=customer.strip() or None,
+        country=tuple(country),
+        device=tuple(device),
+    )
+
+
+# --------------------------------------------------------------------------- one page
+
+
+@dataclass(frozen=True)
+class AlertSummary:
+    alert_id: str
+    event_ts: datetime
+    customer_id: str
+    amount: float
+    currency: str | None
+    score: int
+    severity: str
+    status: str
+    rule_ids: tuple[str, ...]
+    country: str | None
+    device: str | None
+    device_id: str | None
+    decided_by: str | None
+    row_version: int
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: tuple[AlertSummary, ...]
+    total: int  # alerts matching the filters
+    page: int  # 1-based, clamped to the last page
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def queue_page(
+    session: Session,
+    filters: repo.AlertFilters,
+    sort: repo.AlertSort = "score_desc",
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    ov: Overview | None = None,
+) -> QueuePage:
+    """The matching count and one page of rows (the page is clamped to the last one, so a
+    filter that shrinks the result never shows an empty page).  With an overview, simple
+    filters are counted from it instead of the table."""
+    known = ov.matching(filters) if ov is not None else None
+    total = repo.count_alerts(session, filters) if known is None else known
+    last = max(1, -(-total // page_size))
+    page = min(max(1, page), last)
+    alerts = repo.list_alerts(session, filters, sort, page, page_size) if total else []
+    return QueuePage(tuple(_summary(a) for a in alerts), total, page, page_size)
+
+
+def _summary(a: Alert) -> AlertSummary:
+    return AlertSummary(
+        alert_id=a.alert_id,
+        event_ts=a.event_ts,
+        customer_id=a.customer_id,
+        amount=float(a.amount),
+        currency=a.currency,
+        score=a.score,
+        severity=a.severity,
+        status=a.status,
+        rule_ids=tuple(str(r.get("rule_id", "")) for r in a.reasons or ()),
+        country=a.country,
+        device=a.device,
+        device_id=a.device_id,
+        decided_by=a.decided_by,
+        row_version=a.row_version,
+    )
+
+
+# --------------------------------------------------------------------------- detail
+
+
+@dataclass(frozen=True)
+class ReasonLine:
+    rule_id: str
+    points: int
+    values: dict[str, Any]
+    detail_en: str
+    detail_fr: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    at: datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    fields: dict[str, Any]  # every column of the alert, in table order
+    reasons: tuple[ReasonLine, ...]
+    decisions: tuple[Decision, ...]  # oldest first, conflicts included
+
+    @property
+    def alert_id(self) -> str:
+        return str(self.fields["alert_id"])
+
+    @property
+    def row_version(self) -> int:
+        return int(self.fields["row_version"])
+
+
+def alert_detail(session: Session, alert_id: str) -> AlertDetail | None:
+    alert = repo.get_alert(session, alert_id)
+    if alert is None:
+        return None
+    fields = {c.key: getattr(alert, c.key) for c in Alert.__table__.columns if c.key != "reasons"}
+    reasons = tuple(
+        ReasonLine(
+            rule_id=str(r.get("rule_id", "")),
+            points=int(r.get("points", 0)),
+            values=dict(r.get("values") or {}),
+            detail_en=str(r.get("detail_en", "")),
+            detail_fr=str(r.get("detail_fr", "")),
+        )
+        for r in alert.reasons or ()
+    )
+    return AlertDetail(fields, reasons, tuple(_decisions(repo.alert_history(session, alert_id))))
+
+
+def _decisions(rows: Iterable[AlertDecision]) -> list[Decision]:
+    return [Decision(r.at, r.actor, r.action, r.from_status, r.to_status, r.note) for r in rows]
+
+
+@dataclass(frozen=True)
+class PastPayment:
+    payment_id: str
+    attempt_ts: datetime
+    amount: float
+    currency: str | None
+    method: str | None
+    result: str
+    country: str | None
+    device: str | None
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    customer_id: str
+    payments: tuple[PastPayment, ...]  # newest first; empty when no payments table is loaded
+    payments_loaded: bool  # the payments table holds rows at all
+    alerts: tuple[AlertSummary, ...]  # the customer's other earlier alerts, newest first
+
+
+def customer_history(
+    session: Session,
+    customer_id: str,
+    before: datetime,
+    exclude_alert_id: str | None = None,
+    limit: int = HISTORY_LIMIT,
+) -> CustomerHistory:
+    """What the customer did up to ``before`` (the alert's event time, inclusive)."""
+    payments = session.scalars(
+        select(PaymentRow)
+        .where(PaymentRow.customer_id == customer_id, PaymentRow.attempt_ts <= before)
+        .order_by(PaymentRow.attempt_ts.desc(), PaymentRow.payment_id.desc())
+        .limit(limit)
+    ).all()
+    loaded = bool(payments) or session.scalar(select(PaymentRow.payment_id).limit(1)) is not None
+    stmt = select(Alert).where(Alert.customer_id == customer_id, Alert.event_ts <= before)
+    if exclude_alert_id is not None:
+        stmt = stmt.where(Alert.alert_id != exclude_alert_id)
+    alerts = session.scalars(
+        stmt.order_by(Alert.event_ts.desc(), Alert.alert_id.desc()).limit(limit)
+    ).all()
+    return CustomerHistory(
+        customer_id=customer_id,
+        payments=tuple(
+            PastPayment(
+                p.payment_id,
+                p.attempt_ts,
+                float(p.amount),
+                p.currency,
+                p.method,
+                p.result,
+                p.payment_country,
+                p.device,
+            )
+            for p in payments
+        ),
+        payments_loaded=loaded,
+        alerts=tuple(_summary(a) for a in alerts),
+    )
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    ts: datetime
+    kind: str  # session_start, page_view, add_to_cart, ..., order, payment, session_end
+    detail: str
+
+
+@dataclass(frozen=True)
+class SessionTimeline:
+    session_id: str
+    clickstream: tuple[TimelineEvent, ...]  # behavioural events; empty: none stored
+    context: tuple[TimelineEvent, ...]  # session start/end, orders, payments (when loaded)
+    source: str  # where the clickstream was looked for
+
+    @property
+    def has_clickstream(self) -> bool:
+        return bool(self.clickstream)
+
+    @property
+    def events(self) -> tuple[TimelineEvent, ...]:
+        return tuple(sorted(self.clickstream + self.context, key=lambda e: (e.ts, e.kind)))
+
+
+ClickstreamReader = Callable[[str], list[TimelineEvent]]
+
+
+def session_timeline(
+    session: Session,
+    session_id: str,
+    settings: Settings | None = None,
+    clickstream_reader: ClickstreamReader | None = None,
+) -> SessionTimeline:
+    """The session's clickstream and its context, from one place.
+
+    Today the relational store has no behavioural-events table, so the clickstream is empty
+    unless a ``clickstream_reader`` is given; the context comes from the ``sessions``,
+    ``orders`` and ``payments`` tables when a dataset was loaded.  The MongoDB archive
+    (``settings.mongo_url``) plugs in here: build its reader from ``settings`` and pass it
+    as ``clickstream_reader`` — pages need not change.
+    """
+    source = "relational store (no events table)"
+    clickstream: list[TimelineEvent] = []
+    if clickstream_reader is not None:
+        source = getattr(clickstream_reader, "source", "custom reader")
+        clickstream = list(clickstream_reader(session_id))
+    elif settings is not None and settings.mongo_url:
+        source = "MongoDB archive (not wired yet)"
+    return SessionTimeline(session_id, tuple(clickstream), tuple(_context(session, session_id)),
+                           source)  # fmt: skip
+
+
+def _context(session: Session, session_id: str) -> list[TimelineEvent]:
+    out: list[TimelineEvent] = []
+    ws = session.get(WebSession, session_id)
+    if ws is not None:
+        where = ", ".join(x for x in (ws.device, ws.country, ws.utm_source) if x)
+        out.append(TimelineEvent(ws.start_ts, "session_start", where))
+        if ws.end_ts is not None:
+            out.append(TimelineEvent(ws.end_ts, "session_end", ""))
+    for o in session.scalars(select(Order).where(Order.session_id == session_id).limit(100)):
+        out.append(TimelineEvent(o.order_ts, "order", f"{o.order_id} {o.total_amount:.2f} "
+                                 f"{o.currency or ''} {o.status or ''}".strip()))  # fmt: skip
+    pays = select(PaymentRow).where(PaymentRow.session_id == session_id).limit(100)
+    for p in session.scalars(pays):
+        out.append(TimelineEvent(p.attempt_ts, "payment", f"{p.payment_id} {p.amount:.2f} "
+                                 f"{p.currency or ''} {p.result}".strip()))  # fmt: skip
+    return sorted(out, key=lambda e: (e.ts, e.kind))
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Conflict:
+    alert_id: str
+    status: str
+    actor: str  # who decided meanwhile ("?" when unknown)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    action: str
+    updated: tuple[str, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    missing: tuple[str, ...] = ()
+    errors: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not (self.conflicts or self.missing or self.errors)
+
+
+def decide_many(
+    sessions: Callable[[], Session],
+    seen: Iterable[tuple[str, int]],
+    action: repo.Action,
+    actor: str,
+    note: str | None = None,
+) -> ActionResult:
+    """Decide on each ``(alert_id, row_version seen)``, one transaction per alert, so that
+    one conflict neither blocks nor rolls back the others.  Conflicting alerts are left
+    untouched (their losing attempt is in the audit trail)."""
+    note = (note or "").strip() or None
+    updated: list[str] = []
+    conflicts: list[Conflict] = []
+    missing: list[str] = []
+    errors: list[str] = []
+    for alert_id, version in seen:
+        with sessions() as session:
+            try:
+                repo.decide(session, alert_id, action, actor, note, version)
+                session.commit()
+                updated.append(alert_id)
+            except repo.DecisionConflict as exc:
+                session.rollback()
+                conflicts.append(Conflict(alert_id, exc.status, _decided_by(sessions, alert_id)))
+            except repo.AlertNotFound:
+                session.rollback()
+                missing.append(alert_id)
+            except (repo.DbError, SQLAlchemyError) as exc:
+                session.rollback()
+                log.exception("decision %s on %s by %s failed", action, alert_id, actor)
+                errors.append(f"{alert_id}: {exc}")
+    return ActionResult(action, tuple(updated), tuple(conflicts), tuple(missing), tuple(errors))
+
+
+def _decided_by(sessions: Callable[[], Session], alert_id: str) -> str:
+    with sessions() as session:
+        return session.scalar(select(Alert.decided_by).where(Alert.alert_id == alert_id)) or "?"
+
+
+def open_alerts(
+    session: Session, *, customer_id: str | None = None, device_id: str | None = None
+) -> list[tuple[str, int]]:
+    """``(alert_id, row_version)`` of the open alerts (pending or investigating) of one
+    customer or one device, oldest first, at most :data:`MAX_BULK`."""
+    if (customer_id is None) == (device_id is None):
+        raise repo.DbError("open_alerts: give exactly one of customer_id or device_id")
+    stmt = select(Alert.alert_id, Alert.row_version).where(Alert.status.in_(OPEN_STATUSES))
+    if customer_id is not None:
+        stmt = stmt.where(Alert.customer_id == customer_id)
+    else:
+        stmt = stmt.where(Alert.device_id == device_id)
+    stmt = stmt.order_by(Alert.event_ts, Alert.alert_id).limit(MAX_BULK)
+    return [(a, int(v)) for a, v in session.execute(stmt).all()]
+
+
+def decide_open_of(
+    sessions: Callable[[], Session],
+    action: repo.Action,
+    actor: str,
+    note: str | None = None,
+    *,
+    customer_id: str | None = None,
+    device_id: str | None = None,
+) -> ActionResult:
+    """Decide on every open alert of one customer or one device, at the versions read now
+    (an alert decided by someone else between the read and the write is a conflict)."""
+    with sessions() as session:
+        seen = open_alerts(session, customer_id=customer_id, device_id=device_id)
+    return decide_many(sessions, seen, action, actor, note)
+
+
+def versions_of(session: Session, alert_ids: Iterable[str]) -> dict[str, int]:
+    ids = list(dict.fromkeys(alert_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Alert.alert_id, Alert.row_version).where(Alert.alert_id.in_(ids))
+    ).all()
+    return {a: int(v) for a, v in rows}

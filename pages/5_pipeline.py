@@ -1,0 +1,191 @@
+"""Pipeline: detector state, throughput, consumer lag, dead letters, rule set, service health.
+
+Everything refreshes in fragments; the throughput history is the process-wide ring buffer
+of ``db.desk.pipeline`` (fed by this page and the sidebar from status snapshots).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from db.desk import pipeline as pl
+from pages._ui import bind, db_session, init_state, renew, runtime, sidebar, t, widget_key
+
+REFRESH_S = 2
+DEAD_REFRESH_S = 10
+
+init_state({"p_dead_page": 1, "p_dead_id": None})
+
+
+def _health_rows() -> list[dict[str, str]]:
+    rt = runtime()
+    h = pl.health(rt.settings, rt.engine, rt.detector_running)
+    rows = [
+        {
+            "service": t("sidebar.database"),
+            "state": "✅ " + t("ok") if h.database_ok else "❌ " + t("error"),
+            "detail": h.database_error or rt.engine.url.render_as_string(hide_password=True),
+        }
+    ]
+    if h.broker_ok is None:
+        rows.append(
+            {"service": t("sidebar.broker"), "state": "➖ " + t("pipe.not_configured"),
+             "detail": t("sidebar.embedded")}
+        )  # fmt: skip
+    else:
+        rows.append(
+            {
+                "service": t("sidebar.broker"),
+                "state": "✅ " + t("sidebar.reachable")
+                if h.broker_ok
+                else "❌ " + t("sidebar.unreachable"),
+                "detail": h.broker_error or h.broker,
+            }
+        )
+    rows.append(
+        {
+            "service": t("pipe.thread"),
+            "state": "✅ " + t("pipe.alive") if h.detector_alive else "⏸️ " + t("pipe.not_running"),
+            "detail": str(rt.replay_dir or ""),
+        }
+    )
+    return rows
+
+
+@st.fragment(run_every=REFRESH_S)
+def live_status() -> None:
+    rt = runtime()
+    snap = rt.snapshot()
+    pl.record_sample(snap)
+    c = st.columns(6)
+    c[0].metric(t("pipe.state"), snap.state, border=True)
+    c[1].metric(t("pipe.events"), f"{snap.events_total:,}", border=True)
+    c[2].metric(t("pipe.payments"), f"{snap.payments_total:,}", border=True)
+    c[3].metric(t("pipe.alerts"), f"{snap.alerts_total:,}", border=True)
+    c[4].metric(t("pipe.dead"), f"{snap.dead_letters_total:,}", border=True)
+    c[5].metric(t("sidebar.events_s"), f"{snap.events_per_s:,.0f}", border=True)
+    if snap.source:
+        st.caption(t("pipe.source"))
+        st.text(snap.source)
+    if snap.last_error:
+        st.caption(t("sidebar.last_error"))
+        st.code(snap.last_error, language=None, wrap_lines=True)
+
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(t("pipe.throughput"))
+        points = pl.throughput(pl.samples())
+        if points:
+            frame = pd.DataFrame(points, columns=["time", "events_per_s"])
+            chart = (
+                alt.Chart(frame)
+                .mark_area(line=True, opacity=0.35)
+                .encode(
+                    x=alt.X("time:T", title=None),
+                    y=alt.Y("events_per_s:Q", title=t("sidebar.events_s")),
+                    tooltip=["time:T", alt.Tooltip("events_per_s:Q", format=",.0f")],
+                )
+                .properties(height=220)
+            )
+            st.altair_chart(chart, width="stretch")
+        else:
+            st.caption(t("pipe.no_samples"))
+    with right:
+        st.subheader(t("pipe.lag"))
+        lag = pl.lag_rows(snap)
+        if lag:
+            st.dataframe(
+                pd.DataFrame(lag, columns=[t("pipe.partition"), t("pipe.behind")]),
+                hide_index=True,
+                column_config={
+                    t("pipe.behind"): st.column_config.ProgressColumn(
+                        format="%d", min_value=0, max_value=max(max(n for _, n in lag), 1)
+                    )
+                },
+            )
+            st.caption(f"{t('sidebar.lag')}: {snap.total_lag:,}")
+        else:
+            st.caption(t("pipe.no_lag"))
+
+    h, r = st.columns([3, 2])
+    with h:
+        st.subheader(t("pipe.health"))
+        st.dataframe(pd.DataFrame(_health_rows()), hide_index=True, width="stretch")
+    with r:
+        st.subheader(t("pipe.ruleset"))
+        with db_session() as session:
+            info = pl.active_ruleset_info(session)
+        if info is None:
+            st.caption(t("pipe.no_ruleset"))
+        else:
+            st.metric(t("sidebar.ruleset"), f"v{info.version}", border=True)
+            st.text(
+                f"{info.label}\n{info.author} · {info.created_at:%Y-%m-%d %H:%M:%S}\n"
+                f"{info.fingerprint[:16]}"
+            )
+        if snap.ruleset_version:
+            st.caption(f"{t('sidebar.detector')}: v{snap.ruleset_version}")
+
+
+@st.fragment(run_every=DEAD_REFRESH_S)
+def dead_letters() -> None:
+    ss = st.session_state
+    st.subheader(t("pipe.dead_list"))
+    with db_session() as session:
+        total = pl.count_dead_letters(session)
+        pages = max(1, -(-total // pl.DEAD_PAGE_SIZE))
+        page = min(max(1, int(ss["p_dead_page"])), pages)
+        rows = pl.list_dead_letters(session, page) if total else []
+    if not rows:
+        st.caption(t("pipe.no_dead"))
+        return
+    if ss["p_dead_page"] != page or ss.get(widget_key("p_dead_page"), page) != page:
+        renew("p_dead_page", page)
+    a, b = st.columns([4, 1])
+    a.caption(t("queue.matching", n=f"{total:,}", page=page, pages=pages))
+    b.number_input(
+        t("queue.page"),
+        min_value=1,
+        max_value=pages,
+        value=page,
+        label_visibility="collapsed",
+        **bind("p_dead_page"),
+    )
+    frame = pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "received_at": r.received_at,
+                "topic": r.source_topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "reason": r.reason,
+                "detail": r.detail,
+            }
+            for r in rows
+        ]
+    )
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_config={
+            "received_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
+            "detail": st.column_config.TextColumn(width="large"),
+        },
+    )
+    ids = [r.id for r in rows]
+    current = ss["p_dead_id"] if ss["p_dead_id"] in ids else ids[0]
+    if ss["p_dead_id"] != current or ss.get(widget_key("p_dead_id"), current) not in ids:
+        renew("p_dead_id", current)
+    chosen = st.selectbox(t("pipe.payload"), ids, index=ids.index(current), **bind("p_dead_id"))
+    payload = next(r.payload for r in rows if r.id == chosen)
+    st.code(payload[:20_000], language=None, wrap_lines=True)
+
+
+sidebar()
+st.title(t("pipe.title"))
+live_status()
+st.divider()
+dead_letters()

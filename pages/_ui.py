@@ -1,0 +1,255 @@
+"""Shared UI helpers of the desk pages: the runtime, language, labels and the sidebar.
+
+Pages import from here (``from pages._ui import runtime, t, sidebar, ...``); nothing here
+holds business logic: that lives in ``db.desk``.  Any string that comes from data or users is
+rendered with ``st.text``/``st.code``/dataframes, or passed through :func:`inert` first when
+``st.markdown`` cannot be avoided.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+from sqlalchemy.orm import Session
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from db.desk import pipeline
+from db.desk.i18n import LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT
+from db.desk.runtime import Runtime
+from detector.rules import RULE_DEFS
+
+DEFAULT_LANG = "fr"  # the reference dashboard was French
+DEFAULT_ACTOR = "analyst"
+SIDEBAR_REFRESH_S = 5
+
+SEVERITY_COLOURS: dict[str, str] = {"HIGH": "#d64545", "MEDIUM": "#f0a030", "LOW": "#e8d44d"}
+STATUS_COLOURS: dict[str, str] = {
+    "PENDING_REVIEW": "#6c8ebf",
+    "INVESTIGATING": "#9b6bbf",
+    "APPROVED": "#3c9d5d",
+    "BLOCKED": "#d64545",
+}
+_RULES = {r.id: r for r in RULE_DEFS}
+
+
+# --------------------------------------------------------------------------- runtime
+
+
+@st.cache_resource(show_spinner=False)
+def runtime() -> Runtime:
+    """The process-wide runtime (database, settings, detector thread); created once."""
+    return Runtime.create()
+
+
+@contextmanager
+def db_session() -> Iterator[Session]:
+    """A session of the runtime's database; the caller commits."""
+    with runtime().sessions() as session:
+        yield session
+
+
+# --------------------------------------------------------------------------- language
+
+
+def lang() -> str:
+    value = st.session_state.get("lang", DEFAULT_LANG)
+    return value if value in LANGS else DEFAULT_LANG
+
+
+def t(key: str, **fmt: object) -> str:
+    """Text for ``key`` in the chosen language (English, then the key itself, as fallbacks)."""
+    return t_in(lang(), key, **fmt)
+
+
+def t_in(code: str, key: str, **fmt: object) -> str:
+    """Text for ``key`` in language ``code`` (for ``format_func``s: bind the language at
+    render time, as Streamlit may call them later)."""
+    text = TEXT.get(code, {}).get(key) or TEXT["en"].get(key) or key
+    if fmt:
+        try:
+            return text.format(**fmt)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def status_label(status: str, code: str | None = None) -> str:
+    return STATUS_LABELS.get(code or lang(), STATUS_LABELS["en"]).get(status, status)
+
+
+def severity_label(sev: str, code: str | None = None) -> str:
+    return SEVERITY_LABELS.get(code or lang(), SEVERITY_LABELS["en"]).get(sev, sev)
+
+
+def rule_label(rule_id: str, code: str | None = None) -> str:
+    rule = _RULES.get(rule_id)
+    if rule is None:
+        return rule_id
+    return rule.label_fr if (code or lang()) == "fr" else rule.label_en
+
+
+def actor() -> str:
+    """Who acts: the analyst name typed in the sidebar, else ``"analyst"`` (accounts later)."""
+    name = str(st.session_state.get("analyst", "")).strip()
+    return name or DEFAULT_ACTOR
+
+
+# --------------------------------------------------------------------------- safe text
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:$>])")
+
+
+def inert(text: object) -> str:
+    """``text`` escaped so that ``st.markdown`` shows it literally: no markdown, no HTML, no
+    Streamlit directives (``:red[...]``, ``:material/...:``), no LaTeX, single line."""
+    s = " ".join(str(text).split())
+    s = _MD_SPECIAL.sub(r"\\\1", s)
+    return html.escape(s, quote=True)
+
+
+# --------------------------------------------------------------------------- state
+
+WIDGET_PREFIX = "_w_"
+GEN_PREFIX = "_gen_"
+
+
+def init_state(defaults: Mapping[str, Any]) -> None:
+    """Give each key its default unless the session already has a value."""
+    for key, value in defaults.items():
+        st.session_state.setdefault(key, value)
+
+
+def widget_key(key: str, per_lang: bool = False) -> str:
+    """The key of the widget :func:`bind` binds to ``key`` (it changes with :func:`renew`)."""
+    wkey = WIDGET_PREFIX + key
+    if per_lang:
+        wkey += f".{lang()}"
+    gen = st.session_state.get(GEN_PREFIX + key, 0)
+    return f"{wkey}#{gen}" if gen else wkey
+
+
+def bind(
+    key: str, then: Callable[[], None] | None = None, *, per_lang: bool = False
+) -> dict[str, Any]:
+    """Widget kwargs that keep a widget's value in ``st.session_state[key]``, a plain key
+    that survives fragment refreshes, page switches and widget re-creation (Streamlit drops
+    the state of widgets that are not rendered).  Pass the widget its value from
+    ``st.session_state[key]``; ``then`` runs after the copy (e.g. reset the page number).
+
+    ``per_lang=True`` for option widgets whose ``format_func`` depends on the language:
+    Streamlit keeps their state as the formatted label, so a language switch must start a
+    new widget (initialised from ``st.session_state[key]``)."""
+    wkey = widget_key(key, per_lang)
+    return {"key": wkey, "on_change": _set_from_widget, "args": (key, wkey, then)}
+
+
+def renew(key: str, value: Any) -> None:
+    """Set ``key`` from code (a callback, or the script before the widget is drawn): the
+    bound widget is re-created under a new key and shows ``value``.  Setting a widget's own
+    state instead would leave the browser showing the old value for some widgets and make
+    Streamlit warn about a value set twice."""
+    st.session_state[key] = value
+    st.session_state[GEN_PREFIX + key] = st.session_state.get(GEN_PREFIX + key, 0) + 1
+
+
+def reset_state(defaults: Mapping[str, Any]) -> None:
+    """Put bound keys back to their defaults (their widgets are re-created)."""
+    for key, value in defaults.items():
+        renew(key, value)
+
+
+def _set_from_widget(target: str, widget_key: str, then: Callable[[], None] | None = None) -> None:
+    st.session_state[target] = st.session_state[widget_key]
+    if then is not None:
+        then()
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+def _sidebar_rendered_this_run() -> bool:
+    ctx = get_script_run_ctx()
+    keys = getattr(getattr(ctx, "shared", None), "widget_user_keys_this_run", None)
+    try:
+        return keys is not None and WIDGET_PREFIX + "lang" in keys
+    except TypeError:
+        return False
+
+
+def sidebar() -> None:
+    """Language switch, analyst name and live service status (refreshes on its own).
+
+    Idempotent within a run: ``app.py`` renders it, and a page may call it too (so the page
+    also works on its own, e.g. under ``AppTest.from_file``)."""
+    if _sidebar_rendered_this_run():
+        return
+    with st.sidebar:
+        current = lang()
+        st.session_state.setdefault("lang", current)
+        st.radio(
+            t("sidebar.language"),
+            options=list(LANGS),
+            index=LANGS.index(current),
+            format_func=lambda code: code.upper(),
+            horizontal=True,
+            **bind("lang"),
+        )
+        st.session_state.setdefault("analyst", "")
+        st.text_input(
+            t("sidebar.analyst"),
+            value=st.session_state["analyst"],
+            placeholder=DEFAULT_ACTOR,
+            max_chars=80,
+            **bind("analyst"),
+        )
+        st.divider()
+        _service_status()
+
+
+@st.fragment(run_every=SIDEBAR_REFRESH_S)
+def _service_status() -> None:
+    rt = runtime()
+    snap = rt.snapshot()
+    pipeline.record_sample(snap)
+    h = pipeline.health(rt.settings, rt.engine, rt.detector_running)
+    st.caption(t("sidebar.services"))
+    rows: list[tuple[str, str]] = [
+        (t("sidebar.database"), t("ok") if h.database_ok else t("error")),
+    ]
+    if h.broker_ok is None:
+        rows.append((t("sidebar.broker"), t("sidebar.embedded")))
+    else:
+        state = t("sidebar.reachable") if h.broker_ok else t("sidebar.unreachable")
+        rows.append((t("sidebar.broker"), f"{h.broker} ({state})"))
+    rows.append((t("sidebar.detector"), snap.state))
+    rows.append((t("sidebar.events_s"), f"{snap.events_per_s:,.0f}"))
+    rows.append((t("sidebar.lag"), f"{snap.total_lag:,}"))
+    rows.append((t("sidebar.ruleset"), _ruleset_text(rt, snap.ruleset_version)))
+    st.text("\n".join(f"{k}: {v}" for k, v in rows))
+    if not h.database_ok:
+        st.code(h.database_error, language=None, wrap_lines=True)
+    if h.broker_error:
+        st.code(h.broker_error, language=None, wrap_lines=True)
+    if snap.last_error:
+        when = datetime.fromtimestamp(snap.last_error_at).strftime("%H:%M:%S")
+        st.caption(f"{t('sidebar.last_error')} ({when})")
+        st.code(snap.last_error, language=None, wrap_lines=True)
+
+
+def _ruleset_text(rt: Runtime, detector_version: str) -> str:
+    """The published active version, and the detector's one when it differs."""
+    try:
+        with rt.sessions() as session:
+            info = pipeline.active_ruleset_info(session)
+    except Exception:  # the database line above already says it is down
+        info = None
+    published = f"v{info.version}" if info is not None else "-"
+    if detector_version and info is not None and detector_version != str(info.version):
+        return f"{published} (detector: v{detector_version})"
+    return published

@@ -1,0 +1,89 @@
+"""Shared by the page tests: a Runtime pointed at a temporary SQLite database (through
+``KVT_DATA_DIR``; settings are read when the Runtime is created), optionally seeded by
+replaying a tiny generated dataset through the real detector service.  Process-wide caches
+(``st.cache_resource`` holds the Runtime) are cleared around each test.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from data_gen.generate import generate
+from data_gen.params import GenParams
+from data_gen.readers import read_dataset
+from db.desk import pipeline
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from detector.feed import dataset_messages
+from detector.service import DetectorService
+from detector.settings import Settings
+from detector.sources import ReplaySource
+
+ROOT = Path(__file__).resolve().parents[3]
+TIMEOUT_S = 60
+
+
+def app_test(path: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT_S)
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir whose kvt.db holds the alerts of a replayed tiny dataset (built once)."""
+    root = tmp_path_factory.mktemp("kvt_seed")
+    generate(root / "ds", GenParams(scale=0.05, seed=7))
+    settings = replace(Settings(), data_dir=root)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    messages = dataset_messages(read_dataset(root / "ds"), with_orders=False)
+    source = ReplaySource(messages, settings, "replay:test")
+    DetectorService(settings, source, session_factory(engine)).run(until_idle=True)
+    engine.dispose()
+    return root
+
+
+def _fresh_process_state() -> None:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    pipeline.clear_samples()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty data dir; the app's Runtime (created at the first run) uses it."""
+    for key in ("KVT_DATABASE_URL", "KVT_KAFKA_BOOTSTRAP", "KVT_MONGO_URL"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("KVT_DATA_DIR", str(tmp_path))
+    _fresh_process_state()
+    yield tmp_path
+    _stop_runtime()
+    _fresh_process_state()
+
+
+@pytest.fixture
+def seeded_dir(data_dir: Path, seeded_template: Path) -> Path:
+    shutil.copy(seeded_template / "kvt.db", data_dir / "kvt.db")
+    return data_dir
+
+
+def _stop_runtime() -> None:
+    from pages._ui import runtime
+
+    try:
+        rt = runtime()
+    except Exception:
+        return
+    rt.stop()
+    rt.engine.dispose()
+
+
+def assert_clean(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]

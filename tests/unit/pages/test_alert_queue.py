@@ -1,0 +1,216 @@
+"""The alert queue page under AppTest, against a seeded temporary SQLite database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.alerts import decide
+from db.engine import make_engine
+from db.models import Alert, AlertDecision
+from tests.unit.pages.conftest import app_test, assert_clean
+
+PAGE = "pages/1_alert_queue.py"
+
+
+@pytest.fixture
+def db(seeded_dir: Path):
+    engine = make_engine(f"sqlite:///{seeded_dir / 'kvt.db'}")
+    yield engine
+    engine.dispose()
+
+
+def _alert(engine, alert_id: str) -> Alert:
+    with Session(engine) as s:
+        a = s.get(Alert, alert_id)
+        assert a is not None
+        return a
+
+
+def _trail(engine, alert_id: str) -> list[tuple[str, str, str | None]]:
+    with Session(engine) as s:
+        rows = s.execute(
+            select(AlertDecision.action, AlertDecision.actor, AlertDecision.note)
+            .where(AlertDecision.alert_id == alert_id)
+            .order_by(AlertDecision.id)
+        ).all()
+    return [(a, b, c) for a, b, c in rows]
+
+
+def widget(at, kind: str, key: str):
+    """The widget bound to ``key`` (its key carries a language and a generation suffix)."""
+    base = "_w_" + key
+    found = [
+        w for w in getattr(at, kind) if w.key == base or w.key.startswith((base + ".", base + "#"))
+    ]
+    assert len(found) == 1, [w.key for w in getattr(at, kind)]
+    return found[0]
+
+
+def _select(at, alert_id: str):
+    widget(at, "multiselect", "q_sel").select(alert_id).run()
+    assert_clean(at)
+    assert at.session_state["q_focus"] == alert_id
+    return at
+
+
+def _first_shown(at) -> str:
+    return widget(at, "multiselect", "q_sel").options[0].split(" · ")[0]
+
+
+def test_page_renders_cards_table_and_filters(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    assert_clean(at)
+    labels = [m.label for m in at.metric]
+    assert labels == ["Alertes", "Taux d'alerte", "Alertes HIGH", "En attente de revue"]
+    with Session(db) as s:
+        total = len(s.scalars(select(Alert.alert_id)).all())
+    assert at.metric[0].value == f"{total:,}"
+    table = at.dataframe[0].value
+    assert len(table) == min(total, 50)
+    assert list(table["score"]) == sorted(table["score"], reverse=True)
+    assert at.info == [] or all("Sélectionnez" in i.value for i in at.info)
+
+
+def test_filters_reduce_the_rows(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    before = _matching(at)
+    widget(at, "multiselect", "q_severity").select("HIGH").run()
+    assert_clean(at)
+    after = _matching(at)
+    assert 0 < after < before
+    assert set(at.dataframe[0].value["severity"]) == {"Élevée"}
+    widget(at, "text_input", "q_customer").input("C999999").run()
+    assert_clean(at)
+    assert any("Aucune alerte" in i.value for i in at.info)
+    at.button(key="q_reset").click().run()
+    assert_clean(at)
+    assert _matching(at) == before
+    assert widget(at, "multiselect", "q_severity").value == []
+    assert widget(at, "text_input", "q_customer").value == ""
+
+
+def _matching(at) -> int:
+    for c in at.caption:
+        if "correspondantes" in c.value or "matching" in c.value:
+            return int(c.value.split()[0].replace(",", ""))
+    raise AssertionError([c.value for c in at.caption])
+
+
+def test_sort_by_time_and_paging(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    widget(at, "radio", "q_sort").set_value("time_desc").run()
+    times = list(at.dataframe[0].value["time"])
+    assert times == sorted(times, reverse=True)
+    first_page = set(at.dataframe[0].value["alert_id"])
+    widget(at, "number_input", "q_page").set_value(2).run()
+    assert_clean(at)
+    assert at.session_state["q_page"] == 2
+    assert not first_page & set(at.dataframe[0].value["alert_id"])
+
+
+def test_approve_changes_the_row_and_appends_to_the_audit_trail(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    at.sidebar.text_input(key="_w_analyst").input("Ana").run()
+    alert_id = _first_shown(at)
+    _select(at, alert_id)
+    widget(at, "text_area", "q_note").input("known customer")
+    at.button(key="q_act_APPROVE").click().run()
+    assert_clean(at)
+    a = _alert(db, alert_id)
+    assert (a.status, a.decided_by, a.notes, a.row_version) == (
+        "APPROVED", "Ana", "known customer", 2)  # fmt: skip
+    assert _trail(db, alert_id) == [("APPROVE", "Ana", "known customer")]
+    assert any("mise(s) à jour" in s.value for s in at.success)
+    assert widget(at, "text_area", "q_note").value == ""  # cleared after success
+
+
+def test_block_without_a_name_records_the_default_actor(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    alert_id = _first_shown(at)
+    _select(at, alert_id)
+    at.button(key="q_act_BLOCK").click().run()
+    assert _alert(db, alert_id).status == "BLOCKED"
+    assert _trail(db, alert_id) == [("BLOCK", "analyst", None)]
+
+
+def test_conflicting_decision_shows_a_message_and_overwrites_nothing(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    alert_id = _first_shown(at)
+    _select(at, alert_id)  # the analyst now sees version 1
+    with Session(db) as s:  # meanwhile, someone else blocks it
+        decide(s, alert_id, "BLOCK", "bob", "fraud ring", 1)
+        s.commit()
+    widget(at, "text_area", "q_note").input("looks fine")
+    at.button(key="q_act_APPROVE").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "Conflit" in errors[0] and "bob" in errors[0]
+    a = _alert(db, alert_id)
+    assert (a.status, a.decided_by, a.notes, a.row_version) == ("BLOCKED", "bob", "fraud ring", 2)
+    assert [x[:2] for x in _trail(db, alert_id)] == [("BLOCK", "bob"), ("CONFLICT", "analyst")]
+    assert widget(at, "text_area", "q_note").value == "looks fine"  # kept: nothing was saved
+
+
+def test_state_survives_refresh_and_new_alerts(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    widget(at, "multiselect", "q_status").select("PENDING_REVIEW").run()
+    alert_id = _first_shown(at)
+    _select(at, alert_id)
+    widget(at, "text_area", "q_note").input("half typed")
+    at.run()  # a refresh while typing: the value is in the widget state
+    # New rows arrive and shift positions: another analyst decides the top alerts.
+    with Session(db) as s:
+        ids = s.scalars(select(Alert.alert_id).order_by(Alert.score.desc()).limit(5)).all()
+        for other in ids:
+            if other != alert_id:
+                decide(s, other, "APPROVE", "bob", None, 1)
+        s.commit()
+    at.run()
+    at.run()
+    assert_clean(at)
+    assert at.session_state["q_sel"] == [alert_id]
+    assert at.session_state["q_focus"] == alert_id
+    assert at.session_state["q_status"] == ["PENDING_REVIEW"]
+    assert widget(at, "multiselect", "q_status").value == ["PENDING_REVIEW"]
+    assert widget(at, "text_area", "q_note").value == "half typed"
+    assert widget(at, "multiselect", "q_sel").value == [alert_id]
+    # The detail shown is still the selected alert, by id.
+    fields = at.dataframe[1].value
+    assert alert_id in set(fields.iloc[:, 1])
+
+
+def test_bulk_actions_on_selection_and_customer(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    options = [o.split(" · ")[0] for o in widget(at, "multiselect", "q_sel").options[:3]]
+    for alert_id in options:
+        widget(at, "multiselect", "q_sel").select(alert_id).run()
+    assert at.session_state["q_sel"] == options
+    at.button(key="q_bulk_sel_INVESTIGATE").click().run()
+    assert_clean(at)
+    assert all(_alert(db, a).status == "INVESTIGATING" for a in options)
+    # All open alerts of the shown alert's customer.
+    customer = _alert(db, at.session_state["q_focus"]).customer_id
+    at.button(key="q_bulk_customer_BLOCK").click().run()
+    assert_clean(at)
+    with Session(db) as s:
+        statuses = set(s.scalars(select(Alert.status).where(Alert.customer_id == customer)))
+    assert statuses == {"BLOCKED"}
+
+
+def test_empty_database_says_how_to_get_alerts(data_dir: Path) -> None:
+    at = app_test(PAGE)
+    at.run()
+    assert_clean(at)
+    assert any("Pas encore d'alerte" in i.value for i in at.info)

@@ -1,0 +1,83 @@
+"""The app frame: navigation, sidebar (language, analyst, service status), shared helpers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from tests.unit.pages.conftest import app_test, assert_clean
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_app_renders_navigation_sidebar_and_the_queue(seeded_dir: Path) -> None:
+    at = app_test("app.py")
+    at.run()
+    assert_clean(at)
+    assert at.title[0].value == "File d'alertes"  # French by default
+    sidebar_text = "\n".join(x.value for x in at.sidebar.text)
+    assert "Base de données: ok" in sidebar_text
+    assert "intégré" in sidebar_text
+
+
+def test_app_switches_to_every_page_without_errors(seeded_dir: Path) -> None:
+    at = app_test("app.py")
+    at.run()
+    for page in ("pages/5_pipeline.py", "pages/2_insights.py", "pages/1_alert_queue.py"):
+        at.switch_page(page).run()
+        assert_clean(at)
+
+
+def test_language_switch_to_english_and_back(seeded_dir: Path) -> None:
+    at = app_test("pages/1_alert_queue.py")
+    at.run()
+    assert at.title[0].value == "File d'alertes"
+    at.sidebar.radio(key="_w_lang").set_value("en").run()
+    assert_clean(at)
+    assert at.title[0].value == "Alert queue"
+    assert at.session_state["lang"] == "en"
+    assert any(m.label == "Pending review" for m in at.metric)
+    at.sidebar.radio(key="_w_lang").set_value("fr").run()
+    assert at.title[0].value == "File d'alertes"
+
+
+def test_sidebar_shows_status_as_plain_text(seeded_dir: Path) -> None:
+    from pages._ui import runtime
+
+    at = app_test("pages/5_pipeline.py")
+    at.run()
+    runtime().status.error("boom **bold** <script>alert(1)</script>")
+    at.run()
+    assert_clean(at)
+    codes = [c.value for c in at.sidebar.code]
+    assert "boom **bold** <script>alert(1)</script>" in codes
+    assert not any("<script>" in m.value for m in at.sidebar.markdown)
+
+
+def test_analyst_name_is_kept(seeded_dir: Path) -> None:
+    at = app_test("pages/1_alert_queue.py")
+    at.run()
+    at.sidebar.text_input(key="_w_analyst").input("Ana").run()
+    assert at.session_state["analyst"] == "Ana"
+    at.run()
+    assert at.sidebar.text_input(key="_w_analyst").value == "Ana"
+
+
+def test_inert_escapes_markdown_html_and_directives() -> None:
+    from pages._ui import inert
+
+    s = inert("**x** <b>y</b> :red[z] [l](http://e) $a$\n# h")
+    assert "<b>" not in s and "**" not in s and ":red[" not in s and "](" not in s
+    assert "\n" not in s
+    assert s.startswith(r"\*\*x\*\*")
+
+
+def test_labels_in_both_languages() -> None:
+    from pages import _ui
+
+    st.session_state.clear()
+    assert _ui.status_label("PENDING_REVIEW") == "En attente de revue"
+    assert _ui.rule_label("FIRST_PAYMENT") == "💳 Premier paiement"
+    assert _ui.t("queue.not_a_key") == "queue.not_a_key"
+    assert _ui.t("queue.done", action="X", n=2).startswith("X")
