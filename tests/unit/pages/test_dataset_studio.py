@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import shutil
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import func, select
-from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.testing.v1 import AppTest
 
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db.models import PaymentRow
-
-ROOT = Path(__file__).resolve().parents[3]
-PAGE = str(ROOT / "pages" / "4_dataset_studio.py")
-
-
-@functools.cache
-def _components() -> BidiComponentManager:
-    manager = BidiComponentManager()
-    manager.discover_and_register_components(start_file_watching=False)
-    return manager
+from tests.unit.pages.conftest import app_test
 
 
 def new_app() -> AppTest:
-    """An AppTest of the page that reuses one component registry: each new AppTest otherwise
-    scans every installed package for custom components (~0.4 s; these pages use none)."""
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at._bidi_component_manager = _components()
-    return at
+    return app_test("pages/4_dataset_studio.py")
 
 
 @pytest.fixture(scope="module")
@@ -44,22 +27,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("studio") / "tiny"
     generate(out, GenParams(scale=0.02, seed=5))
     return out
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for key in ("KVT_DATABASE_URL", "KVT_KAFKA_BOOTSTRAP", "KVT_MONGO_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("KVT_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield tmp_path
-    from pages._ui import runtime
-
-    runtime().stop()
-    runtime().engine.dispose()
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 @pytest.fixture

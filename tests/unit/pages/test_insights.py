@@ -2,40 +2,25 @@
 
 from __future__ import annotations
 
-import functools
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.testing.v1 import AppTest
 
 from db.alerts import decide
 from db.desk import insights
 from db.models import Alert
 from tests.unit.db.desk.test_insights import seed
+from tests.unit.pages.conftest import app_test
 
 ROOT = Path(__file__).resolve().parents[3]
-PAGE = str(ROOT / "pages" / "2_insights.py")
-
-
-@functools.cache
-def _components() -> BidiComponentManager:
-    manager = BidiComponentManager()
-    manager.discover_and_register_components(start_file_watching=False)
-    return manager
 
 
 def new_app() -> AppTest:
-    """An AppTest of the page that reuses one component registry: each new AppTest otherwise
-    scans every installed package for custom components (~0.4 s; these pages use none)."""
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at._bidi_component_manager = _components()
-    return at
+    return app_test("pages/2_insights.py")
 
 
 CHARTS = (
@@ -57,22 +42,6 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("ins_page")
     seed(root).dispose()
     return root
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    for key in ("KVT_DATABASE_URL", "KVT_KAFKA_BOOTSTRAP", "KVT_MONGO_URL"):
-        monkeypatch.delenv(key, raising=False)
-    monkeypatch.setenv("KVT_DATA_DIR", str(tmp_path))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield tmp_path
-    from pages._ui import runtime
-
-    runtime().stop()
-    runtime().engine.dispose()
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 @pytest.fixture

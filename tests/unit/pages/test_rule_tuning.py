@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import html
 import shutil
 from collections.abc import Iterator
@@ -10,30 +9,16 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
-from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.testing.v1 import AppTest
 
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from detector.rules import RULE_IDS, default_ruleset
-
-ROOT = Path(__file__).resolve().parents[3]
-PAGE = str(ROOT / "pages" / "3_rule_tuning.py")
-
-
-@functools.cache
-def _components() -> BidiComponentManager:
-    manager = BidiComponentManager()
-    manager.discover_and_register_components(start_file_watching=False)
-    return manager
+from tests.unit.pages.conftest import app_test
 
 
 def new_app() -> AppTest:
-    """An AppTest of the page that reuses one component registry: each new AppTest otherwise
-    scans every installed package for custom components (~0.4 s; these pages use none)."""
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at._bidi_component_manager = _components()
-    return at
+    return app_test("pages/3_rule_tuning.py")
 
 
 @pytest.fixture(scope="module")
