@@ -463,7 +463,12 @@ def _detail_panel() -> None:
         f = detail.fields
         history = q.customer_history(session, f["customer_id"], f["event_ts"], detail.alert_id)
         timeline = (
-            q.session_timeline(session, f["session_id"], runtime().settings)
+            q.session_timeline(
+                session,
+                f["session_id"],
+                runtime().settings,
+                q.clickstream_reader_for(runtime().settings, runtime().replay_dir),
+            )
             if f["session_id"]
             else None
         )

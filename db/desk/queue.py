@@ -10,16 +10,20 @@ page passes the sidebar's analyst name today, an account name later.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from data_gen.readers import read_dataset
 from db import repository as repo
+from db.archive import EventArchive
 from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
 from detector.settings import Settings
 
@@ -100,7 +104,7 @@ class Overview:
             or f.event_to is not None
             or f.customer_id
         ):
-            return None  # fmt: skip
+            return None
         return sum(
             n
             for status, sev, country, device, n in self.groups
@@ -460,10 +464,70 @@ def session_timeline(
     if clickstream_reader is not None:
         source = getattr(clickstream_reader, "source", "custom reader")
         clickstream = list(clickstream_reader(session_id))
-    elif settings is not None and settings.mongo_url:
-        source = "MongoDB archive (not wired yet)"
-    return SessionTimeline(session_id, tuple(clickstream), tuple(_context(session, session_id)),
-                           source)  # fmt: skip
+    return SessionTimeline(
+        session_id, tuple(clickstream), tuple(_context(session, session_id)), source
+    )
+
+
+def clickstream_reader_for(
+    settings: Settings, replay_dir: Path | None = None
+) -> ClickstreamReader | None:
+    """Where a session's clickstream lives: the MongoDB archive when configured, else the
+    dataset the embedded detector is replaying (its events file), else nowhere."""
+    if settings.mongo_url:
+        return _ArchiveReader(settings.mongo_url, settings.mongo_db)
+    if replay_dir is not None and replay_dir.exists():
+        return _DatasetReader(replay_dir)
+    return None
+
+
+@dataclass(frozen=True)
+class _ArchiveReader:
+    url: str
+    db_name: str
+    source: str = "MongoDB archive"
+
+    def __call__(self, session_id: str) -> list[TimelineEvent]:
+        docs = _archive(self.url, self.db_name).session_events(session_id)
+        return [_event_of(d["event_timestamp"], d) for d in docs]
+
+
+@lru_cache(maxsize=2)
+def _archive(url: str, db_name: str) -> EventArchive:
+    return EventArchive(url, db_name)
+
+
+@dataclass(frozen=True)
+class _DatasetReader:
+    path: Path
+    source: str = "replayed dataset file"
+
+    def __call__(self, session_id: str) -> list[TimelineEvent]:
+        stamp = self.path.stat().st_mtime_ns
+        return list(_dataset_sessions(str(self.path), stamp).get(session_id, ()))
+
+
+@lru_cache(maxsize=2)
+def _dataset_sessions(path: str, stamp: int) -> dict[str, tuple[TimelineEvent, ...]]:
+    ev = read_dataset(path).events(
+        columns=["session_id", "event_type", "event_timestamp", "product_id", "amount"]
+    )
+    out: dict[str, list[TimelineEvent]] = {}
+    for sid, kind, ts, product, amount in ev.itertuples(index=False):
+        out.setdefault(sid, []).append(
+            _event_of(
+                ts.to_pydatetime(), {"event_type": kind, "product_id": product, "amount": amount}
+            )
+        )
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _event_of(ts: datetime, d: Mapping[str, object]) -> TimelineEvent:
+    bits = [str(d.get("product_id") or "")]
+    amount = d.get("amount")
+    if isinstance(amount, int | float) and amount == amount:
+        bits.append(f"{amount:.2f} €")
+    return TimelineEvent(ts, str(d.get("event_type") or ""), " ".join(b for b in bits if b))
 
 
 def _context(session: Session, session_id: str) -> list[TimelineEvent]:
@@ -475,12 +539,22 @@ def _context(session: Session, session_id: str) -> list[TimelineEvent]:
         if ws.end_ts is not None:
             out.append(TimelineEvent(ws.end_ts, "session_end", ""))
     for o in session.scalars(select(Order).where(Order.session_id == session_id).limit(100)):
-        out.append(TimelineEvent(o.order_ts, "order", f"{o.order_id} {o.total_amount:.2f} "
-                                 f"{o.currency or ''} {o.status or ''}".strip()))  # fmt: skip
+        out.append(
+            TimelineEvent(
+                o.order_ts,
+                "order",
+                f"{o.order_id} {o.total_amount:.2f} {o.currency or ''} {o.status or ''}".strip(),
+            )
+        )
     pays = select(PaymentRow).where(PaymentRow.session_id == session_id).limit(100)
     for p in session.scalars(pays):
-        out.append(TimelineEvent(p.attempt_ts, "payment", f"{p.payment_id} {p.amount:.2f} "
-                                 f"{p.currency or ''} {p.result}".strip()))  # fmt: skip
+        out.append(
+            TimelineEvent(
+                p.attempt_ts,
+                "payment",
+                f"{p.payment_id} {p.amount:.2f} {p.currency or ''} {p.result}".strip(),
+            )
+        )
     return sorted(out, key=lambda e: (e.ts, e.kind))
 
 

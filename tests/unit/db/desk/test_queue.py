@@ -295,3 +295,25 @@ def test_versions_of(session: Session, alerts: list[Alert]) -> None:
 
 def test_alert_ids_derive_from_payments(alerts: list[Alert]) -> None:
     assert all(a.alert_id == alert_id_for(a.payment_id) for a in alerts)
+
+
+def test_clickstream_comes_from_the_replayed_dataset(tmp_path) -> None:
+    from dataclasses import replace as _replace
+
+    from data_gen.generate import generate as _generate
+    from data_gen.params import GenParams as _GenParams
+    from data_gen.readers import read_dataset as _read
+    from db.desk.queue import clickstream_reader_for
+    from detector.settings import Settings as _Settings
+
+    _generate(tmp_path / "ds", _GenParams(scale=0.02, seed=2))
+    ev = _read(tmp_path / "ds").events()
+    sid = ev["session_id"].iloc[0]
+    settings = _replace(_Settings(), data_dir=tmp_path)
+    assert clickstream_reader_for(settings, None) is None
+    reader = clickstream_reader_for(settings, tmp_path / "ds")
+    assert reader is not None
+    got = reader(sid)
+    want = ev[ev["session_id"] == sid]
+    assert [e.kind for e in got] == want["event_type"].tolist()
+    assert got == sorted(got, key=lambda e: e.ts)
