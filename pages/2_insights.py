@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from db.desk import insights as svc
 from db.desk.i18n_pages import text
+from db.desk.queue import payments_scored
 from pages._ui import SEVERITY_COLOURS, lang, rule_label, runtime, severity_label, sidebar
 
 CACHE_TTL_S = 300
@@ -118,12 +119,15 @@ if tot.alerts == 0:
     st.info(T("ins.empty"))
     st.stop()
 
+# The same denominator as the queue's header card: payments scored, never fewer than alerts.
+scored_now = runtime().snapshot().payments_total
+scored = payments_scored(scored_now, tot.payments, tot.alerts)
 c = st.columns(5)
 c[0].metric(T("ins.kpi.alerts"), f"{tot.alerts:,}")
 c[1].metric(
     T("ins.kpi.rate"),
-    f"{tot.alert_rate:.1%}" if tot.payments else "–",
-    help=T("ins.kpi.rate_help", payments=f"{tot.payments:,}"),
+    f"{tot.alerts / scored:.1%}" if (tot.payments or scored_now) else "–",
+    help=T("ins.kpi.rate_help", payments=f"{scored:,}"),
 )
 c[2].metric(T("ins.kpi.high"), f"{tot.high:,}")
 c[3].metric(T("ins.kpi.decided"), f"{tot.decided:,}")
