@@ -57,6 +57,7 @@ class KafkaSource:
         self.group_id = settings.consumer_group
         self._consumer: Consumer | None = None
         self._positions: dict[TopicPartition, int] = {}
+        self._next: dict[TopicPartition, int] = {}  # where each assigned partition resumes
         self._generation = 0
 
     def start(
@@ -85,8 +86,11 @@ class KafkaSource:
         def assign(c: Consumer, parts: list[KTopicPartition]) -> None:
             tps = [(p.topic, p.partition) for p in parts]
             stored = lookup(tps)
+            self._next = {}
             for p in parts:
-                p.offset = stored.get((p.topic, p.partition), OFFSET_BEGINNING)
+                tp = (p.topic, p.partition)
+                p.offset = stored.get(tp, OFFSET_BEGINNING)
+                self._next[tp] = stored[tp] if tp in stored else self._low_watermark(c, p)
             c.assign(parts)
             self._generation += 1
             self._positions = {tp: stored.get(tp, 0) for tp in tps}
@@ -106,40 +110,44 @@ class KafkaSource:
         self._consumer = consumer
 
     def poll(self, max_records: int, timeout_s: float) -> Polled:
-        """Up to `max_records` messages, one `poll` each.
+        """Up to `max_records` messages in one `consume` call.
 
-        A rebalance callback runs inside a poll; anything collected before it may belong to
-        partitions revoked since, so it is dropped (the new assignment re-reads from the
-        committed offsets).  Batch `consume` would hide where in the batch that happened.
+        A rebalance callback can run inside that call, so the batch may start with messages
+        of the previous assignment.  When that happened, only messages that continue each
+        partition exactly where the new assignment starts are kept; the rest were fetched
+        before the rebalance and will be read again.
         """
         assert self._consumer is not None
+        generation = self._generation
+        messages = self._consumer.consume(num_messages=max_records, timeout=timeout_s)
+        rebalanced = self._generation != generation
         out = Polled()
-        timeout = timeout_s
-        for _ in range(max_records):
-            generation = self._generation
-            m = self._consumer.poll(timeout)
-            timeout = 0
-            if self._generation != generation:
-                out = Polled()
-            if m is None:
-                break
+        now = time.monotonic()
+        for m in messages:
+            tp = (m.topic(), m.partition())
             err = m.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
-                    out.eof.append((m.topic(), m.partition()))
+                    out.eof.append(tp)
                 else:
-                    out.errors.append(f"{m.topic()}[{m.partition()}]: {err.str()}")
+                    out.errors.append(f"{tp[0]}[{tp[1]}]: {err.str()}")
                 continue
-            tp = (m.topic(), m.partition())
+            if rebalanced and self._next.get(tp) != m.offset():
+                continue
+            self._next[tp] = m.offset() + 1
             self._positions[tp] = m.offset() + 1
-            out.records.append(
-                Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), time.monotonic())
-            )
+            out.records.append(Record(tp[0], tp[1], m.offset(), m.key(), m.value(), now))
         return out
+
+    @staticmethod
+    def _low_watermark(c: Consumer, p: KTopicPartition) -> int:
+        low, _ = c.get_watermark_offsets(KTopicPartition(p.topic, p.partition), timeout=10)
+        return int(low)
 
     def seek(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
         for (topic, part), off in offsets.items():
+            self._next[(topic, part)] = off
             self._consumer.seek(KTopicPartition(topic, part, off))
             self._positions[(topic, part)] = off
 
