@@ -20,7 +20,6 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, text
@@ -32,7 +31,7 @@ from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db import migrate
 from db.detector_store import save_batch
-from db.engine import make_engine
+from db.engine import in_schema, make_engine
 from db.loader import TABLES, dataset_tables, load_dataset
 from db.pg_copy import arrow_csv, copy_csv
 from detector.engine import Detector, Verdict
@@ -55,8 +54,7 @@ def private_schema(url: str) -> Iterator[Engine]:
     admin = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    engine = make_engine(f"{url}{sep}options={quote(f'-csearch_path={schema}')}")
+    engine = make_engine(in_schema(url, schema))
     try:
         migrate.upgrade(engine)
         yield engine

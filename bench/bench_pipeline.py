@@ -21,7 +21,6 @@ import threading
 import time
 import uuid
 from dataclasses import replace
-from urllib.parse import quote
 
 import numpy as np
 import sqlalchemy as sa
@@ -32,7 +31,7 @@ from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from data_gen.stream import producer_config, stream_messages
-from db.engine import make_engine, session_factory
+from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
 from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import ensure_topics
@@ -62,7 +61,7 @@ def fresh(tag: str) -> Settings:
     admin = sa.create_engine(PG, poolclass=sa.pool.NullPool)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{tag}"'))
-    url = f"{PG}{'&' if '?' in PG else '?'}options={quote(f'-csearch_path={tag}')}"
+    url = in_schema(PG, tag)
     s = replace(
         Settings(),
         database_url=url,

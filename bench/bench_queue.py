@@ -22,7 +22,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import Engine, text
@@ -32,7 +31,7 @@ from bench._common import Figure, best_of, calibration_seconds, report
 from db import migrate
 from db.alerts import AlertFilters
 from db.desk import queue as q
-from db.engine import make_engine
+from db.engine import in_schema, make_engine
 
 DEFAULT_URL = "postgresql+psycopg2://kvt:kvt@127.0.0.1:55432/kvt_test"
 TARGET_S = 1.5
@@ -92,8 +91,7 @@ def private_schema(url: str, reuse: str = "", keep: bool = False) -> Iterator[tu
     if not reuse:
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in url else "?"
-    schema_url = f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
+    schema_url = in_schema(url, schema)
     engine = make_engine(schema_url)
     try:
         migrate.upgrade(engine)

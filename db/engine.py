@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
@@ -42,6 +43,12 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)
     raise DbError(f"unsupported database {backend!r} in {parsed!r}: use postgresql or sqlite")
+
+
+def in_schema(url: str, schema: str) -> str:
+    """A PostgreSQL URL whose connections see only `schema` (isolated tests and benches)."""
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from db import migrate
-from db.engine import make_engine
+from db.engine import in_schema, make_engine
 
 
 @pytest.fixture
@@ -25,9 +24,8 @@ def schema_url(pg_url: str) -> Iterator[str]:
     admin = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     with admin.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in pg_url else "?"
     try:
-        yield f"{pg_url}{separator}options={quote(f'-csearch_path={schema}')}"
+        yield in_schema(pg_url, schema)
     finally:
         with admin.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
-from db.engine import make_engine, session_factory
+from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert, DetectorStateRow
 from detector.engine import Detector
@@ -141,8 +140,7 @@ def make_pipeline(
         tag = f"t{uuid.uuid4().hex[:10]}"
         with admin_engine.begin() as conn:
             conn.execute(sa.text(f'CREATE SCHEMA "{tag}"'))
-        sep = "&" if "?" in pg_url else "?"
-        url = f"{pg_url}{sep}options={quote(f'-csearch_path={tag}')}"
+        url = in_schema(pg_url, tag)
         settings = replace(
             Settings(),
             data_dir=tmp_path,
