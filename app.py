@@ -1,31 +1,43 @@
-"""KiVendTout Fraud Desk: navigation, the one runtime per process, and the sidebar.
+"""KiVendTout Fraud Desk: sign-in, navigation by role, the one runtime per process, the sidebar.
 
 Run with ``streamlit run app.py``.  Pages stay thin scripts in ``pages/``; shared helpers are in
-``pages/_ui.py`` and the logic behind them in ``db/desk``.
+``pages/_ui.py`` and the logic behind them in ``db/desk``.  Each page also checks its
+permission itself (``pages._ui.require``), so hiding a page here is a convenience, not the
+guard.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from pages._ui import runtime, sidebar, t
+from db.desk.auth import Permission
+from pages._ui import current_user, runtime, sidebar, t, ta
 
 st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layout="wide")
 
-page = st.navigation(
-    [
-        st.Page(
-            "pages/1_alert_queue.py",
-            title=t("nav.queue"),
-            icon=":material/notifications_active:",
-            default=True,
-        ),
-        st.Page("pages/2_insights.py", title=t("nav.insights"), icon=":material/insights:"),
-        st.Page("pages/3_rule_tuning.py", title=t("nav.tuning"), icon=":material/tune:"),
-        st.Page("pages/4_dataset_studio.py", title=t("nav.studio"), icon=":material/dataset:"),
-        st.Page("pages/5_pipeline.py", title=t("nav.pipeline"), icon=":material/monitor_heart:"),
-    ]
-)
 runtime()  # start the runtime (and, with a broker, the detector) once per process
-sidebar()
+who = current_user()
+if who is None:
+    page = st.navigation(
+        [st.Page("pages/sign_in.py", title=ta("nav.sign_in"), icon=":material/login:")],
+        position="hidden",
+    )
+else:
+    pages = [
+        (Permission.READ_QUEUE, "pages/1_alert_queue.py", t("nav.queue"), "notifications_active"),
+        (Permission.READ_INSIGHTS, "pages/2_insights.py", t("nav.insights"), "insights"),
+        (Permission.TUNE, "pages/3_rule_tuning.py", t("nav.tuning"), "tune"),
+        (Permission.MANAGE_DATA, "pages/4_dataset_studio.py", t("nav.studio"), "dataset"),
+        (Permission.READ_PIPELINE, "pages/5_pipeline.py", t("nav.pipeline"), "monitor_heart"),
+        (Permission.READ_AUDIT, "pages/6_audit.py", ta("nav.audit"), "history"),
+        (Permission.MANAGE_USERS, "pages/7_users.py", ta("nav.users"), "group"),
+    ]
+    allowed = [p for p in pages if who.may(p[0])]
+    page = st.navigation(
+        [
+            st.Page(path, title=title, icon=f":material/{icon}:", default=i == 0)
+            for i, (_, path, title, icon) in enumerate(allowed)
+        ]
+    )
+    sidebar()
 page.run()

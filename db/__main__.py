@@ -1,4 +1,7 @@
-"""Command line: ``python -m db upgrade [--url URL]`` and ``python -m db load DIR [--url URL]``.
+"""Command line: ``python -m db upgrade``, ``python -m db load DIR``, and the accounts:
+``python -m db create-user NAME --role ROLE`` and ``python -m db set-password NAME``.  The
+password is asked twice on a terminal, or read from one line of stdin with
+``--password-stdin``; it never appears on the command line (where ``ps`` would show it).
 
 Without ``--url`` the database is the settings' one (``KVT_DATABASE_URL``, else SQLite under
 the data directory).  Exit status: 0 done, 1 database failure, 2 bad input (arguments, URL or
@@ -8,18 +11,24 @@ dataset).
 from __future__ import annotations
 
 import argparse
+import getpass
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from data_gen.errors import DataGenError
-from db import migrate
+from db import accounts, migrate
+from db import audit as trail
 from db.engine import make_engine
 from db.errors import DbError
 from db.loader import LoadProgress, LoadReport, load_dataset
+from db.models import ROLES
 
 EXIT_DB = 1
 EXIT_INPUT = 2
@@ -36,6 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             migrate.upgrade(engine)
             print(f"schema at {migrate.current_revision(engine)} ({_where(engine.url)})")
             return 0
+        if args.command in ("create-user", "set-password"):
+            migrate.upgrade(engine)
+            return _account(engine, args)
         progress = _Progress(sys.stderr)
         report = load_dataset(engine, args.dataset, replace=args.replace, progress=progress)
         progress.finish()
@@ -62,7 +74,72 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="empty the dataset tables first (default: keep stored rows, add only new ones)",
     )
+    for name, text in (
+        ("create-user", "create an account (the first admin, typically)"),
+        ("set-password", "set a new password for an account (e.g. a locked-out admin)"),
+    ):
+        acc = sub.add_parser(name, help=text)
+        acc.add_argument("username")
+        if name == "create-user":
+            acc.add_argument("--role", required=True, choices=ROLES)
+            acc.add_argument("--display-name", default=None)
+        acc.add_argument(
+            "--password-stdin", action="store_true", help="read the password from stdin"
+        )
+        acc.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     return ap
+
+
+def _account(engine: Engine, args: argparse.Namespace) -> int:
+    try:
+        username = accounts.normalize_username(args.username)
+        password = _password(args.password_stdin)
+        accounts.check_password(password, username)
+    except accounts.AccountError as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    actor = f"cli:{_os_user()}"
+    with Session(engine) as session:
+        try:
+            if args.command == "create-user":
+                accounts.create_user(
+                    session,
+                    username,
+                    args.role,
+                    password,
+                    display_name=args.display_name,
+                    created_by=actor,
+                )
+                entry = trail.Entry(actor, trail.USER_CREATE, target=username,
+                                    detail={"role": args.role})  # fmt: skip
+                done = f"created {username} ({args.role})"
+            else:
+                accounts.set_password(session, username, password)
+                entry = trail.Entry(actor, trail.USER_PASSWORD, target=username)
+                done = f"new password set for {username}"
+        except accounts.AccountError as exc:
+            return _fail(str(exc), EXIT_INPUT)
+        trail.record(session, entry)
+        session.commit()
+    print(f"{done} ({_where(engine.url)})")
+    return 0
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise accounts.AccountError("password: no terminal to ask on; use --password-stdin")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise accounts.AccountError("password: the two entries differ")
+    return first
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return str(os.getuid())
 
 
 class _Progress:

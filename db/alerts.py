@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from db import audit as trail
 from db.errors import AlertNotFound, DbError, DecisionConflict
 from db.models import (
     ALERT_STATUSES,
@@ -162,8 +163,10 @@ def decide(
     actor: str,
     note: str | None,
     expected_row_version: int,
+    role: str | None = None,
 ) -> Alert:
-    """Apply an analyst's action to the alert version they saw; the caller commits.
+    """Apply an analyst's action to the alert version they saw; the caller commits.  The
+    decision goes to ``alert_decisions`` and to the audit trail in the same transaction.
 
     Raises :class:`DecisionConflict` when the alert changed since (nothing is overwritten, and
     the losing attempt is committed to the audit trail in a transaction of its own, so the
@@ -185,7 +188,7 @@ def decide(
     if alert is None:
         raise AlertNotFound(alert_id)
     if alert.row_version != expected_row_version:
-        raise _conflict(session, alert_id, expected_row_version, to_status, actor, note)
+        raise _conflict(session, alert_id, expected_row_version, to_status, actor, note, role)
     now = utc_now()
     from_status = alert.status
     alert.status = to_status
@@ -204,6 +207,12 @@ def decide(
             note=note,
         )
     )
+    trail.record(
+        session,
+        trail.Entry(actor, trail.ALERT_DECIDE, trail.OK, alert_id, role,
+                    {"action": action, "from": from_status, "to": to_status, "note": note}),
+        now,
+    )  # fmt: skip
     try:
         # version_id_col adds "AND row_version = <seen>" to the UPDATE: the last line of defence
         # where the read above took no lock (SQLite).
@@ -212,7 +221,9 @@ def decide(
         # The failed flush has already rolled the database transaction back (no lock is held
         # any more); the session itself is left for the caller to roll back, as after any
         # failed flush, so it must not be used here.
-        raise _conflict(session, alert_id, expected_row_version, to_status, actor, note) from None
+        raise _conflict(
+            session, alert_id, expected_row_version, to_status, actor, note, role
+        ) from None
     return alert
 
 
@@ -240,6 +251,7 @@ def _conflict(
     to_status: str,
     actor: str,
     note: str | None,
+    role: str | None,
 ) -> DecisionConflict:
     """Append the losing attempt in its own short transaction (so the caller's rollback does
     not erase it) and return the error to raise, with the alert's current version."""
@@ -264,6 +276,12 @@ def _conflict(
                     note=text,
                 )
             )
+            trail.record(
+                own,
+                trail.Entry(actor, trail.ALERT_DECIDE, trail.CONFLICT, alert_id, role,
+                            {"to": to_status, "note": note, "status_now": conflict.status,
+                             "expected_version": expected, "version_now": conflict.current}),
+            )  # fmt: skip
             own.commit()
         except SQLAlchemyError:
             # The conflict still reaches the caller; only its audit line is missing.

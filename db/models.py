@@ -293,3 +293,53 @@ class DeadLetter(Base):
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+# --------------------------------------------------------------------------- accounts and audit
+
+ROLES = ("viewer", "analyst", "rule_owner", "admin")
+
+
+class User(Base):
+    """An account of the desk.  Only an Argon2 hash of the password is stored; there is no
+    built-in account (the first admin comes from ``python -m db create-user``)."""
+
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Throttles password guessing: after a run of failures the account waits (see db.accounts).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class AuditEvent(Base):
+    """The append-only audit trail of people's actions: decisions (and lost races), rule-set
+    publications and rollbacks, account changes, sign-ins and refused attempts.  The database
+    itself refuses UPDATE and DELETE on this table (triggers from migration 0003)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index(None, "at"),
+        Index(None, "actor", "at"),
+        Index(None, "action", "at"),
+        Index(None, "target", "at"),
+        {"sqlite_autoincrement": True},  # ids never reused: the order of the trail
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utc_now)
+    actor: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str | None] = mapped_column(String)
+    detail: Mapped[dict[str, Any]] = mapped_column(json_type())

@@ -61,6 +61,8 @@ class Settings:
     topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster
     app_detector: int = 1  # 0: the app only reads (a separate detector service consumes)
     order_grace_ms: int = 500  # detector.ordering: how long a late click may trail a payment
+    session_idle_min: int = 30  # sign-in expires after this long without activity
+    session_max_h: int = 12  # ... and this long after signing in, active or not
 
     @cached_property
     def topics(self) -> Topics:

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from db.desk import queue as q
+from db.desk.auth import Permission, Principal, Refused
 from db.models import ALERT_STATUSES, SEVERITIES
 from detector.rules import RULE_IDS
 from pages._ui import (
     SEVERITY_COLOURS,
-    actor,
     bind,
+    current_user,
     db_session,
     inert,
     init_state,
     lang,
     renew,
+    require,
     reset_state,
     rule_label,
     runtime,
@@ -175,9 +178,22 @@ def _report(result: q.ActionResult) -> None:
     st.session_state["q_flash"] = msgs
 
 
+def _acting(call: Callable[[Principal | None], q.ActionResult]) -> q.ActionResult | None:
+    """Run an action as the signed-in user; a refusal (expired session, role) is shown."""
+    try:
+        return call(current_user())
+    except Refused as exc:
+        st.session_state["q_flash"] = [("error", inert(str(exc)))]
+        return None
+
+
 def _act_one(alert_id: str, version: int, action: str) -> None:
     note = st.session_state.get(widget_key("q_note"), st.session_state["q_note"])
-    result = q.decide_many(runtime().sessions, [(alert_id, version)], action, actor(), note)  # type: ignore[arg-type]
+    result = _acting(
+        lambda who: q.decide_many(runtime().sessions, [(alert_id, version)], action, who, note)  # type: ignore[arg-type]
+    )
+    if result is None:
+        return
     _report(result)
     if result.updated:
         renew("q_note", "")
@@ -189,7 +205,9 @@ def _act_selected(action: str) -> None:
     versions = st.session_state["q_ver"]
     note = st.session_state.get(widget_key("q_bulk_note"), st.session_state["q_bulk_note"])
     seen = [(a, versions[a]) for a in sel if a in versions]
-    result = q.decide_many(runtime().sessions, seen, action, actor(), note)  # type: ignore[arg-type]
+    result = _acting(lambda who: q.decide_many(runtime().sessions, seen, action, who, note))  # type: ignore[arg-type]
+    if result is None:
+        return
     _report(result)
     if result.updated:
         renew("q_bulk_note", "")
@@ -202,7 +220,11 @@ def _act_open_of(action: str, what: str, input_key: str) -> None:
         return
     note = st.session_state.get(widget_key("q_bulk_note"), st.session_state["q_bulk_note"])
     kwargs = {"customer_id": value} if what == "customer" else {"device_id": value}
-    result = q.decide_open_of(runtime().sessions, action, actor(), note, **kwargs)  # type: ignore[arg-type]
+    result = _acting(
+        lambda who: q.decide_open_of(runtime().sessions, action, who, note, **kwargs)  # type: ignore[arg-type]
+    )
+    if result is None:
+        return
     if not (result.updated or result.conflicts or result.errors):
         st.session_state["q_flash"] = [("info", t("queue.no_open", what=inert(value)))]
     else:
@@ -624,6 +646,7 @@ def _actions(detail: q.AlertDetail) -> None:
 # --------------------------------------------------------------------------- page
 
 sidebar()
+require(Permission.READ_QUEUE)
 init_state(STATE_DEFAULTS)
 st.session_state.pop("q_rerun_app", None)  # a full run already refreshes everything
 st.title(t("queue.title"))

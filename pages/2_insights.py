@@ -9,13 +9,23 @@ import streamlit as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.desk import insights as svc
+from db.desk.auth import Permission
 from db.desk.i18n_pages import text
 from db.desk.queue import payments_scored
-from pages._ui import SEVERITY_COLOURS, lang, rule_label, runtime, severity_label, sidebar
+from pages._ui import (
+    SEVERITY_COLOURS,
+    lang,
+    require,
+    rule_label,
+    runtime,
+    severity_label,
+    sidebar,
+)
 
 CACHE_TTL_S = 300
 
 sidebar()
+require(Permission.READ_INSIGHTS)
 L = lang()
 
 

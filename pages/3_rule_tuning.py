@@ -10,17 +10,19 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from data_gen.errors import DataGenError
 from db.desk import studio, tuning
+from db.desk.auth import Permission, Refused
 from db.desk.i18n_pages import text
 from detector.backtest import HitMatrix
 from detector.rules import RuleSet
 from detector.suggest import Objective
-from pages._ui import inert, lang, runtime, sidebar
+from pages._ui import current_user, inert, lang, refused, require, runtime, sidebar
 
 HISTORY_SHOWN = 20
 DEFAULT_CAPACITY = 50
 FLASH_S = 15.0
 
 sidebar()
+require(Permission.TUNE)
 L = lang()
 state = st.session_state
 
@@ -43,11 +45,6 @@ def show_flash() -> None:
 
 def T(key: str, **fmt: object) -> str:
     return text(key, L, **fmt)
-
-
-def author() -> str:
-    """Who publishes: the signed-in user once accounts exist, else the sidebar's name."""
-    return str(state.get("user") or str(state.get("analyst", "")).strip() or "rule_owner")
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -526,7 +523,11 @@ def publish_section(draft: RuleSet) -> None:
         disabled=unchanged,
         icon=":material/publish:",
     ):
-        version = tuning.publish(rt.sessions, draft, author(), note)
+        try:
+            version = tuning.publish(rt.sessions, draft, current_user(), note)
+        except Refused as exc:
+            refused(exc)
+            return
         reset_editor(
             RuleSet.from_dict(draft.to_dict(), version=str(version)),
             T("tun.base_active", v=version),
@@ -566,7 +567,13 @@ for entry in entries:
             key=f"tun_rollback_{info.version}",
             icon=":material/undo:",
         ):
-            new = tuning.rollback(rt.sessions, info.version, author(), T("tun.rollback_note"))
+            try:
+                new = tuning.rollback(
+                    rt.sessions, info.version, current_user(), T("tun.rollback_note")
+                )
+            except Refused as exc:
+                refused(exc)
+                st.stop()
             _, rs = tuning.current(rt.sessions)
             reset_editor(
                 rs, T("tun.base_active", v=new), T("tun.rolled_back", v=info.version, new=new)

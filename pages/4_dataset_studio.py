@@ -12,16 +12,18 @@ from data_gen.errors import DataGenError
 from data_gen.params import DEFAULT_MIX, GenParams
 from data_gen.schema import FRAUD_SCENARIOS
 from db.desk import studio
+from db.desk.auth import Permission
 from db.desk.i18n_pages import text
 from db.desk.tuning import dataset_stamp
 from db.loader import LoadProgress
-from pages._ui import lang, runtime, sidebar
+from pages._ui import lang, require, runtime, sidebar
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
 SPEEDS: tuple[float, ...] = (0.0, 1.0, 60.0, 600.0, 3600.0, 86400.0)  # 0: no pacing
 
 sidebar()
+require(Permission.MANAGE_DATA)
 L = lang()
 state = st.session_state
 

@@ -11,7 +11,18 @@ import pandas as pd
 import streamlit as st
 
 from db.desk import pipeline as pl
-from pages._ui import bind, db_session, init_state, renew, runtime, sidebar, t, widget_key
+from db.desk.auth import Permission
+from pages._ui import (
+    bind,
+    db_session,
+    init_state,
+    renew,
+    require,
+    runtime,
+    sidebar,
+    t,
+    widget_key,
+)
 
 REFRESH_S = 2
 DEAD_REFRESH_S = 10
@@ -185,6 +196,7 @@ def dead_letters() -> None:
 
 
 sidebar()
+require(Permission.READ_PIPELINE)
 st.title(t("pipe.title"))
 live_status()
 st.divider()

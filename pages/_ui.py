@@ -19,13 +19,16 @@ import streamlit as st
 from sqlalchemy.orm import Session
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from db.desk import pipeline
+from db.accounts import AccountError
+from db.desk import auth, pipeline
+from db.desk.auth import Permission, Principal
 from db.desk.i18n import LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT
+from db.desk.i18n_accounts import text as accounts_text
 from db.desk.runtime import Runtime
 from detector.rules import RULE_DEFS
 
 DEFAULT_LANG = "fr"  # the reference dashboard was French
-DEFAULT_ACTOR = "analyst"
+PRINCIPAL_KEY = "principal"
 SIDEBAR_REFRESH_S = 5
 
 SEVERITY_COLOURS: dict[str, str] = {"HIGH": "#d64545", "MEDIUM": "#f0a030", "LOW": "#e8d44d"}
@@ -94,10 +97,57 @@ def rule_label(rule_id: str, code: str | None = None) -> str:
     return rule.label_fr if (code or lang()) == "fr" else rule.label_en
 
 
-def actor() -> str:
-    """Who acts: the analyst name typed in the sidebar, else ``"analyst"`` (accounts later)."""
-    name = str(st.session_state.get("analyst", "")).strip()
-    return name or DEFAULT_ACTOR
+# --------------------------------------------------------------------------- who is signed in
+
+
+def ta(key: str, **fmt: object) -> str:
+    """Text of the account pieces (sign-in, users, audit) in the chosen language."""
+    return accounts_text(key, lang(), **fmt)
+
+
+def current_user(touch: bool = True) -> Principal | None:
+    """The signed-in principal of this browser session, None once signed out or expired.
+
+    The principal lives in Streamlit's server-side session state, never in the browser; a
+    reload of the page starts a new session, which signs in again."""
+    who = st.session_state.get(PRINCIPAL_KEY)
+    if not isinstance(who, Principal):
+        return None
+    if who.expired():
+        del st.session_state[PRINCIPAL_KEY]
+        st.session_state["signed_out_expired"] = True
+        return None
+    if touch:
+        who = who.touched()
+        st.session_state[PRINCIPAL_KEY] = who
+    return who
+
+
+def require(permission: Permission) -> Principal:
+    """The signed-in principal if it may ``permission`` (checked by the service layer against
+    the database's current role), else a message and the end of this run."""
+    who = current_user()
+    try:
+        return auth.authorize(runtime().sessions, who, permission)
+    except auth.Refused as exc:
+        if who is None:
+            st.info(ta("in.expired") if st.session_state.get("signed_out_expired") else str(exc))
+        else:
+            st.error(ta("in.refused", why=str(exc)))
+        st.stop()
+        raise  # st.stop() raises; this line only tells type checkers so
+
+
+def refused(exc: auth.Refused) -> None:
+    st.error(ta("in.refused", why=str(exc)))
+
+
+def sign_out() -> None:
+    who = current_user(touch=False)
+    if who is not None:
+        auth.sign_out(runtime().sessions, who)
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
 
 
 # --------------------------------------------------------------------------- safe text
@@ -183,7 +233,7 @@ def _sidebar_rendered_this_run() -> bool:
 
 
 def sidebar() -> None:
-    """Language switch, analyst name and live service status (refreshes on its own).
+    """Language switch, the signed-in account and live service status (refreshes on its own).
 
     Idempotent within a run: ``app.py`` renders it, and a page may call it too (so the page
     also works on its own, e.g. under ``AppTest.from_file``)."""
@@ -200,20 +250,44 @@ def sidebar() -> None:
             horizontal=True,
             **bind("lang"),
         )
-        st.session_state.setdefault("analyst", "")
-        st.text_input(
-            t("sidebar.analyst"),
-            value=st.session_state["analyst"],
-            placeholder=DEFAULT_ACTOR,
-            max_chars=80,
-            **bind("analyst"),
-        )
+        _account_menu()
         st.divider()
         _service_status()
 
 
+def _account_menu() -> None:
+    who = current_user(touch=False)
+    if who is None:
+        return
+    st.caption(ta("me.signed_in", name=inert(who.username), role=ta(f"role.{who.role}")))
+    c = st.columns(2)
+    if c[0].button(ta("me.sign_out"), key="me_sign_out", icon=":material/logout:"):
+        sign_out()
+        st.rerun()
+    with (
+        c[1].popover(ta("me.password"), icon=":material/key:"),
+        st.form("me_password", clear_on_submit=True),
+    ):
+        current = st.text_input(ta("me.current"), type="password", max_chars=256, key="me_current")
+        new = st.text_input(ta("me.new"), type="password", max_chars=256, key="me_new")
+        again = st.text_input(ta("me.again"), type="password", max_chars=256, key="me_again")
+        if st.form_submit_button(ta("me.save")):
+            if new != again:
+                st.error(ta("me.mismatch"))
+            else:
+                try:
+                    auth.change_own_password(runtime().sessions, who, current, new)
+                    st.success(ta("me.changed"))
+                except (auth.Refused, AccountError) as exc:
+                    st.error(str(exc))
+
+
 @st.fragment(run_every=SIDEBAR_REFRESH_S)
 def _service_status() -> None:
+    # Live refreshes are not activity: they check the expiry without extending it, and an
+    # expired session goes back to the sign-in page instead of showing more data.
+    if st.session_state.get(PRINCIPAL_KEY) is not None and current_user(touch=False) is None:
+        st.rerun(scope="app")
     rt = runtime()
     snap = rt.snapshot()
     pipeline.record_sample(snap)

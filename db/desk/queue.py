@@ -3,8 +3,8 @@ the customer's history, the session timeline and the analyst actions.  No Stream
 
 Everything the analyst acts on is named by **alert id** and carries the ``row_version`` the
 analyst saw, so a decision taken meanwhile by someone else is reported as a conflict and
-never overwritten (see :func:`db.alerts.decide`).  ``actor`` is a parameter everywhere: the
-page passes the sidebar's analyst name today, an account name later.
+never overwritten (see :func:`db.alerts.decide`).  Actions take the signed-in
+:class:`~db.desk.auth.Principal`; the decision is recorded under its account name.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from data_gen.readers import read_dataset
 from db import repository as repo
 from db.archive import EventArchive
+from db.desk.auth import Permission, Principal, authorize
 from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
 from detector.settings import Settings
 
@@ -585,12 +586,15 @@ def decide_many(
     sessions: Callable[[], Session],
     seen: Iterable[tuple[str, int]],
     action: repo.Action,
-    actor: str,
+    who: Principal | None,
     note: str | None = None,
 ) -> ActionResult:
     """Decide on each ``(alert_id, row_version seen)``, one transaction per alert, so that
     one conflict neither blocks nor rolls back the others.  Conflicting alerts are left
-    untouched (their losing attempt is in the audit trail)."""
+    untouched (their losing attempt is in the audit trail).  Raises :class:`Refused` unless
+    ``who`` may decide; the decision is recorded under ``who``'s account name."""
+    me = authorize(sessions, who, Permission.DECIDE)
+    actor = me.username
     note = (note or "").strip() or None
     updated: list[str] = []
     conflicts: list[Conflict] = []
@@ -599,7 +603,7 @@ def decide_many(
     for alert_id, version in seen:
         with sessions() as session:
             try:
-                repo.decide(session, alert_id, action, actor, note, version)
+                repo.decide(session, alert_id, action, actor, note, version, me.role)
                 session.commit()
                 updated.append(alert_id)
             except repo.DecisionConflict as exc:
@@ -639,7 +643,7 @@ def open_alerts(
 def decide_open_of(
     sessions: Callable[[], Session],
     action: repo.Action,
-    actor: str,
+    who: Principal | None,
     note: str | None = None,
     *,
     customer_id: str | None = None,
@@ -647,9 +651,10 @@ def decide_open_of(
 ) -> ActionResult:
     """Decide on every open alert of one customer or one device, at the versions read now
     (an alert decided by someone else between the read and the write is a conflict)."""
+    authorize(sessions, who, Permission.DECIDE)
     with sessions() as session:
         seen = open_alerts(session, customer_id=customer_id, device_id=device_id)
-    return decide_many(sessions, seen, action, actor, note)
+    return decide_many(sessions, seen, action, who, note)
 
 
 def versions_of(session: Session, alert_ids: Iterable[str]) -> dict[str, int]:

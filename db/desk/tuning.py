@@ -21,6 +21,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from data_gen.readers import Dataset, read_dataset
+from db import audit as trail
+from db.desk.auth import Permission, Principal, authorize
 from db.desk.i18n_pages import text
 from db.models import RulesetRow
 from db.rulesets import RulesetInfo, active_ruleset, publish_ruleset, rollback_ruleset
@@ -547,17 +549,35 @@ def current(sessions: sessionmaker[Session]) -> tuple[int, RuleSet]:
         return version, rs
 
 
-def publish(sessions: sessionmaker[Session], ruleset: RuleSet, author: str, note: str = "") -> int:
+def publish(
+    sessions: sessionmaker[Session], ruleset: RuleSet, who: Principal | None, note: str = ""
+) -> int:
     """Store ``ruleset`` as the new active version; the detector picks it up at its next
-    ruleset poll.  Returns the version number."""
+    ruleset poll.  Returns the version number.  Raises :class:`Refused` unless ``who`` may
+    publish; the version's author is ``who``'s account name."""
+    me = authorize(sessions, who, Permission.PUBLISH_RULES)
     with sessions() as session:
-        version = publish_ruleset(session, ruleset, author, note, label="tuning")
+        version = publish_ruleset(session, ruleset, me.username, note, label="tuning")
+        trail.record(
+            session,
+            trail.Entry(me.username, trail.RULESET_PUBLISH, trail.OK, f"v{version}", me.role,
+                        {"note": note, "fingerprint": ruleset.fingerprint()}),
+        )  # fmt: skip
         session.commit()
         return version
 
 
-def rollback(sessions: sessionmaker[Session], version: int, author: str, note: str = "") -> int:
+def rollback(
+    sessions: sessionmaker[Session], version: int, who: Principal | None, note: str = ""
+) -> int:
+    """Publish a copy of ``version`` as a new version (history is never rewritten)."""
+    me = authorize(sessions, who, Permission.PUBLISH_RULES, f"v{version}")
     with sessions() as session:
-        new = rollback_ruleset(session, version, author, note)
+        new = rollback_ruleset(session, version, me.username, note)
+        trail.record(
+            session,
+            trail.Entry(me.username, trail.RULESET_ROLLBACK, trail.OK, f"v{new}", me.role,
+                        {"note": note, "copy_of": version}),
+        )  # fmt: skip
         session.commit()
         return new

@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from db import accounts
+from db.desk.auth import Principal
 from db.detector_store import DeadLetterRow, save_batch
+from db.models import User
+from db.types import utc_now
 from detector.engine import Detector, Verdict
 from detector.events import Payment
 from detector.rules import default_ruleset
 from detector.state import CustomerState
 from tests.unit.detector.factories import ms, pay
 
-__all__ = ["DeadLetterRow", "Pair", "batch", "ms", "pay", "scored", "session_of", "write"]
+__all__ = [
+    "DeadLetterRow",
+    "Pair",
+    "batch",
+    "ms",
+    "pay",
+    "scored",
+    "session_of",
+    "signed_in",
+    "write",
+]
 
 Pair = tuple[Verdict, Payment]
 
@@ -84,3 +100,25 @@ def write(
 def session_of(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as session:
         yield session
+
+
+PASSWORD = "a long test password"
+
+
+@cache
+def _password_hash() -> str:
+    return accounts.hash_password(PASSWORD)  # once: Argon2 is slow on purpose
+
+
+def signed_in(sessions: Callable[[], Session], username: str, role: str) -> Principal:
+    """A user with ``role`` stored in the database, and their fresh sign-in."""
+    with sessions() as s:
+        user = accounts.get_user(s, username)
+        if user is None:
+            s.add(User(username=username, role=role, password_hash=_password_hash(),
+                       active=True, failed_logins=0))  # fmt: skip
+        else:
+            user.role = role
+        s.commit()
+    now = utc_now()
+    return Principal(username, role, now, now, timedelta(minutes=30), timedelta(hours=12))

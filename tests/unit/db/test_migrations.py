@@ -29,6 +29,7 @@ CORE = {
     "consumer_offsets",
 }
 QUEUE = {"alert_reasons", "dead_letters"}
+ACCOUNTS = {"users", "audit_log"}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -39,8 +40,8 @@ def test_empty_database_upgrades_to_head_with_every_table(tmp_path: Path) -> Non
     engine = make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
-    assert _tables(engine) == CORE | QUEUE
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert _tables(engine) == CORE | QUEUE | ACCOUNTS
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -56,7 +57,7 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
     assert _tables(engine) == set()
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert _tables(engine) == CORE | QUEUE
+    assert _tables(engine) == CORE | QUEUE | ACCOUNTS
 
 
 def test_upgrade_keeps_rows_and_backfills_alert_reasons(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Shared by the page tests: a Runtime pointed at a temporary SQLite database (through
 ``KVT_DATA_DIR``; settings are read when the Runtime is created), optionally seeded by
 replaying a tiny generated dataset through the real detector service.  Process-wide caches
-(``st.cache_resource`` holds the Runtime) are cleared around each test.
+(``st.cache_resource`` holds the Runtime) are cleared around each test.  Pages run signed in
+(an admin unless a test asks for another role), as every page requires an account.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import functools
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,12 +22,16 @@ from streamlit.testing.v1 import AppTest
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
+from db.accounts import hash_password
 from db.desk import pipeline
+from db.desk.auth import Principal
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
+from db.models import User
+from db.types import utc_now
 from detector.feed import dataset_messages
 from detector.service import DetectorService
-from detector.settings import Settings
+from detector.settings import Settings, load_settings
 from detector.sources import ReplaySource
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -39,12 +45,43 @@ def _components() -> BidiComponentManager:
     return manager
 
 
-def app_test(path: str) -> AppTest:
-    """An AppTest that reuses one component registry: each new AppTest otherwise scans every
-    installed package for custom components (~0.4 s; these pages use none)."""
+PASSWORD = "page tests password"
+
+
+@functools.cache
+def _password_hash() -> str:
+    return hash_password(PASSWORD)  # once: Argon2 is slow on purpose
+
+
+def app_test(path: str, role: str | None = "admin", username: str | None = None) -> AppTest:
+    """An AppTest signed in as ``username`` (default: the role's name) with ``role``, or
+    signed out with ``role=None``.  It reuses one component registry: each new AppTest
+    otherwise scans every installed package for custom components (~0.4 s; these pages use
+    none)."""
     at = AppTest.from_file(str(ROOT / path), default_timeout=TIMEOUT_S)
     at._bidi_component_manager = _components()
+    if role is not None:
+        at.session_state["principal"] = add_user(username or role, role)
     return at
+
+
+def add_user(username: str, role: str) -> Principal:
+    """Store (or re-role) an account in the settings' database; return its fresh sign-in."""
+    engine = make_engine(load_settings().db_url)
+    try:
+        upgrade(engine)
+        with session_factory(engine)() as s:
+            user = s.get(User, username)
+            if user is None:
+                s.add(User(username=username, role=role, password_hash=_password_hash(),
+                           active=True, failed_logins=0))  # fmt: skip
+            else:
+                user.role = role
+            s.commit()
+    finally:
+        engine.dispose()
+    now = utc_now()
+    return Principal(username, role, now, now, timedelta(minutes=30), timedelta(hours=12))
 
 
 @pytest.fixture(scope="session")

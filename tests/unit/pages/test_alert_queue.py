@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from db.alerts import decide
 from db.engine import make_engine
-from db.models import Alert, AlertDecision
+from db.models import Alert, AlertDecision, AuditEvent
 from tests.unit.pages.conftest import app_test, assert_clean
 
 PAGE = "pages/1_alert_queue.py"
@@ -116,9 +116,8 @@ def test_sort_by_time_and_paging(db) -> None:
 
 
 def test_approve_changes_the_row_and_appends_to_the_audit_trail(db) -> None:
-    at = app_test(PAGE)
+    at = app_test(PAGE, role="analyst", username="ana")
     at.run()
-    at.sidebar.text_input(key="_w_analyst").input("Ana").run()
     alert_id = _first_shown(at)
     _select(at, alert_id)
     widget(at, "text_area", "q_note").input("known customer")
@@ -126,20 +125,56 @@ def test_approve_changes_the_row_and_appends_to_the_audit_trail(db) -> None:
     assert_clean(at)
     a = _alert(db, alert_id)
     assert (a.status, a.decided_by, a.notes, a.row_version) == (
-        "APPROVED", "Ana", "known customer", 2)  # fmt: skip
-    assert _trail(db, alert_id) == [("APPROVE", "Ana", "known customer")]
+        "APPROVED", "ana", "known customer", 2)  # fmt: skip
+    assert _trail(db, alert_id) == [("APPROVE", "ana", "known customer")]
+    with Session(db) as s:
+        audit = s.scalars(select(AuditEvent).where(AuditEvent.target == alert_id)).all()
+    assert [(e.actor, e.role, e.action, e.outcome) for e in audit] == [
+        ("ana", "analyst", "alert.decide", "ok")
+    ]
     assert any("mise(s) à jour" in s.value for s in at.success)
     assert widget(at, "text_area", "q_note").value == ""  # cleared after success
 
 
-def test_block_without_a_name_records_the_default_actor(db) -> None:
-    at = app_test(PAGE)
+def test_the_decision_is_recorded_under_the_signed_in_account(db) -> None:
+    at = app_test(PAGE, role="admin", username="root.admin")
     at.run()
     alert_id = _first_shown(at)
     _select(at, alert_id)
     at.button(key="q_act_BLOCK").click().run()
     assert _alert(db, alert_id).status == "BLOCKED"
-    assert _trail(db, alert_id) == [("BLOCK", "analyst", None)]
+    assert _trail(db, alert_id) == [("BLOCK", "root.admin", None)]
+
+
+def test_a_rule_owner_sees_the_queue_but_cannot_decide(db) -> None:
+    at = app_test(PAGE, role="rule_owner")
+    at.run()
+    assert_clean(at)
+    alert_id = _first_shown(at)
+    _select(at, alert_id)
+    at.button(key="q_act_BLOCK").click().run()
+    assert not at.exception
+    assert any("may not decide alerts" in e.value for e in at.error)
+    assert _alert(db, alert_id).status == "PENDING_REVIEW"
+    with Session(db) as s:
+        refusal = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
+    assert (refusal.actor, refusal.role, refusal.action) == ("rule_owner", "rule_owner", "decide")
+
+
+def test_a_viewer_cannot_open_the_queue(db) -> None:
+    at = app_test(PAGE, role="viewer")
+    at.run()
+    assert not at.exception
+    assert at.metric == [] and at.dataframe == []
+    assert any("may not read the alert queue" in e.value for e in at.error)
+
+
+def test_signed_out_the_queue_shows_nothing(db) -> None:
+    at = app_test(PAGE, role=None)
+    at.run()
+    assert not at.exception
+    assert at.metric == [] and at.dataframe == []
+    assert any("sign in" in i.value for i in at.info)
 
 
 def test_conflicting_decision_shows_a_message_and_overwrites_nothing(db) -> None:
@@ -157,7 +192,7 @@ def test_conflicting_decision_shows_a_message_and_overwrites_nothing(db) -> None
     assert len(errors) == 1 and "Conflit" in errors[0] and "bob" in errors[0]
     a = _alert(db, alert_id)
     assert (a.status, a.decided_by, a.notes, a.row_version) == ("BLOCKED", "bob", "fraud ring", 2)
-    assert [x[:2] for x in _trail(db, alert_id)] == [("BLOCK", "bob"), ("CONFLICT", "analyst")]
+    assert [x[:2] for x in _trail(db, alert_id)] == [("BLOCK", "bob"), ("CONFLICT", "admin")]
     assert widget(at, "text_area", "q_note").value == "looks fine"  # kept: nothing was saved
 
 

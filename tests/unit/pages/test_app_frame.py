@@ -1,4 +1,4 @@
-"""The app frame: navigation, sidebar (language, analyst, service status), shared helpers."""
+"""The app frame: navigation, sidebar (language, account, service status), shared helpers."""
 
 from __future__ import annotations
 
@@ -55,13 +55,11 @@ def test_sidebar_shows_status_as_plain_text(seeded_dir: Path) -> None:
     assert not any("<script>" in m.value for m in at.sidebar.markdown)
 
 
-def test_analyst_name_is_kept(seeded_dir: Path) -> None:
-    at = app_test("pages/1_alert_queue.py")
+def test_sidebar_names_the_signed_in_account(seeded_dir: Path) -> None:
+    at = app_test("pages/1_alert_queue.py", role="analyst", username="ana")
     at.run()
-    at.sidebar.text_input(key="_w_analyst").input("Ana").run()
-    assert at.session_state["analyst"] == "Ana"
-    at.run()
-    assert at.sidebar.text_input(key="_w_analyst").value == "Ana"
+    assert_clean(at)
+    assert any("ana" in c.value and "analyste" in c.value for c in at.sidebar.caption)
 
 
 def test_inert_escapes_markdown_html_and_directives() -> None:

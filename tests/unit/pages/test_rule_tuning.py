@@ -126,8 +126,8 @@ def test_threshold_order_is_checked(data_dir: Path) -> None:
 
 
 def test_publish_makes_a_new_active_version(data_dir: Path) -> None:
-    at = page()
-    at.session_state["user"] = "dana"
+    at = app_test("pages/3_rule_tuning.py", role="rule_owner", username="dana")
+    at.run()
     edit(at, "DIRECT_TRAFFIC", points=0)
     at.text_input(key="tun_note").input("direct traffic is fine")
     at.button(key="tun_publish").click().run()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from data_gen.generate import generate
@@ -165,13 +165,20 @@ def test_decisions_and_workload_by_day(engine: Engine, tmp_path: Path) -> None:
         "INVESTIGATE": 1,
     }
     assert work.groupby("analyst")["decisions"].sum().to_dict() == {"alice": 4, "bob": 2}
-    # Move one decision to another day: the grouping follows the decision's own time.
+    # A decision on another day (the trail is append-only: add one rather than move one): the
+    # grouping follows the decision's own time.
     with Session(engine) as s:
-        first = s.scalar(select(func.min(AlertDecision.id)))
-        s.execute(
-            update(AlertDecision)
-            .where(AlertDecision.id == first)
-            .values(at=datetime(2025, 1, 2, 23, 59, tzinfo=UTC))
+        first = s.get(AlertDecision, s.scalar(select(func.min(AlertDecision.id))))
+        assert first is not None and first.actor == "alice"
+        s.add(
+            AlertDecision(
+                alert_id=first.alert_id,
+                action=first.action,
+                from_status=first.from_status,
+                to_status=first.to_status,
+                actor="alice",
+                at=datetime(2025, 1, 2, 23, 59, tzinfo=UTC),
+            )
         )
         s.commit()
         work = insights.analyst_workload(s)

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from db.alerts import AlertFilters, count_alerts, decide
 from db.desk import queue as q
+from db.desk.auth import Principal
 from db.detector_store import alert_id_for
 from db.engine import session_factory
 from db.errors import DbError
 from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
-from tests.unit.db.builders import batch, scored, write
+from tests.unit.db.builders import batch, scored, signed_in, write
 
 
 @pytest.fixture
@@ -225,9 +226,21 @@ def test_session_timeline_uses_relational_context_and_a_reader(session: Session)
 # --------------------------------------------------------------------------- actions
 
 
-def test_decide_many_updates_and_audits(sessions, alerts: list[Alert]) -> None:
+@pytest.fixture
+def ana(sessions) -> Principal:
+    return signed_in(sessions, "ana", "analyst")
+
+
+@pytest.fixture
+def bob(sessions) -> Principal:
+    return signed_in(sessions, "bob", "analyst")
+
+
+def test_decide_many_updates_and_audits(
+    sessions, alerts: list[Alert], ana: Principal, bob: Principal
+) -> None:
     ids = [a.alert_id for a in alerts[:3]]
-    result = q.decide_many(sessions, [(i, 1) for i in ids], "BLOCK", "ana", "  ring  ")
+    result = q.decide_many(sessions, [(i, 1) for i in ids], "BLOCK", ana, "  ring  ")
     assert result.ok and result.updated == tuple(ids)
     with sessions() as s:
         assert all(_status(s, i) == ("BLOCKED", 2) for i in ids)
@@ -235,11 +248,13 @@ def test_decide_many_updates_and_audits(sessions, alerts: list[Alert]) -> None:
         assert set(notes) == {"ring"}
 
 
-def test_conflict_overwrites_nothing_and_is_reported(sessions, alerts: list[Alert]) -> None:
+def test_conflict_overwrites_nothing_and_is_reported(
+    sessions, alerts: list[Alert], ana: Principal, bob: Principal
+) -> None:
     a, b = alerts[0].alert_id, alerts[1].alert_id
-    assert q.decide_many(sessions, [(a, 1)], "APPROVE", "bob").ok
+    assert q.decide_many(sessions, [(a, 1)], "APPROVE", bob).ok
     # Ana still saw version 1 of `a`: her block loses, `b` is still decided.
-    result = q.decide_many(sessions, [(a, 1), (b, 1)], "BLOCK", "ana", "late")
+    result = q.decide_many(sessions, [(a, 1), (b, 1)], "BLOCK", ana, "late")
     assert result.updated == (b,)
     assert result.conflicts == (q.Conflict(a, "APPROVED", "bob"),)
     with sessions() as s:
@@ -247,18 +262,22 @@ def test_conflict_overwrites_nothing_and_is_reported(sessions, alerts: list[Aler
         assert _decisions(s, a) == [("APPROVE", "bob"), ("CONFLICT", "ana")]
 
 
-def test_missing_alert_is_reported(sessions, alerts: list[Alert]) -> None:
-    result = q.decide_many(sessions, [("ALT-nope", 1)], "APPROVE", "ana")
+def test_missing_alert_is_reported(
+    sessions, alerts: list[Alert], ana: Principal, bob: Principal
+) -> None:
+    result = q.decide_many(sessions, [("ALT-nope", 1)], "APPROVE", ana)
     assert result.missing == ("ALT-nope",) and not result.ok
 
 
-def test_bulk_on_open_alerts_of_a_customer(sessions, alerts: list[Alert]) -> None:
+def test_bulk_on_open_alerts_of_a_customer(
+    sessions, alerts: list[Alert], ana: Principal, bob: Principal
+) -> None:
     customer = alerts[0].customer_id
     mine = [a.alert_id for a in alerts if a.customer_id == customer]
     assert len(mine) > 2
-    q.decide_many(sessions, [(mine[0], 1)], "APPROVE", "bob")  # closed: left alone
-    q.decide_many(sessions, [(mine[1], 1)], "INVESTIGATE", "bob")  # open: included
-    result = q.decide_open_of(sessions, "BLOCK", "ana", "ring", customer_id=customer)
+    q.decide_many(sessions, [(mine[0], 1)], "APPROVE", bob)  # closed: left alone
+    q.decide_many(sessions, [(mine[1], 1)], "INVESTIGATE", bob)  # open: included
+    result = q.decide_open_of(sessions, "BLOCK", ana, "ring", customer_id=customer)
     assert set(result.updated) == set(mine[1:])
     with sessions() as s:
         assert _status(s, mine[0])[0] == "APPROVED"
@@ -270,14 +289,16 @@ def test_bulk_on_open_alerts_of_a_customer(sessions, alerts: list[Alert]) -> Non
         assert others == 0
 
 
-def test_bulk_on_open_alerts_of_a_device(sessions, alerts: list[Alert]) -> None:
+def test_bulk_on_open_alerts_of_a_device(
+    sessions, alerts: list[Alert], ana: Principal, bob: Principal
+) -> None:
     device = alerts[0].device_id
     mine = {a.alert_id for a in alerts if a.device_id == device}
-    result = q.decide_open_of(sessions, "INVESTIGATE", "ana", device_id=device)
+    result = q.decide_open_of(sessions, "INVESTIGATE", ana, device_id=device)
     assert set(result.updated) == mine and result.ok
-    again = q.decide_open_of(sessions, "BLOCK", "ana", device_id=device)
+    again = q.decide_open_of(sessions, "BLOCK", ana, device_id=device)
     assert set(again.updated) == mine  # investigating alerts are still open
-    assert q.decide_open_of(sessions, "BLOCK", "ana", device_id=device).updated == ()
+    assert q.decide_open_of(sessions, "BLOCK", ana, device_id=device).updated == ()
 
 
 def test_open_alerts_needs_exactly_one_key(session: Session) -> None:

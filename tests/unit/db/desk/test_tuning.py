@@ -19,6 +19,7 @@ from db.rulesets import active_ruleset
 from detector.backtest import HitMatrix, evaluate_ruleset
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 from detector.suggest import Objective
+from tests.unit.db.builders import signed_in
 
 
 @pytest.fixture(scope="module")
@@ -207,10 +208,11 @@ def test_diff_lists_points_flags_params_and_thresholds() -> None:
 
 
 def test_publish_history_and_rollback(sessions: sessionmaker[Session]) -> None:
+    carol = signed_in(sessions, "carol", "rule_owner")
     v1, rs1 = tuning.current(sessions)
     assert v1 == 1
     draft = rs1.with_points({"DIRECT_TRAFFIC": 0})
-    v2 = tuning.publish(sessions, draft, "carol", "no more direct")
+    v2 = tuning.publish(sessions, draft, carol, "no more direct")
     assert v2 == 2
     with sessions() as s:
         version, active = active_ruleset(s)
@@ -221,7 +223,7 @@ def test_publish_history_and_rollback(sessions: sessionmaker[Session]) -> None:
     assert [(c.before, c.after) for c in entries[0].changes] == [("15", "0")]
     assert entries[1].changes[0].what == "Initial version"
 
-    v3 = tuning.rollback(sessions, 1, "carol")
+    v3 = tuning.rollback(sessions, 1, carol)
     with sessions() as s:
         version, active = active_ruleset(s)
         entries = tuning.history(s, "en", limit=1)

@@ -1,0 +1,214 @@
+"""Accounts: create, check a password, change role/state/password.  The caller commits.
+
+Passwords are hashed with Argon2id (argon2-cffi, RFC 9106 low-memory profile); hashes made
+with older parameters are upgraded at the next successful sign-in.  A run of wrong passwords
+locks the account for a while, which makes guessing slow without locking anyone out for good.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from db.errors import DbError
+from db.models import ROLES, User
+from db.types import utc_now
+
+USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256  # hashing cost is per byte of input: bound it
+MAX_FAILED = 5
+LOCK_FOR = timedelta(minutes=5)
+
+_hasher = PasswordHasher()
+
+
+class AccountError(DbError):
+    """A bad user name, role or password, or an account change that is not allowed."""
+
+
+class UserExists(AccountError):
+    pass
+
+
+class UnknownUser(AccountError, LookupError):
+    pass
+
+
+class SignIn(StrEnum):
+    OK = "ok"
+    WRONG = "wrong"  # unknown user or wrong password: one answer, so names cannot be probed
+    LOCKED = "locked"
+    DISABLED = "disabled"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    outcome: SignIn
+    user: User | None = None
+    locked_until: datetime | None = None
+
+
+def normalize_username(name: str) -> str:
+    clean = (name or "").strip().lower()
+    if not USERNAME_RE.fullmatch(clean):
+        raise AccountError(
+            "user name: 2 to 64 characters, lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or a digit"
+        )
+    return clean
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError(f"role: expected one of {list(ROLES)}, got {role!r}")
+    return role
+
+
+def check_password(password: str, username: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"password: at most {MAX_PASSWORD} characters")
+    if username and username in password.lower():
+        raise AccountError("password: must not contain the user name")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    display_name: str | None = None,
+    created_by: str | None = None,
+) -> User:
+    name = normalize_username(username)
+    check_role(role)
+    check_password(password, name)
+    if session.get(User, name) is not None:
+        raise UserExists(f"user {name!r} already exists")
+    user = User(
+        username=name,
+        display_name=(display_name or "").strip() or None,
+        role=role,
+        password_hash=hash_password(password),
+        active=True,
+        failed_logins=0,
+        created_by=created_by,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def get_user(session: Session, username: str) -> User | None:
+    return session.get(User, (username or "").strip().lower())
+
+
+def require_user(session: Session, username: str) -> User:
+    user = get_user(session, username)
+    if user is None:
+        raise UnknownUser(f"user {username!r} not found")
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+def count_users(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(User)) or 0)
+
+
+def active_admins(session: Session) -> int:
+    stmt = select(func.count()).select_from(User).where(User.role == "admin", User.active)
+    return int(session.scalar(stmt) or 0)
+
+
+def sign_in(
+    session: Session, username: str, password: str, now: datetime | None = None
+) -> SignInResult:
+    """Check a password; counts failures, locks after :data:`MAX_FAILED`, rehashes when the
+    hashing parameters changed.  The caller commits (failures included)."""
+    now = now or utc_now()
+    user = get_user(session, username) if USERNAME_RE.fullmatch(username.strip().lower()) else None
+    if user is None:
+        verify_password(_dummy_hash(), password)  # as much work as a real account: no timing oracle
+        return SignInResult(SignIn.WRONG)
+    if user.locked_until is not None and user.locked_until > now:
+        return SignInResult(SignIn.LOCKED, user, user.locked_until)
+    if not verify_password(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED:
+            user.locked_until = now + LOCK_FOR
+            user.failed_logins = 0
+            return SignInResult(SignIn.LOCKED, user, user.locked_until)
+        return SignInResult(SignIn.WRONG, user)
+    if not user.active:
+        return SignInResult(SignIn.DISABLED, user)
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return SignInResult(SignIn.OK, user)
+
+
+def set_role(session: Session, username: str, role: str) -> User:
+    user = require_user(session, username)
+    check_role(role)
+    if user.role == "admin" and role != "admin" and user.active:
+        _keep_an_admin(session)
+    user.role = role
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> User:
+    user = require_user(session, username)
+    if not active and user.role == "admin" and user.active:
+        _keep_an_admin(session)
+    user.active = active
+    if active:
+        user.failed_logins = 0
+        user.locked_until = None
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    user = require_user(session, username)
+    check_password(password, user.username)
+    user.password_hash = hash_password(password)
+    user.password_changed_at = utc_now()
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def _keep_an_admin(session: Session) -> None:
+    if active_admins(session) <= 1:
+        raise AccountError("the last active admin cannot be demoted or disabled")
+
+
+def verify_password(hashed: str, password: str) -> bool:
+    try:
+        return _hasher.verify(hashed, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not a password of anyone: only equalises timing")

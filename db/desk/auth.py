@@ -1,0 +1,325 @@
+"""Who may do what: signed-in principals, role permissions, and the account/audit services.
+
+Every service function that reads protected data or changes anything takes the caller's
+:class:`Principal` and calls :func:`authorize` first, so a page that forgot to hide a button
+still cannot act.  The role is re-read from the database on each check: disabling an account
+or changing its role takes effect at the user's next action, not at their next sign-in.
+Refusals are written to the audit trail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from db import accounts
+from db import audit as trail
+from db.models import ROLES, AuditEvent, User
+from db.types import utc_now
+
+Sessions = Callable[[], Session]
+
+
+class Permission(StrEnum):
+    READ_INSIGHTS = "read insights"
+    READ_QUEUE = "read the alert queue"
+    DECIDE = "decide alerts"
+    READ_PIPELINE = "read the pipeline"
+    TUNE = "tune rules"
+    PUBLISH_RULES = "publish rule sets"
+    MANAGE_DATA = "generate, import, load and stream data"
+    MANAGE_USERS = "manage users"
+    READ_AUDIT = "read the audit trail"
+
+
+_VIEWER = {Permission.READ_INSIGHTS}
+_ANALYST = _VIEWER | {Permission.READ_QUEUE, Permission.DECIDE, Permission.READ_PIPELINE}
+_RULE_OWNER = _VIEWER | {
+    Permission.READ_QUEUE,
+    Permission.READ_PIPELINE,
+    Permission.TUNE,
+    Permission.PUBLISH_RULES,
+    Permission.MANAGE_DATA,
+}
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "viewer": frozenset(_VIEWER),
+    "analyst": frozenset(_ANALYST),
+    "rule_owner": frozenset(_RULE_OWNER),
+    "admin": frozenset(Permission),
+}
+assert set(ROLE_PERMISSIONS) == set(ROLES)
+
+
+class Refused(Exception):
+    """The caller may not do this; the message says why and is safe to show."""
+
+
+class NotSignedIn(Refused):
+    def __init__(self) -> None:
+        super().__init__("sign in first")
+
+
+class SessionExpired(Refused):
+    def __init__(self, username: str) -> None:
+        super().__init__(f"the session of {username!r} has expired; sign in again")
+
+
+class Forbidden(Refused):
+    def __init__(self, username: str, role: str | None, permission: Permission) -> None:
+        self.permission = permission
+        who = f"{username!r} ({role})" if role else repr(username)
+        super().__init__(f"{who} may not {permission.value}")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """A signed-in user, as the app holds it in the browser session's (server-side) state."""
+
+    username: str
+    role: str
+    signed_in_at: datetime
+    last_seen: datetime
+    idle: timedelta
+    max_age: timedelta
+
+    def expired(self, now: datetime | None = None) -> bool:
+        now = now or utc_now()
+        return now - self.last_seen > self.idle or now - self.signed_in_at > self.max_age
+
+    def touched(self, now: datetime | None = None) -> Principal:
+        return replace(self, last_seen=now or utc_now())
+
+    def may(self, permission: Permission) -> bool:
+        """For showing or hiding things; the service checks again with :func:`authorize`."""
+        return permission in ROLE_PERMISSIONS.get(self.role, frozenset())
+
+
+def authorize(
+    sessions: Sessions, who: Principal | None, permission: Permission, target: str | None = None
+) -> Principal:
+    """Return ``who`` with its current role, or raise :class:`Refused` (and audit it)."""
+    if who is None:
+        raise NotSignedIn()
+    if who.expired():
+        raise SessionExpired(who.username)
+    with sessions() as session:
+        user = session.get(User, who.username)
+        role = user.role if user is not None else None
+        active = user is not None and user.active
+    if active and role is not None and permission in ROLE_PERMISSIONS[role]:
+        return who if role == who.role else replace(who, role=role)
+    with sessions() as session:
+        trail.record_alone(
+            session,
+            trail.Entry(
+                who.username,
+                permission.name.lower(),
+                trail.DENIED,
+                target,
+                role,
+                {"why": "account disabled" if not active else "role lacks the permission"},
+            ),
+        )
+    raise Forbidden(who.username, role if active else "disabled", permission)
+
+
+# --------------------------------------------------------------------------- signing in
+
+
+def any_user(sessions: Sessions) -> bool:
+    """Whether an account exists (the sign-in page explains how to create the first one)."""
+    with sessions() as session:
+        return accounts.count_users(session) > 0
+
+
+@dataclass(frozen=True)
+class SignInOutcome:
+    principal: Principal | None
+    message: str  # safe to show: never says whether the user name exists
+
+
+def sign_in(
+    sessions: Sessions, username: str, password: str, idle: timedelta, max_age: timedelta
+) -> SignInOutcome:
+    name = (username or "").strip().lower()
+    with sessions() as session:
+        result = accounts.sign_in(session, name, password or "")
+        outcome = {
+            accounts.SignIn.OK: trail.OK,
+            accounts.SignIn.WRONG: trail.FAILED,
+            accounts.SignIn.LOCKED: trail.DENIED,
+            accounts.SignIn.DISABLED: trail.DENIED,
+        }[result.outcome]
+        role = result.user.role if result.user else None
+        trail.record(
+            session,
+            trail.Entry(name[:64] or "?", trail.SIGN_IN, outcome, None, role,
+                        {"result": result.outcome.value}),
+        )  # fmt: skip
+        session.commit()
+    if result.outcome is accounts.SignIn.OK and role is not None:
+        now = utc_now()
+        return SignInOutcome(Principal(name, role, now, now, idle, max_age), "")
+    if result.outcome is accounts.SignIn.LOCKED and result.locked_until is not None:
+        return SignInOutcome(
+            None,
+            "too many failed attempts: try again after "
+            f"{result.locked_until:%H:%M} UTC, or ask an admin",
+        )
+    if result.outcome is accounts.SignIn.DISABLED:
+        return SignInOutcome(None, "this account is disabled; ask an admin")
+    return SignInOutcome(None, "unknown user name or wrong password")
+
+
+def sign_out(sessions: Sessions, who: Principal) -> None:
+    with sessions() as session:
+        trail.record(session, trail.Entry(who.username, trail.SIGN_OUT, role=who.role))
+        session.commit()
+
+
+# --------------------------------------------------------------------------- accounts (admin)
+
+
+@dataclass(frozen=True)
+class UserView:
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    locked: bool
+    last_login_at: datetime | None
+    created_at: datetime
+    created_by: str
+
+
+def list_users(sessions: Sessions, who: Principal | None) -> list[UserView]:
+    authorize(sessions, who, Permission.MANAGE_USERS)
+    now = utc_now()
+    with sessions() as session:
+        return [
+            UserView(
+                u.username,
+                u.display_name or "",
+                u.role,
+                u.active,
+                u.locked_until is not None and u.locked_until > now,
+                u.last_login_at,
+                u.created_at,
+                u.created_by or "",
+            )
+            for u in accounts.list_users(session)
+        ]
+
+
+def create_user(
+    sessions: Sessions,
+    who: Principal | None,
+    username: str,
+    role: str,
+    password: str,
+    display_name: str | None = None,
+) -> str:
+    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
+    with sessions() as session:
+        user = accounts.create_user(
+            session, username, role, password, display_name=display_name, created_by=me.username
+        )
+        trail.record(
+            session,
+            trail.Entry(me.username, trail.USER_CREATE, target=user.username, role=me.role,
+                        detail={"role": role}),
+        )  # fmt: skip
+        session.commit()
+        return user.username
+
+
+def change_role(sessions: Sessions, who: Principal | None, username: str, role: str) -> None:
+    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
+    with sessions() as session:
+        user = accounts.require_user(session, username)
+        before = user.role
+        accounts.set_role(session, username, role)
+        trail.record(
+            session,
+            trail.Entry(me.username, trail.USER_ROLE, target=user.username, role=me.role,
+                        detail={"from": before, "to": role}),
+        )  # fmt: skip
+        session.commit()
+
+
+def set_active(sessions: Sessions, who: Principal | None, username: str, active: bool) -> None:
+    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
+    with sessions() as session:
+        user = accounts.set_active(session, username, active)
+        trail.record(
+            session,
+            trail.Entry(me.username, trail.USER_ACTIVE, target=user.username, role=me.role,
+                        detail={"active": active}),
+        )  # fmt: skip
+        session.commit()
+
+
+def reset_password(sessions: Sessions, who: Principal | None, username: str, password: str) -> None:
+    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
+    _set_password(sessions, me, username, password)
+
+
+def change_own_password(sessions: Sessions, who: Principal | None, current: str, new: str) -> None:
+    """Any signed-in user, for their own account, knowing the current password."""
+    if who is None:
+        raise NotSignedIn()
+    if who.expired():
+        raise SessionExpired(who.username)
+    with sessions() as session:
+        user = accounts.require_user(session, who.username)
+        if not user.active or not accounts.verify_password(user.password_hash, current):
+            raise accounts.AccountError("current password: wrong")
+    _set_password(sessions, who, who.username, new)
+
+
+def _set_password(sessions: Sessions, me: Principal, username: str, password: str) -> None:
+    with sessions() as session:
+        user = accounts.set_password(session, username, password)
+        # The hash never goes to the trail: only the fact that it changed.
+        trail.record(
+            session,
+            trail.Entry(me.username, trail.USER_PASSWORD, target=user.username, role=me.role),
+        )
+        session.commit()
+
+
+# --------------------------------------------------------------------------- the trail
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    rows: list[AuditEvent]
+    total: int
+    next_before: int | None  # the ``before_id`` of the next (older) page, None at the end
+
+
+def audit_page(
+    sessions: Sessions,
+    who: Principal | None,
+    filters: trail.AuditFilters,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> AuditPage:
+    authorize(sessions, who, Permission.READ_AUDIT)
+    with sessions() as session:
+        rows = trail.list_events(session, filters, limit=limit + 1, before_id=before_id)
+        total = trail.count_events(session, filters)
+        session.expunge_all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return AuditPage(rows, total, rows[-1].id if more and rows else None)
+
+
+def audit_actors(sessions: Sessions, who: Principal | None) -> list[str]:
+    authorize(sessions, who, Permission.READ_AUDIT)
+    with sessions() as session:
+        return trail.actors(session)

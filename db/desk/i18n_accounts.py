@@ -1,0 +1,107 @@
+"""French and English text of sign-in, the account menu, the users page and the audit page.
+
+Same shape as :mod:`db.desk.i18n_pages`: ``key: (fr, en)``, looked up by :func:`text`.
+"""
+
+from __future__ import annotations
+
+_T: dict[str, tuple[str, str]] = {
+    "nav.sign_in": ("Connexion", "Sign in"),
+    "nav.audit": ("Journal d'audit", "Audit trail"),
+    "nav.users": ("Utilisateurs", "Users"),
+    "in.title": ("KiVendTout Fraud Desk : connexion", "KiVendTout Fraud Desk: sign in"),
+    "in.username": ("Nom d'utilisateur", "User name"),
+    "in.password": ("Mot de passe", "Password"),
+    "in.submit": ("Se connecter", "Sign in"),
+    "in.expired": (
+        "Votre session a expiré : reconnectez-vous.",
+        "Your session has expired: please sign in again.",
+    ),
+    "in.no_users": (
+        "Aucun compte n'existe encore. Créez le premier administrateur dans un terminal :",
+        "No account exists yet. Create the first admin in a terminal:",
+    ),
+    "in.refused": ("Accès refusé : {why}", "Access refused: {why}"),
+    "me.signed_in": ("Connecté : {name} ({role})", "Signed in: {name} ({role})"),
+    "me.sign_out": ("Se déconnecter", "Sign out"),
+    "me.password": ("Changer mon mot de passe", "Change my password"),
+    "me.current": ("Mot de passe actuel", "Current password"),
+    "me.new": ("Nouveau mot de passe", "New password"),
+    "me.again": ("Nouveau mot de passe (encore)", "New password (again)"),
+    "me.save": ("Enregistrer", "Save"),
+    "me.mismatch": ("Les deux saisies diffèrent.", "The two entries differ."),
+    "me.changed": ("Mot de passe changé.", "Password changed."),
+    "role.viewer": ("lecteur", "viewer"),
+    "role.analyst": ("analyste", "analyst"),
+    "role.rule_owner": ("responsable des règles", "rule owner"),
+    "role.admin": ("administrateur", "admin"),
+    "us.title": ("Utilisateurs", "Users"),
+    "us.caption": (
+        "Les rôles : lecteur (analyses), analyste (décisions), responsable des règles "
+        "(publication, données), administrateur (tout, dont les comptes).",
+        "Roles: viewer (insights), analyst (decisions), rule owner (publishing, data), "
+        "admin (everything, accounts included).",
+    ),
+    "us.create": ("Créer un compte", "Create an account"),
+    "us.display_name": ("Nom affiché", "Display name"),
+    "us.role": ("Rôle", "Role"),
+    "us.initial_password": ("Mot de passe initial", "Initial password"),
+    "us.created": ("Compte {name} créé.", "Account {name} created."),
+    "us.edit": ("Modifier un compte", "Edit an account"),
+    "us.user": ("Compte", "Account"),
+    "us.active": ("Actif", "Active"),
+    "us.apply": ("Appliquer", "Apply"),
+    "us.updated": ("Compte {name} mis à jour.", "Account {name} updated."),
+    "us.reset": ("Nouveau mot de passe", "New password"),
+    "us.reset_btn": ("Réinitialiser le mot de passe", "Reset the password"),
+    "us.reset_done": ("Mot de passe de {name} réinitialisé.", "Password of {name} reset."),
+    "us.col.username": ("Compte", "Account"),
+    "us.col.display_name": ("Nom", "Name"),
+    "us.col.role": ("Rôle", "Role"),
+    "us.col.active": ("Actif", "Active"),
+    "us.col.locked": ("Verrouillé", "Locked"),
+    "us.col.last_login_at": ("Dernière connexion", "Last sign-in"),
+    "us.col.created_at": ("Créé le", "Created"),
+    "us.col.created_by": ("Créé par", "Created by"),
+    "au.title": ("Journal d'audit", "Audit trail"),
+    "au.caption": (
+        "Chaque décision, tentative perdue, publication, retour arrière, changement de compte, "
+        "connexion et refus, dans l'ordre. Le journal ne peut être ni modifié ni effacé.",
+        "Every decision, lost race, publication, rollback, account change, sign-in and "
+        "refusal, in order. The trail can be neither changed nor erased.",
+    ),
+    "au.actor": ("Qui", "Who"),
+    "au.action": ("Action", "Action"),
+    "au.outcome": ("Résultat", "Outcome"),
+    "au.target": ("Cible (exacte)", "Target (exact)"),
+    "au.since": ("Depuis", "Since"),
+    "au.until": ("Jusqu'au", "Until"),
+    "au.any": ("(tous)", "(any)"),
+    "au.count": ("{n} événements", "{n} events"),
+    "au.newer": ("Plus récents", "Newer"),
+    "au.older": ("Plus anciens", "Older"),
+    "au.col.id": ("N°", "No."),
+    "au.col.at": ("Quand (UTC)", "When (UTC)"),
+    "au.col.actor": ("Qui", "Who"),
+    "au.col.role": ("Rôle", "Role"),
+    "au.col.action": ("Action", "Action"),
+    "au.col.outcome": ("Résultat", "Outcome"),
+    "au.col.target": ("Cible", "Target"),
+    "au.col.detail": ("Détail", "Detail"),
+    "au.csv": ("Télécharger le CSV", "Download CSV"),
+}
+
+LANGS = ("fr", "en")
+
+
+def text(key: str, lang: str, **fmt: object) -> str:
+    pair = _T.get(key)
+    if pair is None:
+        return key
+    s = pair[0] if lang == "fr" else pair[1]
+    if fmt:
+        try:
+            return s.format(**fmt)
+        except (KeyError, IndexError, ValueError):
+            return s
+    return s

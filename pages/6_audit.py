@@ -1,0 +1,104 @@
+"""Audit trail: who did what and when, with filters; newest first, paged by event number."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from db import audit as trail
+from db.desk import auth
+from db.desk.auth import Permission
+from pages._ui import lang, require, runtime, sidebar, ta
+
+PAGE = 100
+ACTIONS = (
+    trail.ALERT_DECIDE,
+    trail.RULESET_PUBLISH,
+    trail.RULESET_ROLLBACK,
+    trail.USER_CREATE,
+    trail.USER_ROLE,
+    trail.USER_ACTIVE,
+    trail.USER_PASSWORD,
+    trail.SIGN_IN,
+    trail.SIGN_OUT,
+    trail.DATA_CHANGE,
+    *(p.name.lower() for p in Permission),  # refused attempts are stored under the permission
+)
+
+sidebar()
+who = require(Permission.READ_AUDIT)
+rt = runtime()
+st.title(ta("au.title"))
+st.caption(ta("au.caption"))
+
+ANY = ta("au.any")
+c = st.columns([2, 2, 1.4, 2, 1.3, 1.3])
+actor = c[0].selectbox(ta("au.actor"), [ANY, *auth.audit_actors(rt.sessions, who)], key="au_actor")
+action = c[1].selectbox(ta("au.action"), [ANY, *ACTIONS], key="au_action")
+outcome = c[2].selectbox(ta("au.outcome"), [ANY, *trail.OUTCOMES], key="au_outcome")
+target = c[3].text_input(ta("au.target"), max_chars=200, key="au_target").strip()
+since = c[4].date_input(ta("au.since"), value=None, key="au_since", format="YYYY-MM-DD")
+until = c[5].date_input(ta("au.until"), value=None, key="au_until", format="YYYY-MM-DD")
+
+
+def _start(d: date | None, plus_days: int = 0) -> datetime | None:
+    return datetime.combine(d, time(), UTC) + timedelta(days=plus_days) if d else None
+
+
+filters = trail.AuditFilters(
+    actor=None if actor == ANY else actor,
+    action=None if action == ANY else action,
+    outcome=None if outcome == ANY else outcome,
+    target=target or None,
+    since=_start(since),
+    until=_start(until, plus_days=1),  # the whole "until" day
+)
+key = repr(filters)
+if st.session_state.get("au_filters") != key:  # new filters: back to the newest page
+    st.session_state["au_filters"] = key
+    st.session_state["au_cursor"] = []
+cursor: list[int] = st.session_state["au_cursor"]
+
+page = auth.audit_page(rt.sessions, who, filters, PAGE, cursor[-1] if cursor else None)
+st.caption(ta("au.count", n=f"{page.total:,}"))
+frame = pd.DataFrame(
+    [
+        {
+            ta("au.col.id"): e.id,
+            ta("au.col.at"): e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            ta("au.col.actor"): e.actor,
+            ta("au.col.role"): e.role or "",
+            ta("au.col.action"): e.action,
+            ta("au.col.outcome"): e.outcome,
+            ta("au.col.target"): e.target or "",
+            ta("au.col.detail"): json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+        }
+        for e in page.rows
+    ]
+)
+st.dataframe(frame, hide_index=True, width="stretch")
+nav = st.columns([1, 1, 6])
+if nav[0].button(ta("au.newer"), key="au_newer", disabled=not cursor, icon=":material/arrow_back:"):
+    cursor.pop()
+    st.rerun()
+if nav[1].button(
+    ta("au.older"),
+    key="au_older",
+    disabled=page.next_before is None,
+    icon=":material/arrow_forward:",
+):
+    assert page.next_before is not None
+    cursor.append(page.next_before)
+    st.rerun()
+nav[2].download_button(
+    ta("au.csv"),
+    data=frame.to_csv(index=False).encode(),
+    file_name=f"audit_{lang()}.csv",
+    mime="text/csv",
+    key="au_csv",
+    icon=":material/download:",
+    on_click="ignore",
+)

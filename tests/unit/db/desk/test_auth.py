@@ -1,0 +1,211 @@
+"""Roles are enforced by the service functions the pages call: each one refuses the wrong
+role, a signed-out or expired caller, and a disabled account, and the refusal is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from db import audit as trail
+from db.desk import auth, tuning
+from db.desk import queue as q
+from db.desk.auth import Permission, Principal
+from db.engine import session_factory
+from db.models import Alert, AuditEvent
+from db.rulesets import active_ruleset
+from tests.unit.db.builders import PASSWORD, batch, scored, signed_in, write
+
+Call = Callable[[sessionmaker[Session], Principal | None], object]
+
+# Every guarded write of the service layer, and the permission it needs.
+WRITES: dict[str, tuple[Permission, Call]] = {
+    "decide": (Permission.DECIDE, lambda s, who: q.decide_many(s, [("ALT-x", 1)], "BLOCK", who)),
+    "decide_open_of": (
+        Permission.DECIDE,
+        lambda s, who: q.decide_open_of(s, "BLOCK", who, customer_id="C1"),
+    ),
+    "publish": (
+        Permission.PUBLISH_RULES,
+        lambda s, who: tuning.publish(s, active_ruleset(s())[1].with_points({}), who, "n"),
+    ),
+    "rollback": (Permission.PUBLISH_RULES, lambda s, who: tuning.rollback(s, 1, who)),
+    "create_user": (
+        Permission.MANAGE_USERS,
+        lambda s, who: auth.create_user(s, who, "newbie", "viewer", PASSWORD),
+    ),
+    "change_role": (
+        Permission.MANAGE_USERS,
+        lambda s, who: auth.change_role(s, who, "target", "admin"),
+    ),
+    "set_active": (
+        Permission.MANAGE_USERS,
+        lambda s, who: auth.set_active(s, who, "target", False),
+    ),
+    "reset_password": (
+        Permission.MANAGE_USERS,
+        lambda s, who: auth.reset_password(s, who, "target", "a brand new password"),
+    ),
+    "list_users": (Permission.MANAGE_USERS, lambda s, who: auth.list_users(s, who)),
+    "audit_page": (
+        Permission.READ_AUDIT,
+        lambda s, who: auth.audit_page(s, who, trail.AuditFilters()),
+    ),
+}
+ROLES = ("viewer", "analyst", "rule_owner", "admin")
+
+
+@pytest.fixture
+def sessions(engine: Engine) -> sessionmaker[Session]:
+    s = session_factory(engine)
+    signed_in(s, "target", "viewer")
+    with s() as session:
+        active_ruleset(session)  # version 1
+        session.commit()
+    return s
+
+
+def _denials(sessions: sessionmaker[Session]) -> list[tuple[str, str, str]]:
+    with sessions() as s:
+        rows = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).all()
+        return [(e.actor, e.action, e.outcome) for e in rows]
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+@pytest.mark.parametrize("role", ROLES)
+def test_each_service_refuses_the_roles_without_the_permission(
+    sessions: sessionmaker[Session], name: str, role: str
+) -> None:
+    permission, call = WRITES[name]
+    who = signed_in(sessions, f"u-{role}", role)
+    if permission in auth.ROLE_PERMISSIONS[role]:
+        call(sessions, who)  # allowed: no refusal (the call itself may find nothing to do)
+        assert _denials(sessions) == []
+    else:
+        with pytest.raises(auth.Forbidden, match=f"may not {permission.value}"):
+            call(sessions, who)
+        assert _denials(sessions) == [(f"u-{role}", permission.name.lower(), "denied")]
+
+
+def test_the_role_table() -> None:
+    may = {r: {p.name for p in ps} for r, ps in auth.ROLE_PERMISSIONS.items()}
+    assert may["viewer"] == {"READ_INSIGHTS"}
+    assert "DECIDE" in may["analyst"] and "PUBLISH_RULES" not in may["analyst"]
+    assert {"PUBLISH_RULES", "MANAGE_DATA"} <= may["rule_owner"]
+    assert "DECIDE" not in may["rule_owner"] and "MANAGE_USERS" not in may["rule_owner"]
+    assert may["admin"] == {p.name for p in Permission}
+
+
+@pytest.mark.parametrize("name", sorted(WRITES))
+def test_signed_out_and_expired_callers_are_refused(
+    sessions: sessionmaker[Session], name: str
+) -> None:
+    _, call = WRITES[name]
+    with pytest.raises(auth.NotSignedIn):
+        call(sessions, None)
+    admin = signed_in(sessions, "root", "admin")
+    idle = replace(admin, last_seen=admin.last_seen - admin.idle - timedelta(seconds=1))
+    with pytest.raises(auth.SessionExpired):
+        call(sessions, idle)
+    old = replace(admin, signed_in_at=admin.signed_in_at - admin.max_age - timedelta(seconds=1))
+    with pytest.raises(auth.SessionExpired):
+        call(sessions, old)
+
+
+def test_role_changes_and_disabling_apply_at_the_next_action(
+    sessions: sessionmaker[Session],
+) -> None:
+    root = signed_in(sessions, "root", "admin")
+    ana = signed_in(sessions, "ana", "analyst")
+    auth.change_role(sessions, root, "ana", "viewer")
+    with pytest.raises(auth.Forbidden, match="'ana' \\(viewer\\) may not decide"):
+        q.decide_many(sessions, [], "BLOCK", ana)
+    auth.change_role(sessions, root, "ana", "analyst")
+    assert q.decide_many(sessions, [], "BLOCK", ana).ok
+    auth.set_active(sessions, root, "ana", False)
+    with pytest.raises(auth.Forbidden, match="disabled"):
+        q.decide_many(sessions, [], "BLOCK", ana)
+
+
+def test_decisions_and_publications_are_audited_under_the_account(
+    engine: Engine, sessions: sessionmaker[Session]
+) -> None:
+    pairs, states = scored(batch(20))
+    with Session(engine) as s:
+        write(s, pairs, states)
+        s.commit()
+        alert_id = s.scalars(select(Alert.alert_id).order_by(Alert.alert_id)).first()
+    assert alert_id is not None
+    ana = signed_in(sessions, "ana", "analyst")
+    bob = signed_in(sessions, "bob", "analyst")
+    carol = signed_in(sessions, "carol", "rule_owner")
+    assert q.decide_many(sessions, [(alert_id, 1)], "BLOCK", ana, "ring").ok
+    lost = q.decide_many(sessions, [(alert_id, 1)], "APPROVE", bob, "fine")
+    assert [c.alert_id for c in lost.conflicts] == [alert_id]
+    v2 = tuning.publish(sessions, active_ruleset(sessions())[1].with_points({}), carol, "n")
+    v3 = tuning.rollback(sessions, 1, carol)
+    with sessions() as s:
+        rows = [
+            (e.actor, e.role, e.action, e.outcome, e.target)
+            for e in trail.list_events(s, trail.AuditFilters())
+        ][::-1]
+        alert = s.get(Alert, alert_id)
+        assert alert is not None and alert.decided_by == "ana"
+    assert rows == [
+        ("ana", "analyst", "alert.decide", "ok", alert_id),
+        ("bob", "analyst", "alert.decide", "conflict", alert_id),
+        ("carol", "rule_owner", "ruleset.publish", "ok", f"v{v2}"),
+        ("carol", "rule_owner", "ruleset.rollback", "ok", f"v{v3}"),
+    ]
+
+
+def test_sign_in_service_messages_do_not_reveal_names(sessions: sessionmaker[Session]) -> None:
+    signed_in(sessions, "ana", "analyst")
+    idle, max_age = timedelta(minutes=30), timedelta(hours=12)
+    ok = auth.sign_in(sessions, " ANA ", PASSWORD, idle, max_age)
+    assert ok.principal is not None and (ok.principal.username, ok.principal.role) == (
+        "ana",
+        "analyst",
+    )
+    wrong = auth.sign_in(sessions, "ana", "nope", idle, max_age)
+    unknown = auth.sign_in(sessions, "nobody", "nope", idle, max_age)
+    injected = auth.sign_in(sessions, "' OR 1=1 --", "x", idle, max_age)
+    assert wrong.principal is unknown.principal is injected.principal is None
+    assert wrong.message == unknown.message == injected.message
+    with sessions() as s:
+        outcomes = [(e.actor, e.outcome) for e in trail.list_events(s, trail.AuditFilters(
+            action=trail.SIGN_IN))][::-1]  # fmt: skip
+    assert outcomes == [("ana", "ok"), ("ana", "failed"), ("nobody", "failed"),
+                        ("' or 1=1 --", "failed")]  # fmt: skip
+
+
+def test_audit_page_filters_and_pages_newest_first(sessions: sessionmaker[Session]) -> None:
+    root = signed_in(sessions, "root", "admin")
+    with sessions() as s:
+        for i in range(25):
+            trail.record(s, trail.Entry("ana" if i % 2 else "bob", trail.SIGN_IN, target=str(i)))
+        s.commit()
+    first = auth.audit_page(sessions, root, trail.AuditFilters(actor="ana"), limit=5)
+    assert first.total == 12 and [e.target for e in first.rows] == ["23", "21", "19", "17", "15"]
+    seen = [e.target for e in first.rows]
+    page = first
+    while page.next_before is not None:
+        page = auth.audit_page(
+            sessions, root, trail.AuditFilters(actor="ana"), 5, before_id=page.next_before
+        )
+        seen += [e.target for e in page.rows]
+    assert seen == [str(i) for i in range(23, 0, -2)]
+    assert auth.audit_actors(sessions, root) == ["ana", "bob"]
+
+
+def test_own_password_change_needs_the_current_one(sessions: sessionmaker[Session]) -> None:
+    ana = signed_in(sessions, "ana", "viewer")
+    with pytest.raises(auth.accounts.AccountError, match="current password"):
+        auth.change_own_password(sessions, ana, "wrong", "a new long password")
+    auth.change_own_password(sessions, ana, PASSWORD, "a new long password")
+    idle, max_age = timedelta(minutes=30), timedelta(hours=12)
+    assert auth.sign_in(sessions, "ana", "a new long password", idle, max_age).principal
