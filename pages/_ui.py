@@ -146,8 +146,10 @@ def sign_out() -> None:
     who = current_user(touch=False)
     if who is not None:
         auth.sign_out(runtime().sessions, who)
+    keep = lang()  # everything else of the session goes: filters, notes, selections
     for key in list(st.session_state.keys()):
         del st.session_state[key]
+    st.session_state["lang"] = keep
 
 
 # --------------------------------------------------------------------------- safe text
@@ -250,6 +252,8 @@ def sidebar() -> None:
             horizontal=True,
             **bind("lang"),
         )
+        if current_user(touch=False) is None:
+            return  # signed out: the language only, nothing about the services
         _account_menu()
         st.divider()
         _service_status()

@@ -7,8 +7,9 @@ from datetime import timedelta
 import streamlit as st
 
 from db.desk import auth
-from pages._ui import PRINCIPAL_KEY, runtime, ta
+from pages._ui import PRINCIPAL_KEY, runtime, sidebar, ta
 
+sidebar()
 rt = runtime()
 st.title(ta("in.title"))
 if st.session_state.pop("signed_out_expired", False):

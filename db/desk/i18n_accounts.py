@@ -24,7 +24,7 @@ _T: dict[str, tuple[str, str]] = {
     "in.refused": ("Accès refusé : {why}", "Access refused: {why}"),
     "me.signed_in": ("Connecté : {name} ({role})", "Signed in: {name} ({role})"),
     "me.sign_out": ("Se déconnecter", "Sign out"),
-    "me.password": ("Changer mon mot de passe", "Change my password"),
+    "me.password": ("Mot de passe", "Password"),
     "me.current": ("Mot de passe actuel", "Current password"),
     "me.new": ("Nouveau mot de passe", "New password"),
     "me.again": ("Nouveau mot de passe (encore)", "New password (again)"),

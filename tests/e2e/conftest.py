@@ -32,6 +32,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 START_TIMEOUT_S = 90
+ADMIN = "e2e-admin"
+PASSWORD = "an end-to-end password"
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +44,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data_dir = tmp_path_factory.mktemp("kvt_e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
     env["KVT_DATA_DIR"] = str(data_dir)
+    # The first admin, created the way the README says (no account exists otherwise).
+    subprocess.run(
+        [sys.executable, "-m", "db", "create-user", ADMIN, "--role", "admin", "--password-stdin"],
+        input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True, capture_output=True,
+    )  # fmt: skip
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(PORT),

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.e2e.conftest import ARTIFACTS, Console
+from tests.e2e.conftest import ADMIN, ARTIFACTS, PASSWORD, Console
 
 pytestmark = pytest.mark.e2e
 
@@ -138,14 +138,20 @@ def _edit_points(page: Page, row: int, value: str) -> None:
 
 def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     page.goto(server)
-    expect(page.locator("h1", has_text="File d'alertes")).to_be_visible(timeout=90_000)
+    expect(page.locator("h1", has_text="connexion")).to_be_visible(timeout=90_000)
     _settle(page)
     page.locator('[data-testid="stSidebar"]').get_by_text("EN", exact=True).click()
-    expect(page.locator("h1", has_text="Alert queue")).to_be_visible()
-    page.locator('[data-testid="stSidebar"]').get_by_role("textbox", name="Analyst name").fill(
-        "e2e-ana"
-    )
-    page.keyboard.press("Enter")
+    expect(page.locator("h1", has_text="sign in")).to_be_visible()
+    _shot(page, "00_sign_in")
+    page.get_by_role("textbox", name="User name").fill(ADMIN)
+    page.get_by_role("textbox", name="Password").fill("not the password")
+    page.get_by_role("button", name=re.compile("Sign in")).click()
+    expect(page.get_by_text("unknown user name or wrong password")).to_be_visible()
+    page.get_by_role("textbox", name="Password").fill(PASSWORD)
+    page.get_by_role("button", name=re.compile("Sign in")).click()
+    expect(page.locator("h1", has_text="Alert queue")).to_be_visible(timeout=60_000)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    expect(sidebar.get_by_text(f"Signed in: {ADMIN} (admin)")).to_be_visible()
     _settle(page)
     assert _metric(page, "Total alerts") == "0"
     _shot(page, "01_queue_empty")
@@ -223,7 +229,6 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     page.get_by_role("textbox", name="Version note").fill("e2e: stricter threshold")
     page.get_by_role("button", name=re.compile("Publish")).click()
     expect(page.get_by_text(re.compile(r"Version v2 published"))).to_be_visible(timeout=60_000)
-    sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_text(re.compile(r"Rule set: v2"))).to_be_visible(timeout=15_000)
     _shot(page, "06_rule_tuning_published")
 
@@ -231,5 +236,15 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     _nav(page, "Pipeline")
     expect(page.locator('[data-testid="stMetric"]', has_text="Detector state")).to_be_visible()
     _shot(page, "07_pipeline")
+
+    # ----------------------------------------------------------------- audit and users
+    _nav(page, "Audit trail")
+    trail = page.locator('[data-testid="stDataFrame"]').first
+    expect(trail).to_be_visible()
+    _shot(page, "08_audit")
+    _nav(page, "Users")
+    _shot(page, "09_users")
+    sidebar.get_by_role("button", name=re.compile("Sign out")).click()
+    expect(page.locator("h1", has_text="sign in")).to_be_visible(timeout=30_000)
 
     assert console.errors == [], "\n".join(console.errors)
