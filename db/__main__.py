@@ -4,8 +4,8 @@ password is asked twice on a terminal, or read from one line of stdin with
 ``--password-stdin``; it never appears on the command line (where ``ps`` would show it).
 
 Without ``--url`` the database is the settings' one (``KVT_DATABASE_URL``, else SQLite under
-the data directory).  Exit status: 0 done, 1 database failure, 2 bad input (arguments, URL or
-dataset).
+the data directory).  Exit status: 0 done, 1 database failure, 2 bad input (arguments, URL,
+dataset or password), 3 ``list-users`` found no account.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from db.models import ROLES
 
 EXIT_DB = 1
 EXIT_INPUT = 2
+EXIT_NO_USERS = 3
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("create-user", "set-password"):
             migrate.upgrade(engine)
             return _account(engine, args)
+        if args.command == "list-users":
+            migrate.upgrade(engine)
+            return _list_users(engine)
         progress = _Progress(sys.stderr)
         report = load_dataset(engine, args.dataset, replace=args.replace, progress=progress)
         progress.finish()
@@ -74,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="empty the dataset tables first (default: keep stored rows, add only new ones)",
     )
+    users = sub.add_parser("list-users", help=f"list the accounts (exit {EXIT_NO_USERS}: none yet)")
+    users.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     for name, text in (
         ("create-user", "create an account (the first admin, typically)"),
         ("set-password", "set a new password for an account (e.g. a locked-out admin)"),
@@ -122,6 +128,15 @@ def _account(engine: Engine, args: argparse.Namespace) -> int:
         session.commit()
     print(f"{done} ({_where(engine.url)})")
     return 0
+
+
+def _list_users(engine: Engine) -> int:
+    with Session(engine) as session:
+        users = accounts.list_users(session)
+    for u in users:
+        state = "active" if u.active else "disabled"
+        print(f"{u.username:<24} {u.role:<10} {state}")
+    return 0 if users else EXIT_NO_USERS
 
 
 def _password(from_stdin: bool) -> str:

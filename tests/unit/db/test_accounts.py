@@ -118,10 +118,13 @@ def test_the_audit_trail_refuses_update_and_delete(engine: Engine) -> None:
 def test_create_user_command(db_url: str, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     import io
 
+    assert main(["list-users", "--url", db_url]) == 3  # none yet: scripts/app asks for one
     monkeypatch.setattr("sys.stdin", io.StringIO(PW + "\n"))
     args = ["create-user", "Root", "--role", "admin", "--password-stdin", "--url", db_url]
     assert main(args) == 0
     assert "created root (admin)" in capsys.readouterr().out
+    assert main(["list-users", "--url", db_url]) == 0
+    assert capsys.readouterr().out.split() == ["root", "admin", "active"]
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     assert main([*args[:2], "--role", "viewer", "--password-stdin", "--url", db_url]) == 2
     assert "at least 12" in capsys.readouterr().err
