@@ -155,3 +155,25 @@ def test_audit_page_lists_and_filters_the_trail(seeded_dir: Path) -> None:
     at.selectbox(key="au_outcome").set_value("ok").run()
     at.selectbox(key="au_actor").set_value("ana").run()
     assert set(at.dataframe[0].value["Qui"]) == {"ana"}
+
+
+def test_an_idle_session_expires_and_asks_to_sign_in_again(seeded_dir: Path) -> None:
+    from dataclasses import replace
+    from datetime import timedelta
+
+    at = app_test("app.py", role="analyst")
+    at.run()
+    assert at.title[0].value == "File d'alertes"
+    who = at.session_state["principal"]
+    at.session_state["principal"] = replace(who, last_seen=who.last_seen - timedelta(minutes=31))
+    at.run()
+    assert_clean(at)
+    assert "principal" not in at.session_state
+    assert at.metric == [] and at.dataframe == []
+    # (In the browser the app then shows the sign-in page, as the end-to-end test's sign-out
+    # shows; AppTest keeps running the page it was on, which refuses on its own.)
+    page = app_test("pages/1_alert_queue.py", role="analyst")
+    page.session_state["principal"] = replace(who, signed_in_at=who.signed_in_at - who.max_age)
+    page.run()
+    assert not page.exception and page.metric == [] and page.dataframe == []
+    assert any("expiré" in i.value for i in page.info)
