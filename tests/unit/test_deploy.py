@@ -25,7 +25,12 @@ DOCKERFILE = ROOT / "Dockerfile"
 DEPLOY = ROOT / "deploy"
 DASHBOARDS = DEPLOY / "grafana" / "dashboards"
 
-ONE_SHOTS = {"topics", "migrate", "demo"}  # run to completion; everything else has a healthcheck
+ONE_SHOTS = {
+    "topics",
+    "migrate",
+    "admin",
+    "demo",
+}  # run to completion; everything else has a healthcheck
 PROJECT_IMAGE = "kivendtout-fraud-desk:local"
 DETECTOR_RUN = ["python", "-m", "detector", "run"]
 
@@ -41,10 +46,15 @@ def _services() -> dict[str, dict[str, Any]]:
     return _compose()["services"]
 
 
+REQUIRED = re.compile(r"\$\{(\w+):\?[^}]*\}")
+
+
 def _interpolate(value: object) -> str:
-    """Compose's ``${VAR:-default}`` with an empty environment (the demo defaults)."""
+    """Compose's ``${VAR:-default}`` with an empty environment, and ``${VAR:?error}``
+    (required: no default) as the placeholder ``required``."""
     text = str(value).replace("$$", "\0")
-    text = re.sub(r"\$\{(\w+)(?::?[-?]([^}]*))?\}", lambda m: m.group(2) or "", text)
+    text = REQUIRED.sub("required", text)
+    text = re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", text)
     return text.replace("\0", "$")
 
 
@@ -254,10 +264,12 @@ def test_topic_job_creates_replicated_topics_once_the_brokers_are_healthy() -> N
 def test_project_services_are_configured_only_by_real_settings() -> None:
     known = {"KVT_" + f.name.upper() for f in fields(Settings) if f.name != "kafka_options"}
     project = _project_services()
-    assert set(project) == {"topics", "migrate", "detector", "app", "demo"}
+    assert set(project) == {"topics", "migrate", "admin", "detector", "app", "demo"}
     for name, service in project.items():
         env = _env(service)
         for key in env:
+            if name == "admin" and key.startswith("DESK_ADMIN_"):
+                continue  # the first account's name and password: input of the job, not settings
             assert key in known or key.startswith("KVT_KAFKA_OPT_"), f"{name}: {key} is no setting"
         # every value converts (ints are ints, ...) and the stack is not the embedded mode
         settings = load_settings(env=env, secrets_file=ROOT / "no-such-secrets.toml")
@@ -438,3 +450,31 @@ def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
     }
     assert {".git", ".venv", ".services", "data", ".streamlit/secrets.toml"} <= ignored
     assert not ignored & {"requirements.txt", "app.py", "pages", "detector", "db", "data_gen"}
+
+
+def test_no_credential_has_a_default_and_the_example_env_names_each() -> None:
+    text = COMPOSE_FILE.read_text(encoding="utf-8")
+    secret = re.compile(r"PASSWORD|SECRET|TOKEN", re.I)
+    for match in re.finditer(r"\$\{(\w+)(:?[-?])?([^}]*)\}", text):
+        name, op = match.group(1), match.group(2)
+        if secret.search(name):
+            assert op == ":?", f"{name} has a default or may be empty: {match.group(0)}"
+    required = set(REQUIRED.findall(text))
+    assert {"POSTGRES_PASSWORD", "MONGO_PASSWORD", "DESK_ADMIN_PASSWORD"} <= required
+    example = dict(
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    assert required <= set(example), required - set(example)
+    assert all("change-me" in example[k] for k in required if secret.search(k))
+    assert ".env" in (ROOT / ".gitignore").read_text(encoding="utf-8").split()
+
+
+def test_the_admin_job_creates_the_first_account_through_stdin_only() -> None:
+    admin = _services()["admin"]
+    script = " ".join(_command(admin))
+    assert "python -m db list-users" in script and "--password-stdin" in script
+    create = script.split("|")[-1]  # the password reaches create-user through the pipe only
+    assert "create-user" in create and "DESK_ADMIN_PASSWORD" not in create
+    assert _depends(_services()["app"])["admin"] == "service_completed_successfully"
