@@ -46,10 +46,11 @@ class Topics:
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = ROOT / "data"
-    database_url: str = ""  # empty: SQLite file in data_dir
+    # repr=False: these carry credentials, and a logged or displayed Settings must not.
+    database_url: str = field(default="", repr=False)  # empty: SQLite file in data_dir
     kafka_bootstrap: str = ""  # empty: embedded mode, no broker
-    kafka_options: Mapping[str, str] = field(default_factory=dict)  # SASL/SSL passthrough
-    mongo_url: str = ""  # empty: no archive; timelines read the relational store
+    kafka_options: Mapping[str, str] = field(default_factory=dict, repr=False)  # SASL/SSL
+    mongo_url: str = field(default="", repr=False)  # empty: timelines read the relational store
     mongo_db: str = "kivendtout"
     topic_partitions: int = 3
     topic_replication: int = 1

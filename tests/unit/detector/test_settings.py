@@ -42,3 +42,37 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
     bad.write_text("[kvt\n")
     with pytest.raises(SettingsError, match=r"bad\.toml"):
         load_settings(env={}, secrets_file=bad)
+
+
+def test_the_shipped_example_loads_and_reaches_every_kafka_client(tmp_path: Path) -> None:
+    from data_gen.stream import producer_config
+
+    example = Path(__file__).resolve().parents[3] / ".streamlit" / "secrets.toml.example"
+    s = load_settings(env={}, secrets_file=example)
+    assert s.database_url.startswith("postgresql+psycopg2://") and s.mongo_url
+    secret = {"sasl.username": "kvt-detector", "sasl.password": "CHANGE-ME"}
+    assert secret.items() <= s.kafka_options.items()
+    # The consumer and the admin client use kafka_config(); the producer adds its own options.
+    for conf in (s.kafka_config(), s.kafka_config(**{"group.id": "g"}), producer_config(s)):
+        assert secret.items() <= conf.items()
+        assert conf["security.protocol"] == "SASL_SSL"
+    # Only placeholders ship: nothing that looks like a real password.
+    text = example.read_text()
+    assert text.count("CHANGE-ME") == 3 and "password = \"" not in text.replace("CHANGE-ME", "")
+
+
+def test_credentials_never_show_in_the_settings_repr(tmp_path: Path) -> None:
+    env = {
+        "KVT_DATABASE_URL": "postgresql+psycopg2://u:pg-secret@db/kvt",
+        "KVT_MONGO_URL": "mongodb://u:mongo-secret@m:27017/",
+        "KVT_KAFKA_OPT_SASL_PASSWORD": "kafka-secret",
+    }
+    s = load_settings(env=env, secrets_file=tmp_path / "none.toml")
+    assert s.kafka_options["sasl.password"] == "kafka-secret"
+    shown = repr(s) + str(s)
+    assert not any(x in shown for x in ("pg-secret", "mongo-secret", "kafka-secret"))
+
+
+def test_the_real_secrets_file_is_git_ignored() -> None:
+    ignored = (Path(__file__).resolve().parents[3] / ".gitignore").read_text().split()
+    assert ".streamlit/secrets.toml" in ignored
