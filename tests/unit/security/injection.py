@@ -1,0 +1,68 @@
+"""SQL injection attempts through every filter and search; run on SQLite (unit) and on the
+real PostgreSQL (integration) by the same function."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy.orm import Session
+
+from db import audit as trail
+from db.alerts import AlertFilters, count_alerts, list_alerts
+from db.desk import queue as q
+from db.desk.auth import sign_in
+from db.engine import session_factory
+from tests.unit.security.payloads import SQL
+
+
+def _row_counts(engine: Engine) -> dict[str, int]:
+    with Session(engine) as s:
+        return {
+            t: int(s.scalar(select(func.count()).select_from(_table(t))) or 0)
+            for t in inspect(engine).get_table_names()
+        }
+
+
+def _table(name: str):  # type: ignore[no-untyped-def]
+    from sqlalchemy import table
+
+    return table(name)
+
+
+def attempt_everywhere(engine: Engine) -> None:
+    """Feed each payload to each filter and search; nothing matches, nothing changes."""
+    from datetime import timedelta
+
+    before = _row_counts(engine)
+    assert before["fraud_alerts"] > 0
+    sessions = session_factory(engine)
+    with Session(engine) as s:
+        total = count_alerts(s)
+        for payload in SQL:
+            for f in (
+                AlertFilters(customer_id=payload),
+                AlertFilters(country=(payload,)),
+                AlertFilters(device=(payload,)),
+                q.build_filters(customer=payload, country=[payload], device=[payload]),
+            ):
+                assert count_alerts(s, f) == 0, (payload, f)
+                assert list_alerts(s, f, page_size=10) == []
+            assert q.open_alerts(s, customer_id=payload) == []
+            assert q.open_alerts(s, device_id=payload) == []
+            for f in (
+                trail.AuditFilters(actor=payload),
+                trail.AuditFilters(action=payload),
+                trail.AuditFilters(target=payload),
+            ):
+                assert trail.count_events(s, f) == 0
+        assert count_alerts(s) == total
+    for payload in SQL:
+        out = sign_in(sessions, payload, payload, timedelta(minutes=1), timedelta(hours=1))
+        assert out.principal is None
+    after = _row_counts(engine)
+    # Only the failed sign-ins were added (to the audit trail): every table is still there
+    # with every row.
+    assert set(after) == set(before)
+    assert after["audit_log"] == before["audit_log"] + len(SQL)
+    assert {k: v for k, v in after.items() if k != "audit_log"} == {
+        k: v for k, v in before.items() if k != "audit_log"
+    }
