@@ -11,12 +11,12 @@ import streamlit as st
 from data_gen.errors import DataGenError
 from data_gen.params import DEFAULT_MIX, GenParams
 from data_gen.schema import FRAUD_SCENARIOS
-from db.desk import studio
-from db.desk.auth import Permission
+from db.desk import data_ops, studio
+from db.desk.auth import Permission, Refused
 from db.desk.i18n_pages import text
 from db.desk.tuning import dataset_stamp
 from db.loader import LoadProgress
-from pages._ui import lang, require, runtime, sidebar
+from pages._ui import current_user, lang, refused, require, runtime, sidebar
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
@@ -48,8 +48,11 @@ def T(key: str, **fmt: object) -> str:
     return text(key, L, **fmt)
 
 
-def show_error(exc: studio.StudioError) -> None:
+def show_error(exc: studio.StudioError | Refused) -> None:
     """The message, and where in which file when the dataset itself is at fault."""
+    if isinstance(exc, Refused):
+        refused(exc)
+        return
     where = []
     if exc.file:
         where.append(T("st.err.file", file=exc.file))
@@ -146,13 +149,15 @@ if submitted:
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
 
-        out = studio.generate_dataset(root, name, params, progress, overwrite=overwrite)
+        out = data_ops.generate(
+            rt, current_user(), root, name, params, progress, overwrite=overwrite
+        )
         state.st_want = out.name
         flash(T("st.generated", name=out.name))
         st.rerun()
     except DataGenError as exc:
         tab_gen.error(T("st.bad_params", error=str(exc)))
-    except studio.StudioError as exc:
+    except (studio.StudioError, Refused) as exc:
         with tab_gen:
             show_error(exc)
 
@@ -189,7 +194,7 @@ with tab_sets:
 
         try:
             summ = cached_summary(str(path), stamp)
-        except studio.StudioError as exc:
+        except (studio.StudioError, Refused) as exc:
             show_error(exc)
             summ = None
         if summ is not None:
@@ -289,7 +294,7 @@ with tab_sets:
                 )
 
             try:
-                report = studio.load_into_db(rt.engine, path, on_load)
+                report = data_ops.load(rt, current_user(), path, on_load)
                 bar.progress(1.0, text=T("st.loaded_bar"))
                 st.success(
                     T(
@@ -300,7 +305,7 @@ with tab_sets:
                     )
                 )
                 st.cache_data.clear()  # insights and other cached reads see the new payments
-            except studio.StudioError as exc:
+            except (studio.StudioError, Refused) as exc:
                 show_error(exc)
 
         # ----------------------------------------------------------------- stream / replay
@@ -321,13 +326,13 @@ with tab_sets:
         if c[1].button(label, key="st_stream", type="primary", icon=":material/play_arrow:"):
             try:
                 if embedded:
-                    rt.start_replay(path, speed or None)
+                    data_ops.replay(rt, current_user(), path, speed or None)
                     flash(T("st.replay_started", name=name))
                 else:
-                    studio.start_stream(path, rt.settings, speed or None)
+                    data_ops.stream(rt, current_user(), path, speed or None)
                     flash(T("st.stream_started", name=name))
                 st.rerun()
-            except studio.StudioError as exc:
+            except (studio.StudioError, Refused) as exc:
                 show_error(exc)
 
 
@@ -355,7 +360,10 @@ def live_counters() -> None:
         elif job.finished and job.summary:
             st.text(job.summary)
         if job.running and st.button(T("st.stop_stream"), key="st_stop_stream"):
-            job.stop()
+            try:
+                data_ops.stop_stream(runtime(), current_user())
+            except Refused as exc:
+                refused(exc)
 
 
 with tab_sets:
@@ -371,7 +379,9 @@ with tab_import:
     dir_name = c[1].text_input(T("st.name"), key="st_import_dir_name", help=T("st.name_help"))
     if st.button(T("st.import_btn"), key="st_import_dir_btn", icon=":material/folder_open:"):
         try:
-            res = studio.import_directory(src.strip(), root, dir_name.strip() or None)
+            res = data_ops.import_directory(
+                rt, current_user(), src.strip(), root, dir_name.strip() or None
+            )
             state.st_want = res.path.name
             flash(
                 T(
@@ -382,7 +392,7 @@ with tab_import:
                 )
             )
             st.rerun()
-        except studio.StudioError as exc:
+        except (studio.StudioError, Refused) as exc:
             show_error(exc)
 
     st.subheader(T("st.import_zip"))
@@ -400,7 +410,9 @@ with tab_import:
         assert upload is not None
         name = zip_name.strip() or Path(upload.name).stem
         try:
-            res = studio.import_zip(upload.getvalue(), root, name, max_bytes=limit_mb * 1024**2)
+            res = data_ops.import_zip(
+                rt, current_user(), upload.getvalue(), root, name, max_bytes=limit_mb * 1024**2
+            )
             state.st_want = res.path.name
             msg = T(
                 "st.imported", name=res.path.name, layout=res.layout, payments=f"{res.payments:,}"
@@ -409,5 +421,5 @@ with tab_import:
                 msg += " " + T("st.skipped", files=", ".join(res.skipped))
             flash(msg)
             st.rerun()
-        except studio.StudioError as exc:
+        except (studio.StudioError, Refused) as exc:
             show_error(exc)

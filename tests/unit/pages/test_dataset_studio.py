@@ -164,3 +164,32 @@ def test_embedded_replay_starts_and_counters_move(with_dataset: Path) -> None:
     at.run()
     counters = {m.label: m.value for m in at.metric}
     assert int(counters["Paiements évalués"].replace(",", "")) > 0
+
+
+def test_the_page_changes_data_only_through_the_guarded_services() -> None:
+    """Writes go through db.desk.data_ops (permission check + audit), never straight to the
+    unguarded studio functions or the runtime."""
+    from tests.unit.pages.conftest import ROOT
+
+    source = (ROOT / "pages" / "4_dataset_studio.py").read_text()
+    unguarded = (
+        "studio.generate_dataset",
+        "studio.load_into_db",
+        "studio.start_stream",
+        "studio.import_zip",
+        "studio.import_directory",
+        "start_replay",
+        "job.stop",
+    )
+    for name in unguarded:
+        assert name not in source, name
+
+
+def test_an_analyst_cannot_open_the_studio(data_dir: Path) -> None:
+    at = app_test("pages/4_dataset_studio.py", role="analyst")
+    at.run()
+    assert not at.exception
+    # Only the account menu's own buttons: nothing of the studio was drawn.
+    assert all(b.key == "me_sign_out" or b.key.startswith("FormSubmitter:me_") for b in at.button)
+    assert at.tabs == []
+    assert any("may not generate" in e.value for e in at.error)
