@@ -9,15 +9,20 @@ Times what the queue page does on its first render: one grouped scan of the aler
 cards, country/device options, and the matching count of simple filters), three index probes
 (score and date bounds), the payments count, the matching count of other filters and the
 first page of 50, for the unfiltered queue and typical filters; also a deep page.
-Target: first render <= 1.5 s.  Then, unless ``--no-apptest``, renders the page itself with
-Streamlit's AppTest against the same schema (the first run includes imports and migrations;
-a rerun with cleared data caches is what a refresh costs at worst).
+Target: first render <= 1.5 s, judged on the **cold** first render: before each case
+PostgreSQL is restarted (empty shared buffers) and the kernel's page cache is dropped, then a
+new engine (new connection) renders once; the warm best of ``--repeats`` is reported beside it.
+``--warm-only`` skips the restarts (e.g. on a shared server).  Then, unless ``--no-apptest``,
+renders the page itself with Streamlit's AppTest against the same schema, signed in (the
+first run includes imports and migrations; a rerun with cleared data caches is what a
+refresh costs at worst).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -145,17 +150,59 @@ def refresh(engine: Engine, filters: AlertFilters, sort: str) -> Callable:
     return run
 
 
+def make_cold(root: str) -> str:
+    """Restart PostgreSQL and drop the page cache; returns what could not be done."""
+    subprocess.run([f"{root}/scripts/services", "restart", "pg"], check=True,
+                   capture_output=True)  # fmt: skip
+    try:
+        subprocess.run(["sync"], check=True)
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("3\n")
+        return ""
+    except OSError:
+        return "page cache not dropped (no permission)"
+
+
+def cold_first_render(
+    url: str, filters: AlertFilters, sort: str, page: int, root: str
+) -> tuple[float, str]:
+    why = make_cold(root)
+    engine = make_engine(url)
+    try:
+        fn = first_render(engine, filters, sort, page)
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0, why
+    finally:
+        engine.dispose()
+
+
 def apptest_seconds(schema_url: str) -> tuple[float, float]:
     """(first run, rerun with cold data caches) of the queue page under AppTest."""
     import tempfile
+    from datetime import timedelta
+
+    from db.accounts import create_user, get_user
+    from db.desk.auth import Principal
+    from db.types import utc_now
 
     os.environ["KVT_DATABASE_URL"] = schema_url
     os.environ["KVT_DATA_DIR"] = tempfile.mkdtemp(prefix="kvt_bench_queue_")
     os.environ.pop("KVT_KAFKA_BOOTSTRAP", None)
     from streamlit.testing.v1 import AppTest
 
+    engine = make_engine(schema_url)
+    with Session(engine) as s:
+        if get_user(s, "bench") is None:
+            create_user(s, "bench", "analyst", "queue page timing only")
+            s.commit()
+    engine.dispose()
+    now = utc_now()
     page = os.path.join(os.path.dirname(__file__), "..", "pages", "1_alert_queue.py")
     at = AppTest.from_file(os.path.abspath(page), default_timeout=120)
+    at.session_state["principal"] = Principal(
+        "bench", "analyst", now, now, timedelta(hours=1), timedelta(hours=1)
+    )
     t0 = time.perf_counter()
     at.run()
     first = time.perf_counter() - t0
@@ -184,6 +231,7 @@ def main() -> None:
     ap.add_argument("--no-apptest", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the filled schema")
     ap.add_argument("--schema", default="", help="reuse a kept schema (no fill)")
+    ap.add_argument("--warm-only", action="store_true", help="no PostgreSQL restarts")
     args = ap.parse_args()
 
     calib = calibration_seconds()
@@ -200,15 +248,25 @@ def main() -> None:
             ("one customer", AlertFilters(customer_id="C000042"), "time_desc", 1),
             ("unfiltered, page 2000 (offset 99,950)", AlertFilters(), "score_desc", 2000),
         ]  # fmt: skip
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         for name, filters, sort, page in cases:
             fn = first_render(engine, filters, sort, page)
-            t0 = time.perf_counter()
-            fn()
-            cold = time.perf_counter() - t0
+            if args.warm_only:
+                t0 = time.perf_counter()
+                fn()
+                cold, why = time.perf_counter() - t0, "first call in this process, caches warm"
+            else:
+                engine.dispose()
+                cold, why = cold_first_render(schema_url, filters, sort, page, root)
+                why = why or "PostgreSQL restarted, page cache dropped, new connection"
             best = best_of(fn, args.repeats)
             figures.append(
-                Figure(f"first render: {name}", best, "s", f"<= {TARGET_S}", best <= TARGET_S,
-                       best / calib, f"first call {cold:.2f} s")
+                Figure(f"cold first render: {name}", cold, "s", f"<= {TARGET_S}",
+                       cold <= TARGET_S, cold / calib, why)
+            )  # fmt: skip
+            figures.append(
+                Figure(f"warm render: {name}", best, "s", "(info)", True, best / calib,
+                       f"best of {args.repeats}")
             )  # fmt: skip
         fn = refresh(engine, AlertFilters(), "score_desc")
         best = best_of(fn, args.repeats)

@@ -118,9 +118,17 @@ class AlertStats:
     pending: int
 
 
-def count_alerts(session: Session, filters: AlertFilters | None = None) -> int:
-    stmt = select(func.count()).select_from(Alert)
-    return int(session.scalar(_filtered(stmt, filters)) or 0)
+def count_alerts(
+    session: Session, filters: AlertFilters | None = None, cap: int | None = None
+) -> int:
+    """Alerts matching ``filters``; with ``cap``, counting stops after ``cap + 1`` (a result
+    above ``cap`` means "more than cap"), so a broad filter over millions of alerts costs a
+    bounded index walk instead of a full join."""
+    if cap is None:
+        stmt = select(func.count()).select_from(Alert)
+        return int(session.scalar(_filtered(stmt, filters)) or 0)
+    hits = _filtered(select(Alert.alert_id), filters).limit(cap + 1).subquery()
+    return int(session.scalar(select(func.count()).select_from(hits)) or 0)
 
 
 def list_alerts(

@@ -63,6 +63,7 @@ class Settings:
     app_detector: int = 1  # 0: the app only reads (a separate detector service consumes)
     order_grace_ms: int = 500  # detector.ordering: how long a late click may trail a payment
     session_idle_min: int = 30  # sign-in expires after this long without activity
+    display_tz: str = "Europe/Paris"  # the shop's zone: charts' hours and days
     session_max_h: int = 12  # ... and this long after signing in, active or not
 
     @cached_property

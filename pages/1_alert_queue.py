@@ -384,7 +384,12 @@ def live_queue() -> None:
         return
     p1, p2 = st.columns([3, 1])
     p1.caption(
-        t("queue.matching", n=f"{page.total:,}", page=page.page, pages=page.pages)
+        t(
+            "queue.matching",
+            n=t("queue.more_than", n=f"{q.COUNT_CAP:,}") if page.capped else f"{page.total:,}",
+            page=page.page,
+            pages=page.pages,
+        )
         + " · "
         + t("queue.live", s=REFRESH_S)
     )

@@ -34,10 +34,10 @@ def T(key: str, **fmt: object) -> str:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
-def load(db_url: str, version: tuple[int, int, int]) -> svc.Insights:
+def load(db_url: str, version: tuple[int, int, int], tz: str) -> svc.Insights:
     """All aggregates; ``version`` changes with new alerts, decisions or loaded payments."""
     with runtime().sessions() as session:
-        return svc.compute(session)
+        return svc.compute(session, tz)
 
 
 Figure = dict[str, Any]
@@ -115,10 +115,11 @@ def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFra
 
 st.title(T("ins.title"))
 rt = runtime()
+TZ = rt.settings.display_tz
 try:
     with rt.sessions() as session:
         version = svc.data_version(session)
-    data = load(rt.settings.db_url, version)
+    data = load(rt.settings.db_url, version, TZ)
 except SQLAlchemyError as exc:
     st.error(T("db_error"))
     st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)
@@ -224,7 +225,7 @@ with left:
         "hour",
         "alerts",
         title=T("ins.hour.title"),
-        x_title=T("ax.hour_utc"),
+        x_title=T("ax.hour", tz=TZ),
         y_title=T("ax.alerts"),
     )
     fig["layout"]["xaxis"]["dtick"] = 2
@@ -239,7 +240,7 @@ with right:
         colours=SEV_COLOURS,
         legend_title=T("ax.severity"),
         title=T("ins.day.title"),
-        x_title=T("ax.day_utc"),
+        x_title=T("ax.day", tz=TZ),
         y_title=T("ax.alerts"),
     )
     show(fig, by_day, "alerts_by_day")
@@ -277,7 +278,7 @@ else:
         colours={T("act.APPROVE"): "#3c9d5d", T("act.BLOCK"): "#d64545"},
         legend_title=T("ax.action"),
         title=T("ins.decisions.title"),
-        x_title=T("ax.day_utc"),
+        x_title=T("ax.day", tz=TZ),
         y_title=T("ax.decisions"),
     )
     show(fig, dec, "decisions_by_day")
@@ -289,7 +290,7 @@ else:
         barmode="group",
         legend_title=T("ax.analyst"),
         title=T("ins.workload.title"),
-        x_title=T("ax.day_utc"),
+        x_title=T("ax.day", tz=TZ),
         y_title=T("ax.decisions"),
     )
     show(fig, data.workload, "analyst_workload")

@@ -313,7 +313,7 @@ def day_chart(bt: tuning.Backtest) -> dict:
         ],
         "layout": {
             "title": {"text": T("tun.day.title", capacity=capacity)},
-            "xaxis": {"title": {"text": T("ax.day_utc")}},
+            "xaxis": {"title": {"text": T("ax.day", tz="UTC")}},
             "yaxis": {"title": {"text": T("ax.alerts")}},
             "shapes": [_line(y=capacity, colour="red")],
             "annotations": [_note(T("tun.cap"), y=capacity)],

@@ -227,7 +227,7 @@ with tab_sets:
                 ],
                 "layout": {
                     "title": {"text": T("st.per_day.title")},
-                    "xaxis": {"title": {"text": T("ax.day_utc")}},
+                    "xaxis": {"title": {"text": T("ax.day", tz="UTC")}},
                     "yaxis": {"title": {"text": T("st.payments")}},
                     "yaxis2": {
                         "title": {"text": T("st.frauds")},

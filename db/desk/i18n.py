@@ -79,6 +79,7 @@ TEXT: dict[str, dict[str, str]] = {
         "queue.any": "Any",
         "queue.select_placeholder": "Pick alerts by id, or tick rows in the table",
         "queue.matching": "{n} matching alerts · page {page} of {pages}",
+        "queue.more_than": "more than {n}",
         "queue.page": "Page",
         "queue.empty": "No alert matches these filters.",
         "queue.no_alerts": "No alerts yet. Generate and replay a dataset in the Dataset studio.",
@@ -195,6 +196,7 @@ TEXT: dict[str, dict[str, str]] = {
         "queue.any": "Tous",
         "queue.select_placeholder": "Choisissez des alertes par identifiant, ou cochez des lignes",
         "queue.matching": "{n} alertes correspondantes · page {page} sur {pages}",
+        "queue.more_than": "plus de {n}",
         "queue.page": "Page",
         "queue.empty": "Aucune alerte ne correspond à ces filtres.",
         "queue.no_alerts": (

@@ -5,14 +5,18 @@ the cost does not depend on loading alerts into Python.  :func:`data_version` is
 fingerprint of the data behind the charts (alert count, last decision id, payment count):
 pages key their cache on it, so a new alert, decision or loaded dataset refreshes the charts.
 
-Times are grouped in UTC on both dialects (SQLite stores naive UTC text; PostgreSQL converts
-``timestamptz`` to UTC explicitly, whatever the session time zone).
+Hours and days are the shop's local ones (``display_tz``, an IANA zone; Europe/Paris by
+default): an analyst reads "alerts at 3 am" in the shop's time.  PostgreSQL converts in SQL
+(``timezone(zone, ts)``); SQLite has no time zones, so it groups by UTC hour and each of those
+few buckets is converted in Python (exact for whole-hour zones, DST included).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, select
@@ -22,6 +26,7 @@ from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
 from detector.rules import RULE_IDS
 
 UNKNOWN = "unknown"
+DEFAULT_TZ = "Europe/Paris"  # the shop's zone; the page passes settings.display_tz
 CONFLICT_ACTION = "CONFLICT"
 # Alert columns the breakdown can group by; "method" comes from the payments table.
 DIMENSIONS: tuple[str, ...] = ("country", "device", "utm_source", "method")
@@ -64,17 +69,31 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _day(session: Session, col: Any) -> ColumnElement[str]:
-    """The UTC calendar day of a timestamp column, as ``YYYY-MM-DD`` text."""
+def _local_groups(
+    session: Session, col: Any, tz: str, *keys: Any, where: Any = None
+) -> pd.DataFrame:
+    """Counts of rows per (local day, local hour, *keys) of the timestamp ``col``."""
     if _is_pg(session):
-        return func.to_char(func.timezone("UTC", col), "YYYY-MM-DD")
-    return func.date(col)
-
-
-def _hour(session: Session, col: Any) -> ColumnElement[int]:
-    if _is_pg(session):
-        return cast(func.extract("hour", func.timezone("UTC", col)), Integer)
-    return cast(func.strftime("%H", col), Integer)
+        local = func.timezone(tz, col)
+        day = func.to_char(local, "YYYY-MM-DD")
+        hour = cast(func.extract("hour", local), Integer)
+        stmt = select(day, hour, *keys, func.count()).group_by(day, hour, *keys)
+        if where is not None:
+            stmt = stmt.where(where)
+        return _rows(session, stmt, ["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
+    bucket = func.strftime("%Y-%m-%d %H", col)  # SQLite keeps naive UTC text
+    stmt = select(bucket, *keys, func.count()).group_by(bucket, *keys)
+    if where is not None:
+        stmt = stmt.where(where)
+    zone = ZoneInfo(tz)
+    rows = []
+    for b, *rest, n in session.execute(stmt):
+        if b is None:
+            continue
+        local = datetime.strptime(b, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone)
+        rows.append((local.strftime("%Y-%m-%d"), local.hour, *rest, n))
+    frame = pd.DataFrame(rows, columns=["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
+    return frame
 
 
 def _rows(session: Session, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
@@ -143,17 +162,26 @@ def severity_split(session: Session) -> pd.DataFrame:
     return pd.DataFrame({"severity": order, "alerts": [int(counts.get(s, 0)) for s in order]})
 
 
-def alerts_by_hour(session: Session) -> pd.DataFrame:
-    hour = _hour(session, Alert.event_ts)
-    stmt = select(hour, func.count()).group_by(hour)
-    counts = {int(h): int(n) for h, n in session.execute(stmt) if h is not None}
-    return pd.DataFrame({"hour": range(24), "alerts": [counts.get(h, 0) for h in range(24)]})
+def alerts_by_hour(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+    """Alerts per local hour of the day (0-23), every hour present."""
+    g = _local_groups(session, Alert.event_ts, tz)
+    counts = g.groupby("hour")["n"].sum().to_dict() if not g.empty else {}
+    return pd.DataFrame({"hour": range(24), "alerts": [int(counts.get(h, 0)) for h in range(24)]})
 
 
-def alerts_by_day(session: Session) -> pd.DataFrame:
-    day = _day(session, Alert.event_ts)
-    stmt = select(day, Alert.severity, func.count()).group_by(day, Alert.severity).order_by(day)
-    return _rows(session, stmt, ["day", "severity", "alerts"])
+def alerts_by_day(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+    g = _local_groups(session, Alert.event_ts, tz, Alert.severity)
+    return _by_day(g, ["day", "severity", "alerts"])
+
+
+def _by_day(g: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    if g.empty:
+        return pd.DataFrame(columns=columns)
+    keys = [c for c in g.columns if c.startswith("k")]
+    out = g.groupby(["day", *keys], as_index=False)["n"].sum().sort_values(["day", *keys])
+    out.columns = columns
+    out[columns[-1]] = out[columns[-1]].astype(int)
+    return out.reset_index(drop=True)
 
 
 def breakdown(session: Session, dimension: str) -> pd.DataFrame:
@@ -174,27 +202,17 @@ def breakdown(session: Session, dimension: str) -> pd.DataFrame:
     return _rows(session, stmt, ["value", "alerts"])
 
 
-def decisions_by_day(session: Session) -> pd.DataFrame:
-    """Decisions per UTC day and action (conflicting attempts excluded: nothing changed)."""
-    day = _day(session, AlertDecision.at)
-    stmt = (
-        select(day, AlertDecision.action, func.count())
-        .where(AlertDecision.action != CONFLICT_ACTION)
-        .group_by(day, AlertDecision.action)
-        .order_by(day, AlertDecision.action)
-    )
-    return _rows(session, stmt, ["day", "action", "decisions"])
+def decisions_by_day(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+    """Decisions per local day and action (conflicting attempts excluded: nothing changed)."""
+    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.action,
+                      where=AlertDecision.action != CONFLICT_ACTION)  # fmt: skip
+    return _by_day(g, ["day", "action", "decisions"])
 
 
-def analyst_workload(session: Session) -> pd.DataFrame:
-    day = _day(session, AlertDecision.at)
-    stmt = (
-        select(day, AlertDecision.actor, func.count())
-        .where(AlertDecision.action != CONFLICT_ACTION)
-        .group_by(day, AlertDecision.actor)
-        .order_by(day, AlertDecision.actor)
-    )
-    return _rows(session, stmt, ["day", "analyst", "decisions"])
+def analyst_workload(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.actor,
+                      where=AlertDecision.action != CONFLICT_ACTION)  # fmt: skip
+    return _by_day(g, ["day", "analyst", "decisions"])
 
 
 def rule_precision(session: Session) -> pd.DataFrame:
@@ -239,18 +257,18 @@ def rule_precision(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compute(session: Session) -> Insights:
-    """Every insight in one read transaction."""
+def compute(session: Session, tz: str = DEFAULT_TZ) -> Insights:
+    """Every insight in one read transaction; hours and days in the zone ``tz``."""
     return Insights(
         totals=totals(session),
         reasons=reasons_distribution(session),
         cooccurrence=reason_cooccurrence(session),
         severity=severity_split(session),
-        by_hour=alerts_by_hour(session),
-        by_day=alerts_by_day(session),
+        by_hour=alerts_by_hour(session, tz),
+        by_day=alerts_by_day(session, tz),
         breakdowns={d: breakdown(session, d) for d in DIMENSIONS},
-        decisions_by_day=decisions_by_day(session),
-        workload=analyst_workload(session),
+        decisions_by_day=decisions_by_day(session, tz),
+        workload=analyst_workload(session, tz),
         rule_precision=rule_precision(session),
     )
 

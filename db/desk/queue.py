@@ -31,6 +31,10 @@ from detector.settings import Settings
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+# Filters the overview cannot count (rule, score, dates, customer) are counted up to here: an
+# exact count of a broad filter over millions of alerts is a full join, for a number nobody
+# pages through.  Simple filters (status, severity, country, device) stay exact.
+COUNT_CAP = 10_000
 HISTORY_LIMIT = 50
 OPEN_STATUSES: tuple[str, ...] = ("PENDING_REVIEW", "INVESTIGATING")
 MAX_BULK = 5000  # one click never decides more than this many alerts
@@ -250,13 +254,17 @@ class AlertSummary:
 @dataclass(frozen=True)
 class QueuePage:
     rows: tuple[AlertSummary, ...]
-    total: int  # alerts matching the filters
+    total: int  # alerts matching the filters (COUNT_CAP + 1 when capped)
     page: int  # 1-based, clamped to the last page
     page_size: int
+    # More than COUNT_CAP alerts match a filter counted the bounded way: the count reads "more
+    # than", and paging stops at the cap (narrow the filters to see the rest).
+    capped: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
+        shown = min(self.total, COUNT_CAP) if self.capped else self.total
+        return max(1, -(-shown // self.page_size))
 
 
 def queue_page(
@@ -271,11 +279,12 @@ def queue_page(
     filter that shrinks the result never shows an empty page).  With an overview, simple
     filters are counted from it instead of the table."""
     known = ov.matching(filters) if ov is not None else None
-    total = repo.count_alerts(session, filters) if known is None else known
-    last = max(1, -(-total // page_size))
+    total = repo.count_alerts(session, filters, cap=COUNT_CAP) if known is None else known
+    capped = known is None and total > COUNT_CAP
+    last = max(1, -(-(COUNT_CAP if capped else total) // page_size))
     page = min(max(1, page), last)
     alerts = repo.list_alerts(session, filters, sort, page, page_size) if total else []
-    return QueuePage(tuple(_summary(a) for a in alerts), total, page, page_size)
+    return QueuePage(tuple(_summary(a) for a in alerts), total, page, page_size, capped)
 
 
 def _summary(a: Alert) -> AlertSummary:

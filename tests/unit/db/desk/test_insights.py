@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
@@ -118,16 +119,20 @@ def test_cooccurrence_is_symmetric_with_totals_on_the_diagonal(session: Session)
     assert m.loc["FIRST_PAYMENT", "NEW_CUSTOMER"] == pair > 0
 
 
-def test_severity_hour_and_day_match_the_rows(session: Session) -> None:
+@pytest.mark.parametrize("tz", ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo"])
+def test_severity_hour_and_day_match_the_rows_in_the_display_zone(
+    session: Session, tz: str
+) -> None:
     alerts = alerts_of(session)
     sev = insights.severity_split(session).set_index("severity")["alerts"].to_dict()
     assert sev == dict(Counter(a.severity for a in alerts))
-    hours = insights.alerts_by_hour(session)
+    zone = ZoneInfo(tz)
+    hours = insights.alerts_by_hour(session, tz)
     assert list(hours["hour"]) == list(range(24))
-    want_h = Counter(a.event_ts.astimezone(UTC).hour for a in alerts)
+    want_h = Counter(a.event_ts.astimezone(zone).hour for a in alerts)
     assert hours.set_index("hour")["alerts"].to_dict() == {h: want_h.get(h, 0) for h in range(24)}
-    days = insights.alerts_by_day(session)
-    want_d = Counter((a.event_ts.astimezone(UTC).strftime("%Y-%m-%d"), a.severity) for a in alerts)
+    days = insights.alerts_by_day(session, tz)
+    want_d = Counter((a.event_ts.astimezone(zone).strftime("%Y-%m-%d"), a.severity) for a in alerts)
     assert {(d, s): n for d, s, n in days.itertuples(index=False)} == dict(want_d)
 
 
@@ -181,8 +186,10 @@ def test_decisions_and_workload_by_day(engine: Engine, tmp_path: Path) -> None:
             )
         )
         s.commit()
-        work = insights.analyst_workload(s)
-    assert ("2025-01-02", "alice", 1) in set(work.itertuples(index=False))
+        utc = insights.analyst_workload(s, "UTC")
+        paris = insights.analyst_workload(s, "Europe/Paris")
+    assert ("2025-01-02", "alice", 1) in set(utc.itertuples(index=False))
+    assert ("2025-01-03", "alice", 1) in set(paris.itertuples(index=False))  # 00:59 in Paris
 
 
 def test_rule_precision_from_decisions_and_labels(session: Session) -> None:

@@ -338,3 +338,21 @@ def test_clickstream_comes_from_the_replayed_dataset(tmp_path) -> None:
     want = ev[ev["session_id"] == sid]
     assert [e.kind for e in got] == want["event_type"].tolist()
     assert got == sorted(got, key=lambda e: e.ts)
+
+
+def test_broad_filters_are_counted_up_to_the_cap(
+    session: Session, alerts: list[Alert], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = AlertFilters(score_min=0)  # not countable from the overview
+    exact = count_alerts(session, f)
+    assert exact > 6
+    assert count_alerts(session, f, cap=5) == 6  # "more than 5"
+    assert count_alerts(session, f, cap=exact) == exact
+    monkeypatch.setattr(q, "COUNT_CAP", 5)
+    page = q.queue_page(session, f, "score_desc", 99, page_size=2, ov=q.overview(session))
+    assert page.capped and page.total == 6
+    assert page.pages == 3 and page.page == 3  # paging stops at the cap
+    assert len(page.rows) == 2
+    simple = q.queue_page(session, AlertFilters(), "score_desc", 1, page_size=2,
+                          ov=q.overview(session))  # fmt: skip
+    assert simple.total == len(alerts) and not simple.capped  # exact, from the overview
