@@ -544,7 +544,17 @@ else:
 # --------------------------------------------------------------------------- history
 st.header(T("tun.sec.history"))
 with rt.sessions() as session:
-    entries = tuning.history(session, L, limit=HISTORY_SHOWN)
+    n_versions = tuning.version_count(session)
+    n_pages = max(1, -(-n_versions // HISTORY_SHOWN))
+    st.caption(T("tun.history_count", n=n_versions))
+    hist_page = (
+        int(st.number_input(T("tun.history_page", pages=n_pages), 1, n_pages, key="tun_hist"))
+        if n_pages > 1
+        else 1
+    )
+    entries = tuning.history(
+        session, L, limit=HISTORY_SHOWN, offset=(hist_page - 1) * HISTORY_SHOWN
+    )
 for entry in entries:
     info = entry.info
     when = info.created_at.strftime("%Y-%m-%d %H:%M UTC")

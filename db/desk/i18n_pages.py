@@ -304,6 +304,11 @@ _T: dict[str, tuple[str, str]] = {
         "Version v{v} published: the detector uses it from its next batch.",
     ),
     "tun.sec.history": ("Historique des versions", "Version history"),
+    "tun.history_count": (
+        "{n} versions, la plus récente d'abord (20 par page).",
+        "{n} versions, newest first (20 per page).",
+    ),
+    "tun.history_page": ("Page de l'historique (sur {pages})", "History page (of {pages})"),
     "tun.version": ("v{v} · {label} · {author} · {when}", "v{v} · {label} · {author} · {when}"),
     "tun.is_active": ("active", "active"),
     "tun.what": ("Élément", "What"),

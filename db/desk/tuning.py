@@ -514,10 +514,12 @@ class VersionEntry:
     changes: tuple[Change, ...]
 
 
-def history(session: Session, lang: str, limit: int | None = None) -> list[VersionEntry]:
-    """Versions, newest first (``limit`` of them), each with its diff against the version
-    before it; one query."""
-    stmt = select(RulesetRow).order_by(RulesetRow.version.desc())
+def history(
+    session: Session, lang: str, limit: int | None = None, offset: int = 0
+) -> list[VersionEntry]:
+    """Versions, newest first (``limit`` of them after skipping ``offset``), each with its
+    diff against the version before it; one query."""
+    stmt = select(RulesetRow).order_by(RulesetRow.version.desc()).offset(offset)
     if limit is not None:
         stmt = stmt.limit(limit + 1)  # one more: the predecessor of the oldest shown
     rows = list(session.scalars(stmt))

@@ -172,3 +172,22 @@ def test_suggest_shows_holdout_result_then_applies_to_editor(data_dir: Path) -> 
     assert at.session_state["tun_base"].weights == report.suggested.weights
     edited = at.data_editor[0].value.set_index("rule_id")["points"]
     assert tuple(edited[list(RULE_IDS)]) == report.suggested.weights
+
+
+def test_history_lists_every_version_page_by_page(data_dir: Path) -> None:
+    from db.rulesets import publish_ruleset
+    from pages._ui import runtime
+
+    at = page()
+    with runtime().sessions() as s:
+        for points in range(1, 25):
+            publish_ruleset(s, default_ruleset().with_points({"DIRECT_TRAFFIC": points}), "d", "")
+        s.commit()
+    at.run()
+    assert any("25 versions" in c.value for c in at.caption)
+    first = [e.label.split(" · ")[0] for e in at.expander if e.label.startswith("v")]
+    assert first[0] == "v25" and len(first) == 20
+    at.number_input(key="tun_hist").set_value(2).run()
+    assert not at.exception
+    second = [e.label.split(" · ")[0] for e in at.expander if e.label.startswith("v")]
+    assert second == ["v5", "v4", "v3", "v2", "v1"]

@@ -15,7 +15,7 @@ from data_gen.params import GenParams
 from db.desk import tuning
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
-from db.rulesets import active_ruleset
+from db.rulesets import active_ruleset, publish_ruleset
 from detector.backtest import HitMatrix, evaluate_ruleset
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 from detector.suggest import Objective
@@ -252,3 +252,21 @@ def test_unlabelled_dataset_gets_volumes_only(hm: HitMatrix) -> None:
         bare, default_ruleset().with_points({"MOBILE_DEVICE": 90}), bare, default_ruleset()
     )
     assert cmp.new_alerts > 0 and cmp.new_frauds == 0 and cmp.examples["is_fraud"].isna().all()
+
+
+def test_history_pages_through_every_version(sessions: sessionmaker[Session]) -> None:
+    _, rs = tuning.current(sessions)
+    with sessions() as s:
+        for points in range(1, 45):
+            publish_ruleset(s, rs.with_points({"DIRECT_TRAFFIC": points % 30}), "dana", "")
+        s.commit()
+        assert tuning.version_count(s) == 45
+        seen = []
+        for offset in range(0, 45, 20):
+            page = tuning.history(s, "en", limit=20, offset=offset)
+            seen += [e.info.version for e in page]
+            # Each entry's diff is against its real predecessor, page boundaries included.
+            for e in page:
+                if e.info.version > 1:
+                    assert e.changes, e.info.version
+    assert seen == list(range(45, 0, -1))
