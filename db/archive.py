@@ -76,6 +76,8 @@ class EventArchive:
     does (at most ``timeout_ms`` before :class:`ArchiveUnavailable`).  Thread-safe.
     """
 
+    source = "MongoDB archive"  # for timelines: where behavioural events come from
+
     def __init__(
         self,
         mongo_url: str,

@@ -1,9 +1,11 @@
 """A customer's or a session's history as one time-ordered list, for the analyst.
 
-Behavioural events come from the MongoDB archive when one is configured (``settings.mongo_url``,
-see :mod:`db.archive`); without it the relational store has no clickstream, so the ``sessions``
-rows stand in for it (``session_start`` / ``session_end``).  Payments, alerts and analyst
-decisions always come from the relational store.  Every source returns its latest ``limit``
+Behavioural events come from an :class:`EventReader`: the MongoDB archive when one is
+configured (``settings.mongo_url``, see :mod:`db.archive`), else the dataset file the embedded
+detector replays (:class:`DatasetEvents`); :func:`event_reader_for` picks one.  Without either
+the relational store has no clickstream, so the ``sessions`` rows stand in for it
+(``session_start`` / ``session_end``).  Orders, payments, alerts and analyst decisions always
+come from the relational store.  Every source returns its latest ``limit``
 rows; the merge keeps the latest ``limit`` entries overall, oldest first.
 
 Times are event times (the shop's clock), except for decisions, which happen when an analyst
@@ -16,21 +18,29 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Alert, AlertDecision, PaymentRow, WebSession
+from data_gen.readers import read_dataset
+from db.archive import EventArchive
+from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
+from detector.settings import Settings
 
 DEFAULT_LIMIT = 200
+ORDER = "order"
 PAYMENT = "payment"
 ALERT = "alert"
 DECISION = "decision"
 SESSION_START = "session_start"
 SESSION_END = "session_end"
 # Rank at equal times; behavioural event types (page_view, add_to_cart, ...) rank 1.
-_RANK = {SESSION_START: 0, PAYMENT: 2, ALERT: 3, DECISION: 4, SESSION_END: 5}
+_RANK = {SESSION_START: 0, ORDER: 2, PAYMENT: 3, ALERT: 4, DECISION: 5, SESSION_END: 6}
+# Kinds the relational store provides; anything else is a behavioural (clickstream) event.
+CONTEXT_KINDS = frozenset(_RANK)
 _EVENT_DETAIL = (
     "event_id",
     "product_id",
@@ -55,13 +65,83 @@ class TimelineEntry:
     def order_key(self) -> tuple[datetime, int, str]:
         return (self.ts, _RANK.get(self.kind, 1), _tiebreak(self))
 
+    @property
+    def is_behaviour(self) -> bool:
+        return self.kind not in CONTEXT_KINDS
+
+    @property
+    def summary(self) -> str:
+        """One line for a table: the detail's values, ids first."""
+        d = self.detail
+        parts = [str(d[k]) for k in ("alert_id", "payment_id", "order_id", "product_id") if k in d]
+        if "amount" in d and isinstance(d["amount"], int | float) and d["amount"] == d["amount"]:
+            parts.append(f"{d['amount']:.2f} {d.get('currency') or ''}".strip())
+        for k in ("result", "score", "severity", "status", "action", "actor", "note", "device",
+                  "country", "utm_source"):  # fmt: skip
+            if k in d:
+                parts.append(f"{k}={d[k]}")
+        return " · ".join(parts)
+
 
 class EventReader(Protocol):
-    """What the timeline needs from an archive (:class:`db.archive.EventArchive` has it)."""
+    """Where behavioural events come from (:class:`db.archive.EventArchive`,
+    :class:`DatasetEvents`)."""
+
+    source: str
 
     def customer_events(self, customer_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
 
     def session_events(self, session_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
+
+
+def event_reader_for(settings: Settings, replay_dir: Path | None = None) -> EventReader | None:
+    """The MongoDB archive when configured, else the dataset being replayed, else None."""
+    if settings.mongo_url:
+        return _archive(settings.mongo_url, settings.mongo_db)
+    if replay_dir is not None and replay_dir.exists():
+        return DatasetEvents(replay_dir)
+    return None
+
+
+@lru_cache(maxsize=2)
+def _archive(url: str, db_name: str) -> EventArchive:
+    return EventArchive(url, db_name)
+
+
+@dataclass(frozen=True)
+class DatasetEvents:
+    """A dataset's events file as an :class:`EventReader` (read once per file version)."""
+
+    path: Path
+    source: str = "replayed dataset file"
+
+    def customer_events(self, customer_id: str, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
+        return list(self._index()[1].get(customer_id, ()))[-limit:]
+
+    def session_events(self, session_id: str, limit: int = DEFAULT_LIMIT) -> list[dict[str, Any]]:
+        return list(self._index()[0].get(session_id, ()))[-limit:]
+
+    def _index(self) -> tuple[dict[str, tuple[dict[str, Any], ...]], ...]:
+        return _dataset_index(str(self.path), self.path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _dataset_index(path: str, stamp: int) -> tuple[dict[str, tuple[dict[str, Any], ...]], ...]:
+    """(events by session, events by customer), each oldest first."""
+    cols = ["event_id", "session_id", "customer_id", "event_type", "event_timestamp",
+            "product_id", "amount"]  # fmt: skip
+    ev = read_dataset(path).events(columns=cols)
+    by_session: dict[str, list[dict[str, Any]]] = {}
+    by_customer: dict[str, list[dict[str, Any]]] = {}
+    for row in ev.itertuples(index=False):
+        doc = {k: v for k, v in zip(cols, row, strict=True) if v is not None and v == v}
+        doc["event_timestamp"] = row.event_timestamp.to_pydatetime()
+        by_session.setdefault(row.session_id, []).append(doc)
+        by_customer.setdefault(row.customer_id, []).append(doc)
+    return (
+        {k: tuple(v) for k, v in by_session.items()},
+        {k: tuple(v) for k, v in by_customer.items()},
+    )
 
 
 def customer_timeline(
@@ -79,6 +159,7 @@ def customer_timeline(
         payment_filter=PaymentRow.customer_id == customer_id,
         alert_filter=Alert.customer_id == customer_id,
         session_filter=WebSession.customer_id == customer_id,
+        order_filter=Order.customer_id == customer_id,
     )
 
 
@@ -97,6 +178,7 @@ def session_timeline(
         payment_filter=PaymentRow.session_id == session_id,
         alert_filter=Alert.session_id == session_id,
         session_filter=WebSession.session_id == session_id,
+        order_filter=Order.session_id == session_id,
     )
 
 
@@ -108,6 +190,7 @@ def _timeline(
     payment_filter: ColumnElement[bool],
     alert_filter: ColumnElement[bool],
     session_filter: ColumnElement[bool],
+    order_filter: ColumnElement[bool],
 ) -> list[TimelineEntry]:
     if limit < 1:
         return []
@@ -117,6 +200,7 @@ def _timeline(
     with sessions_factory() as session:
         if events is None:
             entries.extend(_session_entries(session, session_filter, limit))
+        entries.extend(_order_entries(session, order_filter, limit))
         entries.extend(_payment_entries(session, payment_filter, limit))
         entries.extend(_alert_entries(session, alert_filter, limit))
     entries.sort(key=lambda e: e.order_key)
@@ -150,6 +234,21 @@ def _session_entries(
         if ws.end_ts is not None:
             out.append(TimelineEntry(ws.end_ts, SESSION_END, ws.session_id, {}))
     return out
+
+
+def _order_entries(session: Session, where: ColumnElement[bool], limit: int) -> list[TimelineEntry]:
+    rows = session.scalars(select(Order).where(where).order_by(Order.order_ts.desc()).limit(limit))
+    return [
+        TimelineEntry(
+            o.order_ts,
+            ORDER,
+            o.session_id,
+            _present(
+                order_id=o.order_id, amount=o.total_amount, currency=o.currency, status=o.status
+            ),
+        )
+        for o in rows
+    ]
 
 
 def _payment_entries(

@@ -19,6 +19,7 @@ import streamlit as st
 from db.desk import queue as q
 from db.desk.auth import Permission, Principal, Refused
 from db.models import ALERT_STATUSES, SEVERITIES
+from db.timeline import event_reader_for
 from detector.rules import RULE_IDS
 from pages._ui import (
     SEVERITY_COLOURS,
@@ -489,12 +490,12 @@ def _detail_panel() -> None:
             return
         f = detail.fields
         history = q.customer_history(session, f["customer_id"], f["event_ts"], detail.alert_id)
+        rt = runtime()
         timeline = (
             q.session_timeline(
-                session,
+                rt.sessions,
                 f["session_id"],
-                runtime().settings,
-                q.clickstream_reader_for(runtime().settings, runtime().replay_dir),
+                event_reader_for(rt.settings, rt.replay_dir),
             )
             if f["session_id"]
             else None
@@ -593,7 +594,7 @@ def _detail_panel() -> None:
             st.dataframe(
                 pd.DataFrame(
                     [
-                        {"ts": _fmt(e.ts), "kind": e.kind, "detail": e.detail}
+                        {"ts": _fmt(e.ts), "kind": e.kind, "detail": e.summary}
                         for e in timeline.events
                     ]
                 ),

@@ -10,23 +10,20 @@ never overwritten (see :func:`db.alerts.decide`).  Actions take the signed-in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from data_gen.readers import read_dataset
 from db import repository as repo
-from db.archive import EventArchive
+from db import timeline
 from db.desk.auth import Permission, Principal, authorize
-from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
-from detector.settings import Settings
+from db.models import Alert, AlertDecision, PaymentRow
+from db.timeline import EventReader, TimelineEntry
 
 log = logging.getLogger(__name__)
 
@@ -430,142 +427,27 @@ def customer_history(
 
 
 @dataclass(frozen=True)
-class TimelineEvent:
-    ts: datetime
-    kind: str  # session_start, page_view, add_to_cart, ..., order, payment, session_end
-    detail: str
-
-
-@dataclass(frozen=True)
 class SessionTimeline:
+    """A session's story for the alert detail (built by :mod:`db.timeline`, the one timeline
+    implementation): clicks when an event source has them, then orders, payments, alerts
+    and decisions from the relational store."""
+
     session_id: str
-    clickstream: tuple[TimelineEvent, ...]  # behavioural events; empty: none stored
-    context: tuple[TimelineEvent, ...]  # session start/end, orders, payments (when loaded)
-    source: str  # where the clickstream was looked for
+    events: tuple[TimelineEntry, ...]
+    source: str  # where behavioural events were looked for
 
     @property
     def has_clickstream(self) -> bool:
-        return bool(self.clickstream)
-
-    @property
-    def events(self) -> tuple[TimelineEvent, ...]:
-        return tuple(sorted(self.clickstream + self.context, key=lambda e: (e.ts, e.kind)))
-
-
-ClickstreamReader = Callable[[str], list[TimelineEvent]]
+        return any(e.is_behaviour for e in self.events)
 
 
 def session_timeline(
-    session: Session,
-    session_id: str,
-    settings: Settings | None = None,
-    clickstream_reader: ClickstreamReader | None = None,
+    sessions: sessionmaker[Session], session_id: str, reader: EventReader | None = None
 ) -> SessionTimeline:
-    """The session's clickstream and its context, from one place.
-
-    Today the relational store has no behavioural-events table, so the clickstream is empty
-    unless a ``clickstream_reader`` is given; the context comes from the ``sessions``,
-    ``orders`` and ``payments`` tables when a dataset was loaded.  The MongoDB archive
-    (``settings.mongo_url``) plugs in here: build its reader from ``settings`` and pass it
-    as ``clickstream_reader`` — pages need not change.
-    """
-    source = "relational store (no events table)"
-    clickstream: list[TimelineEvent] = []
-    if clickstream_reader is not None:
-        source = getattr(clickstream_reader, "source", "custom reader")
-        clickstream = list(clickstream_reader(session_id))
-    return SessionTimeline(
-        session_id, tuple(clickstream), tuple(_context(session, session_id)), source
-    )
-
-
-def clickstream_reader_for(
-    settings: Settings, replay_dir: Path | None = None
-) -> ClickstreamReader | None:
-    """Where a session's clickstream lives: the MongoDB archive when configured, else the
-    dataset the embedded detector is replaying (its events file), else nowhere."""
-    if settings.mongo_url:
-        return _ArchiveReader(settings.mongo_url, settings.mongo_db)
-    if replay_dir is not None and replay_dir.exists():
-        return _DatasetReader(replay_dir)
-    return None
-
-
-@dataclass(frozen=True)
-class _ArchiveReader:
-    url: str
-    db_name: str
-    source: str = "MongoDB archive"
-
-    def __call__(self, session_id: str) -> list[TimelineEvent]:
-        docs = _archive(self.url, self.db_name).session_events(session_id)
-        return [_event_of(d["event_timestamp"], d) for d in docs]
-
-
-@lru_cache(maxsize=2)
-def _archive(url: str, db_name: str) -> EventArchive:
-    return EventArchive(url, db_name)
-
-
-@dataclass(frozen=True)
-class _DatasetReader:
-    path: Path
-    source: str = "replayed dataset file"
-
-    def __call__(self, session_id: str) -> list[TimelineEvent]:
-        stamp = self.path.stat().st_mtime_ns
-        return list(_dataset_sessions(str(self.path), stamp).get(session_id, ()))
-
-
-@lru_cache(maxsize=2)
-def _dataset_sessions(path: str, stamp: int) -> dict[str, tuple[TimelineEvent, ...]]:
-    ev = read_dataset(path).events(
-        columns=["session_id", "event_type", "event_timestamp", "product_id", "amount"]
-    )
-    out: dict[str, list[TimelineEvent]] = {}
-    for sid, kind, ts, product, amount in ev.itertuples(index=False):
-        out.setdefault(sid, []).append(
-            _event_of(
-                ts.to_pydatetime(), {"event_type": kind, "product_id": product, "amount": amount}
-            )
-        )
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def _event_of(ts: datetime, d: Mapping[str, object]) -> TimelineEvent:
-    bits = [str(d.get("product_id") or "")]
-    amount = d.get("amount")
-    if isinstance(amount, int | float) and amount == amount:
-        bits.append(f"{amount:.2f} €")
-    return TimelineEvent(ts, str(d.get("event_type") or ""), " ".join(b for b in bits if b))
-
-
-def _context(session: Session, session_id: str) -> list[TimelineEvent]:
-    out: list[TimelineEvent] = []
-    ws = session.get(WebSession, session_id)
-    if ws is not None:
-        where = ", ".join(x for x in (ws.device, ws.country, ws.utm_source) if x)
-        out.append(TimelineEvent(ws.start_ts, "session_start", where))
-        if ws.end_ts is not None:
-            out.append(TimelineEvent(ws.end_ts, "session_end", ""))
-    for o in session.scalars(select(Order).where(Order.session_id == session_id).limit(100)):
-        out.append(
-            TimelineEvent(
-                o.order_ts,
-                "order",
-                f"{o.order_id} {o.total_amount:.2f} {o.currency or ''} {o.status or ''}".strip(),
-            )
-        )
-    pays = select(PaymentRow).where(PaymentRow.session_id == session_id).limit(100)
-    for p in session.scalars(pays):
-        out.append(
-            TimelineEvent(
-                p.attempt_ts,
-                "payment",
-                f"{p.payment_id} {p.amount:.2f} {p.currency or ''} {p.result}".strip(),
-            )
-        )
-    return sorted(out, key=lambda e: (e.ts, e.kind))
+    """``reader``: :func:`db.timeline.event_reader_for` (archive, else replayed dataset)."""
+    entries = timeline.session_timeline(session_id, sessions_factory=sessions, archive=reader)
+    source = reader.source if reader is not None else "relational store (no events table)"
+    return SessionTimeline(session_id, tuple(entries), source)
 
 
 # --------------------------------------------------------------------------- actions

@@ -200,27 +200,46 @@ def test_customer_history_lists_earlier_alerts_and_payments(
     assert h.payments_loaded and [p.payment_id for p in h.payments] == ["PX"]
 
 
-def test_session_timeline_without_clickstream_says_so(session: Session) -> None:
-    tl = q.session_timeline(session, "S404")
+def test_session_timeline_without_clickstream_says_so(engine: Engine) -> None:
+    tl = q.session_timeline(session_factory(engine), "S404")
     assert not tl.has_clickstream and tl.events == () and "no events table" in tl.source
 
 
-def test_session_timeline_uses_relational_context_and_a_reader(session: Session) -> None:
+class _Reader:
+    """An event source with one page view per session (the archive's shape)."""
+
+    source = "test reader"
+
+    def __init__(self, ts: datetime) -> None:
+        self.ts = ts
+
+    def session_events(self, session_id: str, limit: int = 200) -> list[dict]:
+        return [{"event_id": "E1", "event_type": "page_view", "event_timestamp": self.ts,
+                 "session_id": session_id, "product_id": "P9"}]  # fmt: skip
+
+    def customer_events(self, customer_id: str, limit: int = 200) -> list[dict]:
+        return []
+
+
+def test_session_timeline_uses_relational_context_and_a_reader(
+    engine: Engine, session: Session
+) -> None:
     t0 = datetime(2025, 11, 20, 10, tzinfo=UTC)
     session.add(WebSession(session_id="S1", customer_id="C1", start_ts=t0,
                            end_ts=t0.replace(hour=11), device="ios", country="FR"))  # fmt: skip
     session.add(Order(order_id="O1", customer_id="C1", session_id="S1",
                       order_ts=t0.replace(minute=30), total_amount=12.5))  # fmt: skip
     session.commit()
-    tl = q.session_timeline(session, "S1")
+    sessions = session_factory(engine)
+    tl = q.session_timeline(sessions, "S1")
     assert [e.kind for e in tl.events] == ["session_start", "order", "session_end"]
     assert not tl.has_clickstream
+    assert "O1" in tl.events[1].summary and "12.50" in tl.events[1].summary
 
-    def reader(session_id: str) -> list[q.TimelineEvent]:
-        return [q.TimelineEvent(t0.replace(minute=5), "page_view", f"/home ({session_id})")]
-
-    tl = q.session_timeline(session, "S1", clickstream_reader=reader)
-    assert tl.has_clickstream and [e.kind for e in tl.events][:2] == ["session_start", "page_view"]
+    tl = q.session_timeline(sessions, "S1", _Reader(t0.replace(minute=5)))
+    assert tl.has_clickstream and tl.source == "test reader"
+    # With an event source, its events replace the session rows; orders stay.
+    assert [e.kind for e in tl.events] == ["page_view", "order"]
 
 
 # --------------------------------------------------------------------------- actions
@@ -324,20 +343,24 @@ def test_clickstream_comes_from_the_replayed_dataset(tmp_path) -> None:
     from data_gen.generate import generate as _generate
     from data_gen.params import GenParams as _GenParams
     from data_gen.readers import read_dataset as _read
-    from db.desk.queue import clickstream_reader_for
+    from db.timeline import event_reader_for
     from detector.settings import Settings as _Settings
 
     _generate(tmp_path / "ds", _GenParams(scale=0.02, seed=2))
     ev = _read(tmp_path / "ds").events()
     sid = ev["session_id"].iloc[0]
+    cid = ev["customer_id"].iloc[0]
     settings = _replace(_Settings(), data_dir=tmp_path)
-    assert clickstream_reader_for(settings, None) is None
-    reader = clickstream_reader_for(settings, tmp_path / "ds")
-    assert reader is not None
-    got = reader(sid)
+    assert event_reader_for(settings, None) is None
+    reader = event_reader_for(settings, tmp_path / "ds")
+    assert reader is not None and reader.source == "replayed dataset file"
+    got = reader.session_events(sid)
     want = ev[ev["session_id"] == sid]
-    assert [e.kind for e in got] == want["event_type"].tolist()
-    assert got == sorted(got, key=lambda e: e.ts)
+    assert [d["event_type"] for d in got] == want["event_type"].tolist()
+    assert [d["event_timestamp"] for d in got] == sorted(d["event_timestamp"] for d in got)
+    mine = reader.customer_events(cid, limit=3)
+    assert len(mine) == min(3, int((ev["customer_id"] == cid).sum()))
+    assert {d["customer_id"] for d in mine} == {cid}
 
 
 def test_broad_filters_are_counted_up_to_the_cap(
