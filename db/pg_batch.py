@@ -3,6 +3,11 @@
 Multi-row ``INSERT … VALUES`` spends most of its time building and parsing the statement text;
 COPY skips both, and the alert insert and its reason rows become one statement.  The temp
 tables live as long as the connection and empty themselves at commit.
+
+A caught-up detector commits small batches many times a second, where the staging round
+trips (create/empty the temp table, COPY, insert) cost more than the rows: up to
+:data:`SMALL_BATCH` rows travel instead as one JSON parameter, typed by the table's own row
+type (``jsonb_populate_recordset``), in a single statement.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ SELECT inserted.alert_id, r.value ->> 'rule_id'
 FROM inserted CROSS JOIN LATERAL jsonb_array_elements(inserted.reasons) AS r(value)
 ON CONFLICT DO NOTHING
 """
+_FROM_JSON = "jsonb_populate_recordset(NULL::{table}, CAST(:rows AS jsonb))"
+SMALL_BATCH = 200
 _STATES_SQL = """
 INSERT INTO detector_state (customer_id, state, updated_at)
 SELECT customer_id, state, updated_at FROM kvt_states_in
@@ -63,6 +70,12 @@ ON CONFLICT (customer_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXC
 def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
     """Insert alert rows (``ON CONFLICT (payment_id) DO NOTHING``) and, for the ones actually
     inserted, their (alert, rule) rows."""
+    if len(rows) <= SMALL_BATCH:
+        sql = _ALERTS_SQL.replace("kvt_alerts_in", _FROM_JSON.format(table="fraud_alerts"))
+        session.execute(
+            text(sql), {"rows": _json([{c: r[c] for c in ALERT_COLUMNS} for r in rows])}
+        )
+        return
     _stage(session, "kvt_alerts_in", "fraud_alerts")
     cell = _Cells()
     values = (
@@ -73,6 +86,10 @@ def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
 
 
 def upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    if len(rows) <= SMALL_BATCH:
+        sql = _STATES_SQL.replace("kvt_states_in", _FROM_JSON.format(table="detector_state"))
+        session.execute(text(sql), {"rows": _json(list(rows))})
+        return
     _stage(session, "kvt_states_in", "detector_state")
     cell = _Cells()
     values = ((r["customer_id"], _json(r["state"]), cell(r["updated_at"])) for r in rows)
