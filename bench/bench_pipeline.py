@@ -138,9 +138,14 @@ def latency(s: Settings, messages: list[OutMessage], rate: float, seconds: float
         now = time.perf_counter()
         committed.update(dict.fromkeys(b.alerted, now))
 
-    svc = DetectorService(s, KafkaSource(s), sessions, AlertSink(s), on_batch=on_batch)
+    source = KafkaSource(s)
+    svc = DetectorService(s, source, sessions, AlertSink(s), on_batch=on_batch)
     svc.start_thread()
-    time.sleep(6)  # join the group before measuring
+    # Measure a running detector, not its start: wait until it owns every input partition.
+    deadline = time.monotonic() + 60
+    while len(source._positions) < 2 * s.topic_partitions and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)
     names = {"user_events": s.topics.user_events, "payments": s.topics.payments}
     todo = [(names[m.kind], m.key, m.value) for m in messages if m.kind in names]
     ctx = multiprocessing.get_context("spawn")
