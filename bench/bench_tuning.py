@@ -19,6 +19,8 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,9 +29,11 @@ from bench._common import Figure, best_of, calibration_seconds, report
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db.desk import tuning
+from db.desk.auth import Principal
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 
 TARGET_S = 0.300
+HISTORY_PAGE = 20  # versions per history page, as the page shows them
 PAGE = Path(__file__).resolve().parent.parent / "pages" / "3_rule_tuning.py"
 
 
@@ -64,6 +68,25 @@ def service_times(ds_dir: Path, changes: int) -> tuple[list[float], list[float],
     return bt_times, all_times, build_s, param_s, hm.n
 
 
+def _rule_owner() -> Principal:
+    """A signed-in rule owner, stored in the settings' database (every page needs one)."""
+    from sqlalchemy.orm import Session
+
+    from db.accounts import create_user
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.types import utc_now
+
+    engine = make_engine()
+    upgrade(engine)
+    with Session(engine) as s:
+        create_user(s, "bench", "rule_owner", "tuning page timing only")
+        s.commit()
+    engine.dispose()
+    now = utc_now()
+    return Principal("bench", "rule_owner", now, now, timedelta(hours=1), timedelta(hours=1))
+
+
 def page_times(ds_dir: Path, changes: int) -> list[float]:
     """Headless re-runs of the tuning page after an edit of one rule's points."""
     import streamlit as st
@@ -85,6 +108,7 @@ def page_times(ds_dir: Path, changes: int) -> list[float]:
         shutil.copytree(ds_dir, data_dir / "datasets" / "default")
         st.cache_resource.clear()
         at = AppTest.from_file(str(PAGE), default_timeout=120)
+        at.session_state["principal"] = _rule_owner()
         at.run()  # builds the hit matrix once
         assert not at.exception, [e.value for e in at.exception]
         key = at.data_editor[0].key
@@ -115,11 +139,51 @@ def page_times(ds_dir: Path, changes: int) -> list[float]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+def history_times(versions: int) -> tuple[float, float]:
+    """(first, last) page of the history, 20 versions each with its diff, plus the version
+    count, best of 5, after ``versions`` publications (SQLite, as embedded)."""
+    from sqlalchemy.orm import Session
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.rulesets import publish_ruleset
+
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = make_engine(f"sqlite:///{tmp}/history.db")
+        upgrade(engine)
+        rs = default_ruleset()
+        rng = np.random.default_rng(3)
+        with Session(engine) as s:
+            for _ in range(versions):
+                rule = RULE_IDS[int(rng.integers(0, len(RULE_IDS)))]
+                rs = rs.with_points({rule: int(rng.integers(0, 100))})
+                publish_ruleset(s, rs, "bench", "history bench")
+            s.commit()
+
+            def page(offset: int) -> Callable[[], tuple[int, list[tuning.VersionEntry]]]:
+                def run() -> tuple[int, list[tuning.VersionEntry]]:
+                    n = tuning.version_count(s)
+                    return n, tuning.history(s, "en", limit=HISTORY_PAGE, offset=offset)
+
+                return run
+
+            last_offset = (versions - 1) // HISTORY_PAGE * HISTORY_PAGE
+            for offset in (0, last_offset):
+                n, entries = page(offset)()
+                if n != versions or len(entries) != min(HISTORY_PAGE, versions - offset):
+                    raise RuntimeError(f"history at {offset}: {len(entries)} of {n} versions")
+            first = best_of(page(0), 5)
+            last = best_of(page(last_offset), 5)
+        engine.dispose()
+    return first, last
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--changes", type=int, default=30)
     ap.add_argument("--no-page", action="store_true", help="skip the headless page re-runs")
+    ap.add_argument("--versions", type=int, default=500, help="rule-set versions in the history")
     args = ap.parse_args()
     calib = calibration_seconds()
     with tempfile.TemporaryDirectory() as tmp:
@@ -127,6 +191,7 @@ def main() -> None:
         generate(ds, GenParams(scale=args.scale))
         bt, full, build_s, param_s, n = service_times(ds, args.changes)
         page = [] if args.no_page else page_times(ds, args.changes)
+    hist_first, hist_last = history_times(args.versions)
 
     med_bt, p95_bt = statistics.median(bt), _percentile(bt, 95)
     med_full = statistics.median(full)
@@ -185,6 +250,18 @@ def main() -> None:
             "engine re-run over the cached events (page: once per fingerprint)",
         ),
     ]
+    for where, seconds in (("first", hist_first), ("last", hist_last)):
+        figures.append(
+            Figure(
+                f"history, {where} page of {args.versions} versions",
+                seconds * 1000,
+                "ms",
+                "(info)",
+                True,
+                seconds / calib,
+                f"count + {HISTORY_PAGE} versions with their diffs (SQLite), best of 5",
+            )
+        )
     report("tuning", calib, figures)
 
 

@@ -49,6 +49,13 @@ _ORDER: dict[str, tuple[ColumnElement[Any], ...]] = {
     "time_desc": (Alert.event_ts.desc(), Alert.alert_id.desc()),
     "time_asc": (Alert.event_ts.asc(), Alert.alert_id.asc()),
 }
+# The same orders walked from the other end (a deep page is read from the nearer end).
+_REVERSE: dict[str, str] = {
+    "score_desc": "score_asc",
+    "score_asc": "score_desc",
+    "time_desc": "time_asc",
+    "time_asc": "time_desc",
+}
 MAX_PAGE_SIZE = 1000
 
 
@@ -137,16 +144,43 @@ def list_alerts(
     sort: AlertSort = "score_desc",
     page: int = 1,
     page_size: int = 50,
+    total: int | None = None,
 ) -> list[Alert]:
-    """One page (1-based) of alerts matching ``filters`` in ``sort`` order."""
+    """One page (1-based) of alerts matching ``filters`` in ``sort`` order.
+
+    ``total``, the exact number of matching alerts when the caller knows it, lets a page in
+    the second half be read from the end: OFFSET walks every skipped row, so the deepest
+    page is the middle one, not the last.  A total that is stale by a few rows shifts the
+    page by as many rows, as new alerts do anyway.
+    """
     if sort not in _ORDER:
         raise DbError(f"sort: expected one of {list(get_args(AlertSort))}, got {sort!r}")
     if page < 1:
         raise DbError(f"page: must be >= 1, got {page}")
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise DbError(f"page_size: must be between 1 and {MAX_PAGE_SIZE}, got {page_size}")
-    stmt = _filtered(select(Alert), filters).order_by(*_ORDER[sort])
-    stmt = stmt.limit(page_size).offset((page - 1) * page_size)
+    offset = (page - 1) * page_size
+    if total is not None:
+        if offset >= total:
+            return []
+        size = min(page_size, total - offset)
+        from_end = total - offset - size
+        if from_end < offset:
+            return _rows(session, filters, _REVERSE[sort], size, from_end)[::-1]
+    return _rows(session, filters, sort, page_size, offset)
+
+
+def _rows(
+    session: Session, filters: AlertFilters | None, sort: str, limit: int, offset: int
+) -> list[Alert]:
+    order = _ORDER[sort]
+    stmt = _filtered(select(Alert), filters).order_by(*order).limit(limit)
+    if offset:
+        # Skipped rows are walked in an index (index-only where the sort's index covers the
+        # filter) instead of each being fetched from the table: only the page's rows are.
+        ids = _filtered(select(Alert.alert_id), filters).order_by(*order)
+        ids = ids.limit(limit).offset(offset)
+        stmt = select(Alert).where(Alert.alert_id.in_(ids)).order_by(*order)
     return list(session.scalars(stmt))
 
 

@@ -76,18 +76,19 @@ def get_ruleset(session: Session, version: int) -> RuleSet:
 def list_rulesets(session: Session) -> list[RulesetInfo]:
     """Every version, newest first."""
     rows = session.scalars(select(RulesetRow).order_by(RulesetRow.version.desc()))
-    return [
-        RulesetInfo(
-            version=r.version,
-            label=r.label,
-            fingerprint=r.fingerprint,
-            author=r.author,
-            note=r.note or "",
-            created_at=r.created_at,
-            active=r.active,
-        )
-        for r in rows
-    ]
+    return [ruleset_info(r) for r in rows]
+
+
+def ruleset_info(row: RulesetRow) -> RulesetInfo:
+    return RulesetInfo(
+        version=row.version,
+        label=row.label,
+        fingerprint=row.fingerprint,
+        author=row.author,
+        note=row.note or "",
+        created_at=row.created_at,
+        active=row.active,
+    )
 
 
 def _active_row(session: Session) -> RulesetRow | None:

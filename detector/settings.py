@@ -93,9 +93,14 @@ def load_settings(
     env: Mapping[str, str] | None = None, secrets_file: Path | None = None
 ) -> Settings:
     env = os.environ if env is None else env
-    secrets = _read_secrets(secrets_file or ROOT / ".streamlit" / "secrets.toml")
+    # KVT_SECRETS_FILE points elsewhere, e.g. a test run away from a developer's real file.
+    default = env.get(PREFIX + "SECRETS_FILE") or ROOT / ".streamlit" / "secrets.toml"
+    secrets = _read_secrets(secrets_file or Path(default))
     values: dict[str, Any] = {}
-    kafka_options: dict[str, str] = dict(secrets.get("kafka_options", {}))
+    file_options = secrets.get("kafka_options", {})
+    if not isinstance(file_options, dict):
+        raise SettingsError("secrets [kvt.kafka_options] must be a table of librdkafka options")
+    kafka_options: dict[str, str] = dict(file_options)
     for f in fields(Settings):
         if f.name not in _SIMPLE:
             continue

@@ -590,6 +590,8 @@ def _detail_panel() -> None:
     else:
         if not timeline.has_clickstream:
             st.info(t("queue.no_clickstream"))
+        if timeline.problem:
+            st.code(timeline.problem, language=None, wrap_lines=True)
         if timeline.events:
             st.dataframe(
                 pd.DataFrame(

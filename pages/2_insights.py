@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -82,10 +83,13 @@ def bars(
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=False))
     data = []
     for name, part in groups:
+        # Plotly renders a subset of HTML in category labels (links included): data values
+        # (countries, devices, sources) must reach it escaped.
+        labels = part[x].map(lambda v: html.escape(str(v)))
         trace: dict[str, Any] = {
             "type": "bar",
-            "x": part[y] if horizontal else part[x],
-            "y": part[x] if horizontal else part[y],
+            "x": part[y] if horizontal else labels,
+            "y": labels if horizontal else part[y],
             "orientation": "h" if horizontal else "v",
             "name": str(name) if name is not None else y_title,
         }
@@ -115,7 +119,7 @@ def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFra
 
 st.title(T("ins.title"))
 rt = runtime()
-TZ = rt.settings.display_tz
+TZ = svc.display_zone(rt.settings.display_tz)
 try:
     with rt.sessions() as session:
         version = svc.data_version(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 
 import pandas as pd
@@ -112,7 +113,7 @@ try:
     with st.spinner(T("tun.reading")):
         loaded(str(path), stamp)  # read once here, under a spinner
 except DataGenError as exc:
-    st.error(T("tun.bad_dataset", error=str(exc)))
+    st.error(T("tun.bad_dataset", error=inert(exc)))
     st.stop()
 
 try:
@@ -329,7 +330,7 @@ def scenario_chart(bt: tuning.Backtest) -> dict:
                 "type": "bar",
                 "orientation": "h",
                 "x": sc["recall"],
-                "y": [T(f"sc.{s}") for s in sc["scenario"]],
+                "y": [html.escape(T(f"sc.{s}")) for s in sc["scenario"]],
                 "customdata": sc[["payments", "caught"]].to_numpy(),
                 "hovertemplate": "%{x:.0%} (%{customdata[1]}/%{customdata[0]})<extra></extra>",
             }
@@ -475,7 +476,7 @@ def suggest_section(hm: HitMatrix, draft: RuleSet) -> None:
                 hold_stamp = tuning.dataset_stamp(hold)
                 hm_hold = matrix(str(hold), hold_stamp, tuning.matrix_key(draft), draft)
             except DataGenError as exc:
-                st.error(T("tun.holdout_failed", error=str(exc)))
+                st.error(T("tun.holdout_failed", error=inert(exc)))
                 return
             report = tuning.suggest(hm, hm_hold, hold.name, draft, objective, capacity)
         state.tun_suggestion = (str(path), report)
@@ -483,7 +484,9 @@ def suggest_section(hm: HitMatrix, draft: RuleSet) -> None:
     if got is None or got[0] != str(path):
         return
     report = got[1]
-    st.success(T("tun.suggested", obj=T(f"obj.{report.objective.kind}"), h=report.holdout_path))
+    st.success(
+        T("tun.suggested", obj=T(f"obj.{report.objective.kind}"), h=inert(report.holdout_path))
+    )
     left, right = st.columns(2)
     points = tuning.suggestion_points(report, L)
     left.dataframe(
@@ -558,7 +561,13 @@ with rt.sessions() as session:
 for entry in entries:
     info = entry.info
     when = info.created_at.strftime("%Y-%m-%d %H:%M UTC")
-    title = T("tun.version", v=info.version, label=info.label, author=info.author, when=when)
+    title = T(
+        "tun.version",
+        v=info.version,
+        label=inert(info.label),
+        author=inert(info.author),
+        when=when,
+    )
     if info.active:
         title += f" · {T('tun.is_active')}"
     with st.expander(title, expanded=info.active):

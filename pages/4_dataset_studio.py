@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import time
 from datetime import date
 from pathlib import Path
@@ -16,7 +17,7 @@ from db.desk.auth import Permission, Refused
 from db.desk.i18n_pages import text
 from db.desk.tuning import dataset_stamp
 from db.loader import LoadProgress
-from pages._ui import current_user, lang, refused, require, runtime, sidebar
+from pages._ui import current_user, inert, lang, refused, require, runtime, sidebar
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
@@ -30,7 +31,8 @@ state = st.session_state
 
 def flash(message: str) -> None:
     """A confirmation shown at the top of the next runs for a few seconds: a plain pop-once
-    message would be lost to any extra rerun (a fragment's timer, a second click)."""
+    message would be lost to any extra rerun (a fragment's timer, a second click).  It goes
+    through markdown: every value in it must have been through ``inert``."""
     state.st_flash = (message, time.monotonic())
 
 
@@ -153,10 +155,10 @@ if submitted:
             rt, current_user(), root, name, params, progress, overwrite=overwrite
         )
         state.st_want = out.name
-        flash(T("st.generated", name=out.name))
+        flash(T("st.generated", name=inert(out.name)))
         st.rerun()
     except DataGenError as exc:
-        tab_gen.error(T("st.bad_params", error=str(exc)))
+        tab_gen.error(T("st.bad_params", error=inert(exc)))
     except (studio.StudioError, Refused) as exc:
         with tab_gen:
             show_error(exc)
@@ -181,9 +183,9 @@ with tab_sets:
         c[1].metric(T("st.payments"), f"{info.payments:,}" if info.payments else "–")
         c[2].metric(T("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
         about = T("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
-        if info.params:
+        if info.params:  # from the manifest: an imported one says what it likes
             params = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")
-            about += " · " + T("st.params", p=params)
+            about += " · " + T("st.params", p=inert(params))
         st.caption(about)
 
         st.subheader(T("st.preview"))
@@ -241,8 +243,10 @@ with tab_sets:
             }
             left.plotly_chart(fig, width="stretch", key="st_per_day")
             if not summ.by_scenario.empty:
+                # Scenario names come from the file; Plotly renders some HTML (links) in
+                # labels, and decodes entities back to text: escaped, they show as written.
                 sc = summ.by_scenario.assign(
-                    label=lambda f: f["scenario"].map(lambda s: T(f"sc.{s}"))
+                    label=lambda f: f["scenario"].map(lambda s: html.escape(T(f"sc.{s}")))
                 )
                 fig = {
                     "data": [
@@ -327,10 +331,10 @@ with tab_sets:
             try:
                 if embedded:
                     data_ops.replay(rt, current_user(), path, speed or None)
-                    flash(T("st.replay_started", name=name))
+                    flash(T("st.replay_started", name=inert(name)))
                 else:
                     data_ops.stream(rt, current_user(), path, speed or None)
-                    flash(T("st.stream_started", name=name))
+                    flash(T("st.stream_started", name=inert(name)))
                 st.rerun()
             except (studio.StudioError, Refused) as exc:
                 show_error(exc)
@@ -340,7 +344,7 @@ with tab_sets:
 def live_counters() -> None:
     """What the detector (and the Kafka producer, when one runs) has done so far."""
     snap = runtime().snapshot()
-    st.caption(T("st.live", state=snap.state, source=snap.source or "–"))
+    st.caption(T("st.live", state=inert(snap.state), source=inert(snap.source or "–")))
     c = st.columns(4)
     c[0].metric(T("st.c.events"), f"{snap.events_total:,}")
     c[1].metric(T("st.c.payments"), f"{snap.payments_total:,}")
@@ -352,11 +356,14 @@ def live_counters() -> None:
         st.progress(
             1.0 if job.finished else min(share, 1.0),
             text=T(
-                "st.c.sent", done=f"{job.done:,}", total=f"{job.total:,}", name=job.dataset.name
+                "st.c.sent",
+                done=f"{job.done:,}",
+                total=f"{job.total:,}",
+                name=inert(job.dataset.name),
             ),
         )
-        if job.error:
-            st.error(job.error)
+        if job.error:  # a broker's or a dataset's words: escaped, never markup
+            st.error(inert(job.error))
         elif job.finished and job.summary:
             st.text(job.summary)
         if job.running and st.button(T("st.stop_stream"), key="st_stop_stream"):
@@ -386,8 +393,8 @@ with tab_import:
             flash(
                 T(
                     "st.imported",
-                    name=res.path.name,
-                    layout=res.layout,
+                    name=inert(res.path.name),
+                    layout=inert(res.layout),
                     payments=f"{res.payments:,}",
                 )
             )
@@ -415,10 +422,13 @@ with tab_import:
             )
             state.st_want = res.path.name
             msg = T(
-                "st.imported", name=res.path.name, layout=res.layout, payments=f"{res.payments:,}"
+                "st.imported",
+                name=inert(res.path.name),
+                layout=inert(res.layout),
+                payments=f"{res.payments:,}",
             )
-            if res.skipped:
-                msg += " " + T("st.skipped", files=", ".join(res.skipped))
+            if res.skipped:  # entry names are the uploader's: inert
+                msg += " " + T("st.skipped", files=inert(", ".join(res.skipped)))
             flash(msg)
             st.rerun()
         except (studio.StudioError, Refused) as exc:

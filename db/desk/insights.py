@@ -7,16 +7,18 @@ pages key their cache on it, so a new alert, decision or loaded dataset refreshe
 
 Hours and days are the shop's local ones (``display_tz``, an IANA zone; Europe/Paris by
 default): an analyst reads "alerts at 3 am" in the shop's time.  PostgreSQL converts in SQL
-(``timezone(zone, ts)``); SQLite has no time zones, so it groups by UTC hour and each of those
-few buckets is converted in Python (exact for whole-hour zones, DST included).
+(``timezone(zone, ts)``); SQLite has no time zones, so it groups by UTC quarter-hour and each
+of those few buckets is converted in Python (exact for every zone, DST included: offsets are
+whole quarters of an hour, Kathmandu's +05:45 too).
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, select
@@ -24,6 +26,8 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
 from detector.rules import RULE_IDS
+
+log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 DEFAULT_TZ = "Europe/Paris"  # the shop's zone; the page passes settings.display_tz
@@ -62,6 +66,17 @@ class Insights:
     rule_precision: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
+def display_zone(name: str) -> str:
+    """``name`` if it is an IANA zone known here, else "UTC" (logged): a typo in
+    ``KVT_DISPLAY_TZ`` must not take the charts down, and the axes name the zone used."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("display_tz %r is not a known IANA time zone; charts use UTC", name)
+        return "UTC"
+    return name
+
+
 # --------------------------------------------------------------------------- dialect helpers
 
 
@@ -81,7 +96,9 @@ def _local_groups(
         if where is not None:
             stmt = stmt.where(where)
         return _rows(session, stmt, ["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
-    bucket = func.strftime("%Y-%m-%d %H", col)  # SQLite keeps naive UTC text
+    # SQLite keeps naive UTC text; "2025-11-20 13:30" is the quarter from 13:30 to 13:45.
+    quarter = func.printf("%02d", cast(func.strftime("%M", col), Integer) / 15 * 15)
+    bucket = func.strftime("%Y-%m-%d %H:", col).concat(quarter)
     stmt = select(bucket, *keys, func.count()).group_by(bucket, *keys)
     if where is not None:
         stmt = stmt.where(where)
@@ -90,7 +107,7 @@ def _local_groups(
     for b, *rest, n in session.execute(stmt):
         if b is None:
             continue
-        local = datetime.strptime(b, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(zone)
+        local = datetime.strptime(b, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).astimezone(zone)
         rows.append((local.strftime("%Y-%m-%d"), local.hour, *rest, n))
     frame = pd.DataFrame(rows, columns=["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
     return frame

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import repository as repo
 from db import timeline
+from db.archive import ArchiveError
 from db.desk.auth import Permission, Principal, authorize
 from db.models import Alert, AlertDecision, PaymentRow
 from db.timeline import EventReader, TimelineEntry
@@ -280,7 +281,8 @@ def queue_page(
     capped = known is None and total > COUNT_CAP
     last = max(1, -(-(COUNT_CAP if capped else total) // page_size))
     page = min(max(1, page), last)
-    alerts = repo.list_alerts(session, filters, sort, page, page_size) if total else []
+    exact = None if capped else total
+    alerts = repo.list_alerts(session, filters, sort, page, page_size, exact) if total else []
     return QueuePage(tuple(_summary(a) for a in alerts), total, page, page_size, capped)
 
 
@@ -435,6 +437,7 @@ class SessionTimeline:
     session_id: str
     events: tuple[TimelineEntry, ...]
     source: str  # where behavioural events were looked for
+    problem: str = ""  # why that source gave nothing (e.g. the archive is unreachable)
 
     @property
     def has_clickstream(self) -> bool:
@@ -444,10 +447,18 @@ class SessionTimeline:
 def session_timeline(
     sessions: sessionmaker[Session], session_id: str, reader: EventReader | None = None
 ) -> SessionTimeline:
-    """``reader``: :func:`db.timeline.event_reader_for` (archive, else replayed dataset)."""
-    entries = timeline.session_timeline(session_id, sessions_factory=sessions, archive=reader)
+    """``reader``: :func:`db.timeline.event_reader_for` (archive, else replayed dataset).
+    When it fails, the relational store's story is still told, and the failure with it: an
+    archive that is down must not hide the payments and decisions of an alert."""
+    problem = ""
+    try:
+        entries = timeline.session_timeline(session_id, sessions_factory=sessions, archive=reader)
+    except (ArchiveError, OSError) as exc:
+        log.warning("session %s: events from %s failed: %s", session_id, reader, exc)
+        problem = str(exc)
+        entries = timeline.session_timeline(session_id, sessions_factory=sessions)
     source = reader.source if reader is not None else "relational store (no events table)"
-    return SessionTimeline(session_id, tuple(entries), source)
+    return SessionTimeline(session_id, tuple(entries), source, problem)
 
 
 # --------------------------------------------------------------------------- actions

@@ -5,10 +5,12 @@ dataset (generation, import) builds it in a hidden temporary directory next to i
 destination and renames it into place only once it is complete and readable, so a failure or
 a rejected upload never leaves a half-written dataset behind.
 
-Uploaded zips are validated before a byte is written: size, zip structure, entry names (no
-absolute paths, no ``..``, no links, no backslashes or drive letters), file types (the known
-dataset files only) and total uncompressed size; files are then written under their base name
-only, so an entry cannot escape the import directory whatever it is called.
+Uploaded zips are validated before a byte is written: size, number of entries (read from the
+archive's end record before the directory is parsed), entry names (no absolute paths, no
+``..``, no links, no backslashes or drive letters, no encryption), file types (the known
+dataset files only), compression ratio and total uncompressed size (declared, and counted
+again while extracting); files are then written under their base name only, into a scratch
+directory, so an entry cannot escape it whatever it is called.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import json
 import re
 import shutil
 import stat
+import struct
 import threading
 import time
 import uuid
@@ -43,6 +46,13 @@ from detector.settings import Settings
 DATASETS_DIR = "datasets"
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 UNCOMPRESSED_FACTOR = 20  # a zip may inflate to 20x its size, no more (zip bombs)
+# A dataset is at most nine files; a zip with thousands of entries is an attack on the parser
+# (each central-directory entry costs memory before anything is checked).
+MAX_ENTRIES = 1000
+# Deflate tops out near 1032:1 and real CSV/JSONL stays under ~20:1, so 200:1 only catches
+# bombs; tiny entries are exempt (a few zeros compress absurdly well and cost nothing).
+MAX_RATIO = 200
+RATIO_MIN_BYTES = 1 << 20
 DATASET_FILES: frozenset[str] = frozenset(
     {*schema.TABLES, schema.EVENTS_FILE, schema.EVENTS_PARQUET, schema.MANIFEST_FILE}
 )
@@ -292,8 +302,12 @@ def import_directory(src: str | Path, root: Path, name: str | None = None) -> Im
     try:
         tmp.mkdir(parents=True)
         for p in sorted(source.iterdir()):
+            if p.name in DATASET_FILES and p.is_symlink():
+                # A link could point anywhere on the server; copy only what is really there.
+                raise StudioError(f"{p}: a symbolic link, not a file", file=p.name)
             if p.is_file() and p.name in DATASET_FILES:
                 shutil.copy2(p, tmp / p.name)
+        _check_manifest(tmp / schema.MANIFEST_FILE)
         layout, payments = _validate_in_place(tmp)
         _install(tmp, dest)
         return ImportResult(dest, layout, payments)
@@ -317,6 +331,24 @@ def _entry_problem(info: zipfile.ZipInfo) -> str | None:
     return None
 
 
+_EOCD = b"PK\x05\x06"
+_EOCD64 = b"PK\x06\x06"
+
+
+def _declared_entries(data: bytes) -> int | None:
+    """The entry count from the zip's end-of-central-directory record (zip64 aware), read
+    without parsing the directory itself; None when there is no such record (not a zip)."""
+    at = data.rfind(_EOCD, max(0, len(data) - 22 - 0xFFFF))
+    if at < 0 or len(data) - at < 22:
+        return None
+    count = struct.unpack_from("<H", data, at + 10)[0]
+    if count == 0xFFFF:  # zip64: the real count is in the zip64 end record before it
+        at64 = data.rfind(_EOCD64, 0, at)
+        if at64 >= 0 and len(data) - at64 >= 56:
+            count = struct.unpack_from("<Q", data, at64 + 32)[0]
+    return int(count)
+
+
 def _plan_zip(
     zf: zipfile.ZipFile, max_uncompressed: int
 ) -> tuple[dict[str, zipfile.ZipInfo], list[str]]:
@@ -325,7 +357,10 @@ def _plan_zip(
     skipped: list[str] = []
     folders: set[str] = set()
     total = 0
-    for info in zf.infolist():
+    entries = zf.infolist()
+    if len(entries) > MAX_ENTRIES:
+        raise StudioError(f"zip holds {len(entries):,} entries, over the limit of {MAX_ENTRIES:,}")
+    for info in entries:
         problem = _entry_problem(info)
         if problem:
             raise StudioError(f"zip entry {info.filename!r} rejected: {problem}")
@@ -343,6 +378,14 @@ def _plan_zip(
         if path.name in keep:
             raise StudioError(
                 f"zip holds {path.name} twice ({keep[path.name].filename!r} and {info.filename!r})"
+            )
+        if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise StudioError(
+                f"zip entry {info.filename!r} rejected: compressed "
+                f"{info.file_size / max(info.compress_size, 1):,.0f}:1, over the {MAX_RATIO}:1 "
+                "limit (a zip bomb?)"
             )
         folders.add(str(path.parent))
         keep[path.name] = info
@@ -380,16 +423,19 @@ def import_zip(
     """Validate an uploaded zip, extract it into a scratch directory, read the dataset there
     (any :class:`DatasetError` becomes a :class:`StudioError` with file, line and column), and
     only then move it into place.  On any failure nothing is left behind."""
-    data = upload if isinstance(upload, bytes) else upload.read()
+    # A stream is read one byte past the limit only: enough to know it is too big.
+    data = upload if isinstance(upload, bytes) else upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise StudioError(
-            f"upload is {len(data) / 1e6:,.1f} MB, over the {max_bytes / 1e6:,.0f} MB limit"
-        )
+        size = f"{len(data) / 1e6:,.1f} MB, " if isinstance(upload, bytes) else ""
+        raise StudioError(f"upload is {size}over the {max_bytes / 1e6:,.0f} MB limit")
     dest = check_name(root, name)
     limit = max_uncompressed if max_uncompressed is not None else max_bytes * UNCOMPRESSED_FACTOR
     buffer = io.BytesIO(data)
-    if not zipfile.is_zipfile(buffer):
+    declared = _declared_entries(data)
+    if declared is None or not zipfile.is_zipfile(buffer):
         raise StudioError("the upload is not a zip archive")
+    if declared > MAX_ENTRIES:
+        raise StudioError(f"zip holds {declared:,} entries, over the limit of {MAX_ENTRIES:,}")
     tmp = _scratch(root, "import", dest.name)
     try:
         with zipfile.ZipFile(buffer) as zf:
@@ -398,6 +444,7 @@ def import_zip(
             budget = [limit]
             for base, info in sorted(keep.items()):
                 _extract(zf, info, tmp / base, budget)
+        _check_manifest(tmp / schema.MANIFEST_FILE)
         layout, payments = _validate_in_place(tmp)
         _install(tmp, dest)
         return ImportResult(dest, layout, payments, tuple(skipped))
@@ -405,6 +452,19 @@ def import_zip(
         raise StudioError(f"the zip archive is damaged: {exc}") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_manifest(path: Path) -> None:
+    """The dataset reader ignores the manifest, but the studio shows its parameters: keep
+    only one that is a JSON object."""
+    if not path.is_file():
+        return
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise StudioError(f"{path.name}: not valid UTF-8 JSON ({exc})", file=path.name) from None
+    if not isinstance(data, dict):
+        raise StudioError(f"{path.name}: a JSON object is expected", file=path.name)
 
 
 # --------------------------------------------------------------------------- export

@@ -25,7 +25,13 @@ from db import audit as trail
 from db.desk.auth import Permission, Principal, authorize
 from db.desk.i18n_pages import text
 from db.models import RulesetRow
-from db.rulesets import RulesetInfo, active_ruleset, publish_ruleset, rollback_ruleset
+from db.rulesets import (
+    RulesetInfo,
+    active_ruleset,
+    publish_ruleset,
+    rollback_ruleset,
+    ruleset_info,
+)
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
 from detector.errors import RuleSetError
 from detector.feed import dataset_events
@@ -527,16 +533,8 @@ def history(
     out = []
     for i, row in enumerate(rows[:limit] if limit is not None else rows):
         prev = sets[i + 1] if i + 1 < len(sets) else None
-        info = RulesetInfo(
-            version=row.version,
-            label=row.label,
-            fingerprint=row.fingerprint,
-            author=row.author,
-            note=row.note or "",
-            created_at=row.created_at,
-            active=row.active,
-        )
-        out.append(VersionEntry(info, sets[i], tuple(diff_rulesets(prev, sets[i], lang))))
+        changes = tuple(diff_rulesets(prev, sets[i], lang))
+        out.append(VersionEntry(ruleset_info(row), sets[i], changes))
     return out
 
 

@@ -137,6 +137,47 @@ def test_pages_follow_the_sort_without_gaps_or_repeats(
     assert pages[len(expected) // 7 + 1] == []
 
 
+@pytest.mark.parametrize("sort", list(SORT_KEYS))
+def test_every_page_of_every_filter_follows_the_sort_from_either_end(
+    session: Session, queue: list[Row], sort: AlertSort
+) -> None:
+    """Pages after the first skip rows in a subquery and pages in the second half are read
+    from the end when the total is known: every way gives the oracle's page."""
+    key, reverse = SORT_KEYS[sort]
+    for filters in FILTERS:
+        expected = [r.alert_id for r in sorted(queue, key=key, reverse=reverse)  # type: ignore[arg-type]
+                    if _matches(r, filters)]  # fmt: skip
+        total = len(expected)
+        for size in (1, 7):
+            for page in range(1, -(-total // size) + 2):
+                want = expected[(page - 1) * size : page * size]
+                got = list_alerts(session, filters, sort, page, size)
+                assert [a.alert_id for a in got] == want, (filters, size, page)
+                got = list_alerts(session, filters, sort, page, size, total=total)
+                assert [a.alert_id for a in got] == want, (filters, size, page, total)
+
+
+def test_a_deep_page_is_read_in_reverse_order_with_a_short_offset(
+    session: Session, queue: list[Row]
+) -> None:
+    total = count_alerts(session)
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        list_alerts(session, None, "score_desc", -(-total // 5), 5, total=total)
+        list_alerts(session, None, "score_desc", 1, 5, total=total)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    last, first = (sql for sql in seen if "FROM fraud_alerts" in sql)
+    assert "score ASC" in last and "score DESC" not in last
+    assert "score DESC" in first and "score ASC" not in first
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [{"sort": "amount"}, {"page": 0}, {"page_size": 0}, {"page_size": 5000}],

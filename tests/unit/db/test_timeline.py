@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from data_gen.generate import generate
+from data_gen.params import GenParams
+from data_gen.readers import read_dataset
+from db.archive import EventArchive
 from db.engine import session_factory
 from db.models import Alert, AlertDecision, PaymentRow, WebSession
-from db.timeline import TimelineEntry, customer_timeline, session_timeline
+from db.timeline import (
+    DatasetEvents,
+    TimelineEntry,
+    customer_timeline,
+    event_reader_for,
+    session_timeline,
+)
+from detector.settings import Settings
 
 T0 = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -163,3 +176,34 @@ def test_with_an_archive_events_replace_the_session_rows(factory: sessionmaker[S
         "decision",
         "decision",
     ]
+
+
+def test_events_come_from_the_archive_else_the_replayed_dataset_else_nowhere(
+    tmp_path: Path,
+) -> None:
+    ds = tmp_path / "ds"
+    generate(ds, GenParams(scale=0.02, seed=2))
+    plain = replace(Settings(), data_dir=tmp_path)
+    assert event_reader_for(plain, None) is None
+    assert event_reader_for(plain, tmp_path / "gone") is None
+    assert isinstance(event_reader_for(plain, ds), DatasetEvents)
+    # Configured, the archive wins even while a dataset is replayed (it connects lazily).
+    mongo = replace(plain, mongo_url="mongodb://127.0.0.1:9/", mongo_db="kvt_unit")
+    archive = event_reader_for(mongo, ds)
+    assert isinstance(archive, EventArchive) and archive.source == "MongoDB archive"
+    assert event_reader_for(mongo, None) is archive  # one client per (url, database)
+
+
+def test_the_replayed_dataset_reads_like_the_archive(tmp_path: Path) -> None:
+    generate(tmp_path / "ds", GenParams(scale=0.02, seed=2))
+    ev = read_dataset(tmp_path / "ds").events()
+    sid = ev["session_id"].iloc[0]
+    cid = ev["customer_id"].iloc[0]
+    reader = DatasetEvents(tmp_path / "ds")
+    assert reader.source == "replayed dataset file"
+    got = reader.session_events(sid)
+    assert [d["event_type"] for d in got] == ev[ev["session_id"] == sid]["event_type"].tolist()
+    assert [d["event_timestamp"] for d in got] == sorted(d["event_timestamp"] for d in got)
+    mine = reader.customer_events(cid, limit=3)
+    assert len(mine) == min(3, int((ev["customer_id"] == cid).sum()))
+    assert {d["customer_id"] for d in mine} == {cid}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import timeline
 from db.alerts import decide
+from db.archive import ArchiveUnavailable
 from db.engine import make_engine
 from db.models import Alert, AlertDecision, AuditEvent
 from tests.unit.pages.conftest import app_test, assert_clean
@@ -249,3 +252,43 @@ def test_empty_database_says_how_to_get_alerts(data_dir: Path) -> None:
     at.run()
     assert_clean(at)
     assert any("Pas encore d'alerte" in i.value for i in at.info)
+
+
+class _Archive:
+    """An event source: one click per session, or unreachable."""
+
+    source = "MongoDB archive"
+
+    def __init__(self, down: bool) -> None:
+        self.down = down
+
+    def session_events(self, session_id: str, limit: int = 200) -> list[dict]:
+        if self.down:
+            raise ArchiveUnavailable("mongo.example:27017", "find", "connection refused")
+        return [{"event_id": "E-1", "event_type": "page_view", "session_id": session_id,
+                 "event_timestamp": datetime(2000, 1, 1, tzinfo=UTC)}]  # fmt: skip
+
+    def customer_events(self, customer_id: str, limit: int = 200) -> list[dict]:
+        return []
+
+
+def _timeline(at) -> list[str]:
+    (frame,) = [d.value for d in at.dataframe if list(d.value.columns) == ["ts", "kind", "detail"]]
+    return list(frame["kind"])
+
+
+@pytest.mark.parametrize("down", [False, True])
+def test_the_session_timeline_comes_from_the_event_source_or_says_why_not(
+    db, monkeypatch: pytest.MonkeyPatch, down: bool
+) -> None:
+    monkeypatch.setattr(timeline, "event_reader_for", lambda settings, replay_dir: _Archive(down))
+    at = app_test(PAGE, role="analyst")
+    at.run()
+    _select(at, _first_shown(at))
+    kinds = _timeline(at)
+    assert "alert" in kinds  # the relational part of the story is there either way
+    assert (kinds[0] == "page_view") is not down
+    problems = [c.value for c in at.code if "unreachable" in c.value]
+    assert problems == (["MongoDB archive unreachable at mongo.example:27017 (find): "
+                         "connection refused"] if down else [])  # fmt: skip
+    assert any("Aucun parcours" in i.value for i in at.info) is down

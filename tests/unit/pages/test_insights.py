@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -132,3 +135,33 @@ def test_every_text_key_of_the_three_pages_exists_in_both_languages() -> None:
     for lang in ("fr", "en"):
         missing = sorted(k for k in used if k not in TEXT[lang])
         assert not missing, (lang, missing)
+
+
+def _hour_chart(at: AppTest) -> tuple[str, list[int]]:
+    """The by-hour chart as drawn: its x-axis title and its bars (charts are keyed
+    ``chart_<name>``; plotly packs numeric arrays as base64 of a typed buffer)."""
+    (chart,) = [c for c in at.get("plotly_chart") if c.proto.id.endswith("chart_alerts_by_hour")]
+    spec = json.loads(chart.proto.spec)
+    y = spec["data"][0]["y"]
+    bars = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if "bdata" in y else y
+    return spec["layout"]["xaxis"]["title"]["text"], [int(v) for v in bars]
+
+
+@pytest.mark.parametrize(
+    ("setting", "zone"),
+    [("America/New_York", "America/New_York"), ("Mars/Olympus", "UTC")],
+)
+def test_hours_are_in_the_display_zone_named_on_the_axis(
+    seeded: Path, monkeypatch: pytest.MonkeyPatch, setting: str, zone: str
+) -> None:
+    monkeypatch.setenv("KVT_DISPLAY_TZ", setting)
+    at = page()  # an unknown zone falls back to UTC, named on the axis, without an error
+    title, drawn = _hour_chart(at)
+    assert title == f"Heure de la journée ({zone})"
+    from pages._ui import runtime
+
+    with Session(runtime().engine) as s:
+        want = insights.alerts_by_hour(s, zone)
+        utc = insights.alerts_by_hour(s, "UTC")
+    assert drawn == want["alerts"].tolist()
+    assert (drawn != utc["alerts"].tolist()) == (zone != "UTC")

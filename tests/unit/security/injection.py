@@ -3,6 +3,8 @@ real PostgreSQL (integration) by the same function."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
@@ -11,6 +13,7 @@ from db.alerts import AlertFilters, count_alerts, list_alerts
 from db.desk import queue as q
 from db.desk.auth import sign_in
 from db.engine import session_factory
+from db.models import Alert
 from tests.unit.security.payloads import SQL
 
 
@@ -37,20 +40,35 @@ def attempt_everywhere(engine: Engine) -> None:
     sessions = session_factory(engine)
     with Session(engine) as s:
         total = count_alerts(s)
+        columns = (Alert.alert_id, Alert.customer_id, Alert.country, Alert.device)
+        real = s.execute(select(*columns).where(Alert.country != "")).first()
+        assert real is not None
+        # The filters do work: real values match (so the zeros below mean something).
+        real_filter = AlertFilters(customer_id=real.customer_id, country=real.country,
+                                   device=real.device)  # fmt: skip
+        assert count_alerts(s, real_filter) >= 1
+        assert q.alert_detail(s, real.alert_id) is not None
         for payload in SQL:
             for f in (
                 AlertFilters(customer_id=payload),
+                AlertFilters(customer_id=real.customer_id + payload),
                 AlertFilters(country=(payload,)),
+                AlertFilters(country=(real.country + payload,)),
                 AlertFilters(device=(payload,)),
                 q.build_filters(customer=payload, country=[payload], device=[payload]),
+                q.build_filters(customer=f" {payload} ", day_range=[date(2025, 11, 1)]),
             ):
                 assert count_alerts(s, f) == 0, (payload, f)
                 assert list_alerts(s, f, page_size=10) == []
             assert q.open_alerts(s, customer_id=payload) == []
             assert q.open_alerts(s, device_id=payload) == []
+            assert q.alert_detail(s, payload) is None
+            assert q.alert_detail(s, real.alert_id + payload) is None
+            assert q.versions_of(s, [payload]) == {}
             for f in (
                 trail.AuditFilters(actor=payload),
                 trail.AuditFilters(action=payload),
+                trail.AuditFilters(outcome=payload),
                 trail.AuditFilters(target=payload),
             ):
                 assert trail.count_events(s, f) == 0

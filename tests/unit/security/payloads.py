@@ -11,9 +11,12 @@ MARKUP = (
     "![x](http://evil.example/x.png)",
     ":red[alarm] :material/warning:",
     "$\\frac{1}{0}$",
+    '<a href="https://evil.example/">update</a>',  # a live link in a Plotly chart's labels
 )
 # What would show that one of them was rendered as markup rather than as text.
-RENDERED = ("<img", "<script", "](javascript:", "![x](", ":red[", "$\\frac")
+RENDERED = ("<img", "<script", "](javascript:", "![x](", ":red[", "$\\frac", "<a href")
+# The same for Plotly, which renders a few HTML tags (links among them) in any label.
+CHART_RENDERED = ("<img", "<script", "<a href")
 
 SQL = (
     "' OR 1=1 --",

@@ -119,7 +119,11 @@ def test_cooccurrence_is_symmetric_with_totals_on_the_diagonal(session: Session)
     assert m.loc["FIRST_PAYMENT", "NEW_CUSTOMER"] == pair > 0
 
 
-@pytest.mark.parametrize("tz", ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo"])
+# Kolkata (+05:30) and Kathmandu (+05:45) are not whole hours off UTC.
+ZONES = ["UTC", "Europe/Paris", "America/New_York", "Asia/Tokyo", "Asia/Kolkata", "Asia/Kathmandu"]
+
+
+@pytest.mark.parametrize("tz", ZONES)
 def test_severity_hour_and_day_match_the_rows_in_the_display_zone(
     session: Session, tz: str
 ) -> None:
@@ -232,3 +236,11 @@ def test_data_version_changes_with_decisions_and_payments(
 def test_csv_has_a_bom_and_the_rows() -> None:
     raw = insights.to_csv(pd.DataFrame({"rule": ["é"], "alerts": [3]}))
     assert raw.startswith(b"\xef\xbb\xbf") and raw.decode("utf-8-sig") == "rule,alerts\né,3\n"
+
+
+def test_an_unknown_display_zone_falls_back_to_utc(caplog: pytest.LogCaptureFixture) -> None:
+    assert insights.display_zone("Asia/Kathmandu") == "Asia/Kathmandu"
+    assert not caplog.records
+    for bad in ("Mars/Olympus", "", "../etc/passwd"):
+        assert insights.display_zone(bad) == "UTC"
+    assert sum("Mars/Olympus" in r.getMessage() for r in caplog.records) == 1

@@ -9,6 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from db.alerts import AlertFilters, count_alerts, decide
+from db.archive import ArchiveUnavailable
 from db.desk import queue as q
 from db.desk.auth import Principal
 from db.detector_store import alert_id_for
@@ -237,9 +238,30 @@ def test_session_timeline_uses_relational_context_and_a_reader(
     assert "O1" in tl.events[1].summary and "12.50" in tl.events[1].summary
 
     tl = q.session_timeline(sessions, "S1", _Reader(t0.replace(minute=5)))
-    assert tl.has_clickstream and tl.source == "test reader"
+    assert tl.has_clickstream and tl.source == "test reader" and tl.problem == ""
     # With an event source, its events replace the session rows; orders stay.
     assert [e.kind for e in tl.events] == ["page_view", "order"]
+
+
+class _DownArchive(_Reader):
+    source = "MongoDB archive"
+
+    def session_events(self, session_id: str, limit: int = 200) -> list[dict]:
+        raise ArchiveUnavailable("mongo:27017", "find", "connection refused")
+
+
+def test_an_unreachable_archive_still_shows_the_relational_story(
+    engine: Engine, session: Session
+) -> None:
+    t0 = datetime(2025, 11, 20, 10, tzinfo=UTC)
+    session.add(WebSession(session_id="S1", customer_id="C1", start_ts=t0))
+    session.add(Order(order_id="O1", customer_id="C1", session_id="S1",
+                      order_ts=t0.replace(minute=30), total_amount=12.5))  # fmt: skip
+    session.commit()
+    tl = q.session_timeline(session_factory(engine), "S1", _DownArchive(t0))
+    assert [e.kind for e in tl.events] == ["session_start", "order"]
+    assert not tl.has_clickstream and tl.source == "MongoDB archive"
+    assert "unreachable at mongo:27017" in tl.problem
 
 
 # --------------------------------------------------------------------------- actions
@@ -335,32 +357,6 @@ def test_versions_of(session: Session, alerts: list[Alert]) -> None:
 
 def test_alert_ids_derive_from_payments(alerts: list[Alert]) -> None:
     assert all(a.alert_id == alert_id_for(a.payment_id) for a in alerts)
-
-
-def test_clickstream_comes_from_the_replayed_dataset(tmp_path) -> None:
-    from dataclasses import replace as _replace
-
-    from data_gen.generate import generate as _generate
-    from data_gen.params import GenParams as _GenParams
-    from data_gen.readers import read_dataset as _read
-    from db.timeline import event_reader_for
-    from detector.settings import Settings as _Settings
-
-    _generate(tmp_path / "ds", _GenParams(scale=0.02, seed=2))
-    ev = _read(tmp_path / "ds").events()
-    sid = ev["session_id"].iloc[0]
-    cid = ev["customer_id"].iloc[0]
-    settings = _replace(_Settings(), data_dir=tmp_path)
-    assert event_reader_for(settings, None) is None
-    reader = event_reader_for(settings, tmp_path / "ds")
-    assert reader is not None and reader.source == "replayed dataset file"
-    got = reader.session_events(sid)
-    want = ev[ev["session_id"] == sid]
-    assert [d["event_type"] for d in got] == want["event_type"].tolist()
-    assert [d["event_timestamp"] for d in got] == sorted(d["event_timestamp"] for d in got)
-    mine = reader.customer_events(cid, limit=3)
-    assert len(mine) == min(3, int((ev["customer_id"] == cid).sum()))
-    assert {d["customer_id"] for d in mine} == {cid}
 
 
 def test_broad_filters_are_counted_up_to_the_cap(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import stat
 import zipfile
@@ -234,3 +235,184 @@ def test_stream_needs_a_broker(tiny: Path) -> None:
     with pytest.raises(studio.StudioError, match="no Kafka broker"):
         studio.start_stream(tiny, Settings(), 60.0)
     assert studio.current_stream() is None or not studio.current_stream().running
+
+
+# --------------------------------------------------------------------------- hostile uploads
+
+
+def central_record(data: bytes | bytearray, name: str) -> int:
+    """Where the central-directory record of entry ``name`` starts (its name is at +46)."""
+    at = data.find(name.encode(), data.find(b"PK\x01\x02")) - 46
+    assert data[at : at + 4] == b"PK\x01\x02"
+    return at
+
+
+def test_encrypted_entry_is_rejected(tiny: Path, root: Path) -> None:
+    data = bytearray(zip_of(dataset_files(tiny)))
+    data[central_record(data, "payments.csv") + 8] |= 0x1  # "encrypted" (general flag bit 0)
+    with pytest.raises(studio.StudioError, match=r"'payments\.csv' rejected: encrypted"):
+        studio.import_zip(bytes(data), root, "enc")
+    assert_untouched(root)
+
+
+def test_too_many_entries_are_refused_before_the_directory_is_read(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files: dict[str, bytes | str] = {f"junk/{i}.json": b"" for i in range(studio.MAX_ENTRIES + 1)}
+    data = zip_of(files)
+    opened: list[object] = []
+    monkeypatch.setattr(studio.zipfile, "ZipFile", lambda *a, **k: opened.append(a))
+    with pytest.raises(studio.StudioError, match=r"1,001 entries, over the limit of 1,000"):
+        studio.import_zip(data, root, "many")
+    assert opened == []  # refused from the end record alone
+    assert_untouched(root)
+
+
+def test_the_entry_count_is_read_from_zip64_end_records() -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for i in range(0xFFFF + 1):  # one more than a plain end record can count
+            zf.writestr(f"{i}.json", b"")
+    assert studio._declared_entries(buf.getvalue()) == 0xFFFF + 1
+    assert studio._declared_entries(zip_of({"a.json": "{}"})) == 1
+    assert studio._declared_entries(b"payment_id\n1\n") is None
+
+
+def test_a_zip_bomb_is_refused_by_its_compression_ratio(tiny: Path, root: Path) -> None:
+    files = dataset_files(tiny)
+    files["events.jsonl"] = b"\n" * (4 << 20)  # 4 MB deflating to a few KB
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in files.items():
+            zf.writestr(name, data)
+    with pytest.raises(studio.StudioError, match=r"'events.jsonl' rejected: compressed .*:1, over"):
+        studio.import_zip(buf.getvalue(), root, "bomb", max_uncompressed=1 << 30)
+    assert_untouched(root)
+
+
+def test_a_zip_bomb_within_the_ratio_is_refused_by_its_total_size(tiny: Path, root: Path) -> None:
+    files = dataset_files(tiny)
+    files["events.jsonl"] = bytes(range(256)) * 40_000  # 10 MB, barely compressible
+    with pytest.raises(studio.StudioError, match=r"expand to 10\.\d MB, over the 5 MB limit"):
+        studio.import_zip(zip_of(files), root, "big", max_uncompressed=5_000_000)
+    assert_untouched(root)
+
+
+def test_a_size_header_that_lies_is_caught_while_extracting(tiny: Path, root: Path) -> None:
+    data = bytearray(zip_of(dataset_files(tiny)))
+    # The central directory (what the size checks read) claims 10 bytes for payments.csv.
+    at = central_record(data, "payments.csv")
+    data[at + 24 : at + 28] = (10).to_bytes(4, "little")
+    with pytest.raises(studio.StudioError, match="damaged"):
+        studio.import_zip(bytes(data), root, "liar")
+    assert_untouched(root)
+
+
+def test_a_stream_is_read_only_one_byte_past_the_limit(root: Path) -> None:
+    asked: list[int] = []
+
+    class Upload(io.BytesIO):
+        def read(self, size: int | None = -1) -> bytes:
+            asked.append(-1 if size is None else size)
+            return super().read(size)
+
+    upload = Upload(b"x" * 5000)
+    with pytest.raises(studio.StudioError, match="upload is over the 0 MB limit"):
+        studio.import_zip(upload, root, "x", max_bytes=1000)
+    assert asked == [1001]
+    assert_untouched(root)
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (b"", "not a zip"),
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "not a zip"),
+        (b"PK\x05\x06" + b"\x00" * 18, "not a zip|no dataset files"),  # an empty zip
+    ],
+)
+def test_things_that_are_not_a_dataset_zip(root: Path, data: bytes, why: str) -> None:
+    with pytest.raises(studio.StudioError, match=why):
+        studio.import_zip(data, root, "x")
+    assert_untouched(root)
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("nested.zip", r"file type \.zip not allowed"),
+        ("payments.csv.exe", r"file type \.exe not allowed"),
+        ("payments", r"file type \(none\) not allowed"),
+        ("x/.htaccess", r"file type \(none\) not allowed"),
+    ],
+)
+def test_entries_of_other_types_are_named(tiny: Path, root: Path, entry: str, why: str) -> None:
+    files = dataset_files(tiny)
+    files[entry] = b"PK\x03\x04"
+    with pytest.raises(studio.StudioError, match=f"zip entry '{re.escape(entry)}' rejected: {why}"):
+        studio.import_zip(zip_of(files), root, "x")
+    assert_untouched(root)
+
+
+def test_wrongly_named_dataset_files_say_which_file_is_missing(tiny: Path, root: Path) -> None:
+    files = {
+        ("Payments.CSV" if k == "payments.csv" else k): v for k, v in dataset_files(tiny).items()
+    }
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_zip(zip_of(files), root, "x")
+    assert info.value.file == "payments.csv" and "not found" in info.value.message
+    only_others = {"notes.json": "{}", "data/export.csv": "a,b\n1,2\n"}
+    with pytest.raises(studio.StudioError, match="no dataset files"):
+        studio.import_zip(zip_of(only_others), root, "x")
+    assert_untouched(root)
+
+
+@pytest.mark.parametrize(
+    ("file", "garbage"),
+    [
+        ("payments.csv", bytes(range(256)) * 8),
+        ("customers.csv", b"\x00\xff\xfe" * 300),
+        ("events.jsonl", b"\x1f\x8b\x08\x00" + bytes(range(256))),
+        ("manifest.json", b"\xff\xd8\xff\xe0 not json"),
+        ("manifest.json", b"[1, 2, 3]"),
+    ],
+)
+def test_binary_garbage_in_a_dataset_file_is_located(
+    tiny: Path, root: Path, file: str, garbage: bytes
+) -> None:
+    files = dataset_files(tiny)
+    files[file] = garbage
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_zip(zip_of(files), root, "x")
+    assert info.value.file == file and file in info.value.message
+    assert_untouched(root)
+
+
+def test_nothing_is_written_outside_the_scratch_directory(
+    tiny: Path, root: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "outside" / "payments.csv"
+    for entry in (str(target), f"../../outside/{target.name}", f"a/../../../{target.name}"):
+        files = dataset_files(tiny)
+        files[entry] = b"owned"
+        with pytest.raises(studio.StudioError, match="rejected"):
+            studio.import_zip(zip_of(files), root, "x")
+    assert not target.exists() and not (tmp_path / "payments.csv").exists()
+    assert_untouched(root)
+    # A good import writes its files under their base names in the new dataset only.
+    before = {p for p in tmp_path.rglob("*") if p.is_file()}
+    studio.import_zip(zip_of(dataset_files(tiny, "deep/er/")), root, "ok")
+    added = {p for p in tmp_path.rglob("*") if p.is_file()} - before
+    assert added and all(p.parent == root / "ok" for p in added)
+
+
+def test_import_directory_refuses_symbolic_links(tiny: Path, tmp_path: Path) -> None:
+    root = studio.datasets_root(tmp_path / "data")
+    src = tmp_path / "src"
+    shutil.copytree(tiny, src)
+    (src / "customers.csv").unlink()
+    (src / "customers.csv").symlink_to(tiny / "customers.csv")
+    with pytest.raises(studio.StudioError, match="symbolic link") as info:
+        studio.import_directory(src, root, "linked")
+    assert info.value.file == "customers.csv"
+    assert_untouched(root)
