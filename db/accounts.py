@@ -144,7 +144,8 @@ def sign_in(
     """Check a password; counts failures, locks after :data:`MAX_FAILED`, rehashes when the
     hashing parameters changed.  The caller commits (failures included)."""
     now = now or utc_now()
-    user = get_user(session, username) if USERNAME_RE.fullmatch(username.strip().lower()) else None
+    name = (username or "").strip().lower()
+    user = session.get(User, name) if USERNAME_RE.fullmatch(name) else None
     if user is None:
         verify_password(_dummy_hash(), password)  # as much work as a real account: no timing oracle
         return SignInResult(SignIn.WRONG)

@@ -102,29 +102,34 @@ def authorize(
     sessions: Sessions, who: Principal | None, permission: Permission, target: str | None = None
 ) -> Principal:
     """Return ``who`` with its current role, or raise :class:`Refused` (and audit it)."""
-    if who is None:
-        raise NotSignedIn()
-    if who.expired():
-        raise SessionExpired(who.username)
+    who = _signed_in(who)
     with sessions() as session:
         user = session.get(User, who.username)
         role = user.role if user is not None else None
         active = user is not None and user.active
+        engine = session.get_bind()
     if active and role is not None and permission in ROLE_PERMISSIONS[role]:
         return who if role == who.role else replace(who, role=role)
-    with sessions() as session:
-        trail.record_alone(
-            session,
-            trail.Entry(
-                who.username,
-                permission.name.lower(),
-                trail.DENIED,
-                target,
-                role,
-                {"why": "account disabled" if not active else "role lacks the permission"},
-            ),
-        )
+    trail.record_alone(
+        engine,
+        trail.Entry(
+            who.username,
+            permission.name.lower(),
+            trail.DENIED,
+            target,
+            role,
+            {"why": "account disabled" if not active else "role lacks the permission"},
+        ),
+    )
     raise Forbidden(who.username, role if active else "disabled", permission)
+
+
+def _signed_in(who: Principal | None) -> Principal:
+    if who is None:
+        raise NotSignedIn()
+    if who.expired():
+        raise SessionExpired(who.username)
+    return who
 
 
 # --------------------------------------------------------------------------- signing in
@@ -270,10 +275,7 @@ def reset_password(sessions: Sessions, who: Principal | None, username: str, pas
 
 def change_own_password(sessions: Sessions, who: Principal | None, current: str, new: str) -> None:
     """Any signed-in user, for their own account, knowing the current password."""
-    if who is None:
-        raise NotSignedIn()
-    if who.expired():
-        raise SessionExpired(who.username)
+    who = _signed_in(who)
     with sessions() as session:
         user = accounts.require_user(session, who.username)
         if not user.active or not accounts.verify_password(user.password_hash, current):

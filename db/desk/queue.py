@@ -495,7 +495,17 @@ def decide_many(
     one conflict neither blocks nor rolls back the others.  Conflicting alerts are left
     untouched (their losing attempt is in the audit trail).  Raises :class:`Refused` unless
     ``who`` may decide; the decision is recorded under ``who``'s account name."""
-    me = authorize(sessions, who, Permission.DECIDE)
+    return _decide_all(sessions, seen, action, authorize(sessions, who, Permission.DECIDE), note)
+
+
+def _decide_all(
+    sessions: Callable[[], Session],
+    seen: Iterable[tuple[str, int]],
+    action: repo.Action,
+    me: Principal,
+    note: str | None,
+) -> ActionResult:
+    """:func:`decide_many` for a caller already authorized."""
     actor = me.username
     note = (note or "").strip() or None
     updated: list[str] = []
@@ -553,10 +563,10 @@ def decide_open_of(
 ) -> ActionResult:
     """Decide on every open alert of one customer or one device, at the versions read now
     (an alert decided by someone else between the read and the write is a conflict)."""
-    authorize(sessions, who, Permission.DECIDE)
+    me = authorize(sessions, who, Permission.DECIDE)
     with sessions() as session:
         seen = open_alerts(session, customer_id=customer_id, device_id=device_id)
-    return decide_many(sessions, seen, action, who, note)
+    return _decide_all(sessions, seen, action, me, note)
 
 
 def versions_of(session: Session, alert_ids: Iterable[str]) -> dict[str, int]:

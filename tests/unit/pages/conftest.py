@@ -11,7 +11,6 @@ import functools
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,17 +21,15 @@ from streamlit.testing.v1 import AppTest
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
-from db.accounts import hash_password
 from db.desk import pipeline
 from db.desk.auth import Principal
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
-from db.models import User
-from db.types import utc_now
 from detector.feed import dataset_messages
 from detector.service import DetectorService
 from detector.settings import Settings, load_settings
 from detector.sources import ReplaySource
+from tests.unit.db.builders import signed_in
 
 ROOT = Path(__file__).resolve().parents[3]
 TIMEOUT_S = 60
@@ -43,14 +40,6 @@ def _components() -> BidiComponentManager:
     manager = BidiComponentManager()
     manager.discover_and_register_components(start_file_watching=False)
     return manager
-
-
-PASSWORD = "page tests password"
-
-
-@functools.cache
-def _password_hash() -> str:
-    return hash_password(PASSWORD)  # once: Argon2 is slow on purpose
 
 
 def app_test(path: str, role: str | None = "admin", username: str | None = None) -> AppTest:
@@ -70,18 +59,9 @@ def add_user(username: str, role: str) -> Principal:
     engine = make_engine(load_settings().db_url)
     try:
         upgrade(engine)
-        with session_factory(engine)() as s:
-            user = s.get(User, username)
-            if user is None:
-                s.add(User(username=username, role=role, password_hash=_password_hash(),
-                           active=True, failed_logins=0))  # fmt: skip
-            else:
-                user.role = role
-            s.commit()
+        return signed_in(session_factory(engine), username, role)
     finally:
         engine.dispose()
-    now = utc_now()
-    return Principal(username, role, now, now, timedelta(minutes=30), timedelta(hours=12))
 
 
 @pytest.fixture(scope="session")

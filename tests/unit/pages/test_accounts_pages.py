@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from db.engine import make_engine
 from db.models import AuditEvent, User
 from detector.settings import load_settings
-from tests.unit.pages.conftest import PASSWORD, add_user, app_test, assert_clean
+from tests.unit.db.builders import PASSWORD
+from tests.unit.pages.conftest import add_user, app_test, assert_clean
 from tests.unit.pages.test_alert_queue import _first_shown, _select
 
 CREATE = "FormSubmitter:us_create-Créer un compte"

@@ -14,6 +14,7 @@ from db.desk import queue as q
 from db.desk.auth import sign_in
 from db.engine import session_factory
 from db.models import Alert
+from tests.unit.db.builders import batch, scored, write
 from tests.unit.security.payloads import SQL
 
 
@@ -32,9 +33,14 @@ def _table(name: str):  # type: ignore[no-untyped-def]
 
 
 def attempt_everywhere(engine: Engine) -> None:
-    """Feed each payload to each filter and search; nothing matches, nothing changes."""
+    """Store some alerts, then feed each payload to each filter and search; nothing matches,
+    nothing changes."""
     from datetime import timedelta
 
+    pairs, states = scored(batch(40))
+    with Session(engine) as s:
+        write(s, pairs, states)
+        s.commit()
     before = _row_counts(engine)
     assert before["fraud_alerts"] > 0
     sessions = session_factory(engine)
