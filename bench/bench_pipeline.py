@@ -37,8 +37,9 @@ from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
 from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import ensure_topics
-from detector.service import AlertSink, BatchResult, DetectorService
+from detector.service import BatchResult, DetectorService
 from detector.settings import Settings
+from detector.sink import AlertSink
 from detector.sources import KafkaSource, Polled
 
 PROTOTYPE_DETECT = 169.0

@@ -1,9 +1,10 @@
 """What the detector service reads at start and writes per batch.
 
-``save_batch`` writes alerts, customer states, consumed offsets and dead letters in the
-caller's transaction, so a detector killed at any moment restarts from a consistent point
-(invariant 3).  Every write is idempotent: a replayed batch inserts no second alert, and an
-existing alert, with any analyst decision on it, is never touched by a re-score (invariant 4).
+``save_batch`` writes alerts, customer states, consumed offsets, dead letters and the Kafka
+messages still to publish (the outbox) in the caller's transaction, so a detector killed at any
+moment restarts from a consistent point (invariant 3).  Every write is idempotent: a replayed
+batch inserts no second alert, and an existing alert, with any analyst decision on it, is never
+touched by a re-score (invariant 4).
 """
 
 from __future__ import annotations
@@ -14,13 +15,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from db import pg_batch
 from db._sql import IN_CHUNK, chunks, insert_many, upsert_insert
 from db.errors import OffsetConflict
-from db.models import Alert, AlertReason, ConsumerOffset, DeadLetter, DetectorStateRow
+from db.models import (
+    Alert,
+    AlertReason,
+    ConsumerOffset,
+    DeadLetter,
+    DetectorStateRow,
+    OutboxMessage,
+)
 from db.types import utc_now
 from detector.engine import Verdict
 from detector.events import Payment
@@ -36,6 +44,7 @@ _REASONS = AlertReason.__table__
 _STATES = DetectorStateRow.__table__
 _OFFSETS = ConsumerOffset.__table__
 _DEAD = DeadLetter.__table__
+_OUTBOX = OutboxMessage.__table__
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,18 @@ class DeadLetterRow:
     detail: str
     payload: str | bytes
     received_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """A message for Kafka, committed with its batch and published after the commit.
+    ``id`` is derived from what the message reports, so a replayed batch adds no second row."""
+
+    id: str
+    topic: str
+    key: str | None
+    value: bytes
+    headers: dict[str, str] | None = None
 
 
 def load_states(session: Session, customer_ids: Collection[str]) -> dict[str, CustomerState]:
@@ -85,8 +106,13 @@ def save_batch(
     offsets: Mapping[tuple[str, int], int],
     expected_offsets: Mapping[tuple[str, int], int | None],
     dead_letters: Sequence[DeadLetterRow],
+    outbox: Sequence[OutboxRow] = (),
+    published: Collection[str] = (),
 ) -> None:
     """Write one batch in the caller's transaction; the caller commits.
+
+    ``outbox`` holds the batch's messages for Kafka; ``published`` names outbox rows the
+    brokers have acknowledged since the last batch, deleted here at no extra commit.
 
     Offsets are fenced first: for every ``(topic, partition)`` in ``offsets`` the stored
     ``next_offset`` must equal ``expected_offsets[key]`` (``None`` or an absent key: no row
@@ -101,6 +127,40 @@ def save_batch(
     _insert_alerts(session, verdicts, now)
     _upsert_states(session, states, now)
     _insert_dead_letters(session, dead_letters, now)
+    _insert_outbox(session, outbox, now)
+    delete_outbox(session, published)
+
+
+def load_outbox(session: Session) -> list[OutboxRow]:
+    """Messages committed but not yet acknowledged by a broker, oldest first."""
+    t = _OUTBOX
+    rows = session.execute(
+        select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers).order_by(t.c.created_at, t.c.id)
+    )
+    return [
+        OutboxRow(i, topic, key, bytes(value), headers) for i, topic, key, value, headers in rows
+    ]
+
+
+def delete_outbox(session: Session, ids: Collection[str]) -> None:
+    for part in chunks(sorted(ids), IN_CHUNK):
+        session.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(part)))
+
+
+def _insert_outbox(session: Session, rows: Sequence[OutboxRow], now: datetime) -> None:
+    values = [
+        {
+            "id": r.id,
+            "topic": r.topic,
+            "key": r.key,
+            "value": r.value,
+            "headers": r.headers,
+            "created_at": now,
+        }
+        for r in rows
+    ]
+    stmt = upsert_insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["id"])
+    insert_many(session, stmt, values, _OUTBOX.c.id)
 
 
 def _fence_offset(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -293,6 +294,23 @@ class DeadLetter(Base):
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class OutboxMessage(Base):
+    """A Kafka message (alert or dead letter) committed with the batch that produced it and
+    deleted once the broker has acknowledged it: the detector's commit never waits for a
+    broker, and a crash before the acknowledgement resends it at the next start."""
+
+    __tablename__ = "outbox"
+
+    # Derived from the source (alert id, or topic/partition/offset of a dead letter), so a
+    # replayed batch adds no second row.
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    topic: Mapped[str] = mapped_column(String)
+    key: Mapped[str | None] = mapped_column(String, nullable=True)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, str] | None] = mapped_column(json_type(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
 # --------------------------------------------------------------------------- accounts and audit

@@ -14,8 +14,9 @@ from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from detector.feed import dataset_messages
-from detector.service import AlertSink, DetectorService
+from detector.service import DetectorService
 from detector.settings import Settings
+from detector.sink import AlertSink
 from detector.sources import KafkaSource, ReplaySource, Source
 from detector.status import Status
 from detector.telemetry import Telemetry

@@ -6,9 +6,10 @@ value must be the one this consumer last saw), so a consumer that lost its parti
 rebalance cannot write.  After a crash the service resumes from the committed offsets with
 the committed states: the alerts are those of an uninterrupted run, no more and no less.
 
-Alerts and dead letters are produced to Kafka *before* the database commit and flushed, so
-they are never lost; a crash between the two can repeat them on the topics (at-least-once,
-keyed by alert id), never in the database.
+Alerts and dead letters for Kafka join the same transaction as outbox rows and are published
+after the commit (``detector.sink``), so no broker acknowledgement is awaited on the way from
+an event to its committed alert; unacknowledged rows are resent after a crash (at-least-once on
+the topics, keyed by alert id; exactly once in the database).
 """
 
 from __future__ import annotations
@@ -20,21 +21,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from confluent_kafka import KafkaException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import repository as repo
 from db.archive import ArchiveUnavailable
+from db.detector_store import OutboxRow, delete_outbox, load_outbox
 from db.repository import DeadLetterRow, OffsetConflict
 from detector.codec import BadMessage, decode_activity, decode_payment, load_json
 from detector.engine import Detector, Verdict
-from detector.errors import DetectorError
 from detector.events import Payment
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.rules import RuleSet
 from detector.settings import Settings
+from detector.sink import AlertSink, SinkError
 from detector.sources import Source
 from detector.state import CustomerState
 from detector.status import Status
@@ -45,65 +46,8 @@ log = logging.getLogger("kvt.detector")
 RULESET_CHECK_S = 0.5
 LAG_CHECK_S = 1.0
 MAX_DB_BACKOFF_S = 5.0
-
-
-class SinkError(DetectorError):
-    """Alerts or dead letters could not be delivered to Kafka in time."""
-
-
-class AlertSink:
-    """Publishes alerts and dead letters to Kafka; `flush` before the database commit."""
-
-    def __init__(self, settings: Settings) -> None:
-        from confluent_kafka import Producer
-
-        self.topics = settings.topics
-        self._producer = Producer(
-            settings.kafka_config(
-                **{
-                    "enable.idempotence": True,
-                    "linger.ms": 2,
-                    "compression.type": "lz4",
-                }
-            )
-        )
-
-    def alert(self, verdict: Verdict, payment: Payment) -> None:
-        body = {
-            "alert_id": repo.alert_id_for(verdict.payment_id),
-            "payment_id": verdict.payment_id,
-            "customer_id": verdict.customer_id,
-            "score": verdict.score,
-            "severity": verdict.severity,
-            "ruleset_version": verdict.ruleset_version,
-            "amount": payment.amount,
-            "reasons": [r.to_dict() for r in verdict.reasons],
-        }
-        self._send(self.topics.alerts, verdict.customer_id, orjson.dumps(body))
-
-    def dead_letter(self, row: DeadLetterRow, record: Record) -> None:
-        headers = {
-            "reason": row.reason,
-            "source_topic": record.topic,
-            "source_partition": str(record.partition),
-            "source_offset": str(record.offset),
-        }
-        self._send(self.topics.dead_letter, None, record.value or b"", headers)
-
-    def _send(
-        self, topic: str, key: str | None, value: bytes, headers: dict[str, str] | None = None
-    ) -> None:
-        while True:
-            try:
-                self._producer.produce(topic, value=value, key=key, headers=headers)
-                return
-            except BufferError:
-                self._producer.poll(0.05)
-
-    def flush(self, timeout_s: float = 30.0) -> None:
-        left = self._producer.flush(timeout_s)
-        if left:
-            raise SinkError(f"{left} alert/dead-letter messages not delivered in {timeout_s}s")
+OUTBOX_TIDY_S = 1.0  # when idle, acknowledged outbox rows are deleted this often
+STOP_FLUSH_S = 10.0
 
 
 @dataclass
@@ -143,6 +87,7 @@ class DetectorService:
         self._ruleset: RuleSet | None = None
         self._ruleset_checked = 0.0
         self._lag_checked = 0.0
+        self._outbox_tidied = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -167,6 +112,8 @@ class DetectorService:
         self.status.update(state="starting", source=self.source.name, started_at=time.time())
         try:
             self._with_db(lambda s: self._load_ruleset(s, force=True))
+            if self.sink is not None:
+                self.sink.publish(self._with_db(load_outbox))
             self.source.start(self._lookup_offsets, self._on_assign, self._on_revoke)
             self.status.update(state="running")
             while not self._stop.is_set():
@@ -180,6 +127,7 @@ class DetectorService:
             raise
         finally:
             self.source.close()
+            self._drain_outbox()
             if self.status.snapshot().state != "failed":
                 self.status.update(state="stopped")
 
@@ -199,7 +147,13 @@ class DetectorService:
             self._lag_checked = now
             self._report_lag()
         items = self.merger.drain(now, limit=self.settings.batch_max)
+        if self.sink is not None:
+            self.sink.poll()
+            self.telemetry.outbox_pending.set(self.sink.pending)
         if not items:
+            if now - self._outbox_tidied >= OUTBOX_TIDY_S:
+                self._outbox_tidied = now
+                self._tidy_outbox()
             return None
         return self._commit_batch(items)
 
@@ -224,7 +178,7 @@ class DetectorService:
                 self.status.error(f"offset conflict: {exc}")
                 self._resync()
                 return BatchResult(0, 0, 0, 0)
-            except (DBAPIError, KafkaException, SinkError, ArchiveUnavailable) as exc:
+            except (DBAPIError, KafkaException, ArchiveUnavailable) as exc:
                 self._states.clear()
                 what = _outage(exc)
                 if what == "database":
@@ -246,6 +200,16 @@ class DetectorService:
         return result
 
     def _with_session(self, items: list[Item]) -> BatchResult:
+        # Outbox rows acknowledged since the last batch are deleted in this transaction.
+        published = self.sink.take_delivered() if self.sink is not None else set()
+        try:
+            return self._write_batch(items, published)
+        except BaseException:
+            if self.sink is not None:
+                self.sink.give_back(published)
+            raise
+
+    def _write_batch(self, items: list[Item], published: set[str]) -> BatchResult:
         with self.sessions() as session, session.begin():
             self._load_ruleset(session)
             assert self._ruleset is not None
@@ -293,12 +257,11 @@ class DetectorService:
                         and i.record.topic == self.settings.topics.user_events
                     ]
                 )
+            outbox: list[OutboxRow] = []
             if self.sink is not None:
-                for v, p in alerts:
-                    self.sink.alert(v, p)
-                for row, item in zip(dead, (i for i in items if i.event is None), strict=True):
-                    self.sink.dead_letter(row, item.record)
-                self.sink.flush()
+                outbox = [self.sink.alert(v, p) for v, p in alerts]
+                bad = (i.record for i in items if i.event is None)
+                outbox += [self.sink.dead_letter(d, r) for d, r in zip(dead, bad, strict=True)]
             repo.save_batch(
                 session,
                 group_id=self.source.group_id,
@@ -307,9 +270,13 @@ class DetectorService:
                 offsets=offsets,
                 expected_offsets={tp: self._expected.get(tp) for tp in offsets},
                 dead_letters=dead,
+                outbox=outbox,
+                published=published,
             )
         self._expected.update(offsets)
         self.source.committed(offsets)
+        if self.sink is not None:
+            self.sink.publish(outbox)
         for v, _ in alerts:
             self.telemetry.alerts.labels(v.severity).inc()
         for row in dead:
@@ -369,6 +336,29 @@ class DetectorService:
                 if self._stop.wait(backoff):
                     raise
                 backoff = min(backoff * 2, MAX_DB_BACKOFF_S)
+
+    def _tidy_outbox(self) -> None:
+        """Delete acknowledged rows while no batch comes to carry the deletion."""
+        if self.sink is None:
+            return
+        done = self.sink.take_delivered()
+        if not done:
+            return
+        try:
+            with self.sessions() as session, session.begin():
+                delete_outbox(session, done)
+        except DBAPIError:
+            self.sink.give_back(done)  # the next batch or tidy-up deletes them
+
+    def _drain_outbox(self) -> None:
+        """At stop: wait a little for the brokers, then forget what they acknowledged."""
+        if self.sink is None:
+            return
+        try:
+            self.sink.flush(STOP_FLUSH_S)
+        except SinkError as exc:
+            log.warning("%s", exc)
+        self._tidy_outbox()
 
     def _report_lag(self) -> None:
         lag = self.source.lag()

@@ -24,6 +24,11 @@ class Telemetry:
             registry=r,
         )
         self.lag = Gauge("kvt_consumer_lag", "Messages behind", ["topic", "partition"], registry=r)
+        self.outbox_pending = Gauge(
+            "kvt_outbox_pending",
+            "Alerts and dead letters committed but not yet acknowledged by Kafka",
+            registry=r,
+        )
         self.db_retries = Counter(
             "kvt_db_retries_total", "Batches retried after a database error", registry=r
         )

@@ -14,7 +14,7 @@ from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
 from db.alerts import AlertFilters, alert_history, count_alerts, decide, get_alert, list_alerts
-from db.detector_store import alert_id_for, load_offsets, load_states
+from db.detector_store import OutboxRow, alert_id_for, load_offsets, load_outbox, load_states
 from db.errors import DecisionConflict, OffsetConflict
 from db.models import Alert, AlertReason, DeadLetter
 from db.rulesets import active_ruleset, list_rulesets, publish_ruleset
@@ -256,3 +256,18 @@ def test_small_and_large_batches_write_the_same_rows(pg_engine: Engine, monkeypa
         results.append(snapshot())
     assert results[0] == results[1]
     assert len(results[0][0]) > 5 and len(results[0][1]) >= len(results[0][0])
+
+
+def test_outbox_round_trips_binary_values_and_headers(pg_engine: Engine) -> None:
+    rows = [
+        OutboxRow("ALT-P1", "fraud-alerts", "C1", b'{"score": 90}'),
+        OutboxRow("DLQ-payments-0-7", "dead-letters", None, b"\x00\xff\n", {"reason": "bad"}),
+    ]
+    with session_of(pg_engine) as s:
+        write(s, [], outbox=rows)
+        write(s, [], outbox=rows)
+        s.commit()
+        assert load_outbox(s) == rows
+        write(s, [], published={"DLQ-payments-0-7"})
+        s.commit()
+        assert load_outbox(s) == rows[:1]

@@ -19,7 +19,8 @@ from data_gen.stream import stream_messages
 from db.archive import EventArchive
 from db.models import Alert
 from db.timeline import customer_timeline
-from detector.service import AlertSink, BatchResult, DetectorService
+from detector.service import BatchResult, DetectorService
+from detector.sink import AlertSink
 from detector.sources import KafkaSource
 from tests.integration.detector.conftest import Expected, Pipeline
 

@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer
 
 from data_gen.stream import stream_messages
-from db.models import DeadLetter
-from detector.service import AlertSink, DetectorService
+from db.models import DeadLetter, OutboxMessage
+from detector.service import DetectorService
+from detector.sink import AlertSink
 from detector.sources import KafkaSource
 from tests.integration.detector.conftest import Expected, Pipeline
 
@@ -40,6 +41,14 @@ def assert_same_as_backtest(p: Pipeline, expected: Expected) -> None:
     assert len(got) == len(expected.alerts)
     assert got == expected.alerts
     assert p.stored_states() == expected.states
+
+
+def assert_all_published(p: Pipeline, expected: Expected) -> None:
+    """Every alert reached the alerts topic (at least once) and the outbox was emptied."""
+    published = read_topic(p, p.settings.topics.alerts, len(expected.alerts), key="payment_id")
+    assert {orjson.loads(m)["payment_id"] for m in published} == set(expected.alerts)
+    with p.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
 
 
 def wait_for_progress(p: Pipeline, timeout_s: float = 60) -> None:
@@ -75,23 +84,32 @@ def test_streaming_equals_batch(make_pipeline, expected: Expected) -> None:
     assert {m["payment_id"]: m["score"] for m in map(orjson.loads, published)} == {
         pid: score for pid, (score, _) in expected.alerts.items()
     }
+    assert len(published) == len(expected.alerts)  # no fault: no message repeated
+    assert_all_published(p, expected)
 
 
-def read_topic(p: Pipeline, topic: str, want: int, timeout_s: float = 30) -> list[bytes]:
+def read_topic(
+    p: Pipeline, topic: str, want: int, timeout_s: float = 30, key: str | None = None
+) -> list[bytes]:
+    """``want`` messages of ``topic`` (``want`` distinct values of ``key`` when given: a
+    message repeated after a crash is read without counting twice)."""
     c = Consumer(
         {
             "bootstrap.servers": p.settings.kafka_bootstrap,
-            "group.id": f"{topic}-check",
+            "group.id": f"{topic}-check-{time.monotonic_ns()}",
             "auto.offset.reset": "earliest",
         }
     )
     c.subscribe([topic])
     out: list[bytes] = []
+    distinct: set[object] = set()
     deadline = time.monotonic() + timeout_s
-    while len(out) < want and time.monotonic() < deadline:
+    while (len(distinct) if key else len(out)) < want and time.monotonic() < deadline:
         m = c.poll(0.5)
         if m is not None and m.error() is None:
             out.append(m.value())
+            if key:
+                distinct.add(orjson.loads(m.value())[key])
     c.close()
     return out
 
@@ -117,6 +135,7 @@ def test_kill_9_five_times_mid_stream_loses_and_duplicates_nothing(
         stop(proc)
     assert kills == 5
     assert_same_as_backtest(p, expected)
+    assert_all_published(p, expected)  # alerts committed before a kill were sent after it
 
 
 def test_two_detectors_in_one_group_equal_one(make_pipeline, expected: Expected) -> None:
@@ -130,6 +149,7 @@ def test_two_detectors_in_one_group_equal_one(make_pipeline, expected: Expected)
         for proc in procs:
             stop(proc)
     assert_same_as_backtest(p, expected)
+    assert_all_published(p, expected)
 
 
 def test_database_outage_of_20s_mid_stream(make_pipeline, expected: Expected, services) -> None:
@@ -147,6 +167,7 @@ def test_database_outage_of_20s_mid_stream(make_pipeline, expected: Expected, se
     finally:
         stop(proc)
     assert_same_as_backtest(p, expected)
+    assert_all_published(p, expected)
 
 
 def test_a_broker_down_mid_stream_loses_nothing(
@@ -165,6 +186,7 @@ def test_a_broker_down_mid_stream_loses_nothing(
         services.start("kafka-2")
         stop(proc)
     assert_same_as_backtest(p, expected)
+    assert_all_published(p, expected)
 
 
 def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
@@ -234,3 +256,31 @@ def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
     assert sorted(h["reason"] for h in seen) == sorted(r for _, _, r in junk)
     assert all(h["source_topic"] in (t.payments, t.user_events) for h in seen)
     assert all(int(h["source_offset"]) >= 0 for h in seen)
+
+
+def test_outbox_rows_left_by_a_crash_are_sent_at_the_next_start(make_pipeline) -> None:
+    """Committed alerts whose publication a crash interrupted sit in the outbox: the next
+    start sends them and empties it."""
+    p = make_pipeline()
+    topic = p.settings.topics.alerts
+    left = [
+        OutboxMessage(id=f"ALT-P{i}", topic=topic, key="C1", value=orjson.dumps({"payment_id": i}))
+        for i in range(3)
+    ]
+    with p.sessions() as s, s.begin():
+        s.add_all(left)
+    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions, AlertSink(p.settings))
+    svc.start_thread()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with p.sessions() as s:
+                if s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0:
+                    break
+            time.sleep(0.2)
+    finally:
+        svc.stop()
+    with p.sessions() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    sent = [orjson.loads(m)["payment_id"] for m in read_topic(p, topic, 3)]
+    assert sorted(sent) == [0, 1, 2]

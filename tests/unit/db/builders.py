@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from db import accounts
 from db.desk.auth import Principal
-from db.detector_store import DeadLetterRow, save_batch
+from db.detector_store import DeadLetterRow, OutboxRow, save_batch
 from db.models import User
 from db.types import utc_now
 from detector.engine import Detector, Verdict
@@ -84,6 +84,8 @@ def write(
     offsets: dict[tuple[str, int], int] | None = None,
     expected: dict[tuple[str, int], int | None] | None = None,
     dead_letters: Sequence[DeadLetterRow] = (),
+    outbox: Sequence[OutboxRow] = (),
+    published: Collection[str] = (),
 ) -> None:
     save_batch(
         session,
@@ -93,6 +95,8 @@ def write(
         offsets=offsets or {},
         expected_offsets=expected or {},
         dead_letters=dead_letters,
+        outbox=outbox,
+        published=published,
     )
 
 

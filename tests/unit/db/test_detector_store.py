@@ -11,8 +11,11 @@ from sqlalchemy.orm import Session
 from db.alerts import decide, get_alert
 from db.detector_store import (
     MAX_PAYLOAD_BYTES,
+    OutboxRow,
     alert_id_for,
+    delete_outbox,
     load_offsets,
+    load_outbox,
     load_states,
     truncate_payload,
 )
@@ -168,3 +171,36 @@ def test_payloads_are_cut_to_4_kb_on_a_character_boundary() -> None:
     assert len(odd.encode()) == MAX_PAYLOAD_BYTES - 1
     assert truncate_payload(b"ok\x00\xff") == "ok\ufffd\ufffd"
     assert truncate_payload("\ud800x") == "?x"
+
+
+OUTBOX = [
+    OutboxRow("ALT-P1", "fraud-alerts", "C1", b'{"score": 90}'),
+    OutboxRow("DLQ-payments-0-7", "dead-letters", None, b"\x00\xffnot json", {"reason": "bad"}),
+]
+
+
+def test_outbox_rows_commit_with_the_batch_and_once(session: Session) -> None:
+    write(session, [], outbox=OUTBOX)
+    write(session, [], outbox=OUTBOX[:1])  # a replayed batch
+    session.commit()
+    assert load_outbox(session) == OUTBOX
+
+
+def test_outbox_rows_are_not_kept_when_the_batch_rolls_back(session: Session) -> None:
+    write(session, [], offsets={KEY: 5}, expected={KEY: None})
+    session.commit()
+    with pytest.raises(OffsetConflict):
+        write(session, [], offsets={KEY: 9}, expected={KEY: 3}, outbox=OUTBOX)
+    session.rollback()
+    assert load_outbox(session) == []
+
+
+def test_acknowledged_rows_are_deleted_with_a_later_batch(session: Session) -> None:
+    write(session, [], outbox=OUTBOX)
+    session.commit()
+    write(session, [], published={"ALT-P1", "ALT-unknown"})
+    session.commit()
+    assert load_outbox(session) == OUTBOX[1:]
+    delete_outbox(session, {"DLQ-payments-0-7"})
+    session.commit()
+    assert load_outbox(session) == []

@@ -144,21 +144,20 @@ class _Capture:
 def test_options_reach_the_consumer_the_producers_and_the_admin_client(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import confluent_kafka
 
     from data_gen import stream
-    from detector import kafka_admin, service, sources
+    from detector import kafka_admin, sink, sources
 
     consumer, producer, admin = _Capture(), _Capture(), _Capture()
     monkeypatch.setattr(sources, "Consumer", consumer)
-    monkeypatch.setattr(confluent_kafka, "Producer", producer)  # imported when a sink is built
+    monkeypatch.setattr(sink, "Producer", producer)
     monkeypatch.setattr(stream, "Producer", producer)
     monkeypatch.setattr(kafka_admin, "AdminClient", admin)
     monkeypatch.setattr(stream, "check_broker", lambda s: 1)
     monkeypatch.setattr(stream, "ensure_topics", lambda s: [])
 
     sources.KafkaSource(settings).start(lambda tps: {}, lambda s: None, lambda s: None)
-    service.AlertSink(settings)  # the detector's producer of alerts and dead letters
+    sink.AlertSink(settings)  # the detector's producer of alerts and dead letters
     stream.stream_messages([], settings)  # the dataset streamer's producer
     kafka_admin.admin(settings)
 

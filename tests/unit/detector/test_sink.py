@@ -1,0 +1,134 @@
+"""AlertSink's bookkeeping: publish without waiting, acknowledged ids, retries, shutdown.
+
+The producer here is a stand-in that acknowledges or fails on demand; the real brokers are
+exercised by tests/integration/detector/test_pipeline.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+
+from db.detector_store import DeadLetterRow, OutboxRow
+from detector import sink as sink_module
+from detector.ordering import Record
+from detector.settings import Settings
+from detector.sink import AlertSink, SinkError
+from tests.unit.db.builders import batch, scored
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes, str | None, dict[str, str] | None]] = []
+        self._callbacks: list[Callable[[KafkaError | None, Any], None]] = []
+        self.fail_next: KafkaError | None = None
+        self.refuse: list[BaseException] = []  # raised by the next produce() calls
+        self.answer = True  # False: the broker never answers
+
+    def produce(self, topic: str, value: bytes, key: str | None, headers: Any, on_delivery: Any):
+        if self.refuse:
+            raise self.refuse.pop(0)
+        self.sent.append((topic, value, key, headers))
+        self._callbacks.append(on_delivery)
+
+    def poll(self, _timeout: float = 0) -> int:
+        if not self.answer:
+            return 0
+        callbacks, self._callbacks = self._callbacks, []
+        for cb in callbacks:
+            err, self.fail_next = self.fail_next, None
+            cb(err, None)
+        return len(callbacks)
+
+    def flush(self, timeout: float = 0) -> int:
+        self.poll(timeout)
+        return len(self._callbacks)
+
+
+ROWS = [OutboxRow(f"ALT-P{i}", "fraud-alerts", f"C{i}", b"{}") for i in range(3)]
+
+
+@pytest.fixture
+def producer() -> FakeProducer:
+    return FakeProducer()
+
+
+@pytest.fixture
+def sink(producer: FakeProducer, monkeypatch: pytest.MonkeyPatch) -> AlertSink:
+    monkeypatch.setattr(sink_module, "RETRY_FIRST_S", 0.0)
+    return AlertSink(Settings(), producer)  # type: ignore[arg-type]
+
+
+def test_publish_returns_before_the_acknowledgements(sink: AlertSink, producer) -> None:
+    producer.answer = False
+    sink.publish(ROWS)
+    assert [s[2] for s in producer.sent] == ["C0", "C1", "C2"]
+    assert sink.pending == 3 and sink.take_delivered() == set()
+    producer.answer = True
+    sink.poll()
+    assert sink.pending == 0
+    assert sink.take_delivered() == {"ALT-P0", "ALT-P1", "ALT-P2"}
+    assert sink.take_delivered() == set()
+
+
+def test_a_row_still_in_flight_is_not_sent_twice(sink: AlertSink, producer) -> None:
+    producer.answer = False
+    sink.publish(ROWS[:1])
+    sink.publish(ROWS[:1])  # e.g. resent from the outbox at start while already queued
+    assert len(producer.sent) == 1
+
+
+def test_a_failed_delivery_is_retried_until_acknowledged(sink: AlertSink, producer) -> None:
+    producer.fail_next = KafkaError(KafkaError._MSG_TIMED_OUT)
+    sink.publish(ROWS[:1])
+    assert sink.take_delivered() == set() and sink.pending == 1
+    assert sink.last_error is not None and "TIMED_OUT" in sink.last_error
+    sink.poll()  # resent (no back-off in this test), then acknowledged
+    sink.poll()
+    assert len(producer.sent) == 2
+    assert sink.take_delivered() == {"ALT-P0"}
+
+
+def test_a_refused_or_full_produce_does_not_lose_the_row(sink: AlertSink, producer) -> None:
+    producer.refuse = [BufferError(), KafkaException(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE))]
+    sink.publish(ROWS[:1])  # BufferError: poll and try again; then refused: kept as failed
+    assert producer.sent == [] and sink.pending == 1
+    sink.poll()
+    sink.poll()
+    assert sink.take_delivered() == {"ALT-P0"}
+
+
+def test_failed_deletions_are_given_back(sink: AlertSink) -> None:
+    sink.publish(ROWS[:2])
+    done = sink.take_delivered()
+    sink.give_back(done)  # the batch that was to delete them rolled back
+    assert sink.take_delivered() == {"ALT-P0", "ALT-P1"}
+
+
+def test_flush_names_what_stays_in_the_outbox(sink: AlertSink, producer) -> None:
+    producer.answer = False
+    sink.publish(ROWS)
+    with pytest.raises(SinkError, match="3 alert/dead-letter messages not delivered"):
+        sink.flush(0.05)
+
+
+def test_alert_and_dead_letter_messages() -> None:
+    sink = AlertSink(Settings(), FakeProducer())  # type: ignore[arg-type]
+    pairs, _ = scored(batch(40))
+    verdict, payment = next((v, p) for v, p in pairs if v.is_alert)
+    row = sink.alert(verdict, payment)
+    assert row.id == f"ALT-{verdict.payment_id}" and row.key == verdict.customer_id
+    assert row.topic == Settings().topics.alerts
+    assert b'"score":%d' % verdict.score in row.value
+    record = Record("payments", 2, 41, None, b"{oops", 0.0)
+    letter = sink.dead_letter(DeadLetterRow("payments", 2, 41, "invalid_json", "", ""), record)
+    assert letter.id == "DLQ-payments-2-41" and letter.value == b"{oops"
+    assert letter.headers == {
+        "reason": "invalid_json",
+        "source_topic": "payments",
+        "source_partition": "2",
+        "source_offset": "41",
+    }
