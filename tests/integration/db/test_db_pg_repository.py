@@ -71,17 +71,24 @@ def test_reason_filter_uses_the_reasons_written_by_copy(pg_engine: Engine) -> No
         assert count_alerts(s, AlertFilters(rule_ids="GEO_MISMATCH")) == len(geo)
 
 
-def test_fenced_batch_writes_nothing(pg_engine: Engine) -> None:
+@pytest.mark.parametrize("small", [10_000, 0], ids=["one-statement", "staged"])
+def test_fenced_batch_writes_nothing(pg_engine: Engine, small: int, monkeypatch) -> None:
+    import db.pg_batch as pg_batch
+
+    monkeypatch.setattr(pg_batch, "SMALL_BATCH", small)
     pairs, states = scored(batch(20))
     with session_of(pg_engine) as s:
         write(s, [], offsets={KEY: 100}, expected={KEY: None})
         s.commit()
         with pytest.raises(OffsetConflict) as info:
-            write(s, pairs, states, offsets={KEY: 120}, expected={KEY: 90},
-                  dead_letters=[DeadLetterRow("payments", 0, 95, "bad", "", b"\x00")])  # fmt: skip
+            write(s, pairs, states, offsets={KEY: 120, ("payments", 1): 5},
+                  expected={KEY: 90, ("payments", 1): None},
+                  dead_letters=[DeadLetterRow("payments", 0, 95, "bad", "", b"\x00")],
+                  outbox=[OutboxRow("ALT-X", "fraud-alerts", None, b"x")])  # fmt: skip
         s.rollback()
-        assert (info.value.expected, info.value.found) == (90, 100)
+        assert (info.value.partition, info.value.expected, info.value.found) == (0, 90, 100)
         assert load_offsets(s, "g") == {KEY: 100}
+        assert load_outbox(s) == []
     assert _count(pg_engine, Alert) == 0 and _count(pg_engine, DeadLetter) == 0
 
 
@@ -242,20 +249,31 @@ def test_small_and_large_batches_write_the_same_rows(pg_engine: Engine, monkeypa
                     DetectorStateRow.customer_id
                 )
             ).all()
-        return alerts, reasons, st
+            dead = s.execute(
+                select(DeadLetter.source_topic, DeadLetter.offset, DeadLetter.reason,
+                       DeadLetter.detail, DeadLetter.payload).order_by(DeadLetter.offset)
+            ).all()  # fmt: skip
+            rest = (load_offsets(s, "g"), load_outbox(s))
+        return alerts, reasons, st, dead, rest
 
+    dead = [DeadLetterRow("payments", 1, o, "bad\x00", "why", b"\xff" * o) for o in (3, 9000)]
+    outbox = [OutboxRow("ALT-1", "fraud-alerts", "C1", b"\x00\x01", {"h": "v"})]
     results = []
     for small in (10_000, 0):  # every batch small, then every batch staged through COPY
         monkeypatch.setattr(pg_batch, "SMALL_BATCH", small)
         with session_of(pg_engine) as s:
-            for table in ("alert_reasons", "fraud_alerts", "detector_state"):
+            for table in ("alert_reasons", "fraud_alerts", "detector_state", "dead_letters",
+                          "consumer_offsets", "outbox"):  # fmt: skip
                 s.execute(sa_text(f"DELETE FROM {table}"))  # no decisions: nothing append-only
-            write(s, pairs, states)
-            write(s, pairs, states)  # idempotent either way
+            write(s, pairs, states, offsets={KEY: 7, ("payments", 1): 3},
+                  dead_letters=dead, outbox=outbox)  # fmt: skip
+            write(s, pairs, states, offsets={KEY: 9}, expected={KEY: 7},
+                  dead_letters=dead, outbox=outbox)  # idempotent either way  # fmt: skip
             s.commit()
         results.append(snapshot())
     assert results[0] == results[1]
     assert len(results[0][0]) > 5 and len(results[0][1]) >= len(results[0][0])
+    assert results[0][4] == ({KEY: 9, ("payments", 1): 3}, outbox) and len(results[0][3]) == 2
 
 
 def test_outbox_round_trips_binary_values_and_headers(pg_engine: Engine) -> None:
