@@ -150,6 +150,9 @@ class DetectorService:
         if self.sink is not None:
             self.sink.poll()
             self.telemetry.outbox_pending.set(self.sink.pending)
+            if self.sink.last_error is not None:
+                self.status.error(f"alert topic: {self.sink.last_error}")
+                self.sink.last_error = None
         if not items:
             if now - self._outbox_tidied >= OUTBOX_TIDY_S:
                 self._outbox_tidied = now
