@@ -11,11 +11,17 @@ from __future__ import annotations
 import streamlit as st
 
 from db.desk.auth import Permission
+from detector.settings import SettingsError
 from pages._ui import current_user, runtime, sidebar, t, ta
 
 st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layout="wide")
 
-runtime()  # start the runtime (and, with a broker, the detector) once per process
+try:
+    runtime()  # start the runtime (and, with a broker, the detector) once per process
+except SettingsError as exc:  # the message names the variable; not cached, so a fix applies
+    st.error(t("app.config_error"))
+    st.code(str(exc), language=None)
+    st.stop()
 who = current_user()
 if who is None:
     page = st.navigation(

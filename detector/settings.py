@@ -15,6 +15,7 @@ from dataclasses import astuple, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from detector.errors import DetectorError
 
@@ -43,6 +44,21 @@ class Topics:
         return (self.user_events, self.payments, self.orders, self.alerts, self.dead_letter)
 
 
+# (field, lowest, highest): values outside would fail later and further from their cause.
+_BOUNDS: tuple[tuple[str, float, float], ...] = (
+    ("topic_partitions", 1, 10_000),
+    ("topic_replication", 1, 100),
+    ("batch_max", 1, 1_000_000),
+    ("poll_timeout_s", 0, 60),
+    ("max_message_bytes", 1024, 100 * 1024 * 1024),
+    ("metrics_port", 0, 65_535),
+    ("app_detector", 0, 1),
+    ("order_grace_ms", 0, 3_600_000),
+    ("session_idle_min", 1, 24 * 60),
+    ("session_max_h", 1, 24 * 30),
+)
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = ROOT / "data"
@@ -65,6 +81,21 @@ class Settings:
     session_idle_min: int = 30  # sign-in expires after this long without activity
     display_tz: str = "Europe/Paris"  # the shop's zone: charts' hours and days
     session_max_h: int = 12  # ... and this long after signing in, active or not
+
+    def __post_init__(self) -> None:
+        for name, low, high in _BOUNDS:
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise SettingsError(
+                    f"{PREFIX}{name.upper()}: must be between {low:,} and {high:,}, got {value!r}"
+                )
+        try:
+            ZoneInfo(self.display_tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"{PREFIX}DISPLAY_TZ: {self.display_tz!r} is not an IANA time zone "
+                "(e.g. Europe/Paris, UTC)"
+            ) from None
 
     @cached_property
     def topics(self) -> Topics:

@@ -119,7 +119,7 @@ def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFra
 
 st.title(T("ins.title"))
 rt = runtime()
-TZ = svc.display_zone(rt.settings.display_tz)
+TZ = rt.settings.display_tz  # validated by the settings object
 try:
     with rt.sessions() as session:
         version = svc.data_version(session)

@@ -33,6 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         # frame
         "app.title": "KiVendTout Fraud Desk",
+        "app.config_error": "The desk cannot start: a setting is invalid.",
         "nav.queue": "Alert queue",
         "nav.insights": "Insights",
         "nav.tuning": "Rule tuning",
@@ -151,6 +152,7 @@ TEXT: dict[str, dict[str, str]] = {
     },
     "fr": {
         "app.title": "KiVendTout Fraud Desk",
+        "app.config_error": "Le desk ne peut pas démarrer : un réglage est invalide.",
         "nav.queue": "File d'alertes",
         "nav.insights": "Analyses",
         "nav.tuning": "Réglage des règles",

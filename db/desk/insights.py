@@ -14,11 +14,10 @@ whole quarters of an hour, Kathmandu's +05:45 too).
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, select
@@ -26,8 +25,6 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
 from detector.rules import RULE_IDS
-
-log = logging.getLogger(__name__)
 
 UNKNOWN = "unknown"
 DEFAULT_TZ = "Europe/Paris"  # the shop's zone; the page passes settings.display_tz
@@ -64,17 +61,6 @@ class Insights:
     decisions_by_day: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, action, n
     workload: pd.DataFrame = field(default_factory=pd.DataFrame)  # day, analyst, decisions
     rule_precision: pd.DataFrame = field(default_factory=pd.DataFrame)
-
-
-def display_zone(name: str) -> str:
-    """``name`` if it is an IANA zone known here, else "UTC" (logged): a typo in
-    ``KVT_DISPLAY_TZ`` must not take the charts down, and the axes name the zone used."""
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("display_tz %r is not a known IANA time zone; charts use UTC", name)
-        return "UTC"
-    return name
 
 
 # --------------------------------------------------------------------------- dialect helpers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,35 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
     bad.write_text("[kvt\n")
     with pytest.raises(SettingsError, match=r"bad\.toml"):
         load_settings(env={}, secrets_file=bad)
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        (
+            "KVT_DISPLAY_TZ",
+            "Mars/Olympus",
+            "KVT_DISPLAY_TZ: 'Mars/Olympus' is not an IANA time zone",
+        ),
+        ("KVT_DISPLAY_TZ", "../../etc/passwd", "is not an IANA time zone"),
+        ("KVT_BATCH_MAX", "0", "KVT_BATCH_MAX: must be between 1 and 1,000,000, got 0"),
+        ("KVT_POLL_TIMEOUT_S", "-1", "KVT_POLL_TIMEOUT_S: must be between 0 and 60"),
+        ("KVT_METRICS_PORT", "70000", "KVT_METRICS_PORT: must be between 0 and 65,535"),
+        ("KVT_SESSION_IDLE_MIN", "0", "KVT_SESSION_IDLE_MIN: must be between 1"),
+        ("KVT_TOPIC_PARTITIONS", "0", "KVT_TOPIC_PARTITIONS: must be between 1"),
+    ],
+)
+def test_out_of_range_values_name_the_variable(
+    tmp_path: Path, var: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings(env={var: value}, secrets_file=tmp_path / "x.toml")
+
+
+def test_any_iana_zone_is_accepted(tmp_path: Path) -> None:
+    for zone in ("UTC", "Asia/Kathmandu", "America/St_Johns", "Europe/Paris"):
+        s = load_settings(env={"KVT_DISPLAY_TZ": zone}, secrets_file=tmp_path / "x.toml")
+        assert s.display_tz == zone
 
 
 def test_the_shipped_example_loads_and_reaches_every_kafka_client(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import streamlit as st
 
 from tests.unit.pages.conftest import app_test, assert_clean
@@ -19,6 +20,22 @@ def test_app_renders_navigation_sidebar_and_the_queue(seeded_dir: Path) -> None:
     sidebar_text = "\n".join(x.value for x in at.sidebar.text)
     assert "Base de données: ok" in sidebar_text
     assert "intégré" in sidebar_text
+
+
+def test_an_invalid_setting_is_named_on_screen_not_a_traceback(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVT_DISPLAY_TZ", "Mars/Olympus")
+    at = app_test("app.py", role=None)
+    at.run()
+    assert not at.exception
+    [error] = at.error
+    assert "réglage est invalide" in error.value
+    [detail] = at.code
+    assert detail.value == (
+        "KVT_DISPLAY_TZ: 'Mars/Olympus' is not an IANA time zone (e.g. Europe/Paris, UTC)"
+    )
+    assert not at.text_input  # not even the sign-in form
 
 
 def test_app_switches_to_every_page_without_errors(seeded_dir: Path) -> None:
