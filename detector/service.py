@@ -154,9 +154,7 @@ class DetectorService:
                 self.status.error(f"alert topic: {self.sink.last_error}")
                 self.sink.last_error = None
         if not items:
-            if now - self._outbox_tidied >= OUTBOX_TIDY_S:
-                self._outbox_tidied = now
-                self._tidy_outbox()
+            self._while_idle(now)
             return None
         return self._commit_batch(items)
 
@@ -339,6 +337,19 @@ class DetectorService:
                 if self._stop.wait(backoff):
                     raise
                 backoff = min(backoff * 2, MAX_DB_BACKOFF_S)
+
+    def _while_idle(self, now: float) -> None:
+        """No batch to carry them: pick up a newly published rule set (so the status tells
+        the truth before the next event) and delete acknowledged outbox rows."""
+        if now - self._ruleset_checked >= RULESET_CHECK_S:
+            try:
+                with self.sessions() as session, session.begin():
+                    self._load_ruleset(session)
+            except DBAPIError as exc:  # the next batch waits for the database
+                self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
+        if now - self._outbox_tidied >= OUTBOX_TIDY_S:
+            self._outbox_tidied = now
+            self._tidy_outbox()
 
     def _tidy_outbox(self) -> None:
         """Delete acknowledged rows while no batch comes to carry the deletion."""

@@ -308,7 +308,8 @@ def _service_status() -> None:
     rows.append((t("sidebar.detector"), snap.state))
     rows.append((t("sidebar.events_s"), f"{snap.events_per_s:,.0f}"))
     rows.append((t("sidebar.lag"), f"{snap.total_lag:,}"))
-    rows.append((t("sidebar.ruleset"), _ruleset_text(rt, snap.ruleset_version)))
+    running = snap.state == "running"
+    rows.append((t("sidebar.ruleset"), _ruleset_text(rt, snap.ruleset_version if running else "")))
     st.text("\n".join(f"{k}: {v}" for k, v in rows))
     if not h.database_ok:
         st.code(h.database_error, language=None, wrap_lines=True)
@@ -321,7 +322,8 @@ def _service_status() -> None:
 
 
 def _ruleset_text(rt: Runtime, detector_version: str) -> str:
-    """The published active version, and the detector's one when it differs."""
+    """The published active version, and the running detector's one while it switches (it
+    checks every half second, idle or not)."""
     try:
         with rt.sessions() as session:
             info = pipeline.active_ruleset_info(session)
@@ -329,5 +331,5 @@ def _ruleset_text(rt: Runtime, detector_version: str) -> str:
         info = None
     published = f"v{info.version}" if info is not None else "-"
     if detector_version and info is not None and detector_version != str(info.version):
-        return f"{published} (detector: v{detector_version})"
+        return t("sidebar.ruleset_switching", published=published, old=detector_version)
     return published

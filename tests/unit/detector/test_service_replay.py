@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert, DeadLetter
+from db.rulesets import publish_ruleset
 from detector.engine import Detector
 from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.rules import default_ruleset
@@ -93,3 +95,29 @@ def test_bad_messages_are_dead_lettered_and_good_traffic_unaffected(
         reasons = sorted(s.scalars(select(DeadLetter.reason)))
     assert reasons == ["absurd_amount", "invalid_json", "too_large", "unknown_event_type"]
     assert svc.status.snapshot().dead_letters_total == 4
+
+
+def test_an_idle_detector_picks_up_a_published_rule_set(tmp_path: Path) -> None:
+    """No event comes to carry the check: the status must still show the new version soon
+    (the sidebar compares it with the published one)."""
+    settings = replace(Settings(), data_dir=tmp_path)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    svc = DetectorService(settings, ReplaySource([], settings, "replay:idle"), sessions)
+    thread = svc.start_thread()
+    try:
+        deadline = time.monotonic() + 10
+        while svc.status.snapshot().ruleset_version != "1" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with sessions() as s:
+            version = publish_ruleset(s, default_ruleset(), "rule.owner", "idle pick-up")
+            s.commit()
+        deadline = time.monotonic() + 5
+        while svc.status.snapshot().ruleset_version != str(version):
+            assert time.monotonic() < deadline, svc.status.snapshot()
+            time.sleep(0.05)
+        assert svc.status.snapshot().state == "running"
+    finally:
+        svc.stop()
+    assert not thread.is_alive()

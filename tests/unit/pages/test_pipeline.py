@@ -98,3 +98,25 @@ def test_published_rule_set_version_is_shown(data_dir: Path) -> None:
     at.run()
     assert {m.label: m.value for m in at.metric}["Jeu de règles"] == f"v{version}"
     assert any(f"Jeu de règles: v{version}" in x.value for x in at.sidebar.text)
+
+
+def test_the_sidebar_names_the_old_version_only_while_a_running_detector_switches(
+    data_dir: Path,
+) -> None:
+    from pages._ui import runtime
+
+    at = app_test(PAGE)
+    at.run()
+    with Session(runtime().engine) as s:
+        active_ruleset(s)
+        version = publish_ruleset(s, default_ruleset(), "rita", label="tuned")
+        s.commit()
+    status = runtime().status
+    status.update(state="stopped", ruleset_version="1")  # a replay that finished with v1
+    at.run()
+    line = next(x.value for x in at.sidebar.text if "Jeu de règles" in x.value)
+    assert f"Jeu de règles: v{version}\n" in line + "\n" and "quitte" not in line
+    status.update(state="running")  # running and not yet switched: say so
+    at.run()
+    line = next(x.value for x in at.sidebar.text if "Jeu de règles" in x.value)
+    assert f"Jeu de règles: v{version} (le détecteur quitte la v1)" in line
