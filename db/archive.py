@@ -89,6 +89,7 @@ class EventArchive:
         self.address = redact(mongo_url)
         self.db_name = db_name
         self.overwrite = overwrite
+        self.timeout_ms = timeout_ms
         try:
             self._client: MongoClient[dict[str, Any]] = MongoClient(
                 mongo_url,

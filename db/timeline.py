@@ -94,6 +94,9 @@ class EventReader(Protocol):
     def session_events(self, session_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
 
 
+READ_TIMEOUT_MS = 1_500
+
+
 def event_reader_for(settings: Settings, replay_dir: Path | None = None) -> EventReader | None:
     """The MongoDB archive when configured, else the dataset being replayed, else None."""
     if settings.mongo_url:
@@ -105,7 +108,9 @@ def event_reader_for(settings: Settings, replay_dir: Path | None = None) -> Even
 
 @lru_cache(maxsize=2)
 def _archive(url: str, db_name: str) -> EventArchive:
-    return EventArchive(url, db_name)
+    # An analyst waits on this read: an archive that is down must not hold the alert detail
+    # for the writers' 5 s (the relational part is shown with the error meanwhile).
+    return EventArchive(url, db_name, timeout_ms=READ_TIMEOUT_MS)
 
 
 @dataclass(frozen=True)

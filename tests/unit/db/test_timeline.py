@@ -192,6 +192,7 @@ def test_events_come_from_the_archive_else_the_replayed_dataset_else_nowhere(
     archive = event_reader_for(mongo, ds)
     assert isinstance(archive, EventArchive) and archive.source == "MongoDB archive"
     assert event_reader_for(mongo, None) is archive  # one client per (url, database)
+    assert archive.timeout_ms == 1_500  # an analyst waits on it: shorter than the writers' 5 s
 
 
 def test_the_replayed_dataset_reads_like_the_archive(tmp_path: Path) -> None:
