@@ -70,6 +70,14 @@ def truncate(engine: Engine, tables: str) -> None:
         conn.execute(text(f"TRUNCATE {tables}"))
 
 
+def clear_detector_tables(engine: Engine) -> None:
+    """Empty what save_batch writes.  DELETE, not TRUNCATE: a TRUNCATE of fraud_alerts must
+    include alert_decisions, which is append-only and refuses it (it is empty here)."""
+    with engine.begin() as conn:
+        for table in ("alert_reasons", "fraud_alerts", "detector_state", "consumer_offsets"):
+            conn.execute(text(f"DELETE FROM {table}"))
+
+
 def raw_copy_s(engine: Engine, directory: str) -> float:
     """COPY of pre-built CSV buffers, one per table: no reading, no checks, no temp table."""
     arrow = dataset_tables(read_dataset(directory))
@@ -154,17 +162,13 @@ def main() -> None:
         baseline_s = min(raw_copy_s(engine, tmp) for _ in range(args.repeats))
 
         batches = detector_batches(tmp, batch_size)
-        truncate(
-            engine, "fraud_alerts, alert_decisions, alert_reasons, detector_state, consumer_offsets"
-        )
+        clear_detector_tables(engine)
         live_s, live_alerts, live_states = write_batches(engine, batches)
         every = [
             ([(replace(v, is_alert=True), p) for v, p in verdicts], states)
             for verdicts, states in batches
         ]
-        truncate(
-            engine, "fraud_alerts, alert_decisions, alert_reasons, detector_state, consumer_offsets"
-        )
+        clear_detector_tables(engine)
         worst_s, worst_alerts, worst_states = write_batches(engine, every)
 
     load_rate = rows / total_s

@@ -114,32 +114,31 @@ def save_batch(
     ``outbox`` holds the batch's messages for Kafka; ``published`` names outbox rows the
     brokers have acknowledged since the last batch, deleted here at no extra commit.
 
-    Offsets are fenced first: for every ``(topic, partition)`` in ``offsets`` the stored
+    Offsets are fenced: for every ``(topic, partition)`` in ``offsets`` the stored
     ``next_offset`` must equal ``expected_offsets[key]`` (``None`` or an absent key: no row
-    yet), otherwise :class:`OffsetConflict` is raised before anything else is written and the
-    caller must roll back.  The check and the write are one statement, so two consumers racing
-    on a partition cannot both pass.
+    yet), otherwise :class:`OffsetConflict` is raised and the caller must roll back.  Each
+    check and its write are one statement, so two consumers racing on a partition cannot both
+    pass.  On PostgreSQL the whole batch is one statement (``db.pg_batch``); on SQLite, which
+    has one writer at a time, the fences come first and the rows follow.
     """
     now = utc_now()
+    alert_rows, reasons = _alert_rows(verdicts, now)
+    state_rows = _state_rows(states, now)
+    dead_rows = _dead_letter_rows(dead_letters, now)
     if _is_postgresql(session):
-        alert_rows, _ = _alert_rows(verdicts, now)
-        state_rows = _state_rows(states, now)
-        dead_rows = _dead_letter_rows(dead_letters, now)
-        if pg_batch.fits_small(alert_rows, state_rows, dead_rows, outbox, published):
-            _save_small(session, group_id, offsets, expected_offsets, alert_rows, state_rows,
-                        dead_rows, outbox, published, now)  # fmt: skip
-            return
-    # Fixed order: two consumers fencing the same partitions lock rows in the same order.
+        _save_pg(session, group_id, offsets, expected_offsets, alert_rows, state_rows,
+                 dead_rows, outbox, published, now)  # fmt: skip
+        return
     for key in sorted(offsets):
         _fence_offset(session, group_id, key, offsets[key], expected_offsets.get(key), now)
-    _insert_alerts(session, verdicts, now)
-    _upsert_states(session, states, now)
-    _insert_dead_letters(session, dead_letters, now)
+    _insert_alerts(session, alert_rows, reasons)
+    _upsert_states(session, state_rows)
+    _insert_dead_letters(session, dead_rows)
     _insert_outbox(session, outbox, now)
     delete_outbox(session, published)
 
 
-def _save_small(
+def _save_pg(
     session: Session,
     group_id: str,
     offsets: Mapping[tuple[str, int], int],
@@ -151,10 +150,10 @@ def _save_small(
     published: Collection[str],
     now: datetime,
 ) -> None:
-    """A caught-up detector's batch in one round trip (``pg_batch.save_small``); the fences
-    are checked by count, and a conflict is named after reading the stored offsets."""
+    """The batch in one statement (``pg_batch.save``); the fences are checked by count, and
+    a conflict is named after reading the stored offsets."""
     fences = [(t, p, expected_offsets.get((t, p)), n) for (t, p), n in sorted(offsets.items())]
-    passed = pg_batch.save_small(
+    passed = pg_batch.save(
         session,
         group_id=group_id,
         offsets=fences,
@@ -298,13 +297,9 @@ def _alert_rows(
 
 
 def _insert_alerts(
-    session: Session, verdicts: Sequence[tuple[Verdict, Payment]], now: datetime
+    session: Session, rows: list[dict[str, Any]], reasons: Mapping[str, list[str]]
 ) -> None:
-    rows, reasons = _alert_rows(verdicts, now)
     if not rows:
-        return
-    if _is_postgresql(session):
-        pg_batch.insert_alerts(session, rows)
         return
     stmt = (
         upsert_insert(session, _ALERTS)
@@ -326,12 +321,8 @@ def _state_rows(states: Mapping[str, CustomerState], now: datetime) -> list[dict
     return [{"customer_id": c, "state": s.to_dict(), "updated_at": now} for c, s in states.items()]
 
 
-def _upsert_states(session: Session, states: Mapping[str, CustomerState], now: datetime) -> None:
-    if not states:
-        return
-    rows = _state_rows(states, now)
-    if _is_postgresql(session):
-        pg_batch.upsert_states(session, rows)
+def _upsert_states(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
         return
     stmt = upsert_insert(session, _STATES)
     stmt = stmt.on_conflict_do_update(
@@ -360,12 +351,9 @@ def _dead_letter_rows(dead_letters: Sequence[DeadLetterRow], now: datetime) -> l
     ]
 
 
-def _insert_dead_letters(
-    session: Session, dead_letters: Sequence[DeadLetterRow], now: datetime
-) -> None:
-    if not dead_letters:
+def _insert_dead_letters(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
         return
-    rows = _dead_letter_rows(dead_letters, now)
     stmt = upsert_insert(session, _DEAD).on_conflict_do_nothing(
         index_elements=["source_topic", "partition", "offset"]
     )

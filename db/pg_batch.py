@@ -1,15 +1,14 @@
-"""save_batch's PostgreSQL path: COPY into session temp tables, then one set-based statement.
+"""save_batch's PostgreSQL path: a whole detector batch in ONE statement.
 
-Multi-row ``INSERT … VALUES`` spends most of its time building and parsing the statement text;
-COPY skips both, and the alert insert and its reason rows become one statement.  The temp
-tables live as long as the connection and empty themselves at commit.
+Every round trip to the server adds to an alert's latency (and, on a busy machine, each one
+waits to be scheduled), so the offset fences, the alerts and their per-rule reasons, the
+customer states, dead letters and outbox rows, and the deletion of acknowledged outbox rows
+travel as JSON parameters into data-modifying CTEs (``jsonb_populate_recordset`` types the rows
+by the table's own row type).  A batch then costs three round trips: begin, this, commit.
 
-A caught-up detector commits small batches many times a second, where every round trip to the
-server adds to an alert's latency (and, on a busy machine, each one waits to be scheduled).  A
-batch of at most :data:`SMALL_BATCH` rows per table is therefore written by :func:`save_small`
-as ONE statement: the offset fences, alerts and their reasons, states, dead letters and outbox
-rows travel as JSON parameters (``jsonb_populate_recordset`` types them by the table's own row
-type) into data-modifying CTEs.
+Multi-row ``INSERT … VALUES`` would spend its time building and parsing statement text; the
+JSON rows are serialised by orjson and parsed by the server, which for a 10,000-event backlog
+batch is as fast as the COPY through temp tables this replaced (bench/bench_load.py).
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from typing import Any
 import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
-
-from db.pg_copy import copy_csv, csv_buffer
 
 ALERT_COLUMNS = (
     "alert_id",
@@ -49,28 +46,7 @@ ALERT_COLUMNS = (
 )
 _COLS = ", ".join(ALERT_COLUMNS)
 
-_ALERTS_SQL = f"""
-WITH inserted AS (
-    INSERT INTO fraud_alerts ({_COLS})
-    SELECT {_COLS} FROM kvt_alerts_in
-    ON CONFLICT (payment_id) DO NOTHING
-    RETURNING alert_id, reasons
-)
-INSERT INTO alert_reasons (alert_id, rule_id)
-SELECT inserted.alert_id, r.value ->> 'rule_id'
-FROM inserted CROSS JOIN LATERAL jsonb_array_elements(inserted.reasons) AS r(value)
-ON CONFLICT DO NOTHING
-"""
-_FROM_JSON = "jsonb_populate_recordset(NULL::{table}, CAST(:rows AS jsonb))"
-SMALL_BATCH = 200
-_STATES_SQL = """
-INSERT INTO detector_state (customer_id, state, updated_at)
-SELECT customer_id, state, updated_at FROM kvt_states_in
-ON CONFLICT (customer_id) DO UPDATE SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
-"""
-
-
-_SMALL_SQL = f"""
+_BATCH_SQL = f"""
 WITH
 offsets AS (
     SELECT * FROM jsonb_to_recordset(CAST(:offsets AS jsonb))
@@ -131,11 +107,7 @@ SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM started)
 """
 
 
-def fits_small(*tables: Sequence[object]) -> bool:
-    return all(len(rows) <= SMALL_BATCH for rows in tables)
-
-
-def save_small(
+def save(
     session: Session,
     *,
     group_id: str,
@@ -147,8 +119,8 @@ def save_small(
     published: Sequence[str],
     now: datetime,
 ) -> int:
-    """One statement for a whole small batch; returns how many of ``offsets`` (topic,
-    partition, expected, next) passed their fence.  Fewer than all: the caller rolls back."""
+    """The whole batch in one statement; returns how many of ``offsets`` (topic, partition,
+    expected, next) passed their fence.  Fewer than all: the caller rolls back."""
     params = {
         "group_id": group_id,
         "now": now.isoformat(),
@@ -169,65 +141,8 @@ def save_small(
         ),
         "published": _json(list(published)),
     }
-    return int(session.execute(text(_SMALL_SQL), params).scalar_one())
-
-
-def insert_alerts(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert alert rows (``ON CONFLICT (payment_id) DO NOTHING``) and, for the ones actually
-    inserted, their (alert, rule) rows."""
-    if len(rows) <= SMALL_BATCH:
-        sql = _ALERTS_SQL.replace("kvt_alerts_in", _FROM_JSON.format(table="fraud_alerts"))
-        session.execute(
-            text(sql), {"rows": _json([{c: r[c] for c in ALERT_COLUMNS} for r in rows])}
-        )
-        return
-    _stage(session, "kvt_alerts_in", "fraud_alerts")
-    cell = _Cells()
-    values = (
-        tuple(_json(r[c]) if c == "reasons" else cell(r[c]) for c in ALERT_COLUMNS) for r in rows
-    )
-    copy_csv(session, "kvt_alerts_in", ALERT_COLUMNS, csv_buffer(values))
-    session.execute(text(_ALERTS_SQL))
-
-
-def upsert_states(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
-    if len(rows) <= SMALL_BATCH:
-        sql = _STATES_SQL.replace("kvt_states_in", _FROM_JSON.format(table="detector_state"))
-        session.execute(text(sql), {"rows": _json(list(rows))})
-        return
-    _stage(session, "kvt_states_in", "detector_state")
-    cell = _Cells()
-    values = ((r["customer_id"], _json(r["state"]), cell(r["updated_at"])) for r in rows)
-    copy_csv(session, "kvt_states_in", ("customer_id", "state", "updated_at"), csv_buffer(values))
-    session.execute(text(_STATES_SQL))
-
-
-def _stage(session: Session, temp: str, like: str) -> None:
-    # One round trip.  The DELETE: rows of an earlier call in the same transaction would
-    # otherwise be inserted twice.
-    session.execute(
-        text(
-            f"CREATE TEMP TABLE IF NOT EXISTS {temp} (LIKE {like}) ON COMMIT DELETE ROWS;"
-            f" DELETE FROM {temp}"
-        )
-    )
+    return int(session.execute(text(_BATCH_SQL), params).scalar_one())
 
 
 def _json(value: object) -> str:
     return orjson.dumps(value).decode()
-
-
-class _Cells:
-    """CSV cell text: timestamps as ISO strings, each distinct one formatted once (a batch
-    stamps most rows with the same ``now``)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[datetime, str] = {}
-
-    def __call__(self, value: object) -> object:
-        if not isinstance(value, datetime):
-            return value
-        text = self._seen.get(value)
-        if text is None:
-            text = self._seen[value] = value.isoformat()
-        return text

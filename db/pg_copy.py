@@ -1,15 +1,13 @@
-"""PostgreSQL COPY helpers: the fast path for bulk rows, shared by the loader and save_batch.
+"""PostgreSQL COPY helpers: the bulk loader's fast path.
 
-Rows travel as CSV with NULL written as an unquoted empty field.  Python rows (save_batch) are
-written by the csv module, which cannot quote an empty string, so their callers store empty
-optional text as NULL; Arrow rows (the loader) quote all text anyway.
+Rows travel as CSV with NULL written as an unquoted empty field; Arrow's writer quotes all text,
+so an empty string stays distinct from NULL.
 """
 
 from __future__ import annotations
 
-import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -27,13 +25,6 @@ def raw_connection(bind: Session | Connection) -> Any:
 def quote(bind: Session | Connection, name: str) -> str:
     conn = bind.connection() if isinstance(bind, Session) else bind
     return conn.dialect.identifier_preparer.quote(name)
-
-
-def csv_buffer(rows: Iterable[Sequence[object]]) -> io.StringIO:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    buffer.seek(0)
-    return buffer
 
 
 def arrow_csv(batch: pa.RecordBatch | pa.Table) -> io.BytesIO:

@@ -7,15 +7,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy import text as sa_text
 from sqlalchemy.orm import Session
 
 from db.alerts import AlertFilters, alert_history, count_alerts, decide, get_alert, list_alerts
 from db.detector_store import OutboxRow, alert_id_for, load_offsets, load_outbox, load_states
+from db.engine import make_engine
 from db.errors import DecisionConflict, OffsetConflict
+from db.migrate import upgrade
 from db.models import Alert, AlertReason, DeadLetter
 from db.rulesets import active_ruleset, list_rulesets, publish_ruleset
 from detector.rules import default_ruleset
@@ -71,11 +73,7 @@ def test_reason_filter_uses_the_reasons_written_by_copy(pg_engine: Engine) -> No
         assert count_alerts(s, AlertFilters(rule_ids="GEO_MISMATCH")) == len(geo)
 
 
-@pytest.mark.parametrize("small", [10_000, 0], ids=["one-statement", "staged"])
-def test_fenced_batch_writes_nothing(pg_engine: Engine, small: int, monkeypatch) -> None:
-    import db.pg_batch as pg_batch
-
-    monkeypatch.setattr(pg_batch, "SMALL_BATCH", small)
+def test_fenced_batch_writes_nothing(pg_engine: Engine) -> None:
     pairs, states = scored(batch(20))
     with session_of(pg_engine) as s:
         write(s, [], offsets={KEY: 100}, expected={KEY: None})
@@ -224,19 +222,29 @@ def test_concurrent_publishes_leave_exactly_one_active_version(pg_engine: Engine
         assert active_ruleset(s)[0] == 5
 
 
-def test_small_and_large_batches_write_the_same_rows(pg_engine: Engine, monkeypatch) -> None:
-    """A caught-up detector's small batches (one JSON statement) and a backlog's large ones
-    (COPY + staging) store identical alerts, reasons and states."""
-    import db.pg_batch as pg_batch
+def test_postgresql_and_sqlite_store_the_same_rows(pg_engine: Engine, tmp_path: Path) -> None:
+    """PostgreSQL writes a batch as one statement of JSON rows, SQLite (the embedded default)
+    through SQLAlchemy inserts: the same batches must leave the same rows in both."""
     from db.models import DetectorStateRow
 
     pairs, states = scored(batch(60))
+    dead = [DeadLetterRow("payments", 1, o, "bad\x00", "why", b"\xff" * o) for o in (3, 9000)]
+    outbox = [OutboxRow("ALT-1", "fraud-alerts", "C1", b"\x00\x01", {"h": "v"})]
 
-    def snapshot() -> tuple[list, list, list]:
-        with session_of(pg_engine) as s:
+    def write_twice(engine: Engine) -> None:
+        with session_of(engine) as s:
+            write(s, pairs, states, offsets={KEY: 7, ("payments", 1): 3},
+                  dead_letters=dead, outbox=outbox)  # fmt: skip
+            write(s, pairs, states, offsets={KEY: 9}, expected={KEY: 7},
+                  dead_letters=dead, outbox=outbox)  # idempotent  # fmt: skip
+            s.commit()
+
+    def snapshot(engine: Engine) -> tuple[list, ...]:
+        with session_of(engine) as s:
             alerts = [
-                (a.alert_id, a.event_ts, a.score, a.severity, a.reasons, a.amount, a.country,
-                 a.device, a.status, a.row_version)
+                (a.alert_id, a.event_ts, a.alert_ts, a.customer_id, a.session_id, a.device,
+                 a.device_id, a.utm_source, a.country, a.amount, a.currency, a.score,
+                 a.severity, a.reasons, a.ruleset_version, a.status, a.row_version)
                 for a in s.scalars(select(Alert).order_by(Alert.alert_id))
             ]  # fmt: skip
             reasons = s.execute(
@@ -249,31 +257,24 @@ def test_small_and_large_batches_write_the_same_rows(pg_engine: Engine, monkeypa
                     DetectorStateRow.customer_id
                 )
             ).all()
-            dead = s.execute(
+            letters = s.execute(
                 select(DeadLetter.source_topic, DeadLetter.offset, DeadLetter.reason,
                        DeadLetter.detail, DeadLetter.payload).order_by(DeadLetter.offset)
             ).all()  # fmt: skip
-            rest = (load_offsets(s, "g"), load_outbox(s))
-        return alerts, reasons, st, dead, rest
+            return alerts, reasons, st, letters, [load_offsets(s, "g")], load_outbox(s)
 
-    dead = [DeadLetterRow("payments", 1, o, "bad\x00", "why", b"\xff" * o) for o in (3, 9000)]
-    outbox = [OutboxRow("ALT-1", "fraud-alerts", "C1", b"\x00\x01", {"h": "v"})]
-    results = []
-    for small in (10_000, 0):  # every batch small, then every batch staged through COPY
-        monkeypatch.setattr(pg_batch, "SMALL_BATCH", small)
-        with session_of(pg_engine) as s:
-            for table in ("alert_reasons", "fraud_alerts", "detector_state", "dead_letters",
-                          "consumer_offsets", "outbox"):  # fmt: skip
-                s.execute(sa_text(f"DELETE FROM {table}"))  # no decisions: nothing append-only
-            write(s, pairs, states, offsets={KEY: 7, ("payments", 1): 3},
-                  dead_letters=dead, outbox=outbox)  # fmt: skip
-            write(s, pairs, states, offsets={KEY: 9}, expected={KEY: 7},
-                  dead_letters=dead, outbox=outbox)  # idempotent either way  # fmt: skip
-            s.commit()
-        results.append(snapshot())
-    assert results[0] == results[1]
-    assert len(results[0][0]) > 5 and len(results[0][1]) >= len(results[0][0])
-    assert results[0][4] == ({KEY: 9, ("payments", 1): 3}, outbox) and len(results[0][3]) == 2
+    lite = make_engine(f"sqlite:///{tmp_path / 'kvt.db'}")
+    upgrade(lite)
+    for engine in (pg_engine, lite):
+        write_twice(engine)
+    got_pg, got_lite = snapshot(pg_engine), snapshot(lite)
+    lite.dispose()
+    # alert_ts is the wall clock of each write: the two runs differ only there.
+    assert [a[:2] + a[3:] for a in got_pg[0]] == [a[:2] + a[3:] for a in got_lite[0]]
+    assert got_pg[1:] == got_lite[1:]
+    alerts, reasons, _, letters, [offsets], queued = got_pg
+    assert len(alerts) > 5 and len(reasons) >= len(alerts) and len(letters) == 2
+    assert offsets == {KEY: 9, ("payments", 1): 3} and queued == outbox
 
 
 def test_outbox_round_trips_binary_values_and_headers(pg_engine: Engine) -> None:
