@@ -4,7 +4,6 @@ signing in against the real server."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from db.desk.auth import Principal
 from db.detector_store import alert_id_for
 from db.engine import session_factory
 from db.models import Alert, AuditEvent
+from tests.integration.db.race import at_once
 from tests.unit.db.builders import PASSWORD, batch, scored, session_of, signed_in, write
 
 pytestmark = pytest.mark.integration
@@ -30,19 +30,12 @@ def _race(
     sessions: Callable[[], Session], alert_id: str, *people: tuple[Principal, str]
 ) -> dict[str, q.ActionResult]:
     """Each person decides on version 1 of ``alert_id``, all released at the same moment."""
-    barrier = threading.Barrier(len(people))
-    results: dict[str, q.ActionResult] = {}
 
-    def run(who: Principal, action: str) -> None:
-        barrier.wait(5)
-        results[who.username] = q.decide_many(sessions, [(alert_id, 1)], action, who)  # type: ignore[arg-type]
+    def decide_as(who: Principal, action: str) -> Callable[[], q.ActionResult]:
+        return lambda: q.decide_many(sessions, [(alert_id, 1)], action, who)  # type: ignore[arg-type]
 
-    threads = [threading.Thread(target=run, args=p) for p in people]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
+    results = at_once(*(decide_as(who, action) for who, action in people))
+    return {who.username: r for (who, _), r in zip(people, results, strict=True)}
 
 
 def test_two_analysts_at_the_same_moment_one_wins_both_are_audited(pg_engine: Engine) -> None:

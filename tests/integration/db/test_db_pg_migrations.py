@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -14,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from db import migrate
 from db.engine import make_engine
 from db.models import Base
+from tests.integration.db.race import at_once
 
 pytestmark = pytest.mark.integration
 
@@ -91,22 +91,15 @@ def test_upgrade_keeps_rows_and_backfills_alert_reasons(bare_engine: Engine) -> 
 
 def test_concurrent_upgrades_are_serialised(schema_url: str) -> None:
     # The app and the detector both migrate at start; neither may fail on a fresh database.
-    errors: list[BaseException] = []
 
     def run() -> None:
         engine = make_engine(schema_url)
         try:
             migrate.upgrade(engine)
-        except BaseException as exc:
-            errors.append(exc)
         finally:
             engine.dispose()
 
-    threads = [threading.Thread(target=run) for _ in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
+    errors = [r for r in at_once(run, run, run, timeout_s=60) if r is not None]
     assert errors == []
     assert migrate.current_revision(schema_url) == migrate.head_revision()
 

@@ -21,6 +21,7 @@ from db.migrate import upgrade
 from db.models import Alert, AlertReason, DeadLetter
 from db.rulesets import active_ruleset, list_rulesets, publish_ruleset
 from detector.rules import default_ruleset
+from tests.integration.db.race import at_once
 from tests.unit.db.builders import DeadLetterRow, batch, scored, session_of, write
 
 pytestmark = pytest.mark.integration
@@ -137,31 +138,23 @@ def test_dead_letters_with_nul_bytes_are_stored_once(pg_engine: Engine) -> None:
 def _race(engine: Engine, alert_id: str, hold_s: float) -> dict[str, object]:
     """Ana and Bob decide on version 1 of the same alert at the same moment, each on their
     own connection; whoever gets the row first keeps its transaction open ``hold_s``."""
-    barrier = threading.Barrier(2)
-    results: dict[str, object] = {}
 
-    def analyst(name: str, action: str) -> Callable[[], None]:
-        def run() -> None:
+    def analyst(name: str, action: str) -> Callable[[], object]:
+        def run() -> object:
             with session_of(engine) as s:
-                barrier.wait(5)
                 try:
                     decide(s, alert_id, action, name, f"{name}'s call", 1)  # type: ignore[arg-type]
                     time.sleep(hold_s)
                     s.commit()
-                    results[name] = "won"
+                    return "won"
                 except DecisionConflict as exc:
                     s.rollback()
-                    results[name] = exc
+                    return exc
 
         return run
 
-    threads = [threading.Thread(target=analyst("ana", "BLOCK")),
-               threading.Thread(target=analyst("bob", "APPROVE"))]  # fmt: skip
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    return results
+    ana, bob = at_once(analyst("ana", "BLOCK"), analyst("bob", "APPROVE"))
+    return {"ana": ana, "bob": bob}
 
 
 @pytest.mark.parametrize("hold_s", [0.0, 0.3])
@@ -194,27 +187,19 @@ def test_concurrent_publishes_leave_exactly_one_active_version(pg_engine: Engine
     with session_of(pg_engine) as s:
         active_ruleset(s)
         s.commit()
-    barrier = threading.Barrier(4)
-    versions: list[int] = []
-    errors: list[BaseException] = []
 
-    def publisher(points: int) -> None:
-        with Session(pg_engine) as s:
-            barrier.wait(5)
-            try:
+    def publisher(points: int) -> Callable[[], int]:
+        def run() -> int:
+            with Session(pg_engine) as s:
                 ruleset = default_ruleset().with_points({"NEW_DEVICE": points})
-                versions.append(publish_ruleset(s, ruleset, f"owner{points}", ""))
+                version = publish_ruleset(s, ruleset, f"owner{points}", "")
                 time.sleep(0.05)
                 s.commit()
-            except BaseException as exc:
-                errors.append(exc)
+                return version
 
-    threads = [threading.Thread(target=publisher, args=(p,)) for p in (10, 20, 30, 40)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
+        return run
+
+    versions = at_once(*(publisher(p) for p in (10, 20, 30, 40)))
     assert sorted(versions) == [2, 3, 4, 5]
     with session_of(pg_engine) as s:
         infos = list_rulesets(s)
