@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
+from detector.backoff import backoff
 from detector.feed import dataset_messages
 from detector.service import DetectorService
 from detector.settings import Settings
@@ -34,7 +35,7 @@ def open_database(settings: Settings, wait_s: float = 300.0) -> sessionmaker[Ses
     """Engine with the schema at head; waits for a database that is not up yet."""
     engine = make_engine(settings.db_url)
     deadline = time.monotonic() + wait_s
-    delay = 0.5
+    delays = backoff(first_s=0.5)
     while True:
         try:
             upgrade(engine)
@@ -42,11 +43,11 @@ def open_database(settings: Settings, wait_s: float = 300.0) -> sessionmaker[Ses
         except OperationalError as exc:
             if time.monotonic() >= deadline:
                 raise
+            delay = next(delays)
             log.warning(
                 "database not reachable yet, retrying in %.1fs: %s", delay, str(exc).splitlines()[0]
             )
             time.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 def build_service(

@@ -29,6 +29,7 @@ from db import repository as repo
 from db.archive import ArchiveUnavailable
 from db.detector_store import OutboxRow, delete_outbox, load_outbox
 from db.repository import DeadLetterRow, OffsetConflict
+from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, load_json
 from detector.engine import Detector, Verdict
 from detector.events import Payment
@@ -45,7 +46,6 @@ log = logging.getLogger("kvt.detector")
 
 RULESET_CHECK_S = 0.5
 LAG_CHECK_S = 1.0
-MAX_DB_BACKOFF_S = 5.0
 OUTBOX_TIDY_S = 1.0  # when idle, acknowledged outbox rows are deleted this often
 STOP_FLUSH_S = 10.0
 
@@ -169,7 +169,7 @@ class DetectorService:
 
     def _commit_batch(self, items: list[Item]) -> BatchResult:
         t0 = time.perf_counter()
-        backoff = 0.2
+        delays = backoff()
         while True:
             try:
                 result = self._with_session(items)
@@ -186,10 +186,10 @@ class DetectorService:
                     self.telemetry.db_retries.inc()
                 self.status.update(state=f"waiting_for_{what}")
                 self.status.error(f"{what}: {str(exc).splitlines()[0][:200]}")
-                log.warning("batch not committed, retrying in %.1fs: %s", backoff, exc)
-                if self._stop.wait(backoff):
+                delay = next(delays)
+                log.warning("batch not committed, retrying in %.1fs: %s", delay, exc)
+                if self._stop.wait(delay):
                     raise
-                backoff = min(backoff * 2, MAX_DB_BACKOFF_S)
             except BaseException:
                 self._states.clear()
                 raise
@@ -326,7 +326,7 @@ class DetectorService:
         self.source.seek(mine)
 
     def _with_db(self, fn: Callable[[Session], Any]) -> Any:
-        backoff = 0.2
+        delays = backoff()
         while True:
             try:
                 with self.sessions() as session, session.begin():
@@ -334,9 +334,8 @@ class DetectorService:
             except DBAPIError as exc:
                 self.status.update(state="waiting_for_database")
                 self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
-                if self._stop.wait(backoff):
+                if self._stop.wait(next(delays)):
                     raise
-                backoff = min(backoff * 2, MAX_DB_BACKOFF_S)
 
     def _while_idle(self, now: float) -> None:
         """No batch to carry them: pick up a newly published rule set (so the status tells

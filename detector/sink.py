@@ -17,6 +17,7 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from db.detector_store import DeadLetterRow, OutboxRow, alert_id_for
+from detector.backoff import backoff
 from detector.engine import Verdict
 from detector.errors import DetectorError
 from detector.events import Payment
@@ -45,7 +46,7 @@ class AlertSink:
         self._delivered: set[str] = set()
         self._failed: list[OutboxRow] = []
         self._retry_at = 0.0
-        self._retry_s = RETRY_FIRST_S
+        self._delays = backoff(RETRY_FIRST_S, RETRY_MAX_S)
         self.last_error: str | None = None
 
     # --- building messages (inside the batch, before the commit) ---------------------------
@@ -142,16 +143,14 @@ class AlertSink:
         if err is None:
             del self._in_flight[ident]
             self._delivered.add(ident)
-            self._retry_s = RETRY_FIRST_S
+            self._delays = backoff(RETRY_FIRST_S, RETRY_MAX_S)
             return
         self._failure(row, f"{err.name()}: {err.str()}")
 
     def _failure(self, row: OutboxRow, error: str) -> None:
         # librdkafka has already retried for message.timeout.ms: back off before resending.
+        delay = next(self._delays)
         self.last_error = error
-        log.warning(
-            "outbox message %s not delivered (%s); retrying in %.0fs", row.id, error, self._retry_s
-        )
+        log.warning("outbox message %s not delivered (%s); retrying in %.0fs", row.id, error, delay)
         self._failed.append(row)
-        self._retry_at = time.monotonic() + self._retry_s
-        self._retry_s = min(self._retry_s * 2, RETRY_MAX_S)
+        self._retry_at = time.monotonic() + delay
