@@ -19,8 +19,14 @@ st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layo
 try:
     runtime()  # start the runtime (and, with a broker, the detector) once per process
 except SettingsError as exc:  # the message names the variable; not cached, so a fix applies
-    st.error(t("app.config_error"))
-    st.code(str(exc), language=None)
+    problem = str(exc)
+
+    def config_error() -> None:
+        st.error(t("app.config_error"))
+        st.code(problem, language=None, wrap_lines=True)
+
+    # A navigation of its own: without one Streamlit would list every file of pages/.
+    st.navigation([st.Page(config_error, title=t("app.title"))], position="hidden").run()
     st.stop()
 who = current_user()
 if who is None:
