@@ -29,6 +29,7 @@ from db.engine import make_engine
 from db.errors import DbError
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import ROLES
+from detector.settings import SettingsError
 
 EXIT_DB = 1
 EXIT_INPUT = 2
@@ -39,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         engine = make_engine(args.url)
-    except DbError as exc:
+    except (DbError, SettingsError) as exc:
         return _fail(str(exc), EXIT_INPUT)
     try:
         if args.command == "upgrade":

@@ -23,10 +23,14 @@ PG_DRIVER = "postgresql+psycopg2"
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: the settings' ``db_url``); ``kwargs`` go to
     ``create_engine``."""
+    if url is None:
+        url = load_settings().db_url  # a SettingsError names its own variable
     try:
-        parsed = make_url(url if url is not None else load_settings().db_url)
+        parsed = make_url(url)
     except Exception as exc:  # SQLAlchemy raises several types for a bad URL
-        raise DbError(f"invalid database URL {url!r}: {exc}") from None
+        # Not the URL itself: it may hold a password.
+        why = str(exc).replace(str(url), "<the URL>")
+        raise DbError(f"invalid database URL (KVT_DATABASE_URL or --url): {why}") from None
     # orjson: several times faster than json for the alert reasons and customer states.
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)

@@ -43,6 +43,13 @@ def test_unsupported_urls_are_refused(url: str) -> None:
         make_engine(url)
 
 
+def test_an_unparsable_url_is_not_echoed_with_its_password() -> None:
+    with pytest.raises(DbError) as info:
+        make_engine("postgresql://kvt:s3cret-pw@db:port/kvt")
+    assert "s3cret-pw" not in str(info.value)
+    assert "invalid database URL (KVT_DATABASE_URL or --url)" in str(info.value)
+
+
 def test_timestamps_come_back_aware_and_in_utc(engine: Engine) -> None:
     paris = timezone(timedelta(hours=1))
     written = datetime(2025, 11, 20, 4, 30, 15, 123000, tzinfo=paris)

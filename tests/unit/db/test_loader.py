@@ -135,3 +135,11 @@ def test_cli_bad_dataset_exits_2_with_the_place(
 def test_cli_bad_url_exits_2(dataset: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["load", str(dataset), "--url", "mysql://u@h/x"]) == 2
     assert "unsupported database" in capsys.readouterr().err
+
+
+def test_cli_bad_setting_exits_2_naming_it(
+    dataset: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVT_DISPLAY_TZ", "Nowhere/Land")
+    assert main(["load", str(dataset)]) == 2
+    assert capsys.readouterr().err.startswith("error: KVT_DISPLAY_TZ: 'Nowhere/Land' is not")
