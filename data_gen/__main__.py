@@ -121,7 +121,10 @@ def _run_stream(args: argparse.Namespace) -> int:
     from detector.errors import DetectorError
     from detector.settings import load_settings
 
-    settings = load_settings()
+    try:
+        settings = load_settings()
+    except DetectorError as exc:  # a bad KVT_* value: the message names it
+        raise DataGenError(str(exc)) from None
     if args.bootstrap:
         settings = replace(settings, kafka_bootstrap=args.bootstrap)
     if not settings.kafka_bootstrap:

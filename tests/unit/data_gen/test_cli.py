@@ -69,3 +69,11 @@ def test_a_subcommand_is_required(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert info.value.code == 2
     assert "COMMAND" in capsys.readouterr().err
+
+
+def test_stream_with_a_bad_setting_exits_2_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVT_BATCH_MAX", "0")
+    assert main(["stream", str(tmp_path), "--max"]) == 2
+    assert "KVT_BATCH_MAX: must be between 1 and 1,000,000, got 0" in capsys.readouterr().err
