@@ -150,10 +150,10 @@ def _save_pg(
     published: Collection[str],
     now: datetime,
 ) -> None:
-    """The batch in one statement (``pg_batch.save``); the fences are checked by count, and
-    a conflict is named after reading the stored offsets."""
+    """The batch in one statement (``pg_batch.save``), which names the fences that did not
+    hold; the first of them is raised as a conflict with the offset stored now."""
     fences = [(t, p, expected_offsets.get((t, p)), n) for (t, p), n in sorted(offsets.items())]
-    passed = pg_batch.save(
+    failed = pg_batch.save(
         session,
         group_id=group_id,
         offsets=fences,
@@ -164,14 +164,11 @@ def _save_pg(
         published=sorted(published),
         now=now,
     )
-    if passed == len(fences):
+    if not failed:
         return
-    # Read in this transaction, a fence that passed shows its new offset; name one that did not.
-    stored = load_offsets(session, group_id)
-    topic, partition, expected, _ = next(
-        (f for f in fences if stored.get((f[0], f[1])) != f[3]), fences[0]
-    )
-    raise OffsetConflict(group_id, topic, partition, expected, stored.get((topic, partition)))
+    key = failed[0]
+    found = load_offsets(session, group_id).get(key)
+    raise OffsetConflict(group_id, key[0], key[1], expected_offsets.get(key), found)
 
 
 def load_outbox(session: Session) -> list[OutboxRow]:

@@ -58,14 +58,14 @@ moved AS (
     FROM offsets v
     WHERE o.group_id = :group_id AND o.topic = v.topic AND o.partition = v.partition
       AND v.expected IS NOT NULL AND o.next_offset = v.expected
-    RETURNING 1
+    RETURNING o.topic, o.partition
 ),
 started AS (
     INSERT INTO consumer_offsets (group_id, topic, partition, next_offset, updated_at)
     SELECT :group_id, topic, partition, next_offset, CAST(:now AS timestamptz)
     FROM offsets WHERE expected IS NULL
     ON CONFLICT DO NOTHING
-    RETURNING 1
+    RETURNING topic, partition
 ),
 alerts AS (
     INSERT INTO fraud_alerts ({_COLS})
@@ -103,7 +103,10 @@ queued AS (
 sent AS (
     DELETE FROM outbox WHERE id IN (SELECT jsonb_array_elements_text(CAST(:published AS jsonb)))
 )
-SELECT (SELECT count(*) FROM moved) + (SELECT count(*) FROM started)
+SELECT topic, partition FROM offsets
+EXCEPT SELECT topic, partition FROM moved
+EXCEPT SELECT topic, partition FROM started
+ORDER BY topic, partition
 """
 
 
@@ -118,9 +121,10 @@ def save(
     outbox: Sequence[tuple[str, str, str | None, bytes, dict[str, str] | None]],
     published: Sequence[str],
     now: datetime,
-) -> int:
-    """The whole batch in one statement; returns how many of ``offsets`` (topic, partition,
-    expected, next) passed their fence.  Fewer than all: the caller rolls back."""
+) -> list[tuple[str, int]]:
+    """The whole batch in one statement; returns the (topic, partition) of each of
+    ``offsets`` (topic, partition, expected, next) whose fence did not hold: if any, the
+    caller rolls back."""
     params = {
         "group_id": group_id,
         "now": now.isoformat(),
@@ -141,7 +145,7 @@ def save(
         ),
         "published": _json(list(published)),
     }
-    return int(session.execute(text(_BATCH_SQL), params).scalar_one())
+    return [(t, p) for t, p in session.execute(text(_BATCH_SQL), params)]
 
 
 def _json(value: object) -> str:

@@ -25,6 +25,10 @@ MIN_TS_MS = 946_684_800_000  # 2000-01-01
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+# Free text (currency, utm_source, method) is stored and shown: no control characters (a NUL
+# cannot even be stored by PostgreSQL, and would stall every retry of the batch) and no essays.
+_BAD_TEXT = re.compile(r"[\x00-\x1f\x7f]")
+MAX_TEXT = 200
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 _DEVICES = frozenset(DEVICES)
@@ -98,6 +102,10 @@ def _text(obj: Mapping[str, Any], field: str, allowed: frozenset[str] | None = N
         raise BadMessage("wrong_type", f"{field}: expected a string, got {type(value).__name__}")
     if allowed is not None and value not in allowed:
         raise BadMessage("bad_value", f"{field}: {value[:40]!r} not in {sorted(allowed)}")
+    if len(value) > MAX_TEXT:
+        raise BadMessage("bad_value", f"{field}: {len(value)} characters > {MAX_TEXT}")
+    if _BAD_TEXT.search(value):
+        raise BadMessage("bad_value", f"{field}: {value[:40]!r} holds a control character")
     return value
 
 

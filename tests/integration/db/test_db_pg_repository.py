@@ -275,3 +275,41 @@ def test_outbox_round_trips_binary_values_and_headers(pg_engine: Engine) -> None
         write(s, [], published={"DLQ-payments-0-7"})
         s.commit()
         assert load_outbox(s) == rows[:1]
+
+
+def test_two_consumers_moving_the_same_offset_one_is_fenced(pg_engine: Engine) -> None:
+    """A zombie and the new owner both read offsets 100.. and both want next = 120: the
+    UPDATE fence lets one through; the other waits on its row lock, re-checks and is named
+    as a conflict on that partition (even though the stored offset is the one it wanted)."""
+    other = ("user-events", 2)
+    with session_of(pg_engine) as s:
+        write(s, [], offsets={KEY: 100, other: 7}, expected={KEY: None, other: None})
+        s.commit()
+
+    def consumer(prefix: str) -> Callable[[], object]:
+        pairs, _ = scored(batch(10, prefix=prefix))
+
+        def run() -> object:
+            with session_of(pg_engine) as s:
+                try:
+                    write(s, pairs, offsets={other: 9, KEY: 120},
+                          expected={other: 7, KEY: 100})  # fmt: skip
+                    time.sleep(0.3)  # hold the row locks: the other one must wait
+                    s.commit()
+                    return prefix
+                except OffsetConflict as exc:
+                    s.rollback()
+                    return exc
+
+        return run
+
+    results = at_once(consumer("A"), consumer("B"))
+    winners = [r for r in results if isinstance(r, str)]
+    conflicts = [r for r in results if isinstance(r, OffsetConflict)]
+    assert len(winners) == 1 and len(conflicts) == 1, results
+    assert (conflicts[0].topic, conflicts[0].partition) in {KEY, other}
+    assert conflicts[0].found in (9, 120)  # what the winner stored
+    with session_of(pg_engine) as s:
+        assert load_offsets(s, "g") == {KEY: 120, other: 9}
+        ids = set(s.scalars(select(Alert.payment_id)))
+    assert ids and all(i.startswith(winners[0]) for i in ids)

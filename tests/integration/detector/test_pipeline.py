@@ -215,6 +215,8 @@ def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
         ),
         (t.user_events, b"\x00" * 200_000, "too_large"),
         (t.payments, orjson.dumps({**good, "customer_id": "C\u202e1\u200b"}), "bad_id"),
+        # PostgreSQL cannot store a NUL: a payment holding one must not stall the batch.
+        (t.payments, orjson.dumps({**good, "utm_source": "ads\u0000"}), "bad_value"),
         (t.payments, '{"amount": "\ud800"}'.encode("utf-8", "surrogatepass"), "invalid_json"),
     ]
     prod = Producer({"bootstrap.servers": p.settings.kafka_bootstrap})

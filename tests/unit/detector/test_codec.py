@@ -54,12 +54,20 @@ def good_payment(**kw: object) -> dict:
         (orjson.dumps(good_payment(device="toaster")), "bad_value"),
         (orjson.dumps(good_payment(customer_tz="Mars/Olympus")), "bad_value"),
         (orjson.dumps(good_payment(payment_country="France")), "bad_value"),
+        (orjson.dumps(good_payment(utm_source="ads\u0000")), "bad_value"),
+        (orjson.dumps(good_payment(currency="EU\nR")), "bad_value"),
+        (orjson.dumps(good_payment(method="x" * 201)), "bad_value"),
     ],
 )
 def test_bad_payments_have_reasons(raw: bytes, reason: str) -> None:
     with pytest.raises(BadMessage) as err:
         decode_payment(load_json(raw, 65536))
     assert err.value.reason == reason
+
+
+def test_free_text_keeps_unicode_that_is_not_a_control_character() -> None:
+    p = decode_payment(good_payment(utm_source="newsletter-été 🎉", method="x" * 200))
+    assert p.utm_source == "newsletter-été 🎉" and len(p.method) == 200
 
 
 def test_invalid_utf8_is_invalid_json() -> None:
