@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from db import pg_batch
@@ -37,6 +37,7 @@ from detector.state import CustomerState
 log = logging.getLogger(__name__)
 
 MAX_PAYLOAD_BYTES = 4096
+OUTBOX_PAGE = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _ALERTS = Alert.__table__
@@ -171,15 +172,23 @@ def _save_pg(
     raise OffsetConflict(group_id, key[0], key[1], expected_offsets.get(key), found)
 
 
-def load_outbox(session: Session) -> list[OutboxRow]:
-    """Messages committed but not yet acknowledged by a broker, oldest first."""
+def load_outbox(
+    session: Session, older_than: datetime | None = None, limit: int = OUTBOX_PAGE
+) -> list[OutboxRow]:
+    """Messages committed but not yet acknowledged by a broker, oldest first, at most
+    ``limit`` (an outbox that grew during a long broker outage is sent page by page)."""
     t = _OUTBOX
-    rows = session.execute(
-        select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers).order_by(t.c.created_at, t.c.id)
-    )
+    stmt = select(t.c.id, t.c.topic, t.c.key, t.c.value, t.c.headers)
+    if older_than is not None:
+        stmt = stmt.where(t.c.created_at < older_than)
+    rows = session.execute(stmt.order_by(t.c.created_at, t.c.id).limit(limit))
     return [
         OutboxRow(i, topic, key, bytes(value), headers) for i, topic, key, value, headers in rows
     ]
+
+
+def count_outbox(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(_OUTBOX)) or 0
 
 
 def delete_outbox(session: Session, ids: Collection[str]) -> None:

@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from confluent_kafka import KafkaException
@@ -27,8 +28,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import repository as repo
 from db.archive import ArchiveUnavailable
-from db.detector_store import OutboxRow, delete_outbox, load_outbox
+from db.detector_store import OutboxRow, count_outbox, delete_outbox, load_outbox
 from db.repository import DeadLetterRow, OffsetConflict
+from db.types import utc_now
 from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, load_json
 from detector.engine import Detector, Verdict
@@ -47,6 +49,8 @@ log = logging.getLogger("kvt.detector")
 RULESET_CHECK_S = 0.5
 LAG_CHECK_S = 1.0
 OUTBOX_TIDY_S = 1.0  # when idle, acknowledged outbox rows are deleted this often
+OUTBOX_SWEEP_S = 10.0  # how often the outbox is counted and searched for forgotten rows
+OUTBOX_STALE_S = 30.0  # a row this old and not in flight here was left by a crash or a peer
 STOP_FLUSH_S = 10.0
 
 
@@ -88,6 +92,7 @@ class DetectorService:
         self._ruleset_checked = 0.0
         self._lag_checked = 0.0
         self._outbox_tidied = 0.0
+        self._outbox_swept = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -149,7 +154,9 @@ class DetectorService:
         items = self.merger.drain(now, limit=self.settings.batch_max)
         if self.sink is not None:
             self.sink.poll()
-            self.telemetry.outbox_pending.set(self.sink.pending)
+            if now - self._outbox_swept >= OUTBOX_SWEEP_S:
+                self._outbox_swept = now
+                self._sweep_outbox()
             if self.sink.last_error is not None:
                 self.status.error(f"alert topic: {self.sink.last_error}")
                 self.sink.last_error = None
@@ -349,6 +356,21 @@ class DetectorService:
         if now - self._outbox_tidied >= OUTBOX_TIDY_S:
             self._outbox_tidied = now
             self._tidy_outbox()
+
+    def _sweep_outbox(self) -> None:
+        """Count the outbox, and resend rows that nobody here is sending: those of a crashed
+        or stopped instance, or of a batch whose commit succeeded unseen.  A peer may send
+        them too: at-least-once, deduplicated downstream by alert id."""
+        assert self.sink is not None
+        stale = utc_now() - timedelta(seconds=OUTBOX_STALE_S)
+        try:
+            with self.sessions() as session, session.begin():
+                self.telemetry.outbox_pending.set(count_outbox(session))
+                rows = load_outbox(session, older_than=stale)
+        except DBAPIError as exc:
+            self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
+            return
+        self.sink.publish(rows)  # rows in flight here are skipped
 
     def _tidy_outbox(self) -> None:
         """Delete acknowledged rows while no batch comes to carry the deletion."""

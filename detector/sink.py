@@ -3,14 +3,18 @@
 A batch's messages are committed with the batch (``db.detector_store.OutboxRow``) and handed
 to :class:`AlertSink` after the commit, so a broker's acknowledgement is never awaited on the
 way from an event to its committed alert.  Acknowledged ids are collected for the next batch
-to delete; a failed delivery is retried; rows left by a crash are resent at start.  Output to
-Kafka is therefore at-least-once, keyed for consumers by the alert id in the message body.
+to delete; a failed delivery is retried with its own back-off; rows left by a crash, or by an
+instance that stopped, are resent by the service's outbox sweep.  Output to Kafka is therefore
+at-least-once, keyed for consumers by the alert id in the message body.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 
 import orjson
@@ -28,25 +32,35 @@ log = logging.getLogger("kvt.detector")
 
 RETRY_FIRST_S = 1.0
 RETRY_MAX_S = 60.0
+# A dead letter carries the poison message itself, which may be as large as the broker took
+# (1 MB by default) and then too large for this producer: the excess is cut, and said so.
+DEAD_LETTER_MAX_BYTES = 512 * 1024
 
 
 class SinkError(DetectorError):
     """Outbox messages could not all be delivered in time (at shutdown)."""
 
 
+@dataclass
+class _Retry:
+    row: OutboxRow
+    delays: Iterator[float] = field(default_factory=lambda: backoff(RETRY_FIRST_S, RETRY_MAX_S))
+    due: float = 0.0
+
+
 class AlertSink:
     def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
         self.topics = settings.topics
-        self._producer = producer or Producer(
+        self._new_producer: Callable[[], Producer] = lambda: Producer(
             settings.kafka_config(
                 **{"enable.idempotence": True, "linger.ms": 2, "compression.type": "lz4"}
             )
         )
-        self._in_flight: dict[str, OutboxRow] = {}
+        self._producer = producer or self._new_producer()
+        self._in_flight: dict[str, OutboxRow] = {}  # sent or waiting to be resent, not acked
         self._delivered: set[str] = set()
-        self._failed: list[OutboxRow] = []
-        self._retry_at = 0.0
-        self._delays = backoff(RETRY_FIRST_S, RETRY_MAX_S)
+        self._retries: dict[str, _Retry] = {}
+        self._fatal = False
         self.last_error: str | None = None
 
     # --- building messages (inside the batch, before the commit) ---------------------------
@@ -66,14 +80,18 @@ class AlertSink:
         return OutboxRow(alert_id, self.topics.alerts, verdict.customer_id, orjson.dumps(body))
 
     def dead_letter(self, row: DeadLetterRow, record: Record) -> OutboxRow:
+        value = record.value or b""
         headers = {
             "reason": row.reason,
             "source_topic": record.topic,
             "source_partition": str(record.partition),
             "source_offset": str(record.offset),
         }
+        if len(value) > DEAD_LETTER_MAX_BYTES:
+            headers["truncated_from_bytes"] = str(len(value))
+            value = value[:DEAD_LETTER_MAX_BYTES]
         ident = f"DLQ-{record.topic}-{record.partition}-{record.offset}"
-        return OutboxRow(ident, self.topics.dead_letter, None, record.value or b"", headers)
+        return OutboxRow(ident, self.topics.dead_letter, None, value, headers)
 
     # --- publishing (after the commit) -------------------------------------------------------
 
@@ -87,12 +105,13 @@ class AlertSink:
         self._producer.poll(0)
 
     def poll(self) -> None:
-        """Serve delivery reports; resend failed messages after a pause."""
+        """Serve delivery reports; resend what failed once its back-off has passed."""
         self._producer.poll(0)
-        if self._failed and time.monotonic() >= self._retry_at:
-            failed, self._failed = self._failed, []
-            for row in failed:
-                self._send(row)
+        if self._fatal:
+            self._replace_producer()
+        now = time.monotonic()
+        for ident in [i for i, r in self._retries.items() if r.due <= now]:
+            self._send(self._retries[ident].row)
 
     def take_delivered(self) -> set[str]:
         """Ids acknowledged since the last call: the caller deletes them from the outbox."""
@@ -110,17 +129,19 @@ class AlertSink:
     def flush(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
         while self._in_flight and time.monotonic() < deadline:
-            self._retry_at = 0.0
+            for retry in self._retries.values():
+                if retry.due != math.inf:  # waiting out a back-off: shutdown will not wait
+                    retry.due = 0.0
             self.poll()
             self._producer.flush(min(0.5, max(0.0, deadline - time.monotonic())))
         if self._in_flight:
             raise SinkError(
                 f"{len(self._in_flight)} alert/dead-letter messages not delivered in "
-                f"{timeout_s:.0f}s; they stay in the outbox and are sent at the next start"
+                f"{timeout_s:.0f}s; they stay in the outbox and are sent again later"
             )
 
     def _send(self, row: OutboxRow) -> None:
-        while True:
+        for attempt in range(2):
             try:
                 self._producer.produce(
                     row.topic,
@@ -129,10 +150,15 @@ class AlertSink:
                     headers=row.headers,
                     on_delivery=partial(self._on_delivery, row.id),
                 )
+                if (retry := self._retries.get(row.id)) is not None:
+                    retry.due = math.inf  # sent: its back-off goes on if this fails too
                 return
-            except BufferError:  # the local queue is full: let deliveries drain it
-                self._producer.poll(0.05)
-            except KafkaException as exc:  # refused before sending, e.g. too large
+            except BufferError:  # the local queue is full: serve deliveries once, then wait
+                if attempt == 0:
+                    self._producer.poll(0.05)
+                    continue
+                self._failure(row, "the producer's local queue is full")
+            except KafkaException as exc:  # refused before sending
                 self._failure(row, str(exc.args[0]))
                 return
 
@@ -142,15 +168,24 @@ class AlertSink:
             return
         if err is None:
             del self._in_flight[ident]
+            self._retries.pop(ident, None)
             self._delivered.add(ident)
-            self._delays = backoff(RETRY_FIRST_S, RETRY_MAX_S)
             return
+        if err.fatal():  # the idempotent producer cannot go on: a new one resends all
+            self._fatal = True
         self._failure(row, f"{err.name()}: {err.str()}")
 
     def _failure(self, row: OutboxRow, error: str) -> None:
         # librdkafka has already retried for message.timeout.ms: back off before resending.
-        delay = next(self._delays)
+        retry = self._retries.setdefault(row.id, _Retry(row))
+        delay = next(retry.delays)
+        retry.due = time.monotonic() + delay
         self.last_error = error
         log.warning("outbox message %s not delivered (%s); retrying in %.0fs", row.id, error, delay)
-        self._failed.append(row)
-        self._retry_at = time.monotonic() + delay
+
+    def _replace_producer(self) -> None:
+        log.error("the alert producer hit a fatal error (%s); starting a new one", self.last_error)
+        self._fatal = False
+        self._producer = self._new_producer()
+        for row in self._in_flight.values():
+            self._retries.setdefault(row.id, _Retry(row)).due = 0.0

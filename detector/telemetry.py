@@ -26,7 +26,7 @@ class Telemetry:
         self.lag = Gauge("kvt_consumer_lag", "Messages behind", ["topic", "partition"], registry=r)
         self.outbox_pending = Gauge(
             "kvt_outbox_pending",
-            "Alerts and dead letters committed but not yet acknowledged by Kafka",
+            "Alerts and dead letters in the outbox: committed, not yet acknowledged by Kafka",
             registry=r,
         )
         self.db_retries = Counter(

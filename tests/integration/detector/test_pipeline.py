@@ -11,11 +11,12 @@ import signal
 import subprocess
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 import sqlalchemy as sa
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from data_gen.stream import stream_messages
 from db.models import DeadLetter, OutboxMessage
@@ -80,12 +81,40 @@ def test_streaming_equals_batch(make_pipeline, expected: Expected) -> None:
     assert not thread.is_alive()
     assert_same_as_backtest(p, expected)
     assert svc.status.snapshot().ruleset_version == "1"
-    published = read_topic(p, p.settings.topics.alerts, len(expected.alerts))
+    published = read_all(p, p.settings.topics.alerts)
     assert {m["payment_id"]: m["score"] for m in map(orjson.loads, published)} == {
         pid: score for pid, (score, _) in expected.alerts.items()
     }
     assert len(published) == len(expected.alerts)  # no fault: no message repeated
     assert_all_published(p, expected)
+
+
+def read_all(p: Pipeline, topic: str, timeout_s: float = 30) -> list[bytes]:
+    """Every message of ``topic`` up to its end now (duplicates included)."""
+    c = Consumer(
+        {
+            "bootstrap.servers": p.settings.kafka_bootstrap,
+            "group.id": f"{topic}-all-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    ends = {n: c.get_watermark_offsets(TopicPartition(topic, n), timeout=10)[1] for n in parts}
+    c.assign([TopicPartition(topic, n, 0) for n in parts])
+    out: list[bytes] = []
+    done = {n for n, end in ends.items() if end == 0}
+    deadline = time.monotonic() + timeout_s
+    while len(done) < len(ends) and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error() is None:
+            out.append(m.value())
+            if m.offset() + 1 >= ends[m.partition()]:
+                done.add(m.partition())
+    c.close()
+    assert len(done) == len(ends), f"{topic}: read {len(out)} messages, not to the end"
+    return out
 
 
 def read_topic(
@@ -260,29 +289,51 @@ def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
     assert all(int(h["source_offset"]) >= 0 for h in seen)
 
 
-def test_outbox_rows_left_by_a_crash_are_sent_at_the_next_start(make_pipeline) -> None:
-    """Committed alerts whose publication a crash interrupted sit in the outbox: the next
-    start sends them and empties it."""
+def outbox_count(p: Pipeline) -> int:
+    with p.sessions() as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) or 0
+
+
+def wait_outbox_empty(p: Pipeline, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while outbox_count(p) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("when", ["before_start", "while_running"])
+def test_outbox_rows_nobody_sends_are_sent_and_deleted(make_pipeline, when: str) -> None:
+    """Committed alerts whose publication was cut short sit in the outbox: left by a crash
+    they are sent at the next start; left by a peer that stopped (old rows, in flight
+    nowhere here) a running detector's sweep sends them."""
     p = make_pipeline()
     topic = p.settings.topics.alerts
+    old = datetime.now(UTC) - timedelta(minutes=5)
     left = [
-        OutboxMessage(id=f"ALT-P{i}", topic=topic, key="C1", value=orjson.dumps({"payment_id": i}))
+        OutboxMessage(
+            id=f"ALT-P{i}",
+            topic=topic,
+            key="C1",
+            value=orjson.dumps({"payment_id": i}),
+            created_at=old,
+        )
         for i in range(3)
     ]
-    with p.sessions() as s, s.begin():
-        s.add_all(left)
+
+    def leave() -> None:
+        with p.sessions() as s, s.begin():
+            s.add_all(left)
+
+    if when == "before_start":
+        leave()
     svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions, AlertSink(p.settings))
     svc.start_thread()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with p.sessions() as s:
-                if s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0:
-                    break
-            time.sleep(0.2)
+        if when == "while_running":
+            time.sleep(2)  # past the start-up resend: only the sweep can find them
+            leave()
+        wait_outbox_empty(p, timeout_s=30)
     finally:
         svc.stop()
-    with p.sessions() as s:
-        assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    assert outbox_count(p) == 0
     sent = [orjson.loads(m)["payment_id"] for m in read_topic(p, topic, 3)]
     assert sorted(sent) == [0, 1, 2]

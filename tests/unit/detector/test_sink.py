@@ -43,6 +43,10 @@ class FakeProducer:
             cb(err, None)
         return len(callbacks)
 
+    def fail(self, err: KafkaError) -> None:
+        """Answer the oldest pending message with ``err``."""
+        self._callbacks.pop(0)(err, None)
+
     def flush(self, timeout: float = 0) -> int:
         self.poll(timeout)
         return len(self._callbacks)
@@ -89,6 +93,60 @@ def test_a_failed_delivery_is_retried_until_acknowledged(sink: AlertSink, produc
     sink.poll()  # resent (no back-off in this test), then acknowledged
     sink.poll()
     assert len(producer.sent) == 2
+    assert sink.take_delivered() == {"ALT-P0"}
+
+
+def test_each_failing_row_backs_off_on_its_own(producer, monkeypatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(sink_module.time, "monotonic", lambda: clock[0])
+    sink = AlertSink(Settings(), producer)  # type: ignore[arg-type]
+    producer.answer = False
+    sink.publish(ROWS[:2])
+    producer.fail(KafkaError(KafkaError._MSG_TIMED_OUT))  # ALT-P0 fails...
+    producer.answer = True
+    producer.poll()  # ... and ALT-P1 is acknowledged: that must not shorten P0's back-off
+    producer.answer = False
+    sent = len(producer.sent)
+    for wait in (1.0, 2.0, 4.0):
+        clock[0] += wait - 0.01
+        sink.poll()
+        assert len(producer.sent) == sent, f"resent before its {wait}s back-off"
+        clock[0] += 0.01
+        sink.poll()
+        sent += 1
+        assert len(producer.sent) == sent
+        producer.fail(KafkaError(KafkaError._MSG_TIMED_OUT))
+    assert sink.take_delivered() == {"ALT-P1"} and sink.pending == 1
+
+
+def test_a_fatal_producer_error_starts_a_new_producer_that_resends(producer) -> None:
+    sink = AlertSink(Settings(), producer)  # type: ignore[arg-type]
+    fresh = FakeProducer()
+    sink._new_producer = lambda: fresh  # type: ignore[assignment,method-assign]
+    producer.answer = False
+    sink.publish(ROWS[:2])
+    producer.fail(KafkaError(KafkaError._FATAL, fatal=True))
+    sink.poll()
+    assert [s[2] for s in fresh.sent] == ["C0", "C1"]  # everything not yet acknowledged
+    fresh.poll()
+    assert sink.take_delivered() == {"ALT-P0", "ALT-P1"}
+
+
+def test_a_dead_letter_too_large_to_send_is_cut_and_says_so() -> None:
+    sink = AlertSink(Settings(), FakeProducer())  # type: ignore[arg-type]
+    record = Record("payments", 0, 5, None, b"x" * 1_000_000, 0.0)
+    letter = sink.dead_letter(DeadLetterRow("payments", 0, 5, "too_large", "", ""), record)
+    assert len(letter.value) == sink_module.DEAD_LETTER_MAX_BYTES
+    assert letter.headers is not None and letter.headers["truncated_from_bytes"] == "1000000"
+
+
+def test_a_full_local_queue_never_blocks_the_detector(sink: AlertSink, producer) -> None:
+    producer.refuse = [BufferError(), BufferError()]
+    sink.publish(ROWS[:1])  # one poll, then the row waits for its retry instead of spinning
+    assert producer.sent == [] and sink.pending == 1
+    assert sink.last_error == "the producer's local queue is full"
+    sink.poll()
+    sink.poll()
     assert sink.take_delivered() == {"ALT-P0"}
 
 
