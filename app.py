@@ -9,8 +9,10 @@ guard.
 from __future__ import annotations
 
 import streamlit as st
+from sqlalchemy.exc import OperationalError
 
 from db.desk.auth import Permission
+from db.errors import DbError
 from detector.settings import SettingsError
 from pages._ui import current_user, runtime, sidebar, t, ta
 
@@ -18,16 +20,18 @@ st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layo
 
 try:
     runtime()  # start the runtime (and, with a broker, the detector) once per process
-except SettingsError as exc:  # the message names the variable; not cached, so a fix applies
-    problem = str(exc)
+except (SettingsError, DbError, OperationalError) as exc:  # not cached: a rerun tries again
+    problem = str(exc).splitlines()[0] if isinstance(exc, OperationalError) else str(exc)
+    headline = t("app.db_unreachable" if isinstance(exc, OperationalError) else "app.config_error")
 
-    def config_error() -> None:
-        st.error(t("app.config_error"))
+    def cannot_start() -> None:
+        st.error(headline)
         st.code(problem, language=None, wrap_lines=True)
 
     # A navigation of its own: without one Streamlit would list every file of pages/.
-    st.navigation([st.Page(config_error, title=t("app.title"))], position="hidden").run()
+    st.navigation([st.Page(cannot_start, title=t("app.title"))], position="hidden").run()
     st.stop()
+
 who = current_user()
 if who is None:
     page = st.navigation(

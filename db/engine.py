@@ -27,10 +27,13 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         url = load_settings().db_url  # a SettingsError names its own variable
     try:
         parsed = make_url(url)
-    except Exception as exc:  # SQLAlchemy raises several types for a bad URL
-        # Not the URL itself: it may hold a password.
-        why = str(exc).replace(str(url), "<the URL>")
-        raise DbError(f"invalid database URL (KVT_DATABASE_URL or --url): {why}") from None
+    except Exception:  # SQLAlchemy raises several types for a bad URL
+        # Neither the URL nor the parser's message, which quotes parts of it: it may hold a
+        # password.
+        raise DbError(
+            "invalid database URL (KVT_DATABASE_URL or --url): it cannot be parsed; expected "
+            "postgresql://user:password@host:port/database or sqlite:///path/to/file.db"
+        ) from None
     # orjson: several times faster than json for the alert reasons and customer states.
     kwargs.setdefault("json_serializer", _json_dumps)
     kwargs.setdefault("json_deserializer", orjson.loads)

@@ -48,7 +48,7 @@ class Topics:
 _BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("topic_partitions", 1, 10_000),
     ("topic_replication", 1, 100),
-    ("batch_max", 1, 1_000_000),
+    ("batch_max", 1, 100_000),  # a batch is one JSON statement on PostgreSQL
     ("poll_timeout_s", 0, 60),
     ("max_message_bytes", 1024, 100 * 1024 * 1024),
     ("metrics_port", 0, 65_535),

@@ -34,6 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
         # frame
         "app.title": "KiVendTout Fraud Desk",
         "app.config_error": "The desk cannot start: a setting is invalid.",
+        "app.db_unreachable": "The desk cannot reach its database. Reload the page once it is up.",
         "nav.queue": "Alert queue",
         "nav.insights": "Insights",
         "nav.tuning": "Rule tuning",
@@ -154,6 +155,9 @@ TEXT: dict[str, dict[str, str]] = {
     "fr": {
         "app.title": "KiVendTout Fraud Desk",
         "app.config_error": "Le desk ne peut pas démarrer : un réglage est invalide.",
+        "app.db_unreachable": (
+            "Le desk ne joint pas sa base de données. Rechargez la page quand elle répond."
+        ),
         "nav.queue": "File d'alertes",
         "nav.insights": "Analyses",
         "nav.tuning": "Réglage des règles",

@@ -76,4 +76,4 @@ def test_stream_with_a_bad_setting_exits_2_naming_it(
 ) -> None:
     monkeypatch.setenv("KVT_BATCH_MAX", "0")
     assert main(["stream", str(tmp_path), "--max"]) == 2
-    assert "KVT_BATCH_MAX: must be between 1 and 1,000,000, got 0" in capsys.readouterr().err
+    assert "KVT_BATCH_MAX: must be between 1 and 100,000, got 0" in capsys.readouterr().err

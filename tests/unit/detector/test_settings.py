@@ -54,7 +54,7 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
             "KVT_DISPLAY_TZ: 'Mars/Olympus' is not an IANA time zone",
         ),
         ("KVT_DISPLAY_TZ", "../../etc/passwd", "is not an IANA time zone"),
-        ("KVT_BATCH_MAX", "0", "KVT_BATCH_MAX: must be between 1 and 1,000,000, got 0"),
+        ("KVT_BATCH_MAX", "0", "KVT_BATCH_MAX: must be between 1 and 100,000, got 0"),
         ("KVT_POLL_TIMEOUT_S", "-1", "KVT_POLL_TIMEOUT_S: must be between 0 and 60"),
         ("KVT_METRICS_PORT", "70000", "KVT_METRICS_PORT: must be between 0 and 65,535"),
         ("KVT_SESSION_IDLE_MIN", "0", "KVT_SESSION_IDLE_MIN: must be between 1"),

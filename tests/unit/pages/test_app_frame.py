@@ -38,6 +38,19 @@ def test_an_invalid_setting_is_named_on_screen_not_a_traceback(
     assert not at.text_input  # not even the sign-in form
 
 
+def test_an_unreachable_database_at_start_is_said_not_a_traceback(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KVT_DATABASE_URL", "postgresql://kvt:pw@127.0.0.1:9/kvt")  # refused
+    at = app_test("app.py", role=None)
+    at.run()
+    assert not at.exception
+    [error] = at.error
+    assert "ne joint pas sa base de données" in error.value
+    [detail] = at.code
+    assert "127.0.0.1" in detail.value and "pw@" not in detail.value
+
+
 def test_app_switches_to_every_page_without_errors(seeded_dir: Path) -> None:
     at = app_test("app.py")
     at.run()
