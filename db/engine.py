@@ -32,7 +32,7 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         # password.
         raise DbError(
             "invalid database URL (KVT_DATABASE_URL or --url): it cannot be parsed; expected "
-            "postgresql://user:password@host:port/database or sqlite:///path/to/file.db"
+            "postgresql://user:***@host:port/database or sqlite:///path/to/file.db"
         ) from None
     # orjson: several times faster than json for the alert reasons and customer states.
     kwargs.setdefault("json_serializer", _json_dumps)
