@@ -126,16 +126,17 @@ def save_batch(
     alert_rows, reasons = _alert_rows(verdicts, now)
     state_rows = _state_rows(states, now)
     dead_rows = _dead_letter_rows(dead_letters, now)
+    outbox_rows = _outbox_rows(outbox, now)
     if _is_postgresql(session):
         _save_pg(session, group_id, offsets, expected_offsets, alert_rows, state_rows,
-                 dead_rows, outbox, published, now)  # fmt: skip
+                 dead_rows, outbox_rows, published, now)  # fmt: skip
         return
     for key in sorted(offsets):
         _fence_offset(session, group_id, key, offsets[key], expected_offsets.get(key), now)
     _insert_alerts(session, alert_rows, reasons)
     _upsert_states(session, state_rows)
     _insert_dead_letters(session, dead_rows)
-    _insert_outbox(session, outbox, now)
+    _insert_outbox(session, outbox_rows)
     delete_outbox(session, published)
 
 
@@ -147,13 +148,16 @@ def _save_pg(
     alert_rows: list[dict[str, Any]],
     state_rows: list[dict[str, Any]],
     dead_rows: list[dict[str, Any]],
-    outbox: Sequence[OutboxRow],
+    outbox_rows: list[dict[str, Any]],
     published: Collection[str],
     now: datetime,
 ) -> None:
     """The batch in one statement (``pg_batch.save``), which names the fences that did not
     hold; the first of them is raised as a conflict with the offset stored now."""
-    fences = [(t, p, expected_offsets.get((t, p)), n) for (t, p), n in sorted(offsets.items())]
+    fences = [
+        {"topic": t, "partition": p, "expected": expected_offsets.get((t, p)), "next_offset": n}
+        for (t, p), n in sorted(offsets.items())
+    ]
     failed = pg_batch.save(
         session,
         group_id=group_id,
@@ -161,7 +165,7 @@ def _save_pg(
         alerts=alert_rows,
         states=state_rows,
         dead_letters=dead_rows,
-        outbox=[(r.id, r.topic, r.key, r.value, r.headers) for r in outbox],
+        outbox=outbox_rows,
         published=sorted(published),
         now=now,
     )
@@ -196,8 +200,8 @@ def delete_outbox(session: Session, ids: Collection[str]) -> None:
         session.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(part)))
 
 
-def _insert_outbox(session: Session, rows: Sequence[OutboxRow], now: datetime) -> None:
-    values = [
+def _outbox_rows(rows: Sequence[OutboxRow], now: datetime) -> list[dict[str, Any]]:
+    return [
         {
             "id": r.id,
             "topic": r.topic,
@@ -208,6 +212,9 @@ def _insert_outbox(session: Session, rows: Sequence[OutboxRow], now: datetime) -
         }
         for r in rows
     ]
+
+
+def _insert_outbox(session: Session, values: list[dict[str, Any]]) -> None:
     stmt = upsert_insert(session, _OUTBOX).on_conflict_do_nothing(index_elements=["id"])
     insert_many(session, stmt, values, _OUTBOX.c.id)
 

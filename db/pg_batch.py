@@ -114,35 +114,26 @@ def save(
     session: Session,
     *,
     group_id: str,
-    offsets: Sequence[tuple[str, int, int | None, int]],
+    offsets: Sequence[Mapping[str, Any]],
     alerts: Sequence[Mapping[str, Any]],
     states: Sequence[Mapping[str, Any]],
     dead_letters: Sequence[Mapping[str, Any]],
-    outbox: Sequence[tuple[str, str, str | None, bytes, dict[str, str] | None]],
+    outbox: Sequence[Mapping[str, Any]],
     published: Sequence[str],
     now: datetime,
 ) -> list[tuple[str, int]]:
     """The whole batch in one statement; returns the (topic, partition) of each of
-    ``offsets`` (topic, partition, expected, next) whose fence did not hold: if any, the
-    caller rolls back."""
+    ``offsets`` (topic, partition, expected, next_offset) whose fence did not hold: if any,
+    the caller rolls back.  The rows are save_batch's, as for any dialect."""
     params = {
         "group_id": group_id,
         "now": now.isoformat(),
-        "offsets": _json(
-            [
-                {"topic": t, "partition": p, "expected": e, "next_offset": n}
-                for t, p, e, n in offsets
-            ]
-        ),
+        "offsets": _json(list(offsets)),
         "alerts": _json([{c: r[c] for c in ALERT_COLUMNS} for r in alerts]),
         "states": _json(list(states)),
         "dead": _json(list(dead_letters)),
-        "outbox": _json(
-            [
-                {"id": i, "topic": t, "key": k, "value": base64.b64encode(v).decode(), "headers": h}
-                for i, t, k, v, h in outbox
-            ]
-        ),
+        # JSON has no bytes: bytea travels as base64 (decoded in the statement).
+        "outbox": _json([{**r, "value": base64.b64encode(r["value"]).decode()} for r in outbox]),
         "published": _json(list(published)),
     }
     return [(t, p) for t, p in session.execute(text(_BATCH_SQL), params)]
