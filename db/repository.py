@@ -19,7 +19,17 @@ from db.alerts import (
     list_alerts,
     stats,
 )
-from db.detector_store import DeadLetterRow, alert_id_for, load_offsets, load_states, save_batch
+from db.detector_store import (
+    DeadLetterRow,
+    OutboxRow,
+    alert_id_for,
+    count_outbox,
+    delete_outbox,
+    load_offsets,
+    load_outbox,
+    load_states,
+    save_batch,
+)
 from db.errors import (
     AlertNotFound,
     DbError,
@@ -48,6 +58,7 @@ __all__ = [
     "DeadLetterRow",
     "DecisionConflict",
     "OffsetConflict",
+    "OutboxRow",
     "RulesetConflict",
     "RulesetInfo",
     "RulesetNotFound",
@@ -55,12 +66,15 @@ __all__ = [
     "alert_history",
     "alert_id_for",
     "count_alerts",
+    "count_outbox",
     "decide",
+    "delete_outbox",
     "get_alert",
     "get_ruleset",
     "list_alerts",
     "list_rulesets",
     "load_offsets",
+    "load_outbox",
     "load_states",
     "publish_ruleset",
     "rollback_ruleset",

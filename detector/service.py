@@ -28,8 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from db import repository as repo
 from db.archive import ArchiveUnavailable
-from db.detector_store import OutboxRow, count_outbox, delete_outbox, load_outbox
-from db.repository import DeadLetterRow, OffsetConflict
+from db.repository import DeadLetterRow, OffsetConflict, OutboxRow
 from db.types import utc_now
 from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, load_json
@@ -118,7 +117,7 @@ class DetectorService:
         try:
             self._with_db(lambda s: self._load_ruleset(s, force=True))
             if self.sink is not None:
-                self.sink.publish(self._with_db(load_outbox))
+                self.sink.publish(self._with_db(repo.load_outbox))
             self.source.start(self._lookup_offsets, self._on_assign, self._on_revoke)
             self.status.update(state="running")
             while not self._stop.is_set():
@@ -192,7 +191,7 @@ class DetectorService:
                 if what == "database":
                     self.telemetry.db_retries.inc()
                 self.status.update(state=f"waiting_for_{what}")
-                self.status.error(f"{what}: {str(exc).splitlines()[0][:200]}")
+                self.status.error(f"{what}: {_first_line(exc)}")
                 delay = next(delays)
                 log.warning("batch not committed, retrying in %.1fs: %s", delay, exc)
                 if self._stop.wait(delay):
@@ -340,19 +339,26 @@ class DetectorService:
                     return fn(session)
             except DBAPIError as exc:
                 self.status.update(state="waiting_for_database")
-                self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
+                self.status.error(f"database: {_first_line(exc)}")
                 if self._stop.wait(next(delays)):
                     raise
+
+    def _db_once(self, fn: Callable[[Session], Any]) -> bool:
+        """One attempt, for housekeeping a later tick or batch redoes: a database error is
+        reported, not waited out (the batches do the waiting)."""
+        try:
+            with self.sessions() as session, session.begin():
+                fn(session)
+            return True
+        except DBAPIError as exc:
+            self.status.error(f"database: {_first_line(exc)}")
+            return False
 
     def _while_idle(self, now: float) -> None:
         """No batch to carry them: pick up a newly published rule set (so the status tells
         the truth before the next event) and delete acknowledged outbox rows."""
         if now - self._ruleset_checked >= RULESET_CHECK_S:
-            try:
-                with self.sessions() as session, session.begin():
-                    self._load_ruleset(session)
-            except DBAPIError as exc:  # the next batch waits for the database
-                self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
+            self._db_once(self._load_ruleset)
         if now - self._outbox_tidied >= OUTBOX_TIDY_S:
             self._outbox_tidied = now
             self._tidy_outbox()
@@ -363,26 +369,21 @@ class DetectorService:
         them too: at-least-once, deduplicated downstream by alert id."""
         assert self.sink is not None
         stale = utc_now() - timedelta(seconds=OUTBOX_STALE_S)
-        try:
-            with self.sessions() as session, session.begin():
-                self.telemetry.outbox_pending.set(count_outbox(session))
-                rows = load_outbox(session, older_than=stale)
-        except DBAPIError as exc:
-            self.status.error(f"database: {str(exc).splitlines()[0][:200]}")
-            return
-        self.sink.publish(rows)  # rows in flight here are skipped
+        rows: list[OutboxRow] = []
+
+        def read(session: Session) -> None:
+            self.telemetry.outbox_pending.set(repo.count_outbox(session))
+            rows.extend(repo.load_outbox(session, older_than=stale))
+
+        if self._db_once(read):
+            self.sink.publish(rows)  # rows in flight here are skipped
 
     def _tidy_outbox(self) -> None:
         """Delete acknowledged rows while no batch comes to carry the deletion."""
         if self.sink is None:
             return
         done = self.sink.take_delivered()
-        if not done:
-            return
-        try:
-            with self.sessions() as session, session.begin():
-                delete_outbox(session, done)
-        except DBAPIError:
+        if done and not self._db_once(lambda s: repo.delete_outbox(s, done)):
             self.sink.give_back(done)  # the next batch or tidy-up deletes them
 
     def _drain_outbox(self) -> None:
@@ -400,6 +401,10 @@ class DetectorService:
         self.status.update(lag={f"{t}[{p}]": n for (t, p), n in sorted(lag.items())})
         for (t, p), n in lag.items():
             self.telemetry.lag.labels(t, str(p)).set(n)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _outage(exc: BaseException) -> str:
