@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import shutil
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db.models import PaymentRow
+from tests.unit.db.desk.zips import dataset_files, zip_of
 from tests.unit.pages.conftest import app_test
 
 
@@ -40,18 +39,6 @@ def page() -> AppTest:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
-
-
-def zip_of(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def files_of(path: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in path.iterdir() if p.is_file()}
 
 
 def upload(at: AppTest, name: str, data: bytes, dataset_name: str) -> AppTest:
@@ -104,7 +91,7 @@ def test_bad_zip_gives_a_clear_message_and_leaves_nothing(
     data_dir: Path, tiny: Path, make, expected: str
 ) -> None:  # type: ignore[no-untyped-def]
     at = page()
-    upload(at, "upload.zip", make(files_of(tiny)), "bad")
+    upload(at, "upload.zip", make(dataset_files(tiny)), "bad")
     assert at.error and "rien n'a été écrit" in at.error[0].value
     shown = [c.value for c in at.main.code] + [t.value for t in at.main.text]
     assert any(expected in x for x in shown), shown
@@ -113,7 +100,7 @@ def test_bad_zip_gives_a_clear_message_and_leaves_nothing(
 
 
 def test_bad_row_in_zip_is_located(data_dir: Path, tiny: Path) -> None:
-    files = files_of(tiny)
+    files = dataset_files(tiny)
     lines = files["payments.csv"].decode().splitlines()
     header = lines[0].split(",")
     row = lines[2].split(",")
@@ -129,7 +116,7 @@ def test_bad_row_in_zip_is_located(data_dir: Path, tiny: Path) -> None:
 
 def test_good_zip_is_imported_and_selected(data_dir: Path, tiny: Path) -> None:
     at = page()
-    upload(at, "export.zip", zip_of(files_of(tiny)), "")
+    upload(at, "export.zip", zip_of(dataset_files(tiny)), "")
     assert not at.error
     assert (data_dir / "datasets" / "export" / "payments.csv").is_file()
     assert at.selectbox(key="st_selected").value == "export"

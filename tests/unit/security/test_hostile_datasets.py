@@ -5,16 +5,15 @@ markup; what is shown as an error's detail stays plain text."""
 from __future__ import annotations
 
 import csv
-import io
 import json
 import shutil
-import zipfile
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.desk import studio
+from tests.unit.db.desk.zips import dataset_files, zip_of
 from tests.unit.pages.conftest import app_test
 from tests.unit.security.payloads import MARKUP
 from tests.unit.security.rendering import (
@@ -29,18 +28,6 @@ from tests.unit.security.rendering import (
 NAMEABLE = tuple(m for m in MARKUP if "\\" not in m)
 LINK_IMAGE = MARKUP[3]  # "![x](http://evil.example/x.png)": no comma, fits a CSV cell
 HTML_LINK = MARKUP[-1]  # '<a href="https://evil.example/">update</a>'
-
-
-def _files(ds: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in ds.iterdir() if p.is_file()}
-
-
-def _zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
 
 
 def _with_amount(files: dict[str, bytes], value: str) -> dict[str, bytes]:
@@ -96,11 +83,11 @@ def test_studio_shows_a_hostile_manifest_and_scenarios_inert(evil_dataset: Path)
 def test_studio_import_message_names_hostile_entries_inert(
     data_dir: Path, seeded_template: Path
 ) -> None:
-    files = _files(seeded_template / "ds")
+    files = dataset_files(seeded_template / "ds")
     for i, markup in enumerate(NAMEABLE):
         files[f"notes/{i} {markup}.json"] = b"{}"  # allowed type, not a dataset file: skipped
     at = _studio()
-    _upload(at, _zip(files), "imported")
+    _upload(at, zip_of(files), "imported")
     assert (data_dir / "datasets" / "imported" / "payments.csv").is_file()
     assert_inert(at)
     (message,) = [s.value for s in at.success]
@@ -109,7 +96,7 @@ def test_studio_import_message_names_hostile_entries_inert(
 
 def test_studio_shows_a_bad_value_as_plain_text(data_dir: Path, seeded_template: Path) -> None:
     at = _studio()
-    _upload(at, _zip(_with_amount(_files(seeded_template / "ds"), LINK_IMAGE)), "bad")
+    _upload(at, zip_of(_with_amount(dataset_files(seeded_template / "ds"), LINK_IMAGE)), "bad")
     assert_inert(at)
     assert at.error and LINK_IMAGE in plain_text(at)  # the detail, verbatim, as code
     assert list((data_dir / "datasets").iterdir()) == []
@@ -145,7 +132,7 @@ def test_tuning_history_shows_hostile_authors_inert(
 def test_tuning_shows_an_unreadable_dataset_inert(data_dir: Path, seeded_template: Path) -> None:
     dest = data_dir / "datasets" / "bad"
     dest.mkdir(parents=True)
-    for name, data in _with_amount(_files(seeded_template / "ds"), LINK_IMAGE).items():
+    for name, data in _with_amount(dataset_files(seeded_template / "ds"), LINK_IMAGE).items():
         (dest / name).write_bytes(data)
     at = app_test("pages/3_rule_tuning.py")
     at.run()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +15,7 @@ from db.desk.auth import Principal
 from db.desk.runtime import Runtime
 from detector.settings import Settings
 from tests.unit.db.builders import signed_in
+from tests.unit.db.desk.zips import zip_of
 
 TINY = GenParams(scale=0.02, seed=5)
 
@@ -86,9 +85,6 @@ def test_a_rule_owner_changes_data_and_each_change_is_audited(rt: Runtime, root:
 
 def test_a_refused_upload_is_not_extracted(rt: Runtime, root: Path) -> None:
     viewer = signed_in(rt.sessions, "vera", "viewer")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("../../evil.txt", "x")
     with pytest.raises(auth.Forbidden):
-        data_ops.import_zip(rt, viewer, buf.getvalue(), root, "evil")
+        data_ops.import_zip(rt, viewer, zip_of({"../../evil.txt": "x"}), root, "evil")
     assert not (root / "evil").exists()

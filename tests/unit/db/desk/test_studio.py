@@ -20,6 +20,7 @@ from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import PaymentRow
 from detector.settings import Settings
+from tests.unit.db.desk.zips import dataset_files, zip_of
 
 FIXTURES = Path(__file__).resolve().parents[2] / "data_gen" / "fixtures"
 TINY = GenParams(scale=0.02, seed=3)
@@ -35,18 +36,6 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
     return studio.datasets_root(tmp_path / "data")
-
-
-def zip_of(files: dict[str, bytes | str]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in files.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def dataset_files(path: Path, prefix: str = "") -> dict[str, bytes | str]:
-    return {prefix + p.name: p.read_bytes() for p in sorted(path.iterdir()) if p.is_file()}
 
 
 def assert_untouched(root: Path) -> None:
