@@ -157,7 +157,7 @@ def latency(s: Settings, messages: list[OutMessage], rate: float, seconds: float
     while len(source._positions) < 2 * s.topic_partitions and time.monotonic() < deadline:
         time.sleep(0.1)
     time.sleep(1)
-    sent = produce_paced(s, messages, rate, seconds)
+    sent = produce_from_own_process(s, messages, rate, seconds)
     time.sleep(3)
     svc.stop()
     return np.array([committed[p] - t for p, t in sent.items() if p in committed]) * 1000
@@ -189,7 +189,7 @@ def raw_latency(s: Settings, messages: list[OutMessage], rate: float, seconds: f
 
     thread = threading.Thread(target=consume)
     thread.start()
-    sent = produce_paced(s, messages, rate, seconds)
+    sent = produce_from_own_process(s, messages, rate, seconds)
     time.sleep(2)
     stop.set()
     thread.join()
@@ -197,9 +197,10 @@ def raw_latency(s: Settings, messages: list[OutMessage], rate: float, seconds: f
     return np.array([received[p] - t for p, t in sent.items() if p in received]) * 1000
 
 
-def produce_paced(
+def produce_from_own_process(
     s: Settings, messages: list[OutMessage], rate: float, seconds: float
 ) -> dict[str, float]:
+    """:func:`paced_produce` of the input events, in a process of its own (see :func:`latency`)."""
     names = {"user_events": s.topics.user_events, "payments": s.topics.payments}
     todo = [(names[m.kind], m.key, m.value) for m in messages if m.kind in names]
     ctx = multiprocessing.get_context("spawn")
