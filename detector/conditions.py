@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,7 +22,7 @@ from detector.state import CustomerState
 Params = Mapping[str, float]
 MS_PER_DAY = 86_400_000
 MOBILE = frozenset({"mobile", "ios", "android"})
-_OFFSET_BUCKET_MS = 15 * 60 * 1000
+_OFFSET_BUCKET_MS = 86_400_000  # one UTC day
 
 
 @lru_cache(maxsize=64)
@@ -36,22 +36,33 @@ def zone_info(tz: str) -> ZoneInfo:
 _OFFSETS: dict[tuple[str, int], int] = {}
 
 
-def _offset_ms(tz: str, bucket: int) -> int:
-    # Offsets change only at DST transitions, which fall on quarter hours in UTC.
-    when = datetime.fromtimestamp(bucket * _OFFSET_BUCKET_MS / 1000, UTC)
-    offset = zone_info(tz).utcoffset(when)
-    ms = 0 if offset is None else int(offset.total_seconds() * 1000)
+def _utc_offset_ms(zone: ZoneInfo, ts_ms: int) -> int:
+    # fromtimestamp converts from UTC (fold included); utcoffset() on a naive or UTC datetime
+    # would read it as wall time and be off for hours around every DST change.
+    offset = datetime.fromtimestamp(ts_ms / 1000, zone).utcoffset()
+    return 0 if offset is None else int(offset.total_seconds() * 1000)
+
+
+def _offset_ms(tz: str, ts_ms: int, bucket: int) -> int:
+    # A day's offset is cached only when both ends of the UTC day agree: no zone in tzdata
+    # has two transitions in one UTC day, so equal ends mean no change inside.  On the two
+    # transition days of a year each payment's offset is computed on its own, exactly.
+    zone = zone_info(tz)
+    start = bucket * _OFFSET_BUCKET_MS
+    first = _utc_offset_ms(zone, start)
+    if first != _utc_offset_ms(zone, start + _OFFSET_BUCKET_MS - 1):
+        return _utc_offset_ms(zone, ts_ms)
     if len(_OFFSETS) > 1 << 18:
         _OFFSETS.clear()
-    _OFFSETS[(tz, bucket)] = ms
-    return ms
+    _OFFSETS[(tz, bucket)] = first
+    return first
 
 
 def local_minute_of_day(ts_ms: int, tz: str) -> int:
     bucket = ts_ms // _OFFSET_BUCKET_MS
     offset = _OFFSETS.get((tz, bucket))
     if offset is None:
-        offset = _offset_ms(tz, bucket)
+        offset = _offset_ms(tz, ts_ms, bucket)
     return ((ts_ms + offset) % MS_PER_DAY) // 60_000
 
 
