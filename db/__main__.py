@@ -1,4 +1,5 @@
-"""Command line: ``python -m db upgrade``, ``python -m db load DIR``, and the accounts:
+"""Command line: ``python -m db upgrade``, ``python -m db load DIR``, ``python -m db archive
+run`` (the archiver of behavioural events, see :mod:`db.archiver`), and the accounts:
 ``python -m db create-user NAME --role ROLE`` and ``python -m db set-password NAME``.  The
 password is asked twice on a terminal, or read from one line of stdin with
 ``--password-stdin``; it never appears on the command line (where ``ps`` would show it).
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -25,11 +28,14 @@ from sqlalchemy.orm import Session
 from data_gen.errors import DataGenError
 from db import accounts, migrate
 from db import audit as trail
+from db.archive import ArchiveError
 from db.engine import make_engine
 from db.errors import DbError
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import ROLES
-from detector.settings import SettingsError
+from detector.runner import build_archiver
+from detector.settings import SettingsError, load_settings
+from detector.telemetry import Telemetry
 
 EXIT_DB = 1
 EXIT_INPUT = 2
@@ -38,6 +44,8 @@ EXIT_NO_USERS = 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "archive":
+        return _archive(args)
     try:
         engine = make_engine(args.url)
     except (DbError, SettingsError) as exc:
@@ -79,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="empty the dataset tables first (default: keep stored rows, add only new ones)",
     )
+    arch = sub.add_parser("archive", help="the MongoDB archive of behavioural events")
+    arch_sub = arch.add_subparsers(dest="archive_command", required=True)
+    run = arch_sub.add_parser(
+        "run", help="archive user-events from Kafka (KVT_MONGO_URL), as a consumer group of its own"
+    )
+    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     users = sub.add_parser("list-users", help=f"list the accounts (exit {EXIT_NO_USERS}: none yet)")
     users.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     for name, text in (
@@ -95,6 +109,30 @@ def _parser() -> argparse.ArgumentParser:
         )
         acc.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     return ap
+
+
+def _archive(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = load_settings()
+        if settings.embedded:
+            return _fail("no broker configured: set KVT_KAFKA_BOOTSTRAP", EXIT_INPUT)
+        if not settings.mongo_url:
+            return _fail("no archive configured: set KVT_MONGO_URL", EXIT_INPUT)
+        telemetry = Telemetry()
+        port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+        if port:
+            telemetry.serve(port)
+        archiver = build_archiver(settings, telemetry=telemetry)
+    except (SettingsError, ArchiveError) as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    assert archiver is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: archiver.stop(timeout_s=0))
+    archiver.run()
+    snap = archiver.status.snapshot()
+    print(f"archived {snap.events_total:,} events")
+    return 0 if snap.state != "failed" else EXIT_DB
 
 
 def _account(engine: Engine, args: argparse.Namespace) -> int:

@@ -98,6 +98,25 @@ def load_offsets(session: Session, group_id: str) -> dict[tuple[str, int], int]:
     return {(topic, partition): offset for topic, partition, offset in rows}
 
 
+def save_offsets(session: Session, group_id: str, offsets: Mapping[tuple[str, int], int]) -> None:
+    """Upsert ``group_id``'s next offsets, unfenced: for a consumer whose writes are idempotent
+    (the archiver).  A writer that lost its partitions can only store offsets of what it did
+    write, or move one back (a harmless re-read); it never skips a message."""
+    if not offsets:
+        return
+    now = utc_now()
+    rows = [
+        {"group_id": group_id, "topic": t, "partition": p, "next_offset": o, "updated_at": now}
+        for (t, p), o in sorted(offsets.items())
+    ]
+    stmt = upsert_insert(session, _OFFSETS)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["group_id", "topic", "partition"],
+        set_={"next_offset": stmt.excluded.next_offset, "updated_at": stmt.excluded.updated_at},
+    )
+    session.execute(stmt, rows)
+
+
 def save_batch(
     session: Session,
     *,

@@ -19,7 +19,7 @@ from detector.kafka_admin import ensure_topics
 from detector.metrics import unlabelled_summary
 from detector.report import render_text, render_unlabelled_text
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
-from detector.runner import build_service
+from detector.runner import build_archiver, build_service, replay_messages
 from detector.settings import load_settings
 from detector.suggest import Objective
 from detector.telemetry import Telemetry
@@ -104,13 +104,37 @@ def _run(args: argparse.Namespace) -> int:
     port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
     if port:
         telemetry.serve(port)
-    service = build_service(settings, replay_dir=args.replay, speed=args.speed, telemetry=telemetry)
+    messages = None if args.replay is None else replay_messages(args.replay)
+    service = build_service(
+        settings, replay_dir=args.replay, speed=args.speed, telemetry=telemetry, messages=messages
+    )
+    archiver = None
+    if args.replay is not None:  # no broker: no archiver process can read the replay
+        archiver = build_archiver(
+            settings,
+            service.sessions,
+            args.replay,
+            args.speed,
+            telemetry=telemetry,
+            messages=messages,
+        )
+    elif settings.mongo_url:
+        logging.getLogger("kvt.detector").info(
+            "behavioural events are archived by `python -m db archive run`, not here"
+        )
+    workers = [w for w in (service, archiver) if w is not None]
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: service.stop(timeout_s=0))
+        signal.signal(sig, lambda *_: [w.stop(timeout_s=0) for w in workers])
+    if archiver is not None:
+        archiver.start_thread(until_idle=args.until_idle)
     # Everything built so far lives as long as the process: keep it out of the collector's
     # full passes, whose pauses would otherwise land on the latency of live alerts.
     gc.freeze()
     service.run(until_idle=args.until_idle)
+    if archiver is not None:
+        if not args.until_idle:
+            archiver.stop()
+        archiver.join()
     snap = service.status.snapshot()
     print(
         f"scored {snap.payments_total:,} payments ({snap.events_total:,} events), "

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -14,13 +15,16 @@ from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from detector.backoff import backoff
-from detector.feed import dataset_messages
+from detector.feed import OutMessage, dataset_messages
 from detector.service import DetectorService
 from detector.settings import Settings
 from detector.sink import AlertSink
 from detector.sources import KafkaSource, ReplaySource, Source
 from detector.status import Status
 from detector.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from db.archiver import Archiver
 
 log = logging.getLogger("kvt.detector")
 
@@ -50,6 +54,10 @@ def open_database(settings: Settings, wait_s: float = 300.0) -> sessionmaker[Ses
             time.sleep(delay)
 
 
+def replay_messages(replay_dir: str | Path) -> list[OutMessage]:
+    return dataset_messages(read_dataset(replay_dir), with_orders=False)
+
+
 def build_service(
     settings: Settings,
     sessions: sessionmaker[Session] | None = None,
@@ -57,20 +65,47 @@ def build_service(
     speed: float | None = None,
     status: Status | None = None,
     telemetry: Telemetry | None = None,
+    messages: list[OutMessage] | None = None,
 ) -> DetectorService:
+    """The detector; `messages`: the replay's, when the caller read them already."""
     sessions = sessions or open_database(settings)
     source: Source
     sink = None
     if replay_dir is not None:
-        messages = dataset_messages(read_dataset(replay_dir), with_orders=False)
+        messages = replay_messages(replay_dir) if messages is None else messages
         source = ReplaySource(messages, settings, replay_group(replay_dir), speed)
     else:
         source = KafkaSource(settings)
         sink = AlertSink(settings)
-    archive = None
-    if settings.mongo_url:
-        from db.archive import EventArchive  # pymongo only when an archive is configured
+    return DetectorService(settings, source, sessions, sink, status, telemetry)
 
-        archive = EventArchive(settings.mongo_url, settings.mongo_db)
-        archive.ensure_indexes()
-    return DetectorService(settings, source, sessions, sink, status, telemetry, archive=archive)
+
+def build_archiver(
+    settings: Settings,
+    sessions: sessionmaker[Session] | None = None,
+    replay_dir: str | Path | None = None,
+    speed: float | None = None,
+    status: Status | None = None,
+    telemetry: Telemetry | None = None,
+    messages: list[OutMessage] | None = None,
+) -> Archiver | None:
+    """The archiver of behavioural events (None without ``KVT_MONGO_URL``): a Kafka consumer
+    group of its own, or, beside a replay, a replay source of its own at the same pace."""
+    if not settings.mongo_url:
+        return None
+    # pymongo only when an archive is configured
+    from db.archive import EventArchive
+    from db.archiver import Archiver, archive_group
+
+    sessions = sessions or open_database(settings)
+    source: Source
+    if replay_dir is not None:
+        messages = replay_messages(replay_dir) if messages is None else messages
+        events = [m for m in messages if m.kind == "user_events"]
+        group = archive_group(replay_group(replay_dir))
+        source = ReplaySource(events, settings, group, speed)
+    else:
+        topics = (settings.topics.user_events,)
+        source = KafkaSource(settings, archive_group(settings.consumer_group), topics)
+    archive = EventArchive(settings.mongo_url, settings.mongo_db)
+    return Archiver(settings, source, sessions, archive, status, telemetry)

@@ -27,7 +27,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import repository as repo
-from db.archive import ArchiveUnavailable
 from db.repository import DeadLetterRow, OffsetConflict, OutboxRow
 from db.types import utc_now
 from detector.backoff import backoff
@@ -35,6 +34,7 @@ from detector.codec import BadMessage, decode_activity, decode_payment, load_jso
 from detector.engine import Detector, Verdict
 from detector.events import Payment
 from detector.ordering import Item, Merger, Record, TopicPartition
+from detector.pacing import IdleWait
 from detector.rules import RuleSet
 from detector.settings import Settings
 from detector.sink import AlertSink, SinkError
@@ -72,7 +72,6 @@ class DetectorService:
         status: Status | None = None,
         telemetry: Telemetry | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
-        archive: Callable[[list[Record]], None] | None = None,
     ) -> None:
         self.settings = settings
         self.source = source
@@ -81,7 +80,7 @@ class DetectorService:
         self.status = status or Status()
         self.telemetry = telemetry or Telemetry()
         self.on_batch = on_batch
-        self.archive = archive
+        self._wait = IdleWait(settings.poll_timeout_s)
         topics = settings.topics
         self._payments_topic = topics.payments
         self.merger = Merger(topics.user_events, topics.payments, settings.order_grace_ms / 1000)
@@ -138,7 +137,7 @@ class DetectorService:
     # --- one iteration -------------------------------------------------------------------
 
     def step(self) -> BatchResult | None:
-        polled = self.source.poll(self.settings.batch_max, self.settings.poll_timeout_s)
+        polled = self.source.poll(self.settings.batch_max, self._wait.next())
         for msg in polled.errors:
             self.status.error(msg)
             log.warning("consumer: %s", msg)
@@ -151,6 +150,10 @@ class DetectorService:
             self._lag_checked = now
             self._report_lag()
         items = self.merger.drain(now, limit=self.settings.batch_max)
+        if polled.records or self.merger.pending:
+            self._wait.busy()  # the merger's grace periods are counted in milliseconds
+        else:
+            self._wait.empty()
         if self.sink is not None:
             self.sink.poll()
             if now - self._outbox_swept >= OUTBOX_SWEEP_S:
@@ -185,7 +188,7 @@ class DetectorService:
                 self.status.error(f"offset conflict: {exc}")
                 self._resync()
                 return BatchResult(0, 0, 0, 0)
-            except (DBAPIError, KafkaException, ArchiveUnavailable) as exc:
+            except (DBAPIError, KafkaException) as exc:
                 self._states.clear()
                 what = _outage(exc)
                 if what == "database":
@@ -254,16 +257,6 @@ class DetectorService:
                     assert isinstance(item.event, Payment)
                     verdicts.append((v, item.event))
             alerts = [(v, p) for v, p in verdicts if v.is_alert]
-            if self.archive is not None:
-                # Idempotent upserts, before the commit: a replayed batch archives again harmlessly.
-                self.archive(
-                    [
-                        i.record
-                        for i in items
-                        if i.event is not None
-                        and i.record.topic == self.settings.topics.user_events
-                    ]
-                )
             outbox: list[OutboxRow] = []
             if self.sink is not None:
                 outbox = [self.sink.alert(v, p) for v, p in alerts]
@@ -408,11 +401,7 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _outage(exc: BaseException) -> str:
-    if isinstance(exc, DBAPIError):
-        return "database"
-    if isinstance(exc, ArchiveUnavailable):
-        return "archive"
-    return "broker"
+    return "database" if isinstance(exc, DBAPIError) else "broker"
 
 
 def _excerpt(value: bytes | None, limit: int = 4096) -> str:

@@ -19,6 +19,9 @@ from detector.feed import OutMessage
 from detector.ordering import Record, TopicPartition
 from detector.settings import Settings
 
+FETCH_WAIT_MS = 100
+LONG_WAIT_S = 0.02
+
 OffsetLookup = Callable[[list[TopicPartition]], dict[TopicPartition, int]]
 
 
@@ -52,9 +55,15 @@ class KafkaSource:
 
     name = "kafka"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        group_id: str | None = None,
+        topics: tuple[str, ...] | None = None,
+    ) -> None:
         self.settings = settings
-        self.group_id = settings.consumer_group
+        self.group_id = group_id or settings.consumer_group
+        self._topics = topics or settings.topics.inputs
         self._consumer: Consumer | None = None
         self._positions: dict[TopicPartition, int] = {}
         self._next: dict[TopicPartition, int] = {}  # where each assigned partition resumes
@@ -78,7 +87,9 @@ class KafkaSource:
                 "session.timeout.ms": 10_000,
                 "heartbeat.interval.ms": 1_000,
                 "max.poll.interval.ms": 300_000,
-                "fetch.wait.max.ms": 10,
+                # A broker answers a fetch as soon as data arrives; this is only how long it
+                # holds one when nothing does (short: the brokers spin while idle).
+                "fetch.wait.max.ms": FETCH_WAIT_MS,
             }
         )
         consumer = Consumer(conf)
@@ -104,13 +115,15 @@ class KafkaSource:
                 self._positions.pop(tp, None)
             c.unassign()
 
-        consumer.subscribe(
-            list(self.settings.topics.inputs), on_assign=assign, on_revoke=revoke, on_lost=revoke
-        )
+        consumer.subscribe(list(self._topics), on_assign=assign, on_revoke=revoke, on_lost=revoke)
         self._consumer = consumer
 
     def poll(self, max_records: int, timeout_s: float) -> Polled:
         """Up to `max_records` messages in one `consume` call.
+
+        ``consume`` waits its whole timeout unless the batch fills, which is right for a
+        few milliseconds (a fuller batch) and wrong for an idle loop's long wait: above
+        `LONG_WAIT_S` the wait ends at the first message, and what is already buffered joins it.
 
         A rebalance callback can run inside that call, so the batch may start with messages
         of the previous assignment.  When that happened, only messages that continue each
@@ -119,7 +132,14 @@ class KafkaSource:
         """
         assert self._consumer is not None
         generation = self._generation
-        messages = self._consumer.consume(num_messages=max_records, timeout=timeout_s)
+        c = self._consumer
+        if timeout_s <= LONG_WAIT_S:
+            messages = c.consume(num_messages=max_records, timeout=timeout_s)
+        else:
+            first = c.poll(timeout_s)
+            messages = [] if first is None else [first]
+            if first is not None and max_records > 1:
+                messages += c.consume(num_messages=max_records - 1, timeout=0)
         rebalanced = self._generation != generation
         out = Polled()
         now = time.monotonic()
@@ -219,14 +239,16 @@ class ReplaySource:
         on_assign(stored)
 
     def poll(self, max_records: int, timeout_s: float) -> Polled:
+        """Like a consumer: nothing to give (paced, or all given) waits up to `timeout_s`."""
         out = Polled()
         now = time.monotonic()
+        allowed = None
         if self._speed is not None:
             allowed = self._t0_event + (now - self._t0_wall) * 1000 * self._speed
         end = min(len(self._messages), self._next + max_records)
         while self._next < end:
             topic, m = self._messages[self._next]
-            if self._speed is not None and m.ts_ms > allowed:
+            if allowed is not None and m.ts_ms > allowed:
                 break
             off = self._offsets[topic]
             self._offsets[topic] = off + 1
@@ -234,8 +256,13 @@ class ReplaySource:
             self._next += 1
         if self._next >= len(self._messages):
             out.eof = [(t, 0) for t in self._topics]
-        elif not out.records:
-            time.sleep(min(timeout_s, 0.05))
+        if not out.records:
+            wait = timeout_s
+            if allowed is not None and self._next < len(self._messages):
+                due_ms = self._messages[self._next][1].ts_ms - allowed
+                wait = min(wait, due_ms / 1000 / (self._speed or 1.0))
+            if wait > 0:
+                time.sleep(wait)
         return out
 
     def seek(self, offsets: dict[TopicPartition, int]) -> None:

@@ -15,7 +15,7 @@ class StatusSnapshot:
     payments_total: int = 0
     alerts_total: int = 0
     dead_letters_total: int = 0
-    events_per_s: float = 0.0
+    events_per_s: float = 0.0  # over the last RATE_WINDOW_S: 0 once nothing arrives
     lag: dict[str, int] = field(default_factory=dict)  # "topic[p]" -> messages behind
     ruleset_version: str = ""
     last_error: str = ""
@@ -28,6 +28,9 @@ class StatusSnapshot:
         return sum(self.lag.values())
 
 
+RATE_WINDOW_S = 5.0
+
+
 class Status:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -36,7 +39,21 @@ class Status:
 
     def snapshot(self) -> StatusSnapshot:
         with self._lock:
-            return self._snap
+            snap = self._snap
+            # No batch has come to update the rate: it decays to 0 over the window, as
+            # though an empty batch were counted now.
+            if snap.events_per_s and self._rate_window:
+                rate = self._rate(time.monotonic(), snap.events_total + snap.dead_letters_total)
+                if rate != snap.events_per_s:
+                    snap = self._snap = replace(snap, events_per_s=rate)
+            return snap
+
+    def _rate(self, now: float, total: int) -> float:
+        window = [(t, n) for t, n in self._rate_window if now - t <= RATE_WINDOW_S]
+        if not window:
+            return 0.0
+        t0, n0 = window[0]
+        return (total - n0) / (now - t0) if now > t0 else self._snap.events_per_s
 
     def update(self, **changes: object) -> None:
         with self._lock:
@@ -49,8 +66,8 @@ class Status:
         now = time.monotonic()
         with self._lock:
             s = self._snap
-            total = s.events_total + events + dead
-            window = [(t, n) for t, n in self._rate_window if now - t <= 5.0]
+            total = s.events_total + s.dead_letters_total + events + dead
+            window = [(t, n) for t, n in self._rate_window if now - t <= RATE_WINDOW_S]
             window.append((now, total))
             self._rate_window = window
             t0, n0 = window[0]

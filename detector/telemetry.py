@@ -29,6 +29,14 @@ class Telemetry:
             "Alerts and dead letters in the outbox: committed, not yet acknowledged by Kafka",
             registry=r,
         )
+        self.archived = Counter(
+            "kvt_archived_events_total", "Behavioural events written to the archive", registry=r
+        )
+        self.archive_lag = Gauge(
+            "kvt_archive_lag",
+            "Behavioural events the archiver has not archived yet (user-events lag)",
+            registry=r,
+        )
         self.db_retries = Counter(
             "kvt_db_retries_total", "Batches retried after a database error", registry=r
         )

@@ -16,9 +16,11 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from db.archiver import Archiver
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
-from detector.runner import build_service
+from detector.feed import OutMessage
+from detector.runner import build_archiver, build_service, replay_messages
 from detector.service import DetectorService
 from detector.settings import Settings, load_settings
 from detector.status import Status, StatusSnapshot
@@ -35,7 +37,9 @@ class Runtime:
     status: Status = field(default_factory=Status)
     telemetry: Telemetry = field(default_factory=Telemetry)
     replay_dir: Path | None = None
+    archive_status: Status = field(default_factory=Status)
     _service: DetectorService | None = None
+    _archiver: Archiver | None = None  # beside the detector when KVT_MONGO_URL is set
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -66,13 +70,14 @@ class Runtime:
                 self.settings, self.sessions, status=self.status, telemetry=self.telemetry
             )
             self._service.start_thread()
+            self._start_archiver()
 
     def start_replay(self, dataset_dir: str | Path, speed: float | None) -> None:
         """Embedded mode: score a dataset through the same service, paced in event time."""
         with self._lock:
-            if self._service is not None:
-                self._service.stop()
+            self._stop_workers()
             self.replay_dir = Path(dataset_dir)
+            messages = replay_messages(dataset_dir)
             self._service = build_service(
                 self.settings,
                 self.sessions,
@@ -80,11 +85,39 @@ class Runtime:
                 speed=speed,
                 status=self.status,
                 telemetry=self.telemetry,
+                messages=messages,
             )
             self._service.start_thread()
+            self._start_archiver(dataset_dir, speed, messages)
+
+    def _start_archiver(
+        self,
+        replay_dir: str | Path | None = None,
+        speed: float | None = None,
+        messages: list[OutMessage] | None = None,
+    ) -> None:
+        """Archiving runs on a thread of its own: MongoDB never slows the scoring."""
+        if self._archiver is not None and self._archiver.running:
+            return
+        self.archive_status = Status()
+        self._archiver = build_archiver(
+            self.settings,
+            self.sessions,
+            replay_dir=replay_dir,
+            speed=speed,
+            status=self.archive_status,
+            telemetry=self.telemetry,
+            messages=messages,
+        )
+        if self._archiver is not None:
+            self._archiver.start_thread()
+
+    def _stop_workers(self) -> None:
+        for worker in (self._service, self._archiver):
+            if worker is not None:
+                worker.stop()
+        self._service = self._archiver = None
 
     def stop(self) -> None:
         with self._lock:
-            if self._service is not None:
-                self._service.stop()
-                self._service = None
+            self._stop_workers()

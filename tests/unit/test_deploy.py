@@ -264,7 +264,7 @@ def test_topic_job_creates_replicated_topics_once_the_brokers_are_healthy() -> N
 def test_project_services_are_configured_only_by_real_settings() -> None:
     known = {"KVT_" + f.name.upper() for f in fields(Settings) if f.name != "kafka_options"}
     project = _project_services()
-    assert set(project) == {"topics", "migrate", "admin", "detector", "app", "demo"}
+    assert set(project) == {"topics", "migrate", "admin", "detector", "archiver", "app", "demo"}
     for name, service in project.items():
         env = _env(service)
         for key in env:
@@ -278,6 +278,20 @@ def test_project_services_are_configured_only_by_real_settings() -> None:
             settings.db_url
         )
         assert settings.mongo_url.startswith("mongodb://") and "@mongo:27017" in settings.mongo_url
+
+
+def test_the_archiver_is_a_service_of_its_own_beside_the_detector() -> None:
+    """Issue 16: archiving in the detector's batches made it 5x slower as deployed."""
+    archiver = _services()["archiver"]
+    assert _command(archiver) == ["python", "-m", "db", "archive", "run"]
+    deps = _depends(archiver)
+    assert deps["mongo"] == "service_healthy"
+    assert deps["topics"] == deps["migrate"] == "service_completed_successfully"
+    port = int(_env(archiver)["KVT_METRICS_PORT"])
+    assert port != int(_env(_services()["detector"])["KVT_METRICS_PORT"])
+    assert f"http://127.0.0.1:{port}/metrics" in " ".join(archiver["healthcheck"]["test"])
+    prometheus = (ROOT / "deploy" / "prometheus.yml").read_text(encoding="utf-8")
+    assert f"archiver:{port}" in prometheus
 
 
 def test_app_and_detector_commands_ports_and_healthchecks() -> None:

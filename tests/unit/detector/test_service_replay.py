@@ -121,3 +121,37 @@ def test_an_idle_detector_picks_up_a_published_rule_set(tmp_path: Path) -> None:
     finally:
         svc.stop()
     assert not thread.is_alive()
+
+
+def test_a_finished_replay_does_not_spin(dataset: Path, tmp_path: Path) -> None:
+    """Issue 14: after a replay ended the loop polled thousands of times a second.  Idle, it
+    must wait on its source (a few polls a second) and show a rate of 0."""
+    settings = replace(Settings(), data_dir=tmp_path)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    messages = dataset_messages(read_dataset(dataset), with_orders=False)[:500]
+    source = ReplaySource(messages, settings, "replay:spin")
+    polls = [0]
+    real_poll = source.poll
+
+    def counting_poll(max_records: int, timeout_s: float):
+        polls[0] += 1
+        return real_poll(max_records, timeout_s)
+
+    source.poll = counting_poll  # type: ignore[method-assign]
+    svc = DetectorService(settings, source, session_factory(engine))
+    thread = svc.start_thread()
+    try:
+        deadline = time.monotonic() + 30
+        while not source.finished() or svc.merger.pending:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(1.0)  # the wait grows to its cap
+        before = polls[0]
+        time.sleep(2.0)
+        idle_polls = polls[0] - before
+    finally:
+        svc.stop()
+    assert not thread.is_alive()
+    assert idle_polls <= 2.0 / 0.25 + 2, idle_polls
+    assert svc.status.snapshot().events_total == 500
