@@ -6,8 +6,8 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 
 from data_gen.clock import MS_DAY, MS_MIN, Clock
+from data_gen.params import MARKETS
 from data_gen.rand import Draw
-from data_gen.schema import COUNTRIES
 
 N_PRODUCTS = 100
 
@@ -112,7 +112,7 @@ def card_bins(draw: Draw) -> dict[str, tuple[str, ...]]:
     """Issuer BINs per country: mostly Visa (4...), Mastercard (5.../2...), a few Amex (3...)."""
     seen: set[str] = set()
     out: dict[str, tuple[str, ...]] = {}
-    for country in COUNTRIES:
+    for country in MARKETS:
         bins: list[str] = []
         while len(bins) < 10:
             u = draw.random()

@@ -15,26 +15,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data_gen import schema
+from data_gen import countries, schema
 
 TEXT = "str"  # pandas 3 string dtype: comparisons give plain bool arrays, never <NA>
 TIMESTAMP = "datetime64[ms, UTC]"
 LABEL = "Int8"
 
 DEVICE_ALIASES: Mapping[str, str] = {"web_desktop": "desktop", "web_mobile": "mobile"}
-COUNTRY_ALIASES: Mapping[str, str] = {"GB": "UK"}
-TIMEZONES: Mapping[str, str] = {
-    "FR": "Europe/Paris",
-    "US": "America/New_York",
-    "UK": "Europe/London",
-    "DE": "Europe/Berlin",
-    "ES": "Europe/Madrid",
-    "IT": "Europe/Rome",
-    "CA": "America/Toronto",
-    "BE": "Europe/Brussels",
-    "CH": "Europe/Zurich",
-    "NL": "Europe/Amsterdam",
-}
 _TRUE = ("true", "1", "yes", "t", "y")
 _FALSE = ("false", "0", "no", "f", "n", "")
 _LABEL_TRUE = ("1", "true", "1.0")
@@ -153,20 +140,26 @@ def device(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series
     )
 
 
-def country(
-    values: pd.Series, column: str, *, required: bool, markets_only: bool
-) -> tuple[pd.Series, Problem | None]:
-    """GB → UK; customers must live in a shop market, other countries need only look ISO."""
-    out = _alias(text(values), COUNTRY_ALIASES)
-    if markets_only:
-        names = ", ".join(schema.COUNTRIES)
-        return out, check_in(
-            out, column, schema.COUNTRIES, required=required, what=f"a known country ({names})"
-        )
-    bad = ~out.str.fullmatch(r"[A-Z]{2}").to_numpy(dtype=bool, na_value=False)
+def country(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
+    """Any ISO 3166-1 alpha-2 code, any case; GB is written UK (the shop's spelling)."""
+    raw = text(values)
+    out = _alias(raw.str.strip().str.upper(), countries.UK_ALIAS)
+    bad = ~out.isin(list(countries.known_codes())).to_numpy()
     if not required:
         bad &= ~_empty(out)
-    return out, _problem(out, bad, column, "{value} is not a two-letter country code")
+    return out, _problem(raw, bad, column, "{value} is not an ISO 3166-1 alpha-2 country code")
+
+
+def zone(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
+    """An IANA time zone name (Europe/Paris), or empty: then it comes from the country."""
+    out = text(values).str.strip()
+    return out, check_in(
+        out,
+        column,
+        countries.known_zones(),
+        required=False,
+        what="a known time zone (an IANA name such as Europe/Paris)",
+    )
 
 
 def timestamp(

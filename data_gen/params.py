@@ -24,6 +24,8 @@ DEFAULT_MIX: Mapping[str, float] = MappingProxyType(
     }
 )
 
+# Where generated customers live (the shop's markets); imported data may hold any ISO code.
+MARKETS: tuple[str, ...] = ("FR", "US", "UK", "DE", "ES", "IT", "CA", "BE", "CH", "NL")
 MAX_SCALE = 1000.0  # identifier widths (C000001, E000000001, ...) are sized for this
 MAX_DAYS = 3660
 MAX_FRAUD_RATE = 0.5

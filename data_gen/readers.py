@@ -24,8 +24,9 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from data_gen import countries, schema
 from data_gen import normalize as nz
-from data_gen import schema
+from data_gen.countries import ZoneChoice
 from data_gen.errors import DataGenError
 from data_gen.normalize import Problem
 
@@ -74,7 +75,7 @@ class DatasetError(DataGenError):
 @dataclass(frozen=True)
 class _Column:
     name: str
-    kind: str  # text | ts | date | float | int | bool | label | device | market | country | result
+    kind: str  # text | ts | date | float | int | bool | label | device | country | zone | result
     required: bool = False
 
 
@@ -87,8 +88,8 @@ _SPECS: Mapping[str, tuple[_Column, ...]] = {
     "customers.csv": _cols(
         ("customer_id", "text", True),
         ("signup_ts", "ts", True),
-        ("country", "market", True),
-        ("timezone", "text"),
+        ("country", "country", True),
+        ("timezone", "zone"),
         ("preferred_device", "device"),
         ("preferred_source", "text"),
         ("spend_level", "text"),
@@ -222,7 +223,12 @@ _EVENT_HEADERS: Mapping[str, tuple[str, ...]] = {
 }
 _RENAMES: Mapping[str, Mapping[str, str]] = {
     OWN: {},
-    PROTOTYPE: {"is_fraud_label": "is_fraud", "ts": "event_timestamp", "cart_value": "amount"},
+    PROTOTYPE: {
+        "is_fraud_label": "is_fraud",
+        "ts": "event_timestamp",
+        "cart_value": "amount",
+        "time_zone": "timezone",
+    },
 }
 # Canonical event column → prototype source key; absent ones are derived.
 _PROTOTYPE_EVENT_SOURCES: Mapping[str, str] = {
@@ -341,8 +347,10 @@ def _convert(kind: str, values: pd.Series, column: _Column) -> tuple[pd.Series, 
         return nz.label(values, name)
     if kind == "device":
         return nz.device(values, name, required=required)
-    if kind in ("market", "country"):
-        return nz.country(values, name, required=required, markets_only=kind == "market")
+    if kind == "country":
+        return nz.country(values, name, required=required)
+    if kind == "zone":
+        return nz.zone(values, name)
     if kind == "result":
         out = nz.text(values)
         allowed = schema.PAYMENT_RESULTS
@@ -652,6 +660,8 @@ class Dataset:
     labelled: bool
     events_path: Path
     events_layout: str
+    derived_zones: int = 0  # customers whose zone came from their country
+    zone_choices: tuple[ZoneChoice, ...] = ()  # ... from a country with several zones, or none
 
     def _reader(self) -> _EventReader:
         return _EventReader(self.events_path, self.events_layout, self.customers)
@@ -712,9 +722,12 @@ def read_dataset(path: str | Path) -> Dataset:
     items, payments = tables["order_items.csv"], tables["payments.csv"]
 
     # Derivations fill what a prototype export lacks; own-layout values are kept as written.
-    missing_tz = customers["timezone"] == ""
-    derived_tz = customers["country"].map(dict(nz.TIMEZONES)).fillna("").astype(nz.TEXT)
-    customers["timezone"] = customers["timezone"].where(~missing_tz, derived_tz)
+    missing_tz = (customers["timezone"] == "").to_numpy()
+    derived_tz, zone_choices = countries.derive_zones(
+        customers["country"][missing_tz], customers["customer_id"][missing_tz]
+    )
+    customers["timezone"] = customers["timezone"].copy()
+    customers["timezone"][missing_tz] = derived_tz.to_numpy()
 
     _raise_csv(
         directory / "order_items.csv",
@@ -765,6 +778,8 @@ def read_dataset(path: str | Path) -> Dataset:
         labelled=labelled,
         events_path=events_path,
         events_layout=events_layout,
+        derived_zones=int(missing_tz.sum()),
+        zone_choices=zone_choices,
     )
 
 

@@ -3,8 +3,9 @@
 A dataset directory holds one CSV per table, the behavioural events as JSON lines and a
 ``manifest.json``.  Timestamps are UTC ISO-8601 strings with millisecond precision and a
 trailing ``Z`` (``2025-11-03T14:22:05.123Z``); empty optional fields are empty strings in CSV
-and ``null`` in JSON.  Country codes are ISO-3166 alpha-2 except that the United Kingdom is
-written ``UK`` (the shop's historical spelling; readers also accept ``GB``).
+and ``null`` in JSON.  Country codes are any ISO 3166-1 alpha-2 code (:mod:`data_gen.countries`)
+except that the United Kingdom is written ``UK`` (the shop's historical spelling; readers also
+accept ``GB``).
 """
 
 from __future__ import annotations
@@ -104,7 +105,6 @@ EVENTS_FILE: Final = "events.jsonl"
 EVENTS_PARQUET: Final = "events.parquet"
 MANIFEST_FILE: Final = "manifest.json"
 
-COUNTRIES: Final = ("FR", "US", "UK", "DE", "ES", "IT", "CA", "BE", "CH", "NL")
 DEVICES: Final = ("desktop", "mobile", "ios", "android")
 MOBILE_DEVICES: Final = frozenset({"mobile", "ios", "android"})
 SOURCES: Final = ("google", "facebook", "email", "seo", "direct")

@@ -1,0 +1,117 @@
+"""Any ISO country for customers and payments; zones from the tz database, guesses reported."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from data_gen import countries
+from data_gen.readers import read_dataset
+from tests.unit.data_gen.test_readers import copy_fixture, edit, read_error
+
+
+@pytest.mark.parametrize(
+    ("code", "zone", "n_zones"),
+    [
+        ("FR", "Europe/Paris", 1),
+        ("US", "America/New_York", 29),
+        ("PT", "Europe/Lisbon", 3),  # Madeira and the Azores too
+        ("IN", "Asia/Kolkata", 1),
+        ("NP", "Asia/Kathmandu", 1),
+        ("UK", "Europe/London", 1),  # the shop's spelling of GB
+        ("GB", "Europe/London", 1),
+        ("BV", "UTC", 0),  # Bouvet Island: a country code without a zone
+    ],
+)
+def test_primary_zone_is_the_first_listed_in_zone_tab(code: str, zone: str, n_zones: int) -> None:
+    tab = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
+    iso = "GB" if code == "UK" else code
+    listed = [r.split("\t")[2] for r in tab.splitlines() if r.startswith(iso + "\t")]
+    assert countries.zones_of(code) == tuple(listed)
+    assert len(listed) == n_zones
+    assert countries.primary_zone(code) == zone
+
+
+def test_every_iso_code_is_known_and_made_up_ones_are_not() -> None:
+    codes = countries.known_codes()
+    assert len(codes) == 250  # 249 ISO 3166-1 codes in iso3166.tab, plus UK
+    assert {"PT", "BR", "JP", "NP", "GB", "UK", "BV"} <= codes
+    assert not {"XX", "EU", "ZZ", "", "FRA"} & codes
+
+
+def test_a_non_market_customer_gets_its_country_zone_and_the_guess_is_reported(
+    tmp_path: Path,
+) -> None:
+    directory = copy_fixture("prototype", tmp_path)
+    edit(directory / "customers.csv", "K2,2025-10-02 10:00:00,FR", "K2,2025-10-02 10:00:00,pt")
+    ds = read_dataset(directory)
+    zones = dict(zip(ds.customers["customer_id"], ds.customers["timezone"], strict=True))
+    country = dict(zip(ds.customers["customer_id"], ds.customers["country"], strict=True))
+    assert (country["K1"], zones["K1"]) == ("UK", "Europe/London")  # GB read as UK
+    assert (country["K2"], zones["K2"]) == ("PT", "Europe/Lisbon")
+    assert ds.derived_zones == 3
+    by_country = {c.country: c for c in ds.zone_choices}
+    assert set(by_country) == {"PT", "DE"}  # DE: Berlin and Busingen
+    pt = by_country["PT"]
+    assert (pt.zone, pt.zones, pt.customers, pt.examples) == ("Europe/Lisbon", 3, 1, ("K2",))
+    assert pt.describe() == "PT has 3 time zones: its primary one, Europe/Lisbon, taken"
+
+
+def test_an_explicit_timezone_column_wins_in_the_prototype_layout(tmp_path: Path) -> None:
+    directory = copy_fixture("prototype", tmp_path)
+    customers = directory / "customers.csv"
+    text = customers.read_text().splitlines()
+    text[0] += ",time_zone"
+    text[1] += ",America/Chicago"  # K1, GB: an explicit zone is kept even when odd
+    text[2] += ","  # K2: empty, derived from FR
+    text[3] += ",Europe/Berlin"
+    customers.write_text("\n".join(text) + "\n")
+    edit(customers, "K1,2025-10-01T08:00:00Z,GB", "K1,2025-10-01T08:00:00Z,US")
+    ds = read_dataset(directory)
+    assert ds.customers["timezone"].tolist() == ["America/Chicago", "Europe/Paris", "Europe/Berlin"]
+    assert ds.derived_zones == 1
+    assert ds.zone_choices == ()  # US and DE were not guessed
+
+
+def test_own_layout_keeps_its_zones_and_takes_any_country(tmp_path: Path) -> None:
+    directory = copy_fixture("own", tmp_path)
+    edit(directory / "customers.csv", ",US,America/New_York", ",BR,")
+    ds = read_dataset(directory)
+    assert ds.customers["timezone"].tolist() == [
+        "Europe/Paris",
+        "Europe/London",
+        "America/Noronha",
+    ]
+    assert [c.country for c in ds.zone_choices] == ["BR"]
+
+
+@pytest.mark.parametrize(
+    ("fixture", "file", "old", "new", "line", "column", "message"),
+    [
+        ("prototype", "customers.csv", "K2,2025-10-02 10:00:00,FR", "K2,2025-10-02 10:00:00,XX",
+         3, "country", "'XX' is not an ISO 3166-1 alpha-2 country code"),
+        ("prototype", "payments.csv", "401288,DE", "401288,ZZ", 4, "payment_country",
+         "'ZZ' is not an ISO 3166-1 alpha-2 country code"),
+        ("own", "payments.csv", "497010,FR", "497010,EU", 3, "payment_country",
+         "'EU' is not an ISO 3166-1 alpha-2 country code"),
+        ("own", "customers.csv", ",US,America/New_York", ",US,America/Springfield", 4,
+         "timezone", "'America/Springfield' is not a known time zone "
+         "(an IANA name such as Europe/Paris)"),
+    ],
+)  # fmt: skip
+def test_unknown_codes_and_zones_name_file_line_and_column(
+    tmp_path: Path,
+    fixture: str,
+    file: str,
+    old: str,
+    new: str,
+    line: int,
+    column: str,
+    message: str,
+) -> None:
+    directory = copy_fixture(fixture, tmp_path)
+    edit(directory / file, old, new)
+    error = read_error(directory)
+    assert str(error) == f"{file} line {line}, column {column}: {message}"
