@@ -3,6 +3,8 @@ run`` (the archiver of behavioural events, see :mod:`db.archiver`), and the acco
 ``python -m db create-user NAME --role ROLE`` and ``python -m db set-password NAME``.  The
 password is asked twice on a terminal, or read from one line of stdin with
 ``--password-stdin``; it never appears on the command line (where ``ps`` would show it).
+API tokens: ``python -m db create-token NAME [--expires 30d|2027-01-31] [--label TEXT]``
+prints the token once (only its hash is stored), ``list-tokens [NAME]``, ``revoke-token ID``.
 
 Without ``--url`` the database is the settings' one (``KVT_DATABASE_URL``, else SQLite under
 the data directory).  Exit status: 0 done, 1 database failure, 2 bad input (arguments, URL,
@@ -18,6 +20,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from sqlalchemy import Engine
@@ -26,13 +29,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from data_gen.errors import DataGenError
-from db import accounts, migrate
+from db import accounts, migrate, tokens
 from db import audit as trail
 from db.archive import ArchiveError
 from db.engine import make_engine
 from db.errors import DbError
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import ROLES
+from db.types import utc_now
 from detector.runner import build_archiver
 from detector.settings import SettingsError, load_settings
 from detector.telemetry import Telemetry
@@ -61,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "list-users":
             migrate.upgrade(engine)
             return _list_users(engine)
+        if args.command in ("create-token", "list-tokens", "revoke-token"):
+            migrate.upgrade(engine)
+            return _token_command(engine, args)
         progress = _Progress(sys.stderr)
         report = load_dataset(engine, args.dataset, replace=args.replace, progress=progress)
         progress.finish()
@@ -108,6 +115,19 @@ def _parser() -> argparse.ArgumentParser:
             "--password-stdin", action="store_true", help="read the password from stdin"
         )
         acc.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
+    tok = sub.add_parser("create-token", help="create an API token for an account (shown once)")
+    tok.add_argument("username")
+    tok.add_argument(
+        "--expires", default=None, help="lifetime in days (30d) or a UTC date (2027-01-31)"
+    )
+    tok.add_argument("--label", default=None, help="what the token is for (e.g. checkout)")
+    tok.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
+    lst = sub.add_parser("list-tokens", help="list API tokens (never their secrets)")
+    lst.add_argument("username", nargs="?", default=None)
+    lst.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
+    rev = sub.add_parser("revoke-token", help="revoke an API token by its id")
+    rev.add_argument("token_id", type=int)
+    rev.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     return ap
 
 
@@ -133,6 +153,67 @@ def _archive(args: argparse.Namespace) -> int:
     snap = archiver.status.snapshot()
     print(f"archived {snap.events_total:,} events")
     return 0 if snap.state != "failed" else EXIT_DB
+
+
+def parse_expiry(text: str | None, now: datetime | None = None) -> datetime | None:
+    """``30d`` (days from now) or an ISO date/time (UTC when no zone is given)."""
+    if text is None:
+        return None
+    now = now or utc_now()
+    value = text.strip()
+    if value[:-1].isdigit() and value.endswith("d"):
+        days = int(value[:-1])
+        if not 1 <= days <= 3650:
+            raise tokens.TokenError("expires: between 1d and 3650d")
+        return now + timedelta(days=days)
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise tokens.TokenError(
+            f"expires: {value[:40]!r} is neither a number of days (30d) nor a date (2027-01-31)"
+        ) from None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _token_command(engine: Engine, args: argparse.Namespace) -> int:
+    actor = f"cli:{_os_user()}"
+    with Session(engine) as session:
+        try:
+            if args.command == "list-tokens":
+                for t in tokens.list_tokens(session, args.username):
+                    state = "revoked" if t.revoked_at else "active"
+                    expires = f"{t.expires_at:%Y-%m-%d %H:%M}" if t.expires_at else "never"
+                    print(f"{t.id:>5} {t.prefix}… {t.username:<24} {state:<8} expires {expires}"
+                          f" {t.label or ''}".rstrip())  # fmt: skip
+                return 0
+            if args.command == "revoke-token":
+                token = tokens.revoke_token(session, args.token_id, actor)
+                entry = trail.Entry(actor, trail.TOKEN_REVOKE, target=token.username,
+                                    detail={"token_id": token.id})  # fmt: skip
+                done = f"revoked token {token.id} of {token.username}"
+            else:
+                new = tokens.create_token(
+                    session,
+                    args.username,
+                    actor,
+                    label=args.label,
+                    expires_at=parse_expiry(args.expires),
+                )
+                entry = trail.Entry(actor, trail.TOKEN_CREATE, target=new.username,
+                                    detail={"token_id": new.id, "label": args.label})  # fmt: skip
+                done = new.secret
+        except accounts.AccountError as exc:
+            return _fail(str(exc), EXIT_INPUT)
+        trail.record(session, entry)
+        session.commit()
+    if args.command == "create-token":
+        # The secret alone on stdout (scripts capture it); the rest on stderr.
+        print(done)
+        print(f"token {new.id} for {new.username}: shown once, store it now "
+              f"({_where(engine.url)})", file=sys.stderr)  # fmt: skip
+    else:
+        print(f"{done} ({_where(engine.url)})")
+    return 0
 
 
 def _account(engine: Engine, args: argparse.Namespace) -> int:

@@ -36,6 +36,9 @@ USER_PASSWORD = "user.password"
 SIGN_IN = "auth.sign_in"
 SIGN_OUT = "auth.sign_out"
 DATA_CHANGE = "data.change"  # generate, import, load, stream, replay
+TOKEN_CREATE = "token.create"
+TOKEN_REVOKE = "token.revoke"
+TOKEN_REFUSED = "auth.token"  # an API call with a missing, unknown, revoked or expired token
 
 
 @dataclass(frozen=True)

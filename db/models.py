@@ -361,3 +361,27 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     target: Mapped[str | None] = mapped_column(String)
     detail: Mapped[dict[str, Any]] = mapped_column(json_type())
+
+
+class ApiToken(Base):
+    """A bearer token of the REST API, acting as one account with that account's current role.
+
+    Only a SHA-256 of the token is stored: tokens are 256 random bits, so a fast hash cannot be
+    reversed by guessing (unlike passwords, which need Argon2), and a lookup costs one index
+    probe per request.  ``prefix`` (the token's first characters) lets people tell tokens apart
+    in lists without the secret.  Revoked tokens stay, for the audit trail."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index(None, "username"), {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64), ForeignKey("users.username"))
+    label: Mapped[str | None] = mapped_column(String(128))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None]

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.integration
 QUEUE = {"alert_reasons", "dead_letters"}
 ACCOUNTS = {"users", "audit_log"}
 OUTBOX = {"outbox"}
+TOKENS = {"api_tokens"}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -30,13 +31,15 @@ def test_upgrade_down_to_base_and_up_again(bare_engine: Engine) -> None:
     migrate.upgrade(bare_engine)
     head = _tables(bare_engine)
     assert migrate.current_revision(bare_engine) == migrate.head_revision()
-    assert len(head) == 16 and head >= QUEUE | ACCOUNTS | OUTBOX
+    assert len(head) == 17 and head >= QUEUE | ACCOUNTS | OUTBOX | TOKENS
+    migrate.downgrade(bare_engine, "0004")
+    assert _tables(bare_engine) == head - TOKENS
     migrate.downgrade(bare_engine, "0003")
-    assert _tables(bare_engine) == head - OUTBOX
+    assert _tables(bare_engine) == head - OUTBOX - TOKENS
     migrate.downgrade(bare_engine, "0002")
-    assert _tables(bare_engine) == head - ACCOUNTS - OUTBOX
+    assert _tables(bare_engine) == head - ACCOUNTS - OUTBOX - TOKENS
     migrate.downgrade(bare_engine, "0001")
-    assert _tables(bare_engine) == head - QUEUE - ACCOUNTS - OUTBOX
+    assert _tables(bare_engine) == head - QUEUE - ACCOUNTS - OUTBOX - TOKENS
     migrate.downgrade(bare_engine, "base")
     assert _tables(bare_engine) == set()
     migrate.upgrade(bare_engine)
