@@ -19,20 +19,31 @@ from data_gen.schema import DEVICES, EVENT_TYPES, PAYMENT_RESULTS
 from detector.conditions import zone_info
 from detector.errors import DetectorError, EventError
 from detector.events import Activity, Payment
+from detector.iso4217 import CURRENCIES
 
 MAX_AMOUNT = 100_000.0  # an e-shop basket above this is a data error, not a purchase
 MIN_TS_MS = 946_684_800_000  # 2000-01-01
 MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
-# Free text (currency, utm_source, method) is stored and shown: no control characters (a NUL
-# cannot even be stored by PostgreSQL, and would stall every retry of the batch) and no essays.
-_BAD_TEXT = re.compile(r"[\x00-\x1f\x7f]")
+# Free text (utm_source, method) is stored and shown: no control characters (a NUL cannot even
+# be stored by PostgreSQL, and would stall every retry of the batch), no format characters
+# (Unicode category Cf: a bidi override shows "moc.evil" as "live.com" in the alert detail, a
+# zero-width space makes two equal-looking values differ) and no essays.
+# Category Cf as of Unicode 15 (tests/unit/detector/test_codec.py checks it against unicodedata).
+_CF = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"
+)
+_BAD_TEXT = re.compile(f"[\x00-\x1f\x7f{_CF}]")
 MAX_TEXT = 200
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 _DEVICES = frozenset(DEVICES)
 _RESULTS = frozenset(PAYMENT_RESULTS)
+_CURRENCIES = CURRENCIES | {""}  # absent: the shop's own, EUR
 _DEVICE_ALIASES = {"web_desktop": "desktop", "web_mobile": "mobile"}
 
 
@@ -101,12 +112,23 @@ def _text(obj: Mapping[str, Any], field: str, allowed: frozenset[str] | None = N
     if not isinstance(value, str):
         raise BadMessage("wrong_type", f"{field}: expected a string, got {type(value).__name__}")
     if allowed is not None and value not in allowed:
-        raise BadMessage("bad_value", f"{field}: {value[:40]!r} not in {sorted(allowed)}")
+        known = sorted(allowed) if len(allowed) <= 10 else f"{len(allowed)} known codes"
+        raise BadMessage("bad_value", f"{field}: {value[:40]!r} not in {known}")
     if len(value) > MAX_TEXT:
         raise BadMessage("bad_value", f"{field}: {len(value)} characters > {MAX_TEXT}")
-    if _BAD_TEXT.search(value):
-        raise BadMessage("bad_value", f"{field}: {value[:40]!r} holds a control character")
+    if (bad := _BAD_TEXT.search(value)) is not None:
+        what = "a control" if bad.group() <= "\x1f" or bad.group() == "\x7f" else "a format"
+        raise BadMessage(
+            "bad_value", f"{field}: {value[:40]!r} holds {what} character U+{ord(bad.group()):04X}"
+        )
     return value
+
+
+def _require(obj: Mapping[str, Any], fields: tuple[str, ...]) -> None:
+    """Absent fields are named as such before any field's type is judged."""
+    absent = [f for f in fields if obj.get(f) is None or obj.get(f) == ""]
+    if absent:
+        raise BadMessage("missing_field", f"{', '.join(absent)} required")
 
 
 def _country(obj: Mapping[str, Any], field: str) -> str:
@@ -117,11 +139,18 @@ def _country(obj: Mapping[str, Any], field: str) -> str:
     return value
 
 
+_ACTIVITY_REQUIRED = ("event_id", "customer_id", "event_type")
+_PAYMENT_REQUIRED = ("payment_id", "customer_id", "attempt_ts", "amount", "result")
+
+
 def decode_activity(obj: Mapping[str, Any]) -> Activity:
+    _require(obj, _ACTIVITY_REQUIRED)
     event_type = obj.get("event_type")
     if event_type not in _KNOWN_TYPES:
         raise BadMessage("unknown_event_type", f"event_type {str(event_type)[:40]!r}")
     ts = obj.get("event_timestamp", obj.get("ts"))
+    if ts is None or ts == "":
+        raise BadMessage("missing_field", "event_timestamp required")
     return Activity(
         event_id=_id(obj, "event_id"),
         customer_id=_id(obj, "customer_id"),
@@ -132,6 +161,7 @@ def decode_activity(obj: Mapping[str, Any]) -> Activity:
 
 
 def decode_payment(obj: Mapping[str, Any]) -> Payment:
+    _require(obj, _PAYMENT_REQUIRED)
     amount = obj.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, int | float):
         raise BadMessage("wrong_type", f"amount: expected a number, got {amount!r}"[:120])
@@ -153,7 +183,7 @@ def decode_payment(obj: Mapping[str, Any]) -> Payment:
         session_id=_id(obj, "session_id", required=False),
         ts_ms=parse_ts_ms(obj.get("attempt_ts"), "attempt_ts"),
         amount=float(amount),
-        currency=_text(obj, "currency") or "EUR",
+        currency=_text(obj, "currency", _CURRENCIES) or "EUR",
         result=result,
         device=_text({"device": device}, "device", _DEVICES | {""}),
         device_id=_id(obj, "device_id", required=False),

@@ -71,6 +71,10 @@ class Settings:
     topic_partitions: int = 3
     topic_replication: int = 1
     consumer_group: str = "fraud-detector"
+    # Static group membership (Kafka's group.instance.id): a detector restarted under the same
+    # name gets its partitions back at once instead of after the session timeout.  One name per
+    # running detector (two live ones with one name fence each other); empty: dynamic member.
+    consumer_instance: str = ""
     batch_max: int = 10000  # a backlog is scored in batches this big; caught up, batches are small
     poll_timeout_s: float = 0.005  # consume() waits this long for a fuller batch: latency
     max_message_bytes: int = 64 * 1024

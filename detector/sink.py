@@ -10,6 +10,7 @@ at-least-once, keyed for consumers by the alert id in the message body.
 
 from __future__ import annotations
 
+import base64
 import logging
 import math
 import time
@@ -35,6 +36,16 @@ RETRY_MAX_S = 60.0
 # A dead letter carries the poison message itself, which may be as large as the broker took
 # (1 MB by default) and then too large for this producer: the excess is cut, and said so.
 DEAD_LETTER_MAX_BYTES = 512 * 1024
+
+
+def _text_key(key: bytes | None) -> str | None:
+    """The original message key, when it can be stored as text (UTF-8 without NUL)."""
+    if key is None or b"\x00" in key:
+        return None
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 class SinkError(DetectorError):
@@ -91,7 +102,11 @@ class AlertSink:
             headers["truncated_from_bytes"] = str(len(value))
             value = value[:DEAD_LETTER_MAX_BYTES]
         ident = f"DLQ-{record.topic}-{record.partition}-{record.offset}"
-        return OutboxRow(ident, self.topics.dead_letter, None, value, headers)
+        key = _text_key(record.key)
+        if key is None and record.key is not None:
+            # The outbox stores keys as text: a binary key rides in a header instead.
+            headers["source_key_b64"] = base64.b64encode(record.key).decode("ascii")
+        return OutboxRow(ident, self.topics.dead_letter, key, value, headers)
 
     # --- publishing (after the commit) -------------------------------------------------------
 

@@ -75,7 +75,11 @@ class KafkaSource:
         on_assign: Callable[[dict[TopicPartition, int]], None],
         on_revoke: Callable[[set[TopicPartition]], None],
     ) -> None:
+        static = {}
+        if self.settings.consumer_instance:
+            static["group.instance.id"] = self.settings.consumer_instance
         conf = self.settings.kafka_config(
+            **static,
             **{
                 "group.id": self.group_id,
                 "enable.auto.commit": False,
@@ -84,13 +88,15 @@ class KafkaSource:
                 "enable.partition.eof": True,
                 # Range keeps partition p of both input topics on the same consumer.
                 "partition.assignment.strategy": "range",
-                "session.timeout.ms": 10_000,
+                # The brokers' floor (group.min.session.timeout.ms): a member killed without a
+                # restart under its static name is replaced after this long.
+                "session.timeout.ms": 6_000,
                 "heartbeat.interval.ms": 1_000,
                 "max.poll.interval.ms": 300_000,
                 # A broker answers a fetch as soon as data arrives; this is only how long it
                 # holds one when nothing does (short: the brokers spin while idle).
                 "fetch.wait.max.ms": FETCH_WAIT_MS,
-            }
+            },
         )
         consumer = Consumer(conf)
 

@@ -147,6 +147,7 @@ def test_kill_9_five_times_mid_stream_loses_and_duplicates_nothing(
     make_pipeline, expected: Expected
 ) -> None:
     p = make_pipeline()
+    p.env["KVT_CONSUMER_INSTANCE"] = "kill-test"  # static member: each restart resumes at once
     producer = stream_in_thread(p, expected, PACED)
     rnd = random.Random(5)
     kills = 0

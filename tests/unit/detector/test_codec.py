@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import orjson
 import pytest
 
@@ -57,6 +60,16 @@ def good_payment(**kw: object) -> dict:
         (orjson.dumps(good_payment(utm_source="ads\u0000")), "bad_value"),
         (orjson.dumps(good_payment(currency="EU\nR")), "bad_value"),
         (orjson.dumps(good_payment(method="x" * 201)), "bad_value"),
+        # Format characters (Unicode Cf): a bidi override reverses what the analyst reads.
+        (orjson.dumps(good_payment(utm_source="moc.\u202eevil")), "bad_value"),
+        (orjson.dumps(good_payment(method="card\u200b")), "bad_value"),
+        (orjson.dumps(good_payment(utm_source="\ufeffads")), "bad_value"),
+        (orjson.dumps(good_payment(currency="<b>EUR</b>")), "bad_value"),
+        (orjson.dumps(good_payment(currency="eur")), "bad_value"),
+        (orjson.dumps(good_payment(currency="XYZ")), "bad_value"),
+        (orjson.dumps({"payment_id": "PAY1"}), "missing_field"),
+        (orjson.dumps(good_payment(amount=None)), "missing_field"),
+        (orjson.dumps(good_payment(attempt_ts="")), "missing_field"),
     ],
 )
 def test_bad_payments_have_reasons(raw: bytes, reason: str) -> None:
@@ -68,6 +81,26 @@ def test_bad_payments_have_reasons(raw: bytes, reason: str) -> None:
 def test_free_text_keeps_unicode_that_is_not_a_control_character() -> None:
     p = decode_payment(good_payment(utm_source="newsletter-été 🎉", method="x" * 200))
     assert p.utm_source == "newsletter-été 🎉" and len(p.method) == 200
+
+
+def test_a_payment_with_only_its_id_names_every_absent_field() -> None:
+    with pytest.raises(BadMessage) as err:
+        decode_payment({"payment_id": "PAY1"})
+    assert err.value.reason == "missing_field"
+    for name in ("customer_id", "attempt_ts", "amount", "result"):
+        assert name in err.value.detail
+
+
+def test_currencies_are_iso_4217_and_absent_means_eur() -> None:
+    assert decode_payment(good_payment(currency="USD")).currency == "USD"
+    assert decode_payment(good_payment(currency=None)).currency == "EUR"
+
+
+def test_an_activity_without_its_timestamp_is_missing_a_field() -> None:
+    body = {"event_id": "E1", "customer_id": "C1", "event_type": "page_view"}
+    with pytest.raises(BadMessage) as err:
+        decode_activity(body)
+    assert (err.value.reason, err.value.detail) == ("missing_field", "event_timestamp required")
 
 
 def test_invalid_utf8_is_invalid_json() -> None:
@@ -102,3 +135,11 @@ def test_activities() -> None:
 def test_prototype_aliases_are_accepted() -> None:
     p = decode_payment(good_payment(device="web_mobile", payment_country="GB"))
     assert (p.device, p.country) == ("mobile", "UK")
+
+
+def test_every_format_character_of_this_python_is_refused() -> None:
+    cf = [chr(c) for c in range(sys.maxunicode + 1) if unicodedata.category(chr(c)) == "Cf"]
+    assert len(cf) > 150
+    for ch in cf:
+        with pytest.raises(BadMessage, match=f"U\\+{ord(ch):04X}"):
+            decode_payment(good_payment(utm_source=f"ads{ch}"))

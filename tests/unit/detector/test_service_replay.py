@@ -82,10 +82,16 @@ def test_bad_messages_are_dead_lettered_and_good_traffic_unaffected(
     upgrade(engine)
     sessions = session_factory(engine)
     messages = dataset_messages(read_dataset(dataset), with_orders=False)
+    # Complete messages but for the one defect each is about (absent fields are checked first).
+    teleport = b'{"event_id": "E", "customer_id": "C1", "event_type": "teleport"}'
+    huge = (
+        b'{"payment_id": "P", "customer_id": "C1", "attempt_ts": "2025-11-02T00:00:00Z",'
+        b' "result": "success", "amount": 1e15}'
+    )
     junk = [
         OutMessage("payments", "C1", b"{not json", messages[10].ts_ms),
-        OutMessage("user_events", "C1", b'{"event_type": "teleport"}', messages[20].ts_ms),
-        OutMessage("payments", "C1", b'{"payment_id": "P", "amount": 1e15}', messages[30].ts_ms),
+        OutMessage("user_events", "C1", teleport, messages[20].ts_ms),
+        OutMessage("payments", "C1", huge, messages[30].ts_ms),
         OutMessage("payments", "C1", b"x" * 100_000, messages[40].ts_ms),
     ]
     mixed = messages[:11] + junk[:1] + messages[11:21] + junk[1:2] + messages[21:] + junk[2:]

@@ -190,3 +190,13 @@ def test_alert_and_dead_letter_messages() -> None:
         "source_partition": "2",
         "source_offset": "41",
     }
+
+
+def test_a_dead_letter_keeps_the_original_key() -> None:
+    sink = AlertSink(Settings(), FakeProducer())  # type: ignore[arg-type]
+    row = DeadLetterRow("payments", 2, 41, "invalid_json", "", "")
+    text = sink.dead_letter(row, Record("payments", 2, 41, b"C000042", b"{oops", 0.0))
+    assert text.key == "C000042" and "source_key_b64" not in (text.headers or {})
+    binary = sink.dead_letter(row, Record("payments", 2, 41, b"\xff\x00k", b"{oops", 0.0))
+    assert binary.key is None
+    assert binary.headers is not None and binary.headers["source_key_b64"] == "/wBr"
