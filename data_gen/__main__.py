@@ -142,7 +142,28 @@ def _run_stream(args: argparse.Namespace) -> int:
     return 1 if stats.failed else 0
 
 
-COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_generate, _add_stream)
+def _add_check(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check", help="check a dataset before importing it (exit 1 when it would be refused)"
+    )
+    p.add_argument("dataset", type=Path, help="dataset directory (own layout or prototype)")
+    p.add_argument("--json", action="store_true", help="the report as JSON")
+    p.set_defaults(handler=_run_check)
+
+
+def _run_check(args: argparse.Namespace) -> int:
+    from data_gen.check import check_dataset
+
+    report = check_dataset(args.dataset)
+    print(report.to_json() if args.json else report.render())
+    return 0 if report.ok else 1
+
+
+COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_generate,
+    _add_stream,
+    _add_check,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

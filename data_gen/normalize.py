@@ -190,6 +190,17 @@ def timestamp(
     return out.astype(TIMESTAMP), _problem(raw, bad, column, template)
 
 
+def zoneless(values: pd.Series) -> np.ndarray:
+    """Which timestamps name no zone (so were read as UTC); typed columns by their dtype."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        if getattr(values.dtype, "tz", None) is not None:
+            return np.zeros(len(values), dtype=bool)
+        return values.notna().to_numpy()
+    raw = text(values).str.strip()
+    zoned = raw.str.contains(r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$", regex=True)
+    return ~zoned.to_numpy(dtype=bool, na_value=False) & ~_empty(raw)
+
+
 def number(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
     """A finite float64; ``""``/null becomes NaN unless the column is required."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
@@ -70,6 +70,26 @@ class DatasetError(DataGenError):
         if self.column is not None:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
+
+
+@dataclass
+class Zoneless:
+    """Timestamps written without a zone (read as UTC), per (file, column), with a few ids."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    examples: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    keep: int = 3
+
+    def add(self, file: str, column: str, values: pd.Series, ids: pd.Series) -> None:
+        mask = nz.zoneless(values)
+        n = int(mask.sum())
+        if not n:
+            return
+        key = (file, column)
+        self.counts[key] = self.counts.get(key, 0) + n
+        shown = self.examples.setdefault(key, [])
+        if len(shown) < self.keep:
+            shown.extend(nz.text(ids[mask].iloc[: self.keep - len(shown)]).tolist())
 
 
 @dataclass(frozen=True)
@@ -177,6 +197,12 @@ _PRIMARY_KEYS: Mapping[str, str] = {
     "sessions.csv": "session_id",
     "orders.csv": "order_id",
     "payments.csv": "payment_id",
+}
+# The column that names a row in a finding's examples.
+_ID_COLUMNS: Mapping[str, str] = {
+    **_PRIMARY_KEYS,
+    "order_items.csv": "order_id",
+    schema.EVENTS_FILE: "event_id",
 }
 # Labels may be missing from either layout: the dataset is then unlabelled.
 _OPTIONAL_HEADERS = frozenset({"is_fraud", "is_fraud_label", "fraud_scenario", "fraud_incident_id"})
@@ -376,17 +402,23 @@ def _default(kind: str, index: pd.Index) -> pd.Series:
 
 
 def _canonical(
-    file: str, raw: pd.DataFrame, wanted: Collection[str] | None = None
+    file: str,
+    raw: pd.DataFrame,
+    wanted: Collection[str] | None = None,
+    zoneless: Zoneless | None = None,
 ) -> tuple[dict[str, pd.Series], list[Problem | None]]:
     """Parse every canonical column (or just ``wanted``) of ``raw``; absent ones get defaults."""
     out: dict[str, pd.Series] = {}
     problems: list[Problem | None] = []
+    key = _ID_COLUMNS[file]
     for column in _SPECS[file]:
         if wanted is not None and column.name not in wanted:
             continue
         if column.name in raw.columns:
             out[column.name], problem = _convert(column.kind, raw[column.name], column)
             problems.append(problem)
+            if zoneless is not None and column.kind == "ts" and key in raw.columns:
+                zoneless.add(file, column.name, raw[column.name], raw[key])
         else:
             out[column.name] = _default(column.kind, raw.index)
     return out, problems
@@ -411,10 +443,10 @@ def _raise_csv(path: Path, problem: Problem | None, layout: str = OWN) -> None:
         )
 
 
-def _read_table(directory: Path, file: str) -> tuple[str, dict[str, pd.Series]]:
+def _read_table(directory: Path, file: str, zoneless: Zoneless) -> tuple[str, dict[str, pd.Series]]:
     path = directory / file
     layout, raw = _read_csv(path)
-    columns, problems = _canonical(file, raw)
+    columns, problems = _canonical(file, raw, zoneless=zoneless)
     key = _PRIMARY_KEYS.get(file)
     if key is not None and key in raw.columns:
         problems.append(nz.check_unique(columns[key], key))
@@ -601,9 +633,13 @@ class _EventReader:
         wanted: Collection[str],
         chunk_rows: int,
         event_types: Collection[str] | None = None,
+        zoneless: Zoneless | None = None,
     ) -> Iterator[pd.DataFrame]:
         """Normalised chunks indexed by row position in the file."""
-        sources = self.sources(set(wanted) | ({"event_type"} if event_types is not None else set()))
+        extra = {"event_type"} if event_types is not None else set()
+        if zoneless is not None:
+            extra.add("event_id")
+        sources = self.sources(set(wanted) | extra)
         names = list(dict.fromkeys(sources.values()))
         if self.path.suffix == ".parquet":
             batches = _parquet_batches(self.path, names, chunk_rows)
@@ -616,10 +652,12 @@ class _EventReader:
             if event_types is not None:
                 # Filter before parsing: rows of other types cost neither memory nor time.
                 raw = raw[nz.text(raw["event_type"]).isin(list(event_types)).to_numpy()]
-            yield self.normalise(raw, wanted)
+            yield self.normalise(raw, wanted, zoneless)
 
-    def normalise(self, raw: pd.DataFrame, wanted: Collection[str]) -> pd.DataFrame:
-        columns, problems = _canonical(schema.EVENTS_FILE, raw, wanted)
+    def normalise(
+        self, raw: pd.DataFrame, wanted: Collection[str], zoneless: Zoneless | None = None
+    ) -> pd.DataFrame:
+        columns, problems = _canonical(schema.EVENTS_FILE, raw, wanted, zoneless)
         if "country" in wanted and self.layout == PROTOTYPE:
             customers = self.customers
             ids = nz.text(raw["customer_id"]) if "customer_id" in raw else columns["country"]
@@ -662,6 +700,7 @@ class Dataset:
     events_layout: str
     derived_zones: int = 0  # customers whose zone came from their country
     zone_choices: tuple[ZoneChoice, ...] = ()  # ... from a country with several zones, or none
+    zoneless: Zoneless = field(default_factory=Zoneless)  # in the tables (events: on request)
 
     def _reader(self) -> _EventReader:
         return _EventReader(self.events_path, self.events_layout, self.customers)
@@ -687,6 +726,21 @@ class Dataset:
         reader.raise_problem(frame.index, nz.check_unique(frame["event_id"], "event_id"))
         frame = frame.sort_values(["event_timestamp", "event_id"], kind="stable")
         return frame[wanted].reset_index(drop=True)
+
+    def event_columns(
+        self, columns: Sequence[str], zoneless: Zoneless | None = None
+    ) -> pd.DataFrame:
+        """Some columns of every event in file order (no sort: the import check needs none);
+        event ids are checked unique, zone-less timestamps counted into ``zoneless``."""
+        wanted = set(columns) | {"event_id"}
+        reader = self._reader()
+        chunks = list(reader.chunks(wanted, 500_000, zoneless=zoneless))
+        if chunks:
+            frame = pd.concat(chunks)
+        else:
+            frame = reader.normalise(pd.DataFrame(index=pd.RangeIndex(0)), wanted)
+        reader.raise_problem(frame.index, nz.check_unique(frame["event_id"], "event_id"))
+        return frame[list(columns)].reset_index(drop=True)
 
     def iter_events(self, chunk_rows: int = 100_000) -> Iterator[pd.DataFrame]:
         """All columns, file order, ``chunk_rows`` at a time; the index is the file row."""
@@ -715,8 +769,9 @@ def read_dataset(path: str | Path) -> Dataset:
 
     layouts: dict[str, str] = {}
     tables: dict[str, dict[str, pd.Series]] = {}
+    zoneless = Zoneless()
     for file in schema.TABLES:
-        layouts[file], tables[file] = _read_table(directory, file)
+        layouts[file], tables[file] = _read_table(directory, file, zoneless)
     customers, products = tables["customers.csv"], tables["products.csv"]
     sessions, orders = tables["sessions.csv"], tables["orders.csv"]
     items, payments = tables["order_items.csv"], tables["payments.csv"]
@@ -780,6 +835,7 @@ def read_dataset(path: str | Path) -> Dataset:
         events_layout=events_layout,
         derived_zones=int(missing_tz.sum()),
         zone_choices=zone_choices,
+        zoneless=zoneless,
     )
 
 

@@ -96,8 +96,17 @@ def activities_of(ds: Dataset, scoring_only: bool = False) -> list[Activity]:
         columns=["event_id", "customer_id", "session_id", "event_type", "event_timestamp"],
         event_types=STATEFUL_EVENT_TYPES,
     )
-    if scoring_only:
-        paid = ev["session_id"].isin(set(ds.payments["session_id"].tolist()))
+    paid = set(ds.payments["session_id"].tolist()) if scoring_only else None
+    return activities_from(ev, paid)
+
+
+def activities_from(ev: pd.DataFrame, paid_sessions: set[str] | None = None) -> list[Activity]:
+    """Stateful events of a frame (any order, any types) as activities in engine order;
+    with ``paid_sessions``, only each such session's first add_to_cart (see above)."""
+    ev = ev[ev["event_type"].isin(list(STATEFUL_EVENT_TYPES)).to_numpy()]
+    ev = ev.sort_values(["event_timestamp", "event_id"], kind="stable")
+    if paid_sessions is not None:
+        paid = ev["session_id"].isin(paid_sessions)
         ev = ev[paid & ~ev.duplicated(subset=["customer_id", "session_id"], keep="first")]
     return [
         Activity(eid, c, s, t, int(ts))

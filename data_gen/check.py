@@ -1,0 +1,632 @@
+"""The import check: what in a dataset would make the rules' verdicts wrong, and which rules.
+
+    python -m data_gen check DIR [--json]
+
+Every import (``python -m db load``, the dataset studio, the backtest) runs it first.  Each
+finding has a severity (``error``: the dataset is refused; ``warning``: imported, but read the
+finding; ``info``: a fact worth knowing), how many rows it concerns, a few example ids, and the
+rules it makes *meaningless* (they fire for a reason unrelated to fraud) or *blind* (they cannot
+fire).  Every check is vectorised over whole columns; the per-rule firing rates come from the
+real engine run on a sample of customers (all of them in a small dataset), since a rule's state
+is per customer and a customer's payments are then scored exactly as in a full run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from data_gen import schema
+from data_gen.readers import Dataset, DatasetError, Zoneless, read_dataset
+from detector.engine import Detector
+from detector.feed import activities_from, merge_in_time_order, payments_of
+from detector.rules import RULE_IDS, RuleSet, default_ruleset
+
+Severity = Literal["error", "warning", "info"]
+Effect = Literal["meaningless", "blind", ""]
+EXAMPLES = 3
+MIN_FRAUDS = 50  # below this, tuned points and out-of-sample figures are noise
+FIRE_TOO_OFTEN = 0.5
+SAMPLE_PAYMENTS = 20_000  # payments scored to measure each rule's firing rate
+DEVICE_UNIQUE_SHARE = 0.5
+MIN_SCORED = 50  # fewer payments say nothing about how often a rule fires
+# Rules reading each timestamp column: a local time exported without its zone shifts them.
+_TIME_RULES: dict[str, tuple[str, ...]] = {
+    "attempt_ts": ("UNUSUAL_HOUR", "FAST_CHECKOUT", "NEW_CUSTOMER"),
+    "signup_ts": ("NEW_CUSTOMER",),
+    "event_timestamp": ("FAST_CHECKOUT",),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    rows: int
+    examples: tuple[str, ...] = ()
+    rules: tuple[str, ...] = ()
+    effect: Effect = ""
+    where: str = ""  # file (and column) the finding is about
+
+    def line(self) -> str:
+        head = f"{self.severity.upper():7} {self.code}: {self.message}"
+        if self.examples:
+            head += f" (e.g. {', '.join(self.examples)})"
+        if self.rules:
+            head += f" -> {', '.join(self.rules)} {self.effect}"
+        return head
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    rule_id: str
+    inputs: dict[str, float]  # input -> share of payments that have it
+    fire_rate: float | None  # share of sampled payments it fires on (None: no payments)
+    sampled: int  # payments scored to measure it
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(name for name, share in self.inputs.items() if share == 0)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    dataset: str
+    layout: str
+    generated: bool  # written by data_gen (a manifest.json with its parameters)
+    payments: int
+    labelled: bool
+    frauds: int
+    prevalence: float
+    findings: tuple[Finding, ...]
+    rules: tuple[RuleCheck, ...] = ()
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """No error: the dataset can be imported."""
+        return not self.errors
+
+    @property
+    def errors(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.severity == "warning")
+
+    def codes(self) -> set[str]:
+        return {f.code for f in self.findings}
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ok"] = self.ok
+        for r, rc in zip(out["rules"], self.rules, strict=True):
+            r["missing_inputs"] = list(rc.missing)
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
+
+    def render(self) -> str:
+        verdict = "REFUSED" if not self.ok else "importable"
+        lines = [
+            f"{self.dataset} ({self.layout}{', generated' if self.generated else ''}): "
+            f"{verdict}, {len(self.errors)} error(s), {len(self.warnings)} warning(s), "
+            f"checked in {self.seconds:.1f} s",
+        ]
+        if self.counts:
+            lines.append("  " + "  ".join(f"{k} {v:,}" for k, v in self.counts.items()))
+        lines += [f"  {f.line()}" for f in self.findings]
+        if self.rules:
+            lines.append("  rule           inputs present                          fires on")
+            for r in self.rules:
+                present = ", ".join(f"{k} {v:.0%}" for k, v in r.inputs.items()) or "-"
+                rate = "-" if r.fire_rate is None else f"{r.fire_rate:.1%} of {r.sampled:,}"
+                lines.append(f"  {r.rule_id:<14} {present:<39} {rate}")
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _ids(ids: pd.Series, mask: np.ndarray) -> tuple[str, ...]:
+    return tuple(ids[mask].iloc[:EXAMPLES].tolist())
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n:,} of {total:,} ({n / total:.0%})" if total else f"{n:,}"
+
+
+def _by_key(keys: pd.Series, table_keys: pd.Series) -> np.ndarray:
+    """Row of ``table_keys`` for each key (-1 when absent or empty)."""
+    positions = pd.Index(table_keys.to_numpy()).get_indexer(keys.to_numpy())
+    return np.where((keys == "").to_numpy(), -1, positions)
+
+
+def _gather(values: pd.Series, positions: np.ndarray) -> np.ndarray:
+    """``values`` at ``positions``; NaT where the position is -1."""
+    arr = values.to_numpy()
+    out = arr[np.where(positions >= 0, positions, 0)] if len(arr) else arr[:0]
+    if not len(arr):
+        return np.full(len(positions), np.datetime64("NaT"), dtype="datetime64[ms]")
+    return np.where(positions >= 0, out, np.datetime64("NaT"))
+
+
+def _naive_ms(col: pd.Series) -> np.ndarray:
+    return col.dt.tz_convert(None).to_numpy(dtype="datetime64[ms]")
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _read_failure(path: Path, exc: DatasetError) -> Finding:
+    message = exc.message
+    code = "unreadable"
+    if message.endswith("is a duplicate"):
+        code = "duplicate_id"
+    elif " is not in " in message:
+        code = "unknown_id"
+    where = exc.file + (f", column {exc.column}" if exc.column else "")
+    return Finding(
+        code,
+        "error",
+        str(exc),
+        1,
+        (exc.value,) if exc.value else (),
+        where=where,
+    )
+
+
+def _timing_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
+    out: list[Finding] = []
+    pay, ses, cus = ds.payments, ds.sessions, ds.customers
+    n = len(pay)
+    pay_ts = _naive_ms(pay["attempt_ts"])
+    in_session = _by_key(pay["session_id"], ses["session_id"])
+    start = _gather(pd.Series(_naive_ms(ses["start_ts"])), in_session)
+    end = _gather(pd.Series(_naive_ms(ses["end_ts"])), in_session)
+    known = in_session >= 0
+    outside = known & ((pay_ts < start) | (~np.isnat(end) & (pay_ts > end)))
+    if outside.any():
+        out.append(
+            Finding(
+                "payment_outside_session",
+                "warning",
+                f"{_share(int(outside.sum()), int(known.sum()))} payments with a known session "
+                "fall outside that session's start..end",
+                int(outside.sum()),
+                _ids(pay["payment_id"], outside),
+                ("FAST_CHECKOUT",),
+                "meaningless",
+                "payments.csv, column attempt_ts",
+            )
+        )
+    signup = _gather(
+        pd.Series(_naive_ms(cus["signup_ts"])), _by_key(pay["customer_id"], cus["customer_id"])
+    )
+    before = pay_ts < signup
+    if before.any():
+        out.append(
+            Finding(
+                "payment_before_signup",
+                "warning",
+                f"{_share(int(before.sum()), n)} payments precede their customer's signup",
+                int(before.sum()),
+                _ids(pay["payment_id"], before),
+                ("NEW_CUSTOMER",),
+                "blind",
+                "payments.csv, column attempt_ts",
+            )
+        )
+    ev_session = _by_key(events["session_id"], ses["session_id"])
+    ev_end = _gather(pd.Series(_naive_ms(ses["end_ts"])), ev_session)
+    late = ~np.isnat(ev_end) & (_naive_ms(events["event_timestamp"]) > ev_end)
+    if late.any():
+        out.append(
+            Finding(
+                "event_after_session_end",
+                "warning",
+                f"{_share(int(late.sum()), len(events))} events come after their session's end",
+                int(late.sum()),
+                _ids(events["event_id"], late),
+                ("FAST_CHECKOUT",),
+                "meaningless",
+                f"{ds.events_path.name}, column event_timestamp",
+            )
+        )
+    carts = events[
+        (events["event_type"] == "add_to_cart").to_numpy() & (events["session_id"] != "").to_numpy()
+    ]
+    first_cart = (
+        pd.Series(_naive_ms(carts["event_timestamp"]), index=carts["session_id"].to_numpy())
+        .groupby(level=0)
+        .min()
+    )
+    has_session = (pay["session_id"] != "").to_numpy()
+    cart_at = _gather(
+        pd.Series(first_cart.to_numpy()),
+        _by_key(pay["session_id"], pd.Series(first_cart.index, dtype="str")),
+    )
+    no_cart = has_session & ~(~np.isnat(cart_at) & (cart_at <= pay_ts))
+    if no_cart.any():
+        total = int(has_session.sum())
+        out.append(
+            Finding(
+                "no_cart_before_payment",
+                "warning",
+                f"{_share(int(no_cart.sum()), total)} payments with a session have no "
+                "add_to_cart before them in that session",
+                int(no_cart.sum()),
+                _ids(pay["payment_id"], no_cart),
+                ("FAST_CHECKOUT",),
+                "blind",
+                f"{ds.events_path.name}, column event_type",
+            )
+        )
+    return out
+
+
+def _device_findings(pay: pd.DataFrame) -> list[Finding]:
+    with_device = (pay["device_id"] != "").to_numpy()
+    repeat = pay["customer_id"].duplicated(keep=False).to_numpy()
+    seen_once = ~pay["device_id"].duplicated(keep=False).to_numpy()
+    pool = with_device & repeat
+    unique = pool & seen_once
+    total = int(pool.sum())
+    if not total or unique.sum() <= DEVICE_UNIQUE_SHARE * total:
+        return []
+    return [
+        Finding(
+            "device_unique_per_payment",
+            "warning",
+            f"{_share(int(unique.sum()), total)} payments of customers who pay more than once "
+            "carry a device_id seen on no other payment",
+            int(unique.sum()),
+            _ids(pay["payment_id"], unique),
+            ("NEW_DEVICE",),
+            "meaningless",
+            "payments.csv, column device_id",
+        )
+    ]
+
+
+# (file, column, target file, target key): references the reader accepts when dangling.
+_REFERENCES: tuple[tuple[str, str, str, str], ...] = (
+    ("payments.csv", "session_id", "sessions.csv", "session_id"),
+    ("payments.csv", "order_id", "orders.csv", "order_id"),
+    ("sessions.csv", "customer_id", "customers.csv", "customer_id"),
+    ("orders.csv", "customer_id", "customers.csv", "customer_id"),
+    ("orders.csv", "session_id", "sessions.csv", "session_id"),
+    ("orders.csv", "payment_id", "payments.csv", "payment_id"),
+    ("order_items.csv", "order_id", "orders.csv", "order_id"),
+    (schema.EVENTS_FILE, "session_id", "sessions.csv", "session_id"),
+    (schema.EVENTS_FILE, "customer_id", "customers.csv", "customer_id"),
+)
+_REFERENCE_RULES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("payments.csv", "session_id"): ("FAST_CHECKOUT",),
+    (schema.EVENTS_FILE, "session_id"): ("FAST_CHECKOUT",),
+    (schema.EVENTS_FILE, "customer_id"): ("FAST_CHECKOUT",),
+}
+_ID_OF = {
+    "payments.csv": "payment_id",
+    "sessions.csv": "session_id",
+    "orders.csv": "order_id",
+    "order_items.csv": "order_id",
+    schema.EVENTS_FILE: "event_id",
+}
+
+
+def _reference_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
+    frames = {
+        "payments.csv": ds.payments,
+        "sessions.csv": ds.sessions,
+        "orders.csv": ds.orders,
+        "order_items.csv": ds.order_items,
+        "customers.csv": ds.customers,
+        schema.EVENTS_FILE: events,
+    }
+    out = []
+    for file, column, target, key in _REFERENCES:
+        values = frames[file][column]
+        bad = (values != "").to_numpy() & ~values.isin(frames[target][key]).to_numpy()
+        if not bad.any():
+            continue
+        name = ds.events_path.name if file == schema.EVENTS_FILE else file
+        rules = _REFERENCE_RULES.get((file, column), ())
+        out.append(
+            Finding(
+                "unknown_id",
+                "warning",
+                f"{name}: {_share(int(bad.sum()), len(values))} rows name a {column} "
+                f"that {target} does not define",
+                int(bad.sum()),
+                tuple(values[bad].iloc[:EXAMPLES].tolist()),
+                rules,
+                "blind" if rules else "",
+                f"{name}, column {column}",
+            )
+        )
+    return out
+
+
+def _zone_findings(ds: Dataset, zoneless: Zoneless) -> list[Finding]:
+    out = []
+    for (file, column), n in sorted(zoneless.counts.items()):
+        name = ds.events_path.name if file == schema.EVENTS_FILE else file
+        out.append(
+            Finding(
+                "timestamp_without_zone",
+                "warning",
+                f"{name}: {n:,} {column} values name no time zone and were read as UTC",
+                n,
+                tuple(zoneless.examples.get((file, column), ())),
+                _TIME_RULES.get(column, ()),
+                "meaningless" if column in _TIME_RULES else "",
+                f"{name}, column {column}",
+            )
+        )
+    if ds.derived_zones:
+        out.append(
+            Finding(
+                "zone_from_country",
+                "info",
+                f"{ds.derived_zones:,} customers have no time zone column value: "
+                "their country's zone was taken",
+                ds.derived_zones,
+                where="customers.csv, column timezone",
+            )
+        )
+    for choice in ds.zone_choices:
+        out.append(
+            Finding(
+                "zone_guessed",
+                "warning",
+                f"{choice.describe()} for {choice.customers:,} customers "
+                "(add a timezone column to be exact)",
+                choice.customers,
+                choice.examples,
+                ("UNUSUAL_HOUR",),
+                "meaningless",
+                "customers.csv, column country",
+            )
+        )
+    return out
+
+
+def _label_findings(ds: Dataset) -> tuple[list[Finding], int, float]:
+    labels = ds.payments["is_fraud"]
+    known = labels.notna().to_numpy()
+    n_known = int(known.sum())
+    frauds = int((labels.fillna(0) == 1).sum())
+    prevalence = frauds / n_known if n_known else 0.0
+    if not n_known:
+        finding = Finding(
+            "labels",
+            "warning",
+            "no fraud labels (is_fraud / is_fraud_label): alerts can be scored, "
+            "not judged or tuned",
+            0,
+        )
+        return [finding], 0, 0.0
+    out = [
+        Finding(
+            "labels",
+            "info",
+            f"{n_known:,} labelled payments, {frauds:,} frauds (prevalence {prevalence:.2%})",
+            n_known,
+        )
+    ]
+    if n_known < len(labels):
+        missing = ~known
+        out.append(
+            Finding(
+                "labels_partial",
+                "warning",
+                f"{_share(int(missing.sum()), len(labels))} payments have no label "
+                "(left out of precision and recall)",
+                int(missing.sum()),
+                _ids(ds.payments["payment_id"], missing),
+            )
+        )
+    if frauds < MIN_FRAUDS:
+        out.append(
+            Finding(
+                "few_frauds",
+                "warning",
+                f"only {frauds} labelled frauds (< {MIN_FRAUDS}): tuned points and "
+                "precision/recall figures would be noise",
+                frauds,
+            )
+        )
+    return out, frauds, prevalence
+
+
+# --------------------------------------------------------------------------- rules
+
+# What each rule reads beyond the payment's time and customer (always there).
+_INPUTS: dict[str, tuple[str, ...]] = {
+    "FIRST_PAYMENT": (),
+    "NEW_CUSTOMER": ("signup_ts",),
+    "UNUSUAL_HOUR": ("timezone",),
+    "MOBILE_DEVICE": ("device",),
+    "DIRECT_TRAFFIC": ("utm_source",),
+    "PAYMENT_FAILED": ("result",),
+    "VELOCITY_HIGH": (),
+    "NEW_DEVICE": ("device_id",),
+    "UNUSUAL_AMOUNT": ("amount",),
+    "FAST_CHECKOUT": ("session_id", "add_to_cart"),
+    "GEO_MISMATCH": ("payment_country",),
+    "REPEAT_DECLINE": ("result",),
+}
+
+
+def _input_shares(ds: Dataset, events: pd.DataFrame) -> dict[str, float]:
+    pay, n = ds.payments, max(len(ds.payments), 1)
+    signup = pay["customer_id"].isin(ds.customers["customer_id"][ds.customers["signup_ts"].notna()])
+    with_cart = set(events["session_id"][events["event_type"] == "add_to_cart"].tolist())
+    return {
+        "signup_ts": float(signup.mean()) if len(pay) else 0.0,
+        "timezone": 1.0,
+        "device": float((pay["device"] != "").sum() / n),
+        "utm_source": float((pay["utm_source"] != "").sum() / n),
+        "result": 1.0,
+        "device_id": float((pay["device_id"] != "").sum() / n),
+        "amount": float(pay["amount"].notna().sum() / n),
+        "session_id": float((pay["session_id"] != "").sum() / n),
+        "add_to_cart": float(pay["session_id"].isin(with_cart).sum() / n),
+        "payment_country": float((pay["payment_country"] != "").sum() / n),
+    }
+
+
+def _sample(ds: Dataset, limit: int) -> pd.Series:
+    """Customers whose payments are scored: all, or a stable pseudo-random subset."""
+    ids = pd.Series(pd.unique(ds.payments["customer_id"].to_numpy()), dtype="str")
+    if len(ds.payments) <= limit:
+        return ids
+    order = pd.util.hash_pandas_object(ids, index=False).to_numpy().argsort(kind="stable")
+    per_customer = ds.payments.groupby("customer_id").size().reindex(ids.to_numpy()).to_numpy()
+    take = np.searchsorted(np.cumsum(per_customer[order]), limit) + 1
+    return ids.iloc[order[:take]]
+
+
+def _rule_checks(
+    ds: Dataset, events: pd.DataFrame, ruleset: RuleSet, limit: int
+) -> tuple[list[RuleCheck], list[Finding]]:
+    shares = _input_shares(ds, events)
+    customers = _sample(ds, limit)
+    pay = ds.payments[ds.payments["customer_id"].isin(customers).to_numpy()]
+    ev = events[events["customer_id"].isin(customers).to_numpy()]
+    sub = replace(ds, payments=pay.reset_index(drop=True))
+    activities = activities_from(ev, set(pay["session_id"].tolist()))
+    stream = merge_in_time_order(activities, payments_of(sub))
+    _, masks = Detector(ruleset).hit_rows(stream)
+    hits = (np.asarray(masks, dtype=np.int64)[:, None] >> np.arange(len(RULE_IDS))) & 1
+    rates = hits.mean(axis=0) if len(masks) else np.full(len(RULE_IDS), np.nan)
+    checks, findings = [], []
+    for rule_id, rate in zip(RULE_IDS, rates, strict=True):
+        inputs = {name: shares[name] for name in _INPUTS.get(rule_id, ())}
+        rc = RuleCheck(rule_id, inputs, None if np.isnan(rate) else float(rate), len(masks))
+        checks.append(rc)
+        if rc.missing:
+            findings.append(
+                Finding(
+                    "rule_input_missing",
+                    "warning",
+                    f"{rule_id}: no payment has {', '.join(rc.missing)}",
+                    len(ds.payments),
+                    rules=(rule_id,),
+                    effect="blind",
+                )
+            )
+        if rc.fire_rate is None or len(masks) < MIN_SCORED:
+            continue
+        fired = round(rc.fire_rate * len(masks))
+        if rc.fire_rate > FIRE_TOO_OFTEN:
+            findings.append(
+                Finding(
+                    "rule_fires_too_often",
+                    "warning",
+                    f"{rule_id} fires on {rc.fire_rate:.0%} of {len(masks):,} payments scored",
+                    fired,
+                    rules=(rule_id,),
+                    effect="meaningless",
+                )
+            )
+        elif fired == 0:
+            findings.append(
+                Finding(
+                    "rule_never_fires",
+                    "warning",
+                    f"{rule_id} fires on none of {len(masks):,} payments scored",
+                    0,
+                    rules=(rule_id,),
+                    effect="blind",
+                )
+            )
+    return checks, findings
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def is_generated(path: str | Path) -> bool:
+    """True for a dataset written by data_gen: its manifest records the generator's params."""
+    manifest = Path(path) / schema.MANIFEST_FILE
+    try:
+        return "params" in json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError):
+        return False
+
+
+_EVENT_COLUMNS = ("event_id", "customer_id", "session_id", "event_type", "event_timestamp")
+
+
+def check_dataset(
+    path: str | Path,
+    ruleset: RuleSet | None = None,
+    *,
+    sample_payments: int = SAMPLE_PAYMENTS,
+    dataset: Dataset | None = None,
+) -> CheckReport:
+    """Check the dataset at ``path`` (or the one already read); never raises on bad data."""
+    t0 = time.perf_counter()
+    path = Path(path)
+    generated = is_generated(path)
+    try:
+        ds = dataset if dataset is not None else read_dataset(path)
+        zoneless = Zoneless(
+            counts=dict(ds.zoneless.counts),
+            examples={k: list(v) for k, v in ds.zoneless.examples.items()},
+        )
+        events = ds.event_columns(_EVENT_COLUMNS, zoneless)
+    except DatasetError as exc:
+        return CheckReport(
+            str(path),
+            "?",
+            generated,
+            0,
+            False,
+            0,
+            0.0,
+            (_read_failure(path, exc),),
+            seconds=time.perf_counter() - t0,
+        )
+    labels, frauds, prevalence = _label_findings(ds)
+    findings = [
+        *_reference_findings(ds, events),
+        *_timing_findings(ds, events),
+        *_device_findings(ds.payments),
+        *_zone_findings(ds, zoneless),
+    ]
+    rules, rule_findings = _rule_checks(ds, events, ruleset or default_ruleset(), sample_payments)
+    findings += rule_findings
+    findings += labels
+    order = {"error": 0, "warning": 1, "info": 2}
+    findings.sort(key=lambda f: order[f.severity])
+    return CheckReport(
+        dataset=str(path),
+        layout=ds.layout,
+        generated=generated,
+        payments=len(ds.payments),
+        labelled=ds.labelled,
+        frauds=frauds,
+        prevalence=prevalence,
+        findings=tuple(findings),
+        rules=tuple(rules),
+        seconds=time.perf_counter() - t0,
+        counts={
+            "customers": len(ds.customers),
+            "sessions": len(ds.sessions),
+            "payments": len(ds.payments),
+            "events": len(events),
+        },
+    )
