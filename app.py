@@ -1,7 +1,7 @@
 """KiVendTout Fraud Desk: sign-in, navigation by role, the one runtime per process, the sidebar.
 
 Run with ``streamlit run app.py``.  Pages stay thin scripts in ``pages/``; shared helpers are in
-``pages/_ui.py`` and the logic behind them in ``db/desk``.  Each page also checks its
+``pages/_ui.py`` and the logic behind them in the ``desk`` package.  Each page also checks its
 permission itself (``pages._ui.require``), so hiding a page here is a convenience, not the
 guard.
 """
@@ -9,20 +9,19 @@ guard.
 from __future__ import annotations
 
 import streamlit as st
-from sqlalchemy.exc import OperationalError
 
-from db.desk.auth import Permission
-from db.errors import DbError
-from detector.settings import SettingsError
+from desk import Permission, startup_problem
 from pages._ui import current_user, runtime, sidebar, t, ta
 
 st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layout="wide")
 
 try:
     runtime()  # start the runtime (and, with a broker, the detector) once per process
-except (SettingsError, DbError, OperationalError) as exc:  # not cached: a rerun tries again
-    problem = str(exc).splitlines()[0] if isinstance(exc, OperationalError) else str(exc)
-    headline = t("app.db_unreachable" if isinstance(exc, OperationalError) else "app.config_error")
+except Exception as exc:  # not cached: a rerun tries again
+    known = startup_problem(exc)
+    if known is None:
+        raise
+    headline, problem = t(known[0]), known[1]
 
     def cannot_start() -> None:
         st.error(headline)

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._common import Figure, calibration_seconds, report
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -38,7 +39,6 @@ from detector.engine import Detector, Verdict
 from detector.events import Payment
 from detector.feed import dataset_events
 from detector.rules import default_ruleset
-from detector.settings import Settings
 from detector.state import CustomerState
 
 DEFAULT_URL = "postgresql+psycopg2://kvt:kvt@127.0.0.1:55432/kvt_test"

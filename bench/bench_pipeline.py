@@ -31,6 +31,7 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from bench._common import Figure, calibration_seconds, report
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -40,7 +41,6 @@ from db.migrate import upgrade
 from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import ensure_topics
 from detector.service import BatchResult, DetectorService
-from detector.settings import Settings
 from detector.sink import AlertSink
 from detector.sources import KafkaSource, Polled
 

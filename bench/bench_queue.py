@@ -43,8 +43,8 @@ from sqlalchemy.orm import Session
 from bench._common import Figure, best_of, calibration_seconds, report
 from db import migrate
 from db.alerts import AlertFilters
-from db.desk import queue as q
 from db.engine import in_schema, make_engine
+from desk import queue as q
 
 DEFAULT_URL = "postgresql+psycopg2://kvt:kvt@127.0.0.1:55432/kvt_test"
 TARGET_S = 1.5
@@ -270,8 +270,8 @@ def apptest_seconds(schema_url: str) -> tuple[float, float]:
     from datetime import timedelta
 
     from db.accounts import create_user, get_user
-    from db.desk.auth import Principal
     from db.types import utc_now
+    from desk.auth import Principal
 
     os.environ["KVT_DATABASE_URL"] = schema_url
     os.environ["KVT_DATA_DIR"] = tempfile.mkdtemp(prefix="kvt_bench_queue_")

@@ -5,7 +5,7 @@
 Generates the default dataset (scale 1, ~7,600 payments), builds the hit matrix once (as the
 page does, once per parameter fingerprint), then applies a series of random weight changes and
 times what the page recomputes for each: re-score + evaluate + PR and threshold curves
-(`db.desk.tuning.backtest`), plus the comparison with the active rule set.  Target (issue):
+(`desk.tuning.backtest`), plus the comparison with the active rule set.  Target (issue):
 <= 300 ms from a weight change to updated metrics.  Unless ``--no-page``, the whole tuning
 page is also re-run headless (Streamlit AppTest) after each edit of the editor table, which
 adds Streamlit's own script and serialisation costs to the service figure.
@@ -28,8 +28,8 @@ import numpy as np
 from bench._common import Figure, best_of, calibration_seconds, report
 from data_gen.generate import generate
 from data_gen.params import GenParams
-from db.desk import tuning
-from db.desk.auth import Principal
+from desk import tuning
+from desk.auth import Principal
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 
 TARGET_S = 0.300

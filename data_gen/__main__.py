@@ -117,13 +117,13 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
 def _run_stream(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from common.settings import SettingsError, load_settings
     from data_gen.stream import print_progress, stream_dataset
     from detector.errors import DetectorError
-    from detector.settings import load_settings
 
     try:
         settings = load_settings()
-    except DetectorError as exc:  # a bad KVT_* value: the message names it
+    except SettingsError as exc:  # a bad KVT_* value: the message names it
         raise DataGenError(str(exc)) from None
     if args.bootstrap:
         settings = replace(settings, kafka_bootstrap=args.bootstrap)
@@ -136,7 +136,7 @@ def _run_stream(args: argparse.Namespace) -> int:
         raise DataGenError(f"--speed: must be > 0, got {args.speed}")
     try:
         stats = stream_dataset(args.dataset, settings, args.speed, print_progress)
-    except DetectorError as exc:
+    except (DetectorError, SettingsError) as exc:
         raise DataGenError(str(exc)) from None
     print(stats.summary())
     return 1 if stats.failed else 0

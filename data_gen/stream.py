@@ -17,11 +17,11 @@ from pathlib import Path
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from common.settings import Settings
 from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
 from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import BrokerUnavailable, check_broker, ensure_topics
-from detector.settings import Settings
 
 Progress = Callable[[int, int, float], None]
 

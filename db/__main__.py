@@ -28,6 +28,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from common.settings import SettingsError, load_settings
 from data_gen.errors import DataGenError
 from db import accounts, migrate, tokens
 from db import audit as trail
@@ -38,7 +39,6 @@ from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import ROLES
 from db.types import utc_now
 from detector.runner import build_archiver
-from detector.settings import SettingsError, load_settings
 from detector.telemetry import Telemetry
 
 EXIT_DB = 1

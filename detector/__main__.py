@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 
+from common.settings import SettingsError, load_settings
 from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
 from detector.backtest import build_hit_matrix, evaluate_ruleset
@@ -18,9 +19,9 @@ from detector.errors import DetectorError
 from detector.kafka_admin import ensure_topics
 from detector.metrics import unlabelled_summary
 from detector.report import render_text, render_unlabelled_text
-from detector.rules import RULE_IDS, RuleSet, default_ruleset
+from detector.rule_files import read_ruleset
+from detector.rules import RULE_IDS, default_ruleset
 from detector.runner import build_archiver, build_service, replay_messages
-from detector.settings import load_settings
 from detector.suggest import Objective
 from detector.telemetry import Telemetry
 from detector.tuning import SuggestReport, suggest_for_dataset
@@ -81,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "topics":
             return _topics()
         return _backtest(args)
-    except (DataGenError, DetectorError) as exc:
+    except (DataGenError, DetectorError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -146,7 +147,7 @@ def _run(args: argparse.Namespace) -> int:
 def _backtest(args: argparse.Namespace) -> int:
     if args.capacity < 1:
         raise DetectorError(f"--capacity: must be at least 1, got {args.capacity}")
-    ruleset = RuleSet.from_json_file(args.rules) if args.rules else default_ruleset()
+    ruleset = read_ruleset(args.rules) if args.rules else default_ruleset()
     t0 = time.perf_counter()
     ds = read_dataset(args.dataset)
     t1 = time.perf_counter()

@@ -12,7 +12,6 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from detector.errors import RuleSetError
@@ -269,20 +268,6 @@ class RuleSet:
             high_threshold=_as_int("high_threshold", data.get("high_threshold", 85)),
             version=str(version if version is not None else data.get("version", "custom")),
         )
-
-    @classmethod
-    def from_json_file(cls, path: str | Path) -> RuleSet:
-        p = Path(path)
-        try:
-            data = json.loads(p.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise RuleSetError(f"{p}: file not found") from None
-        except json.JSONDecodeError as exc:
-            raise RuleSetError(f"{p} line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
-        try:
-            return cls.from_dict(data, version=data.get("version", p.stem))
-        except RuleSetError as exc:
-            raise RuleSetError(f"{p}: {exc}") from None
 
 
 def default_ruleset() -> RuleSet:

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from detector.backoff import backoff
 from detector.feed import OutMessage, dataset_messages
 from detector.service import DetectorService
-from detector.settings import Settings
 from detector.sink import AlertSink
 from detector.sources import KafkaSource, ReplaySource, Source
 from detector.status import Status

@@ -26,6 +26,7 @@ from confluent_kafka import KafkaException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from db import repository as repo
 from db.repository import DeadLetterRow, OffsetConflict, OutboxRow
 from db.types import utc_now
@@ -36,7 +37,6 @@ from detector.events import Payment
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.pacing import IdleWait
 from detector.rules import RuleSet
-from detector.settings import Settings
 from detector.sink import AlertSink, SinkError
 from detector.sources import Source
 from detector.state import CustomerState

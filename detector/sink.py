@@ -21,13 +21,13 @@ from functools import partial
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from common.settings import Settings
 from db.detector_store import DeadLetterRow, OutboxRow, alert_id_for
 from detector.backoff import backoff
 from detector.engine import Verdict
 from detector.errors import DetectorError
 from detector.events import Payment
 from detector.ordering import Record
-from detector.settings import Settings
 
 log = logging.getLogger("kvt.detector")
 

@@ -15,9 +15,9 @@ from typing import Protocol
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KTopicPartition
 
+from common.settings import Settings
 from detector.feed import OutMessage
 from detector.ordering import Record, TopicPartition
-from detector.settings import Settings
 
 FETCH_WAIT_MS = 100
 LONG_WAIT_S = 0.02

@@ -16,11 +16,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from db.desk import queue as q
-from db.desk.auth import Permission, Principal, Refused
-from db.models import ALERT_STATUSES, SEVERITIES
-from db.timeline import event_reader_for
-from detector.rules import RULE_IDS
+from desk import (
+    ALERT_STATUSES,
+    RULE_IDS,
+    SEVERITIES,
+    Permission,
+    Principal,
+    Refused,
+)
+from desk import queue as q
 from pages._ui import (
     SEVERITY_COLOURS,
     bind,
@@ -491,15 +495,7 @@ def _detail_panel() -> None:
         f = detail.fields
         history = q.customer_history(session, f["customer_id"], f["event_ts"], detail.alert_id)
         rt = runtime()
-        timeline = (
-            q.session_timeline(
-                rt.sessions,
-                f["session_id"],
-                event_reader_for(rt.settings, rt.replay_dir),
-            )
-            if f["session_id"]
-            else None
-        )
+        timeline = q.session_timeline(rt, f["session_id"]) if f["session_id"] else None
 
     left, right = st.columns([1, 1])
     with left:

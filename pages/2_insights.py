@@ -7,12 +7,10 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
-from db.desk import insights as svc
-from db.desk.auth import Permission
-from db.desk.i18n_pages import text
-from db.desk.queue import payments_scored
+from desk import DatabaseError, Permission, i18n_pages
+from desk import insights as svc
+from desk import queue as q
 from pages._ui import (
     SEVERITY_COLOURS,
     lang,
@@ -31,7 +29,7 @@ L = lang()
 
 
 def T(key: str, **fmt: object) -> str:
-    return text(key, L, **fmt)
+    return i18n_pages.text(key, L, **fmt)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
@@ -124,7 +122,7 @@ try:
     with rt.sessions() as session:
         version = svc.data_version(session)
     data = load(rt.settings.db_url, version, TZ)
-except SQLAlchemyError as exc:
+except DatabaseError as exc:
     st.error(T("db_error"))
     st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)
     st.stop()
@@ -136,7 +134,7 @@ if tot.alerts == 0:
 
 # The same denominator as the queue's header card: payments scored, never fewer than alerts.
 scored_now = runtime().snapshot().payments_total
-scored = payments_scored(scored_now, tot.payments, tot.alerts)
+scored = q.payments_scored(scored_now, tot.payments, tot.alerts)
 c = st.columns(5)
 c[0].metric(T("ins.kpi.alerts"), f"{tot.alerts:,}")
 c[1].metric(

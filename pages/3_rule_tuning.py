@@ -7,15 +7,19 @@ import time
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.exc import SQLAlchemyError
 
-from data_gen.errors import DataGenError
-from db.desk import studio, tuning
-from db.desk.auth import Permission, Refused
-from db.desk.i18n_pages import text
-from detector.backtest import HitMatrix
-from detector.rules import RuleSet
-from detector.suggest import Objective
+from desk import (
+    DatabaseError,
+    DataGenError,
+    HitMatrix,
+    Objective,
+    Permission,
+    Refused,
+    RuleSet,
+    i18n_pages,
+    studio,
+    tuning,
+)
 from pages._ui import current_user, inert, lang, refused, require, runtime, sidebar
 
 HISTORY_SHOWN = 20
@@ -45,7 +49,7 @@ def show_flash() -> None:
 
 
 def T(key: str, **fmt: object) -> str:
-    return text(key, L, **fmt)
+    return i18n_pages.text(key, L, **fmt)
 
 
 @st.cache_resource(max_entries=2, show_spinner=False)
@@ -118,7 +122,7 @@ except DataGenError as exc:
 
 try:
     active_version, active = tuning.current(rt.sessions)
-except SQLAlchemyError as exc:
+except DatabaseError as exc:
     st.error(T("db_error"))
     st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)
     st.stop()

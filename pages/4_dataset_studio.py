@@ -9,14 +9,19 @@ from pathlib import Path
 
 import streamlit as st
 
-from data_gen.errors import DataGenError
-from data_gen.params import DEFAULT_MIX, GenParams
-from data_gen.schema import FRAUD_SCENARIOS
-from db.desk import data_ops, studio
-from db.desk.auth import Permission, Refused
-from db.desk.i18n_pages import text
-from db.desk.tuning import dataset_stamp
-from db.loader import LoadProgress
+from desk import (
+    DEFAULT_MIX,
+    FRAUD_SCENARIOS,
+    DataGenError,
+    GenParams,
+    LoadProgress,
+    Permission,
+    Refused,
+    data_ops,
+    i18n_pages,
+    studio,
+    tuning,
+)
 from pages._ui import current_user, inert, lang, refused, require, runtime, sidebar
 
 PREVIEW_ROWS = 10
@@ -47,7 +52,7 @@ def show_flash() -> None:
 
 
 def T(key: str, **fmt: object) -> str:
-    return text(key, L, **fmt)
+    return i18n_pages.text(key, L, **fmt)
 
 
 def show_error(exc: studio.StudioError | Refused) -> None:
@@ -177,7 +182,7 @@ with tab_sets:
         name = st.selectbox(T("st.dataset"), names, key="st_selected")
         info = next(d for d in datasets if d.name == name)
         path = info.path
-        stamp = dataset_stamp(path)
+        stamp = tuning.dataset_stamp(path)
         c = st.columns(3)
         c[0].metric(T("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
         c[1].metric(T("st.payments"), f"{info.payments:,}" if info.payments else "–")

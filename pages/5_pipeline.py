@@ -1,7 +1,7 @@
 """Pipeline: detector state, throughput, consumer lag, dead letters, rule set, service health.
 
 Everything refreshes in fragments; the throughput history is the process-wide ring buffer
-of ``db.desk.pipeline`` (fed by this page and the sidebar from status snapshots).
+of ``desk.pipeline`` (fed by this page and the sidebar from status snapshots).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from db.desk import pipeline as pl
-from db.desk.auth import Permission
+from desk import Permission
+from desk import pipeline as pl
 from pages._ui import (
     bind,
     db_session,

@@ -8,25 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 import pandas as pd
 import streamlit as st
 
-from db import audit as trail
-from db.desk import auth
-from db.desk.auth import Permission
+from desk import Permission, audit
 from pages._ui import lang, require, runtime, sidebar, ta
 
 PAGE = 100
-ACTIONS = (
-    trail.ALERT_DECIDE,
-    trail.RULESET_PUBLISH,
-    trail.RULESET_ROLLBACK,
-    trail.USER_CREATE,
-    trail.USER_ROLE,
-    trail.USER_ACTIVE,
-    trail.USER_PASSWORD,
-    trail.SIGN_IN,
-    trail.SIGN_OUT,
-    trail.DATA_CHANGE,
-    *(p.name.lower() for p in Permission),  # refused attempts are stored under the permission
-)
 
 sidebar()
 who = require(Permission.READ_AUDIT)
@@ -36,9 +21,9 @@ st.caption(ta("au.caption"))
 
 ANY = ta("au.any")
 c = st.columns([2, 2, 1.4, 2, 1.3, 1.3])
-actor = c[0].selectbox(ta("au.actor"), [ANY, *auth.audit_actors(rt.sessions, who)], key="au_actor")
-action = c[1].selectbox(ta("au.action"), [ANY, *ACTIONS], key="au_action")
-outcome = c[2].selectbox(ta("au.outcome"), [ANY, *trail.OUTCOMES], key="au_outcome")
+actor = c[0].selectbox(ta("au.actor"), [ANY, *audit.audit_actors(rt.sessions, who)], key="au_actor")
+action = c[1].selectbox(ta("au.action"), [ANY, *audit.ACTIONS], key="au_action")
+outcome = c[2].selectbox(ta("au.outcome"), [ANY, *audit.OUTCOMES], key="au_outcome")
 target = c[3].text_input(ta("au.target"), max_chars=200, key="au_target").strip()
 since = c[4].date_input(ta("au.since"), value=None, key="au_since", format="YYYY-MM-DD")
 until = c[5].date_input(ta("au.until"), value=None, key="au_until", format="YYYY-MM-DD")
@@ -48,7 +33,7 @@ def _start(d: date | None, plus_days: int = 0) -> datetime | None:
     return datetime.combine(d, time(), UTC) + timedelta(days=plus_days) if d else None
 
 
-filters = trail.AuditFilters(
+filters = audit.AuditFilters(
     actor=None if actor == ANY else actor,
     action=None if action == ANY else action,
     outcome=None if outcome == ANY else outcome,
@@ -62,7 +47,7 @@ if st.session_state.get("au_filters") != key:  # new filters: back to the newest
     st.session_state["au_cursor"] = []
 cursor: list[int] = st.session_state["au_cursor"]
 
-page = auth.audit_page(rt.sessions, who, filters, PAGE, cursor[-1] if cursor else None)
+page = audit.audit_page(rt.sessions, who, filters, PAGE, cursor[-1] if cursor else None)
 st.caption(ta("au.count", n=f"{page.total:,}"))
 frame = pd.DataFrame(
     [

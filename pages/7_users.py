@@ -7,10 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from db.accounts import AccountError
-from db.desk import auth
-from db.desk.auth import Permission
-from db.models import ROLES
+from desk import ROLES, AccountError, Permission, auth
 from pages._ui import refused, require, runtime, sidebar, ta
 
 sidebar()

@@ -1,7 +1,7 @@
 """Shared UI helpers of the desk pages: the runtime, language, labels and the sidebar.
 
 Pages import from here (``from pages._ui import runtime, t, sidebar, ...``); nothing here
-holds business logic: that lives in ``db.desk``.  Any string that comes from data or users is
+holds business logic: that lives in ``desk``.  Any string that comes from data or users is
 rendered with ``st.text``/``st.code``/dataframes, or passed through :func:`inert` first when
 ``st.markdown`` cannot be avoided.
 """
@@ -16,16 +16,17 @@ from datetime import datetime
 from typing import Any
 
 import streamlit as st
-from sqlalchemy.orm import Session
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from db.accounts import AccountError
-from db.desk import auth, pipeline
-from db.desk.auth import Permission, Principal
-from db.desk.i18n import LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT
-from db.desk.i18n_accounts import text as accounts_text
-from db.desk.runtime import Runtime
-from detector.rules import RULE_DEFS
+from desk import RULE_DEFS, AccountError, Permission, Principal, Runtime, auth, i18n, pipeline
+from desk import i18n_accounts as accounts_text
+
+LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT = (
+    i18n.LANGS,
+    i18n.SEVERITY_LABELS,
+    i18n.STATUS_LABELS,
+    i18n.TEXT,
+)
 
 DEFAULT_LANG = "fr"  # the reference dashboard was French
 PRINCIPAL_KEY = "principal"
@@ -51,7 +52,7 @@ def runtime() -> Runtime:
 
 
 @contextmanager
-def db_session() -> Iterator[Session]:
+def db_session() -> Iterator[Any]:
     """A session of the runtime's database; the caller commits."""
     with runtime().sessions() as session:
         yield session
@@ -102,7 +103,7 @@ def rule_label(rule_id: str, code: str | None = None) -> str:
 
 def ta(key: str, **fmt: object) -> str:
     """Text of the account pieces (sign-in, users, audit) in the chosen language."""
-    return accounts_text(key, lang(), **fmt)
+    return accounts_text.text(key, lang(), **fmt)
 
 
 def current_user(touch: bool = True) -> Principal | None:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import streamlit as st
 
-from db.desk import auth
+from desk import auth
 from pages._ui import PRINCIPAL_KEY, runtime, sidebar, ta
 
 sidebar()

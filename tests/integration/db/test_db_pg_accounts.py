@@ -14,12 +14,12 @@ from sqlalchemy.orm import Session
 
 from db import audit as trail
 from db.alerts import decide
-from db.desk import auth
-from db.desk import queue as q
-from db.desk.auth import Principal
 from db.detector_store import alert_id_for
 from db.engine import session_factory
 from db.models import Alert, AuditEvent
+from desk import auth
+from desk import queue as q
+from desk.auth import Principal
 from tests.integration.db.race import at_once
 from tests.unit.db.builders import PASSWORD, batch, scored, session_of, signed_in, write
 

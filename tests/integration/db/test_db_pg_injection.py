@@ -30,8 +30,8 @@ def test_typed_filters_never_reach_postgresql_as_text(pg_engine: Engine) -> None
 def test_a_refused_password_is_not_repeated_in_the_status(pg_url: str) -> None:
     from sqlalchemy import make_url
 
-    from db.desk.pipeline import database_reachable
     from db.engine import make_engine
+    from desk.pipeline import database_reachable
 
     secret = "wrong-s3cret-pw"
     url = make_url(pg_url).set(password=secret).render_as_string(hide_password=False)

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import Engine
 
 from db.alerts import AlertFilters, count_alerts, list_alerts
-from db.desk import insights
-from db.desk import queue as q
 from db.models import Alert
+from desk import insights
+from desk import queue as q
 from tests.unit.db.builders import batch, scored, session_of, write
 
 pytestmark = pytest.mark.integration

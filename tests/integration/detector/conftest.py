@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -27,7 +28,6 @@ from detector.engine import Detector
 from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.kafka_admin import ensure_topics
 from detector.rules import default_ruleset
-from detector.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[3]
 

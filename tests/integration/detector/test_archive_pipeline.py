@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from common.settings import Settings
 from data_gen.readers import read_dataset
 from data_gen.schema import EVENT_TYPES
 from data_gen.stream import stream_messages
@@ -23,7 +24,6 @@ from db.archiver import Archiver, archive_group
 from db.models import Alert
 from db.timeline import customer_timeline
 from detector.service import BatchResult, DetectorService
-from detector.settings import Settings
 from detector.sink import AlertSink
 from detector.sources import KafkaSource
 from tests.integration.detector.conftest import Expected, Pipeline

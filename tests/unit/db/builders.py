@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from db import accounts
-from db.desk.auth import Principal
 from db.detector_store import DeadLetterRow, OutboxRow, save_batch
 from db.models import User
 from db.types import utc_now
+from desk.auth import Principal
 from detector.engine import Detector, Verdict
 from detector.events import Payment
 from detector.rules import default_ruleset

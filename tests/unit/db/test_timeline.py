@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -24,7 +25,6 @@ from db.timeline import (
     event_reader_for,
     session_timeline,
 )
-from detector.settings import Settings
 
 T0 = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from detector.errors import RuleSetError
+from detector.rule_files import read_ruleset
 from detector.rules import RULE_DEFS, RULE_IDS, RuleSet, default_ruleset
 
 
@@ -36,7 +37,7 @@ def test_json_round_trip_and_fingerprint(tmp_path) -> None:
     rs = default_ruleset().with_points({"GEO_MISMATCH": 33})
     f = tmp_path / "r.json"
     f.write_text(rs.to_json())
-    back = RuleSet.from_json_file(f)
+    back = read_ruleset(f)
     assert back.weights == rs.weights
     assert back.fingerprint() == rs.fingerprint()
     assert back.fingerprint() != default_ruleset().fingerprint()
@@ -94,9 +95,9 @@ def test_bad_json_file_names_line(tmp_path) -> None:
     f = tmp_path / "bad.json"
     f.write_text('{\n  "rules": {\n    "NEW_DEVICE": {"points": 5,}\n  }\n}')
     with pytest.raises(RuleSetError, match=r"bad.json line 3"):
-        RuleSet.from_json_file(f)
+        read_ruleset(f)
     with pytest.raises(RuleSetError, match="file not found"):
-        RuleSet.from_json_file(tmp_path / "missing.json")
+        read_ruleset(tmp_path / "missing.json")
 
 
 def test_partial_rule_json_is_valid_json() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -20,7 +21,6 @@ from detector.engine import Detector
 from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.rules import default_ruleset
 from detector.service import DetectorService
-from detector.settings import Settings
 from detector.sources import ReplaySource
 
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
+from common.settings import Settings
 from db.detector_store import DeadLetterRow, OutboxRow
 from detector import sink as sink_module
 from detector.ordering import Record
-from detector.settings import Settings
 from detector.sink import AlertSink, SinkError
 from tests.unit.db.builders import batch, scored
 

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db.models import PaymentRow
-from tests.unit.db.desk.zips import dataset_files, zip_of
+from tests.unit.desk.zips import dataset_files, zip_of
 from tests.unit.pages.conftest import app_test
 
 
@@ -154,7 +154,7 @@ def test_embedded_replay_starts_and_counters_move(with_dataset: Path) -> None:
 
 
 def test_the_page_changes_data_only_through_the_guarded_services() -> None:
-    """Writes go through db.desk.data_ops (permission check + audit), never straight to the
+    """Writes go through desk.data_ops (permission check + audit), never straight to the
     unguarded studio functions or the runtime."""
     from tests.unit.pages.conftest import ROOT
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
 from db.alerts import decide
-from db.desk import insights
 from db.models import Alert
-from tests.unit.db.desk.test_insights import seed
+from desk import insights
+from tests.unit.desk.test_insights import seed
 from tests.unit.pages.conftest import app_test
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -119,7 +119,7 @@ def test_every_text_key_of_the_three_pages_exists_in_both_languages() -> None:
     import re
 
     from data_gen.schema import FRAUD_SCENARIOS
-    from db.desk.i18n_pages import TEXT
+    from desk.i18n_pages import TEXT
 
     used: set[str] = set()
     for name in ("2_insights.py", "3_rule_tuning.py", "4_dataset_studio.py"):

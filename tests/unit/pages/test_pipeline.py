@@ -8,10 +8,10 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from db.desk import pipeline as pl
 from db.engine import make_engine
 from db.models import DeadLetter
 from db.rulesets import active_ruleset, publish_ruleset
+from desk import pipeline as pl
 from detector.rules import default_ruleset
 from tests.unit.pages.conftest import app_test, assert_clean
 

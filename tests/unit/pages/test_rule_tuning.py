@@ -72,7 +72,7 @@ def edit(at: AppTest, rule_id: str, **values: object) -> AppTest:
 
 
 def active():  # type: ignore[no-untyped-def]
-    from db.desk import tuning
+    from desk import tuning
     from pages._ui import runtime
 
     return tuning.current(runtime().sessions)

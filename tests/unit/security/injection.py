@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session
 
 from db import audit as trail
 from db.alerts import AlertFilters, count_alerts, list_alerts
-from db.desk import queue as q
-from db.desk.auth import sign_in
 from db.engine import session_factory
 from db.models import Alert
+from desk import queue as q
+from desk.auth import sign_in
 from tests.unit.db.builders import batch, scored, write
 from tests.unit.security.payloads import SQL
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from db.desk import studio
-from tests.unit.db.desk.zips import dataset_files, zip_of
+from desk import studio
+from tests.unit.desk.zips import dataset_files, zip_of
 from tests.unit.pages.conftest import app_test
 from tests.unit.security.payloads import MARKUP
 from tests.unit.security.rendering import (

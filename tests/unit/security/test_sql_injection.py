@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import Engine
 
 from db.alerts import AlertFilters
-from db.desk import pipeline
-from db.desk import queue as q
 from db.errors import DbError
+from desk import pipeline
+from desk import queue as q
 from tests.unit.security.injection import attempt_everywhere
 from tests.unit.security.payloads import SQL
 

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data_gen.generate import generate
 from data_gen.params import GenParams
-from db.desk import tuning
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.rulesets import active_ruleset, publish_ruleset
+from desk import tuning
 from detector.backtest import HitMatrix, evaluate_ruleset
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 from detector.suggest import Objective

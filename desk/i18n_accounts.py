@@ -1,6 +1,6 @@
 """French and English text of sign-in, the account menu, the users page and the audit page.
 
-Same shape as :mod:`db.desk.i18n_pages`: ``key: (fr, en)``, looked up by :func:`text`.
+Same shape as :mod:`desk.i18n_pages`: ``key: (fr, en)``, looked up by :func:`text`.
 """
 
 from __future__ import annotations

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from db.alerts import AlertFilters, count_alerts, decide
 from db.archive import ArchiveUnavailable
-from db.desk import queue as q
-from db.desk.auth import Principal
 from db.detector_store import alert_id_for
 from db.engine import session_factory
 from db.errors import DbError
 from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
+from desk import queue as q
+from desk.auth import Principal
+from desk.runtime import Runtime
 from tests.unit.db.builders import batch, scored, signed_in, write
 
 
@@ -201,8 +202,8 @@ def test_customer_history_lists_earlier_alerts_and_payments(
     assert h.payments_loaded and [p.payment_id for p in h.payments] == ["PX"]
 
 
-def test_session_timeline_without_clickstream_says_so(engine: Engine) -> None:
-    tl = q.session_timeline(session_factory(engine), "S404")
+def test_session_timeline_without_clickstream_says_so(rt: Runtime) -> None:
+    tl = q.session_timeline(rt, "S404")
     assert not tl.has_clickstream and tl.events == () and "no events table" in tl.source
 
 
@@ -223,7 +224,7 @@ class _Reader:
 
 
 def test_session_timeline_uses_relational_context_and_a_reader(
-    engine: Engine, session: Session
+    rt: Runtime, session: Session
 ) -> None:
     t0 = datetime(2025, 11, 20, 10, tzinfo=UTC)
     session.add(WebSession(session_id="S1", customer_id="C1", start_ts=t0,
@@ -231,13 +232,12 @@ def test_session_timeline_uses_relational_context_and_a_reader(
     session.add(Order(order_id="O1", customer_id="C1", session_id="S1",
                       order_ts=t0.replace(minute=30), total_amount=12.5))  # fmt: skip
     session.commit()
-    sessions = session_factory(engine)
-    tl = q.session_timeline(sessions, "S1")
+    tl = q.session_timeline(rt, "S1")
     assert [e.kind for e in tl.events] == ["session_start", "order", "session_end"]
     assert not tl.has_clickstream
     assert "O1" in tl.events[1].summary and "12.50" in tl.events[1].summary
 
-    tl = q.session_timeline(sessions, "S1", _Reader(t0.replace(minute=5)))
+    tl = q.session_timeline(rt, "S1", _Reader(t0.replace(minute=5)))
     assert tl.has_clickstream and tl.source == "test reader" and tl.problem == ""
     # With an event source, its events replace the session rows; orders stay.
     assert [e.kind for e in tl.events] == ["page_view", "order"]
@@ -251,14 +251,14 @@ class _DownArchive(_Reader):
 
 
 def test_an_unreachable_archive_still_shows_the_relational_story(
-    engine: Engine, session: Session
+    rt: Runtime, session: Session
 ) -> None:
     t0 = datetime(2025, 11, 20, 10, tzinfo=UTC)
     session.add(WebSession(session_id="S1", customer_id="C1", start_ts=t0))
     session.add(Order(order_id="O1", customer_id="C1", session_id="S1",
                       order_ts=t0.replace(minute=30), total_amount=12.5))  # fmt: skip
     session.commit()
-    tl = q.session_timeline(session_factory(engine), "S1", _DownArchive(t0))
+    tl = q.session_timeline(rt, "S1", _DownArchive(t0))
     assert [e.kind for e in tl.events] == ["session_start", "order"]
     assert not tl.has_clickstream and tl.source == "MongoDB archive"
     assert "unreachable at mongo:27017" in tl.problem

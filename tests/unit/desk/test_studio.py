@@ -13,16 +13,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
-from db.desk import studio
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import PaymentRow
-from detector.settings import Settings
-from tests.unit.db.desk.zips import dataset_files, zip_of
+from desk import studio
+from tests.unit.desk.zips import dataset_files, zip_of
 
-FIXTURES = Path(__file__).resolve().parents[2] / "data_gen" / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "data_gen" / "fixtures"
 TINY = GenParams(scale=0.02, seed=3)
 
 

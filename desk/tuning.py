@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from data_gen.readers import Dataset, read_dataset
 from db import audit as trail
-from db.desk.auth import Permission, Principal, authorize
-from db.desk.i18n_pages import text
 from db.models import RulesetRow
 from db.rulesets import (
     RulesetInfo,
@@ -32,6 +30,8 @@ from db.rulesets import (
     rollback_ruleset,
     ruleset_info,
 )
+from desk.auth import Permission, Principal, authorize
+from desk.i18n_pages import text
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
 from detector.errors import RuleSetError
 from detector.feed import dataset_events

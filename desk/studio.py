@@ -35,13 +35,13 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from common.settings import Settings
 from data_gen import schema
 from data_gen.errors import DataGenError
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
-from detector.settings import Settings
 
 DATASETS_DIR = "datasets"
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from common.settings import Settings
 from data_gen.params import GenParams
 from db import audit as trail
-from db.desk import auth, data_ops, studio
-from db.desk.auth import Principal
-from db.desk.runtime import Runtime
-from detector.settings import Settings
+from desk import auth, data_ops, studio
+from desk.auth import Principal
+from desk.runtime import Runtime
 from tests.unit.db.builders import signed_in
-from tests.unit.db.desk.zips import zip_of
+from tests.unit.desk.zips import zip_of
 
 TINY = GenParams(scale=0.02, seed=5)
 

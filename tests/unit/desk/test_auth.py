@@ -12,12 +12,12 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import audit as trail
-from db.desk import auth, tuning
-from db.desk import queue as q
-from db.desk.auth import Permission, Principal
 from db.engine import session_factory
 from db.models import Alert, AuditEvent
 from db.rulesets import active_ruleset
+from desk import audit, auth, tuning
+from desk import queue as q
+from desk.auth import Permission, Principal
 from tests.unit.db.builders import PASSWORD, batch, scored, signed_in, write
 
 Call = Callable[[sessionmaker[Session], Principal | None], object]
@@ -53,7 +53,7 @@ WRITES: dict[str, tuple[Permission, Call]] = {
     "list_users": (Permission.MANAGE_USERS, lambda s, who: auth.list_users(s, who)),
     "audit_page": (
         Permission.READ_AUDIT,
-        lambda s, who: auth.audit_page(s, who, trail.AuditFilters()),
+        lambda s, who: audit.audit_page(s, who, trail.AuditFilters()),
     ),
 }
 ROLES = ("viewer", "analyst", "rule_owner", "admin")
@@ -189,17 +189,17 @@ def test_audit_page_filters_and_pages_newest_first(sessions: sessionmaker[Sessio
         for i in range(25):
             trail.record(s, trail.Entry("ana" if i % 2 else "bob", trail.SIGN_IN, target=str(i)))
         s.commit()
-    first = auth.audit_page(sessions, root, trail.AuditFilters(actor="ana"), limit=5)
+    first = audit.audit_page(sessions, root, trail.AuditFilters(actor="ana"), limit=5)
     assert first.total == 12 and [e.target for e in first.rows] == ["23", "21", "19", "17", "15"]
     seen = [e.target for e in first.rows]
     page = first
     while page.next_before is not None:
-        page = auth.audit_page(
+        page = audit.audit_page(
             sessions, root, trail.AuditFilters(actor="ana"), 5, before_id=page.next_before
         )
         seen += [e.target for e in page.rows]
     assert seen == [str(i) for i in range(23, 0, -2)]
-    assert auth.audit_actors(sessions, root) == ["ana", "bob"]
+    assert audit.audit_actors(sessions, root) == ["ana", "bob"]
 
 
 def test_own_password_change_needs_the_current_one(sessions: sessionmaker[Session]) -> None:

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
-from db.desk import pipeline as pl
+from common.settings import Settings
 from db.models import DeadLetter
 from db.rulesets import active_ruleset, publish_ruleset
+from desk import pipeline as pl
 from detector.rules import default_ruleset
-from detector.settings import Settings
 from detector.status import StatusSnapshot
 
 

@@ -20,8 +20,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from common.settings import Settings
 from db.models import DeadLetter, RulesetRow
-from detector.settings import Settings
 from detector.status import StatusSnapshot
 
 SAMPLE_CAPACITY = 720  # one hour at a 5 s refresh

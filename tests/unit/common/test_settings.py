@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from detector.settings import SettingsError, load_settings
+from common.settings import SettingsError, load_settings
 
 
 def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url
 
-from detector.settings import ROOT, Settings, SettingsError, load_settings
+from common.settings import ROOT, Settings, SettingsError, load_settings
 
 EXAMPLE = ROOT / ".streamlit" / "secrets.toml.example"
 PG_SECRET, MONGO_SECRET, KAFKA_SECRET = "pg-s3cret-pw", "mongo-s3cret-pw", "kafka-s3cret-pw"
@@ -204,8 +204,8 @@ def test_database_urls_are_shown_with_the_password_masked(settings: Settings) ->
 
 
 def test_an_unreachable_database_is_reported_without_its_password(settings: Settings) -> None:
-    from db.desk.pipeline import database_reachable
     from db.engine import make_engine
+    from desk.pipeline import database_reachable
 
     engine = make_engine(settings.db_url, connect_args={"connect_timeout": 2})
     try:

@@ -4,7 +4,7 @@ the customer's history, the session timeline and the analyst actions.  No Stream
 Everything the analyst acts on is named by **alert id** and carries the ``row_version`` the
 analyst saw, so a decision taken meanwhile by someone else is reported as a conflict and
 never overwritten (see :func:`db.alerts.decide`).  Actions take the signed-in
-:class:`~db.desk.auth.Principal`; the decision is recorded under its account name.
+:class:`~desk.auth.Principal`; the decision is recorded under its account name.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from db import repository as repo
 from db import timeline
 from db.archive import ArchiveError
-from db.desk.auth import Permission, Principal, authorize
 from db.models import Alert, AlertDecision, PaymentRow
 from db.timeline import EventReader, TimelineEntry
+from desk.auth import Permission, Principal, authorize
+from desk.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -445,11 +446,15 @@ class SessionTimeline:
 
 
 def session_timeline(
-    sessions: sessionmaker[Session], session_id: str, reader: EventReader | None = None
+    rt: Runtime, session_id: str, reader: EventReader | None = None
 ) -> SessionTimeline:
-    """``reader``: :func:`db.timeline.event_reader_for` (archive, else replayed dataset).
+    """``reader``: where behavioural events are read; by default the runtime's
+    (:func:`db.timeline.event_reader_for`: the archive, else the replayed dataset).
     When it fails, the relational store's story is still told, and the failure with it: an
     archive that is down must not hide the payments and decisions of an alert."""
+    sessions = rt.sessions
+    if reader is None:
+        reader = timeline.event_reader_for(rt.settings, rt.replay_dir)
     problem = ""
     try:
         entries = timeline.session_timeline(session_id, sessions_factory=sessions, archive=reader)

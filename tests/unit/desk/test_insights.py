@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db.alerts import decide
-from db.desk import insights
 from db.engine import make_engine, session_factory
 from db.loader import load_dataset
 from db.migrate import upgrade
 from db.models import Alert, AlertDecision, PaymentRow
+from desk import insights
 from detector.feed import dataset_messages
 from detector.rules import RULE_IDS
 from detector.service import DetectorService
-from detector.settings import Settings
 from detector.sources import ReplaySource
 
 # (alert index in id order, action, analyst): indices chosen so several rules get decisions.

@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from detector.errors import DetectorError
-
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "KVT_"
 
 
-class SettingsError(DetectorError):
+class SettingsError(Exception):
     """A configuration value is invalid; the message names the variable."""
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from db import accounts
 from db import audit as trail
-from db.models import ROLES, AuditEvent, User
+from db.models import ROLES, User
 from db.types import utc_now
 
 Sessions = Callable[[], Session]
@@ -292,36 +292,3 @@ def _set_password(sessions: Sessions, me: Principal, username: str, password: st
             trail.Entry(me.username, trail.USER_PASSWORD, target=user.username, role=me.role),
         )
         session.commit()
-
-
-# --------------------------------------------------------------------------- the trail
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    rows: list[AuditEvent]
-    total: int
-    next_before: int | None  # the ``before_id`` of the next (older) page, None at the end
-
-
-def audit_page(
-    sessions: Sessions,
-    who: Principal | None,
-    filters: trail.AuditFilters,
-    limit: int = 100,
-    before_id: int | None = None,
-) -> AuditPage:
-    authorize(sessions, who, Permission.READ_AUDIT)
-    with sessions() as session:
-        rows = trail.list_events(session, filters, limit=limit + 1, before_id=before_id)
-        total = trail.count_events(session, filters)
-        session.expunge_all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return AuditPage(rows, total, rows[-1].id if more and rows else None)
-
-
-def audit_actors(sessions: Sessions, who: Principal | None) -> list[str]:
-    authorize(sessions, who, Permission.READ_AUDIT)
-    with sessions() as session:
-        return trail.actors(session)

@@ -1,7 +1,7 @@
 """The dataset studio's actions, for signed-in rule owners and admins only, each audited.
 
-:mod:`db.desk.studio` does the file and database work and knows nothing of people; the page
-calls these functions, which check :data:`~db.desk.auth.Permission.MANAGE_DATA` against the
+:mod:`desk.studio` does the file and database work and knows nothing of people; the page
+calls these functions, which check :data:`~desk.auth.Permission.MANAGE_DATA` against the
 database first and write what was done to the audit trail.  Reading (listing, previewing,
 downloading a dataset) needs no more than the page's own permission check.
 """
@@ -14,10 +14,10 @@ from typing import IO, Any
 
 from data_gen.params import GenParams
 from db import audit as trail
-from db.desk import studio
-from db.desk.auth import Permission, Principal, Sessions, authorize
-from db.desk.runtime import Runtime
 from db.loader import LoadProgress, LoadReport
+from desk import studio
+from desk.auth import Permission, Principal, Sessions, authorize
+from desk.runtime import Runtime
 
 
 def _allowed(sessions: Sessions, who: Principal | None, target: str) -> Principal:

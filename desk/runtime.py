@@ -16,13 +16,13 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings, load_settings
 from db.archiver import Archiver
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from detector.feed import OutMessage
 from detector.runner import build_archiver, build_service, replay_messages
 from detector.service import DetectorService
-from detector.settings import Settings, load_settings
 from detector.status import Status, StatusSnapshot
 from detector.telemetry import Telemetry
 

@@ -1,0 +1,1 @@
+"""What every package may import and that imports nothing of the project: the settings."""

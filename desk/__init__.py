@@ -1,0 +1,90 @@
+"""The analyst desk's application layer: the one import of every front end.
+
+The Streamlit pages (and any other front end) import this package only; it imports
+``db``, ``detector`` and ``data_gen`` and nothing below imports it (``tests/unit/test_layers.py``
+checks both).  Use cases live one concern a module (``queue``, ``insights``, ``tuning``,
+``studio`` + ``data_ops``, ``pipeline``, ``auth``, ``audit``); ``runtime`` owns the process
+state; ``i18n`` holds every user-facing word.  The names below are the public API: the
+modules themselves, and the few types and constants a page needs to draw its widgets.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from common.settings import SettingsError
+from data_gen.errors import DataGenError
+from data_gen.params import DEFAULT_MIX, GenParams
+from data_gen.schema import FRAUD_SCENARIOS
+from db.accounts import AccountError
+from db.errors import DbError
+from db.loader import LoadProgress
+from db.models import ALERT_STATUSES, ROLES, SEVERITIES
+from desk import (
+    audit,
+    auth,
+    data_ops,
+    i18n,
+    i18n_accounts,
+    i18n_pages,
+    insights,
+    pipeline,
+    queue,
+    runtime,
+    studio,
+    tuning,
+)
+from desk.auth import Permission, Principal, Refused
+from desk.runtime import Runtime
+from detector.backtest import HitMatrix
+from detector.rules import RULE_DEFS, RULE_IDS, RuleSet
+from detector.suggest import Objective
+
+# A query failed or the database is down: pages show it instead of a traceback.
+DatabaseError = SQLAlchemyError
+
+
+def startup_problem(exc: BaseException) -> tuple[str, str] | None:
+    """Why the runtime could not start, as ``(text key, first line)``; None when ``exc`` is
+    not a start-up problem (a bug: let it raise)."""
+    if isinstance(exc, OperationalError):
+        return "app.db_unreachable", str(exc).splitlines()[0]
+    if isinstance(exc, SettingsError | DbError):
+        return "app.config_error", str(exc)
+    return None
+
+
+__all__ = [
+    "ALERT_STATUSES",
+    "DEFAULT_MIX",
+    "FRAUD_SCENARIOS",
+    "ROLES",
+    "RULE_DEFS",
+    "RULE_IDS",
+    "SEVERITIES",
+    "AccountError",
+    "DataGenError",
+    "DatabaseError",
+    "GenParams",
+    "HitMatrix",
+    "LoadProgress",
+    "Objective",
+    "Permission",
+    "Principal",
+    "Refused",
+    "RuleSet",
+    "Runtime",
+    "audit",
+    "auth",
+    "data_ops",
+    "i18n",
+    "i18n_accounts",
+    "i18n_pages",
+    "insights",
+    "pipeline",
+    "queue",
+    "runtime",
+    "startup_problem",
+    "studio",
+    "tuning",
+]

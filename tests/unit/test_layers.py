@@ -1,0 +1,123 @@
+"""The import layers, read from the source (no module is imported): dependencies flow one way,
+
+    app.py, pages/, api/  ->  desk  ->  db, detector, data_gen  ->  common
+
+so a front end reaches the database, the detector or the files through ``desk`` only, nothing
+below ``desk`` imports it, ``common`` imports nothing of the project, and the pure scoring core
+imports nothing that does I/O.  A failure names the file, the line and the import.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = {"api", "app", "bench", "common", "data_gen", "db", "desk", "detector", "pages", "tests"}
+FRONT_ENDS = ("app.py", "pages", "api")
+BELOW_DESK = ("common", "data_gen", "db", "detector")
+# Front ends draw; these are the drawing libraries a page may use besides the standard library.
+PAGE_LIBRARIES = {"streamlit", "pandas", "plotly", "altair"}
+# The pure core: event + state + rule set -> verdict.  No files, sockets, clocks or databases.
+PURE_CORE = ("detector/rules.py", "detector/conditions.py", "detector/engine.py",
+             "detector/state.py", "detector/events.py", "detector/errors.py")  # fmt: skip
+PURE_STDLIB = {"__future__", "bisect", "collections", "dataclasses", "datetime", "enum",
+               "functools", "hashlib", "itertools", "json", "math", "operator", "re", "typing",
+               "zoneinfo"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Import:
+    file: str
+    line: int
+    module: str  # the full dotted name imported from, e.g. "desk" or "db.models"
+
+    @property
+    def top(self) -> str:
+        return self.module.split(".")[0]
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.module}"
+
+
+def _files(*where: str) -> Iterator[Path]:
+    for w in where:
+        p = ROOT / w
+        if p.is_file():
+            yield p
+        elif p.is_dir():
+            yield from sorted(p.rglob("*.py"))
+
+
+def _imports(*where: str) -> list[Import]:
+    out: list[Import] = []
+    for path in _files(*where):
+        rel = path.relative_to(ROOT).as_posix()
+        package = rel.rsplit("/", 1)[0].replace("/", ".") if "/" in rel else ""
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), rel)):
+            if isinstance(node, ast.Import):
+                out.extend(Import(rel, node.lineno, a.name) for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:  # relative: resolve against the file's package
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    name = ".".join([*base, node.module] if node.module else base)
+                else:
+                    name = node.module or ""
+                out.append(Import(rel, node.lineno, name))
+    return out
+
+
+def _stdlib(top: str) -> bool:
+    return top in sys.stdlib_module_names
+
+
+def test_the_scan_sees_the_tree() -> None:
+    # A scan that finds nothing would pass every rule below.
+    tops = {i.top for i in _imports("pages", "desk", "db", "detector")}
+    assert {"desk", "db", "detector", "streamlit", "sqlalchemy"} <= tops
+
+
+def _front_end_may(i: Import) -> bool:
+    front = i.file.split("/")[0]  # "app.py", "pages" or "api"
+    if i.top in PROJECT:
+        if i.module == "desk":
+            return True
+        if front == "api":
+            return i.top == "api"
+        return i.module.startswith("pages._")  # the pages' private helpers
+    # the API's web libraries are its own business; pages draw with a few libraries
+    return front == "api" or _stdlib(i.top) or i.top in PAGE_LIBRARIES
+
+
+def test_front_ends_import_only_desk_and_drawing_libraries() -> None:
+    bad = [str(i) for i in _imports(*FRONT_ENDS) if not _front_end_may(i)]
+    assert bad == [], "front ends import `desk` only (from desk import ...):\n" + "\n".join(bad)
+
+
+def test_nothing_below_desk_imports_desk_or_a_front_end() -> None:
+    bad = [str(i) for i in _imports(*BELOW_DESK) if i.top in {"desk", "pages", "app", "api"}]
+    assert bad == [], "imports against the flow:\n" + "\n".join(bad)
+
+
+def test_desk_imports_no_front_end_and_no_ui_library() -> None:
+    ui = {"pages", "app", "api", "streamlit", "fastapi", "plotly", "altair"}
+    bad = [str(i) for i in _imports("desk") if i.top in ui]
+    assert bad == [], "desk is the application layer, with no UI:\n" + "\n".join(bad)
+
+
+def test_common_imports_nothing_of_the_project() -> None:
+    bad = [str(i) for i in _imports("common") if i.top in PROJECT - {"common"}]
+    assert bad == [], "common is the bottom layer:\n" + "\n".join(bad)
+
+
+def test_the_pure_core_imports_nothing_with_io() -> None:
+    pure = {p.removesuffix(".py").replace("/", ".") for p in PURE_CORE}
+    bad = [
+        str(i)
+        for i in _imports(*PURE_CORE)
+        if not (i.module in pure or (i.top not in PROJECT and i.top in PURE_STDLIB))
+    ]
+    assert bad == [], "the scoring core must stay pure (no I/O, no other layer):\n" + "\n".join(bad)
