@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from detector.conditions import CONDITIONS, Params
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.rules import RULE_IDS, RULES_BY_ID, RuleSet
-from detector.state import CustomerState
+from detector.state import NEW, CustomerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,12 +97,24 @@ def score(p: Payment, s: CustomerState, compiled: CompiledRules) -> Verdict:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An event the states had already applied (`duplicate`) or no longer remember (`stale`)."""
+
+    event: Payment | Activity
+    reason: str
+
+
 @dataclass
 class Detector:
-    """Scores a stream of events in order, keeping each customer's state."""
+    """Scores a stream of events in order, keeping each customer's state.
+
+    An event a customer's state has already applied changes nothing and gets no verdict; it is
+    appended to `skipped` for the caller to count (and to clear)."""
 
     ruleset: RuleSet
     states: MutableMapping[str, CustomerState] = field(default_factory=dict)
+    skipped: list[Skipped] = field(default_factory=list)
     _compiled: CompiledRules = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -122,11 +134,18 @@ class Detector:
     def process(self, event: Payment | Activity) -> Verdict | None:
         if isinstance(event, Payment):
             s = self.state_of(event.customer_id)
+            if (seen := s.admit(event)) != NEW:
+                self.skipped.append(Skipped(event, seen))
+                return None
             verdict = score(event, s, self._compiled)
             s.record_payment(event)
             return verdict
         if event.event_type in STATEFUL_EVENT_TYPES:
-            self.state_of(event.customer_id).record_activity(event)
+            s = self.state_of(event.customer_id)
+            if (seen := s.admit(event)) != NEW:
+                self.skipped.append(Skipped(event, seen))
+                return None
+            s.record_activity(event)
         return None
 
     def process_all(self, events: Iterable[Payment | Activity]) -> list[Verdict]:
@@ -149,6 +168,9 @@ class Detector:
             s = states.get(e.customer_id)
             if s is None:
                 s = states[e.customer_id] = CustomerState()
+            if (seen := s.admit(e)) != NEW:
+                self.skipped.append(Skipped(e, seen))
+                continue
             if type(e) is Payment:
                 mask = 0
                 for fires, params, bit in checks:

@@ -31,8 +31,8 @@ from db import repository as repo
 from db.repository import DeadLetterRow, OffsetConflict, OutboxRow
 from db.types import utc_now
 from detector.backoff import backoff
-from detector.codec import BadMessage, decode_activity, decode_payment, load_json
-from detector.engine import Detector, Verdict
+from detector.codec import BadMessage, decode_activity, decode_payment, format_ts, load_json
+from detector.engine import Detector, Skipped, Verdict
 from detector.events import Payment
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.pacing import IdleWait
@@ -257,6 +257,7 @@ class DetectorService:
                     assert isinstance(item.event, Payment)
                     verdicts.append((v, item.event))
             alerts = [(v, p) for v, p in verdicts if v.is_alert]
+            skipped = detector.skipped
             outbox: list[OutboxRow] = []
             if self.sink is not None:
                 outbox = [self.sink.alert(v, p) for v, p in alerts]
@@ -281,11 +282,27 @@ class DetectorService:
             self.telemetry.alerts.labels(v.severity).inc()
         for row in dead:
             self.telemetry.dead_letters.labels(row.reason).inc()
+        if skipped:
+            self._count_skipped(skipped)
         n_events = len(items) - len(dead)
         self.telemetry.events.labels("payment").inc(payments)
         self.telemetry.events.labels("behavioural").inc(n_events - payments)
         alerted = tuple(v.payment_id for v, _ in alerts)
         return BatchResult(n_events, payments, len(alerts), len(dead), alerted)
+
+    def _count_skipped(self, skipped: list[Skipped]) -> None:
+        for sk in skipped:
+            kind = "payment" if isinstance(sk.event, Payment) else "behavioural"
+            self.telemetry.repeated.labels(sk.reason, kind).inc()
+        self.status.count(repeated_total=len(skipped))
+        first = skipped[0]
+        ident = getattr(first.event, "payment_id", None) or getattr(first.event, "event_id", "")
+        log.info(
+            "ignored %d event(s) the customers' states had already applied or no longer "
+            "remember (first: %s %s of %s, %s)",
+            len(skipped), ident, first.reason, first.event.customer_id,
+            format_ts(first.event.ts_ms),
+        )  # fmt: skip
 
     # --- rule sets, offsets, rebalances ----------------------------------------------------
 

@@ -3,6 +3,13 @@
 State changes only through `record_payment` and `record_activity`, both driven by event time,
 so replaying the same events in the same order always gives the same state (and the same
 scores) whatever the wall clock says.  Retention is bounded by event time too.
+
+Real sources repeat themselves (retries, a producer restarted from the beginning), so a state
+also remembers which payments and events it has applied: `admit` tells a new event from one
+already applied (`DUPLICATE`) and from one so far behind the customer's latest event that its
+id is no longer remembered (`STALE`: a replay, or a source days late).  Neither changes the
+state.  Ids are kept for `DEDUP_WINDOW_MS` of the customer's event time, with the state, so the
+check survives restarts and reads the same on every database.
 """
 
 from __future__ import annotations
@@ -19,6 +26,14 @@ RECENT_MAX = 100
 # A session's first add_to_cart is remembered this long for FAST_CHECKOUT.
 CART_RETENTION_MS = 24 * 3600 * 1000
 CART_PRUNE_AT = 4  # sessions remembered before old ones are pruned
+# Applied payment and event ids are remembered this long behind the customer's latest event;
+# anything older is refused unseen as STALE.  Far beyond the ordering's wait (seconds to
+# minutes), far below a replay's distance (the whole history).
+DEDUP_WINDOW_MS = 7 * 24 * 3600 * 1000
+
+NEW = "new"
+DUPLICATE = "duplicate"
+STALE = "stale"
 
 
 @dataclass(slots=True)
@@ -29,8 +44,39 @@ class CustomerState:
     success_sum: float = 0.0
     success_n: int = 0
     cart_start_ms: dict[str, int] = field(default_factory=dict)
+    latest_ms: int = -1  # the latest event time applied
+    payment_ids: dict[str, int] = field(default_factory=dict)  # applied id -> event time
+    event_ids: dict[str, int] = field(default_factory=dict)
+    oldest_id_ms: int = -1  # the oldest time in the two id maps (-1: none): pruning is due
+
+    def admit(self, e: Payment | Activity) -> str:
+        """NEW, DUPLICATE (this id was applied) or STALE (older than the remembered ids)."""
+        ids = self.payment_ids if type(e) is Payment else self.event_ids
+        ident = e.payment_id if type(e) is Payment else e.event_id  # type: ignore[union-attr]
+        if ident in ids:
+            return DUPLICATE
+        if e.ts_ms < self.latest_ms - DEDUP_WINDOW_MS:
+            return STALE
+        return NEW
+
+    def _remember(self, ids: dict[str, int], ident: str, ts_ms: int) -> None:
+        ids[ident] = ts_ms
+        if self.oldest_id_ms < 0 or ts_ms < self.oldest_id_ms:
+            self.oldest_id_ms = ts_ms
+        if ts_ms > self.latest_ms:
+            self.latest_ms = ts_ms
+            cutoff = ts_ms - DEDUP_WINDOW_MS
+            if self.oldest_id_ms < cutoff:
+                self._forget_before(cutoff)
+
+    def _forget_before(self, cutoff: int) -> None:
+        self.payment_ids = {i: t for i, t in self.payment_ids.items() if t >= cutoff}
+        self.event_ids = {i: t for i, t in self.event_ids.items() if t >= cutoff}
+        times = [*self.payment_ids.values(), *self.event_ids.values()]
+        self.oldest_id_ms = min(times) if times else -1
 
     def record_payment(self, p: Payment) -> None:
+        self._remember(self.payment_ids, p.payment_id, p.ts_ms)
         self.payments += 1
         recent = self.recent_ms
         # Events arrive in time order, so recent_ms stays sorted and pruning is a bisect.
@@ -47,7 +93,10 @@ class CustomerState:
             self._prune_carts(p.ts_ms)
 
     def record_activity(self, a: Activity) -> None:
-        if a.event_type not in STATEFUL_EVENT_TYPES or not a.session_id:
+        if a.event_type not in STATEFUL_EVENT_TYPES:
+            return
+        self._remember(self.event_ids, a.event_id, a.ts_ms)
+        if not a.session_id:
             return
         first = self.cart_start_ms.get(a.session_id)
         if first is None or a.ts_ms < first:
@@ -67,15 +116,30 @@ class CustomerState:
             "success_sum": self.success_sum,
             "success_n": self.success_n,
             "cart_start_ms": dict(sorted(self.cart_start_ms.items())),
+            "latest_ms": self.latest_ms,
+            # Lists in time order: JSONB does not keep an object's key order.
+            "payment_ids": [[i, t] for i, t in sorted(self.payment_ids.items(), key=_by_time)],
+            "event_ids": [[i, t] for i, t in sorted(self.event_ids.items(), key=_by_time)],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> CustomerState:
-        return cls(
+        state = cls(
             payments=int(d["payments"]),
             recent_ms=[int(t) for t in d["recent_ms"]],
             devices=set(d["devices"]),
             success_sum=float(d["success_sum"]),
             success_n=int(d["success_n"]),
             cart_start_ms={str(k): int(v) for k, v in d["cart_start_ms"].items()},
+            # States written before ids were kept have none: their events count as new.
+            latest_ms=int(d.get("latest_ms", -1)),
+            payment_ids={str(i): int(t) for i, t in d.get("payment_ids", ())},
+            event_ids={str(i): int(t) for i, t in d.get("event_ids", ())},
         )
+        times = [*state.payment_ids.values(), *state.event_ids.values()]
+        state.oldest_id_ms = min(times) if times else -1
+        return state
+
+
+def _by_time(item: tuple[str, int]) -> tuple[int, str]:
+    return item[1], item[0]

@@ -15,6 +15,9 @@ class StatusSnapshot:
     payments_total: int = 0
     alerts_total: int = 0
     dead_letters_total: int = 0
+    # Input the states had already applied (duplicate) or no longer remember (stale): ignored.
+    repeated_total: int = 0
+    late_total: int = 0  # events that arrived after a later event of their partition was scored
     events_per_s: float = 0.0  # over the last RATE_WINDOW_S: 0 once nothing arrives
     lag: dict[str, int] = field(default_factory=dict)  # "topic[p]" -> messages behind
     ruleset_version: str = ""
@@ -58,6 +61,12 @@ class Status:
     def update(self, **changes: object) -> None:
         with self._lock:
             self._snap = replace(self._snap, **changes)  # type: ignore[arg-type]
+
+    def count(self, **increments: int) -> None:
+        """Add to counters of the snapshot (repeated_total=3, ...)."""
+        with self._lock:
+            s = self._snap
+            self._snap = replace(s, **{k: getattr(s, k) + n for k, n in increments.items()})
 
     def error(self, message: str) -> None:
         self.update(last_error=message[:500], last_error_at=time.time())

@@ -17,6 +17,19 @@ class Telemetry:
             ["reason"],
             registry=r,
         )
+        self.repeated = Counter(
+            "kvt_repeated_events_total",
+            "Payments and events ignored: already applied (duplicate) or older than the ids a "
+            "customer's state remembers (stale)",
+            ["reason", "kind"],
+            registry=r,
+        )
+        self.late = Counter(
+            "kvt_late_events_total",
+            "Events scored after a later event of their partition (beyond the ordering's wait)",
+            ["topic"],
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "kvt_batch_seconds",
             "Time to score and commit one batch",

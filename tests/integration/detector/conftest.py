@@ -25,6 +25,7 @@ from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert, DetectorStateRow
 from detector.engine import Detector
+from detector.events import Activity, Payment
 from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.kafka_admin import ensure_topics
 from detector.rules import default_ruleset
@@ -38,6 +39,7 @@ class Expected:
     states: dict[str, dict]
     messages: list[OutMessage]
     per_topic: dict[str, int]
+    events: list[Activity | Payment]  # what the engine scored, in its order
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +54,8 @@ def expected(dataset: Path) -> Expected:
     """What the backtest path says: the reference every live run must equal exactly."""
     ds = read_dataset(dataset)
     det = Detector(default_ruleset())
-    verdicts = det.process_all(dataset_events(ds))
+    events = dataset_events(ds)
+    verdicts = det.process_all(events)
     alerts = {
         v.payment_id: alert_key(v.score, [r.to_dict() for r in v.reasons])
         for v in verdicts
@@ -63,7 +66,7 @@ def expected(dataset: Path) -> Expected:
     per_topic: dict[str, int] = {}
     for m in messages:
         per_topic[m.kind] = per_topic.get(m.kind, 0) + 1
-    return Expected(alerts, states, messages, per_topic)
+    return Expected(alerts, states, messages, per_topic, events)
 
 
 def alert_key(score: int, reasons: list[dict]) -> tuple[int, tuple[tuple[str, str], ...]]:

@@ -4,6 +4,7 @@ with Kafka's own Java console producer as the outside client where a finding cam
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import orjson
 import pytest
@@ -12,10 +13,14 @@ from confluent_kafka import Consumer
 
 from data_gen.stream import stream_messages
 from db.models import DeadLetter
+from detector.codec import payment_message
+from detector.engine import Detector
+from detector.events import Payment
+from detector.rules import default_ruleset
 from detector.service import DetectorService
 from detector.sink import AlertSink
 from detector.sources import KafkaSource
-from tests.integration.detector.conftest import Expected, Pipeline
+from tests.integration.detector.conftest import Expected, Pipeline, alert_key
 from tests.integration.detector.console import console_produce
 from tests.integration.detector.test_pipeline import assert_same_as_backtest
 
@@ -94,3 +99,73 @@ def test_free_text_references_and_absent_fields_from_the_console_producer(
     assert sorted(stored.values()) == sorted(r for _, _, r in junk)
     letters = dead_letter_messages(p, len(junk))
     assert sorted((k, h["reason"]) for k, h in letters) == sorted((k, r) for k, _, r in junk)
+
+
+def repeated(svc: DetectorService, reason: str, kind: str) -> float:
+    value = svc.telemetry.registry.get_sample_value(
+        "kvt_repeated_events_total", {"reason": reason, "kind": kind}
+    )
+    return value or 0.0
+
+
+def last_quiet_payment(expected: Expected) -> Payment:
+    """A payment that is its customer's last event and raised no alert."""
+    last: dict[str, Payment | None] = {}
+    for e in expected.events:
+        last[e.customer_id] = e if isinstance(e, Payment) else None
+    return next(
+        p
+        for p in reversed(list(last.values()))
+        if p is not None and p.payment_id not in expected.alerts
+    )
+
+
+def test_duplicated_payments_and_a_full_resend_change_nothing(
+    make_pipeline, expected: Expected
+) -> None:
+    """Finding 1: a payment sent twice (by the console producer, before and after a restart of
+    the detector) and the whole stream sent again change no alert, score or state; a new
+    payment after the duplicates scores what it scores on clean data."""
+    p = make_pipeline()
+    stream_messages(expected.messages, p.settings)
+    consume_all(p, wanted(expected))
+    assert_same_as_backtest(p, expected)
+
+    # The producer restarted from the beginning: every message a second time.
+    stream_messages(expected.messages, p.settings)
+    svc = consume_all(p, {k: 2 * n for k, n in wanted(expected).items()})
+    assert_same_as_backtest(p, expected)
+    stateful = sum(1 for e in expected.events if not isinstance(e, Payment))
+    payments = expected.per_topic["payments"]
+    assert repeated(svc, "duplicate", "payment") + repeated(svc, "stale", "payment") == payments
+    assert (
+        repeated(svc, "duplicate", "behavioural") + repeated(svc, "stale", "behavioural")
+        == stateful
+    )
+    assert svc.status.snapshot().repeated_total == payments + stateful
+
+    # One payment twice more, then a new failed payment of the same customer 2 minutes later.
+    dup = last_quiet_payment(expected)
+    new = replace(dup, payment_id="PAYNEW0001", ts_ms=dup.ts_ms + 120_000, result="failed")
+    clean = Detector(default_ruleset())
+    clean.process_all(expected.events)
+    want = clean.process(new)
+    assert want is not None
+    line = orjson.dumps(payment_message(dup)).decode()
+    topic = p.settings.topics.payments
+    console_produce(p.settings.kafka_bootstrap, topic, [(dup.customer_id, line)] * 2)
+    base = {k: 2 * n for k, n in wanted(expected).items()}
+    consume_all(p, {**base, "payments": base["payments"] + 2})
+    console_produce(
+        p.settings.kafka_bootstrap,
+        topic,
+        [(dup.customer_id, line), (dup.customer_id, orjson.dumps(payment_message(new)).decode())],
+    )
+    consume_all(p, {**base, "payments": base["payments"] + 4})  # a new detector: a restart
+    got = p.stored_alerts()
+    assert dup.payment_id not in got
+    if want.is_alert:
+        assert got.pop(new.payment_id) == alert_key(want.score, [r.to_dict() for r in want.reasons])
+    assert got == expected.alerts
+    states = p.stored_states()
+    assert states[dup.customer_id] == clean.states[dup.customer_id].to_dict()
