@@ -34,10 +34,16 @@ class Permission(StrEnum):
     MANAGE_DATA = "generate, import, load and stream data"
     MANAGE_USERS = "manage users"
     READ_AUDIT = "read the audit trail"
+    SCORE_PAYMENTS = "score payments"
 
 
 _VIEWER = {Permission.READ_INSIGHTS}
-_ANALYST = _VIEWER | {Permission.READ_QUEUE, Permission.DECIDE, Permission.READ_PIPELINE}
+_ANALYST = _VIEWER | {
+    Permission.READ_QUEUE,
+    Permission.DECIDE,
+    Permission.READ_PIPELINE,
+    Permission.SCORE_PAYMENTS,
+}
 _RULE_OWNER = _VIEWER | {
     Permission.READ_QUEUE,
     Permission.READ_PIPELINE,

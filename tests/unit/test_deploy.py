@@ -264,7 +264,9 @@ def test_topic_job_creates_replicated_topics_once_the_brokers_are_healthy() -> N
 def test_project_services_are_configured_only_by_real_settings() -> None:
     known = {"KVT_" + f.name.upper() for f in fields(Settings) if f.name != "kafka_options"}
     project = _project_services()
-    assert set(project) == {"topics", "migrate", "admin", "detector", "archiver", "app", "demo"}
+    assert set(project) == {
+        "topics", "migrate", "admin", "detector", "archiver", "app", "api", "demo"
+    }  # fmt: skip
     for name, service in project.items():
         env = _env(service)
         for key in env:
@@ -278,6 +280,14 @@ def test_project_services_are_configured_only_by_real_settings() -> None:
             settings.db_url
         )
         assert settings.mongo_url.startswith("mongodb://") and "@mongo:27017" in settings.mongo_url
+
+
+def test_the_api_is_a_service_on_port_8000() -> None:
+    api = _services()["api"]
+    assert _command(api) == ["python", "-m", "api", "--host", "0.0.0.0", "--port", "8000"]
+    assert api["ports"] == ["127.0.0.1:8000:8000"]
+    assert _depends(api)["migrate"] == "service_completed_successfully"
+    assert "8000/health" in " ".join(api["healthcheck"]["test"])
 
 
 def test_the_archiver_is_a_service_of_its_own_beside_the_detector() -> None:

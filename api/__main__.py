@@ -1,0 +1,46 @@
+"""``python -m api [--host H] [--port P]``: the REST API under Uvicorn.
+
+The database and the broker come from the settings (``KVT_DATABASE_URL``,
+``KVT_KAFKA_BOOTSTRAP``, ...); exit 2 with a one-line message on a bad setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from api.app import create_app
+from api.context import ApiContext
+from db.errors import DbError
+from common.settings import SettingsError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m api", description=__doc__)
+    ap.add_argument("--host", default="127.0.0.1", help="address to listen on (compose: 0.0.0.0)")
+    ap.add_argument("--port", type=int, default=8000)
+    ap.add_argument("--log-level", default="info")
+    args = ap.parse_args(argv)
+    try:
+        ctx = ApiContext.create()
+    except (SettingsError, DbError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        uvicorn.run(
+            create_app(ctx),
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            proxy_headers=False,  # the client address throttles failed tokens: never spoofable
+        )
+    finally:
+        ctx.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,45 @@
+"""What every request needs: the settings, the database, and the process-wide caches of the
+desk's use cases (counts, the active rule set, the producer), opened once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from desk.alert_feed import OverviewCache
+from desk.scoring import Scorer
+from desk.stream_health import Throughput
+from db.engine import make_engine, session_factory
+from db.migrate import upgrade
+from db.timeline import EventReader, event_reader_for
+from common.settings import Settings, load_settings
+
+
+@dataclass
+class ApiContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    overview: OverviewCache = field(default_factory=OverviewCache)
+    throughput: Throughput = field(default_factory=Throughput)
+    scorer: Scorer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scorer = Scorer(self.settings, self.sessions)
+
+    @classmethod
+    def create(cls, settings: Settings | None = None) -> ApiContext:
+        settings = settings or load_settings()
+        engine = make_engine(settings.db_url)
+        upgrade(engine)
+        return cls(settings, engine, session_factory(engine))
+
+    def event_reader(self) -> EventReader | None:
+        """The MongoDB archive when configured (else the relational store alone)."""
+        return event_reader_for(self.settings)
+
+    def close(self) -> None:
+        self.scorer.close()
+        self.engine.dispose()

@@ -1,0 +1,227 @@
+"""The alert queue: list (filters, sort, cursor, counts), one alert, decisions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+
+from api.models import (
+    AlertDetail,
+    AlertPage,
+    AlertSummary,
+    BulkIn,
+    BulkOut,
+    ConflictOut,
+    Counts,
+    DecisionIn,
+    DecisionOut,
+    ProblemBody,
+    ReasonOut,
+    Severity,
+    Sort,
+    Status,
+)
+from api.problems import Problem
+from api.security import Caller, Context
+from desk import alert_feed as feed
+from desk import queue as q
+from db.errors import DbError
+from detector.rules import RULE_IDS
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemBody, "description": "no valid token"},
+    403: {"model": ProblemBody, "description": "the account's role may not do this"},
+}
+
+
+def _list(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(v for v in values or () if v)
+
+
+@router.get(
+    "",
+    response_model=AlertPage,
+    summary="Alerts, filtered and sorted, a page at a time",
+    responses={**_ERRORS, 400: {"model": ProblemBody, "description": "bad cursor"}},
+)
+def list_alerts(
+    who: Caller,
+    ctx: Context,
+    status: Annotated[list[Status] | None, Query(description="any of these")] = None,
+    severity: Annotated[list[Severity] | None, Query()] = None,
+    rule: Annotated[list[str] | None, Query(description=f"any of {', '.join(RULE_IDS)}")] = None,
+    score_min: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    score_max: Annotated[int | None, Query(ge=0, le=10_000)] = None,
+    since: Annotated[datetime | None, Query(alias="from", description="event time >=")] = None,
+    until: Annotated[datetime | None, Query(alias="to", description="event time <")] = None,
+    customer: Annotated[str | None, Query(max_length=128)] = None,
+    country: Annotated[list[str] | None, Query()] = None,
+    device: Annotated[list[str] | None, Query()] = None,
+    sort: Sort = "score_desc",
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = q.PAGE_SIZE,
+) -> AlertPage:
+    for name, value in (("from", since), ("to", until)):
+        if value is not None and value.tzinfo is None:
+            raise Problem(400, f"{name}: give a time zone (e.g. 2026-01-05T00:00:00Z)")
+    try:
+        filters = q.repo.AlertFilters(
+            status=_list(status),  # type: ignore[arg-type]
+            severity=_list(severity),  # type: ignore[arg-type]
+            rule_ids=_list(rule),
+            score_min=score_min,
+            score_max=score_max,
+            event_from=since,
+            event_to=until,
+            customer_id=(customer or "").strip() or None,
+            country=_list(country),
+            device=_list(device),
+        )
+        page = feed.alert_list(ctx.sessions, who, filters, sort, cursor, limit, ctx.overview)
+    except DbError as exc:
+        raise Problem(400, str(exc)) from None
+    h = page.header
+    return AlertPage(
+        items=[AlertSummary.model_validate(r) for r in page.rows],
+        next=page.next_cursor,
+        counts=Counts(
+            matching=page.matching,
+            capped=page.capped,
+            total_alerts=h.total_alerts,
+            high=h.high,
+            pending=h.pending,
+            payments_scored=h.payments_scored,
+            alert_rate=h.alert_rate,
+        ),
+    )
+
+
+def _detail(d: q.AlertDetail) -> AlertDetail:
+    return AlertDetail(
+        **d.fields,
+        reasons=[ReasonOut.model_validate(r) for r in d.reasons],
+        decisions=[DecisionOut.model_validate(x) for x in d.decisions],
+    )
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+@router.get(
+    "/{alert_id}",
+    response_model=AlertDetail,
+    summary="One alert, every field",
+    responses={**_ERRORS, 404: {"model": ProblemBody}},
+)
+def get_alert(alert_id: str, who: Caller, ctx: Context, response: Response) -> AlertDetail:
+    d = feed.read_alert(ctx.sessions, who, alert_id)
+    if d is None:
+        raise Problem(404, f"alert {alert_id[:80]!r} not found")
+    response.headers["ETag"] = _etag(d.row_version)
+    return _detail(d)
+
+
+def _if_match(value: str | None) -> int | None:
+    """The row version an If-Match names; None for ``*`` (any version)."""
+    if value is None:
+        raise Problem(
+            428,
+            "If-Match is required: send the ETag of the alert you decided on "
+            '(If-Match: "3"), or * to decide whatever it is now',
+        )
+    text = value.strip()
+    if text == "*":
+        return None
+    text = text.removeprefix("W/").strip('"')
+    if not text.isdigit() or len(text) > 9:
+        raise Problem(400, f'If-Match: expected an ETag such as "3", got {value[:40]!r}')
+    return int(text)
+
+
+@router.post(
+    "/{alert_id}/decision",
+    response_model=AlertDetail,
+    summary="Approve, block or investigate one alert (If-Match: its ETag)",
+    responses={
+        **_ERRORS,
+        404: {"model": ProblemBody},
+        409: {"model": ProblemBody, "description": "decided meanwhile: `winner` says by whom"},
+        428: {"model": ProblemBody, "description": "If-Match missing"},
+    },
+)
+def decide(
+    alert_id: str,
+    body: DecisionIn,
+    who: Caller,
+    ctx: Context,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> AlertDetail:
+    version = _if_match(if_match)
+    result = feed.decide_one(
+        ctx.sessions,
+        who,
+        alert_id,
+        body.action.upper(),
+        version,
+        body.note,  # type: ignore[arg-type]
+    )
+    ctx.overview.invalidate()
+    if result.missing:
+        raise Problem(404, f"alert {alert_id[:80]!r} not found")
+    if result.conflicts:
+        c = result.conflicts[0]
+        raise Problem(
+            409,
+            f"alert {alert_id!r} was decided meanwhile by {c.actor} (status now {c.status}); "
+            "nothing was changed: read it again and decide on what you see",
+            winner=c.actor,
+            status_now=c.status,
+        )
+    if result.errors:
+        raise Problem(500, "the decision could not be stored; nothing was changed")
+    d = feed.read_alert(ctx.sessions, who, alert_id)
+    assert d is not None
+    response.headers["ETag"] = _etag(d.row_version)
+    return _detail(d)
+
+
+@router.post(
+    "/decisions",
+    response_model=BulkOut,
+    summary="Decide many: a list of alerts, or every open alert of a customer or device",
+    responses=_ERRORS,
+)
+def decide_bulk(body: BulkIn, who: Caller, ctx: Context) -> BulkOut:
+    action = body.action.upper()
+    try:
+        if body.alerts:
+            seen = [(a.alert_id, a.row_version) for a in body.alerts]
+            result = feed.decide_ids(ctx.sessions, who, seen, action, body.note)  # type: ignore[arg-type]
+        else:
+            result = q.decide_open_of(
+                ctx.sessions,
+                action,  # type: ignore[arg-type]
+                who,
+                body.note,
+                customer_id=body.customer_id,
+                device_id=body.device_id,
+            )
+    except DbError as exc:
+        raise Problem(400, str(exc)) from None
+    ctx.overview.invalidate()
+    return BulkOut(
+        action=result.action,
+        updated=list(result.updated),
+        conflicts=[
+            ConflictOut(alert_id=c.alert_id, status=c.status, winner=c.actor)
+            for c in result.conflicts
+        ],
+        missing=list(result.missing),
+        errors=list(result.errors),
+    )

@@ -1,0 +1,288 @@
+"""The alert queue for integrations: keyset pages with a cursor, counts, one alert, decisions.
+
+The same filters, counts and decisions as the queue page (:mod:`desk.queue`), shaped for
+a client that pages with a ``next`` cursor instead of page numbers: a cursor names the last
+row seen (its sort key and id), so a page is one index range scan however deep it is, and
+alerts arriving meanwhile neither repeat nor skip rows.  Reads are authorized like actions.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from db import repository as repo
+from db.alerts import _filtered
+from desk import queue as q
+from desk.auth import Permission, Principal, Sessions, authorize
+from db.errors import DbError
+from db.models import Alert, AlertReason
+
+__all__ = [
+    "AlertList",
+    "BadCursor",
+    "OverviewCache",
+    "StatsView",
+    "alert_list",
+    "decide_ids",
+    "decide_one",
+    "read_alert",
+    "stats",
+]
+
+MAX_LIMIT = 500
+OVERVIEW_TTL_S = 2.0  # as the queue page: counts are at most this stale
+
+
+class BadCursor(DbError):
+    """A cursor that was not made by :func:`alert_list` for this query."""
+
+
+class OverviewCache:
+    """The grouped count of every alert (:func:`desk.queue.overview`), shared by the
+    process and refreshed in the background once it is older than ``ttl_s``: a request
+    never waits for the scan, except the very first one."""
+
+    def __init__(self, ttl_s: float = OVERVIEW_TTL_S) -> None:
+        self.ttl_s = ttl_s
+        self._value: q.Overview | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+        self._refreshing = False
+
+    def get(self, sessions: Sessions) -> q.Overview:
+        with self._lock:
+            value, fresh = self._value, time.monotonic() - self._at < self.ttl_s
+            start = value is not None and not fresh and not self._refreshing
+            if start:
+                self._refreshing = True
+        if value is None:
+            return self._refresh(sessions)
+        if start:
+            threading.Thread(target=self._refresh, args=(sessions,), daemon=True).start()
+        return value
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._at = 0.0
+
+    def _refresh(self, sessions: Sessions) -> q.Overview:
+        try:
+            with sessions() as session:
+                value = q.overview(session)
+            with self._lock:
+                self._value, self._at = value, time.monotonic()
+            return value
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+
+# --------------------------------------------------------------------------- list
+
+
+_KEYS: dict[str, tuple[Any, bool]] = {  # sort -> (column, descending)
+    "score_desc": (Alert.score, True),
+    "score_asc": (Alert.score, False),
+    "time_desc": (Alert.event_ts, True),
+    "time_asc": (Alert.event_ts, False),
+}
+
+
+@dataclass(frozen=True)
+class AlertList:
+    rows: tuple[q.AlertSummary, ...]
+    next_cursor: str | None  # None: this was the last page
+    matching: int  # alerts matching the filters (COUNT_CAP + 1 when capped)
+    capped: bool  # more than COUNT_CAP match a filter counted the bounded way
+    header: q.QueueStats
+
+
+def alert_list(
+    sessions: Sessions,
+    who: Principal | None,
+    filters: repo.AlertFilters,
+    sort: repo.AlertSort = "score_desc",
+    cursor: str | None = None,
+    limit: int = q.PAGE_SIZE,
+    overview: OverviewCache | None = None,
+    payments_total: int = 0,
+) -> AlertList:
+    authorize(sessions, who, Permission.READ_QUEUE)
+    if sort not in _KEYS:
+        raise DbError(f"sort: expected one of {list(_KEYS)}, got {sort!r}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise DbError(f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
+    query = _query_id(filters, sort)
+    after = _decode(cursor, query, sort) if cursor else None
+    column, desc = _KEYS[sort]
+    stmt = _filtered(select(Alert), filters)
+    if after is not None:
+        key = tuple_(column, Alert.alert_id)
+        stmt = stmt.where(key < after if desc else key > after)
+    order = (column.desc(), Alert.alert_id.desc()) if desc else (column, Alert.alert_id)
+    ov = overview.get(sessions) if overview is not None else None
+    with sessions() as session:
+        alerts = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+        if ov is None:
+            ov = q.overview(session)
+        known = ov.matching(filters)
+        matching = repo.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
+        header = q.queue_stats(session, payments_total, None, ov)
+    more = len(alerts) > limit
+    alerts = alerts[:limit]
+    last = alerts[-1] if more and alerts else None
+    token = _encode(query, sort, getattr(last, column.key), last.alert_id) if last else None
+    return AlertList(
+        tuple(q._summary(a) for a in alerts),
+        token,
+        matching,
+        known is None and matching > q.COUNT_CAP,
+        header,
+    )
+
+
+def _query_id(filters: repo.AlertFilters, sort: str) -> str:
+    raw = orjson.dumps([repr(filters), sort])
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def _encode(query: str, sort: str, value: Any, alert_id: str) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = orjson.dumps({"q": query, "s": sort, "v": value, "id": alert_id})
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, query: str, sort: str) -> tuple[Any, str]:
+    try:
+        if len(cursor) > 512:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        data = orjson.loads(raw)
+        value, alert_id = data["v"], data["id"]
+        if not isinstance(alert_id, str):
+            raise ValueError("id")
+        if data.get("q") != query or data.get("s") != sort:
+            raise BadCursor(
+                "cursor: it belongs to another query; keep the filters and the sort of the "
+                "request that returned it, or start again without a cursor"
+            )
+        if sort.startswith("time"):
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError("score")
+    except BadCursor:
+        raise
+    except (ValueError, TypeError, KeyError, orjson.JSONDecodeError):
+        raise BadCursor(
+            "cursor: not a cursor this API returned (use the `next` value as it is)"
+        ) from None
+    return value, alert_id
+
+
+# --------------------------------------------------------------------------- one alert
+
+
+def read_alert(sessions: Sessions, who: Principal | None, alert_id: str) -> q.AlertDetail | None:
+    authorize(sessions, who, Permission.READ_QUEUE, alert_id)
+    with sessions() as session:
+        return q.alert_detail(session, alert_id)
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def decide_one(
+    sessions: Sessions,
+    who: Principal | None,
+    alert_id: str,
+    action: repo.Action,
+    version: int | None,
+    note: str | None = None,
+) -> q.ActionResult:
+    """Decide on ``alert_id`` at ``version`` (the ETag the client saw); without a version,
+    at the version read now (the client accepts whatever the alert is now)."""
+    me = authorize(sessions, who, Permission.DECIDE, alert_id)
+    if version is None:
+        with sessions() as session:
+            version = q.versions_of(session, [alert_id]).get(alert_id, 0)
+    return q._decide_all(sessions, [(alert_id, version)], action, me, note)
+
+
+def decide_ids(
+    sessions: Sessions,
+    who: Principal | None,
+    seen: Iterable[tuple[str, int | None]],
+    action: repo.Action,
+    note: str | None = None,
+) -> q.ActionResult:
+    """Bulk by ids, each with the version the client saw (None: the version now)."""
+    me = authorize(sessions, who, Permission.DECIDE)
+    pairs = list(seen)
+    if len(pairs) > q.MAX_BULK:
+        raise DbError(f"ids: at most {q.MAX_BULK} alerts at once, got {len(pairs)}")
+    unknown = [a for a, v in pairs if v is None]
+    with sessions() as session:
+        now = q.versions_of(session, unknown) if unknown else {}
+    resolved = [(a, v if v is not None else now.get(a, 0)) for a, v in pairs]
+    return q._decide_all(sessions, resolved, action, me, note)
+
+
+# --------------------------------------------------------------------------- stats
+
+
+@dataclass(frozen=True)
+class StatsView:
+    header: q.QueueStats
+    by_severity: dict[str, int]
+    by_status: dict[str, int]
+    by_rule: dict[str, int]
+    by_day: dict[str, int]  # UTC calendar day -> alerts
+
+
+def stats(
+    sessions: Sessions,
+    who: Principal | None,
+    overview: OverviewCache | None = None,
+    payments_total: int = 0,
+) -> StatsView:
+    authorize(sessions, who, Permission.READ_QUEUE)
+    ov = overview.get(sessions) if overview is not None else None
+    with sessions() as session:
+        if ov is None:
+            ov = q.overview(session)
+        header = q.queue_stats(session, payments_total, None, ov)
+        by_rule = _by_rule(session)
+        by_day = _by_day(session)
+    by_severity: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for status, severity, _c, _d, n in ov.groups:
+        by_severity[severity] = by_severity.get(severity, 0) + n
+        by_status[status] = by_status.get(status, 0) + n
+    return StatsView(header, by_severity, by_status, by_rule, by_day)
+
+
+def _by_rule(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(AlertReason.rule_id, func.count()).group_by(AlertReason.rule_id)
+    ).all()
+    return {r: int(n) for r, n in sorted(rows)}
+
+
+def _by_day(session: Session) -> dict[str, int]:
+    day = func.date(Alert.event_ts)
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", Alert.event_ts), "YYYY-MM-DD")
+    rows = session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
+    return {str(d): int(n) for d, n in rows}

@@ -1,0 +1,56 @@
+"""Rule sets for integrations: read the versions, publish one from its JSON, roll back.
+
+Publication and rollback are the tuning page's own use cases (:func:`desk.tuning.publish`,
+:func:`~desk.tuning.rollback`: same permission, same audit line); this module adds the
+authorized reads and the parsing of a rule set sent as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from db import repository as repo
+from desk import tuning
+from desk.auth import Permission, Principal, Sessions, authorize
+from db.rulesets import RulesetInfo
+from detector.rules import RuleSet
+
+__all__ = ["RulesetInfo", "VersionBody", "get_version", "list_versions", "publish_json", "rollback"]
+
+
+@dataclass(frozen=True)
+class VersionBody:
+    info: RulesetInfo
+    body: dict[str, Any]  # the rule set as a rule file holds it (RuleSet.to_dict)
+
+
+def list_versions(sessions: Sessions, who: Principal | None) -> list[RulesetInfo]:
+    authorize(sessions, who, Permission.READ_QUEUE)
+    with sessions() as session:
+        repo.active_ruleset(session)  # seeds version 1 on a fresh database
+        session.commit()
+        return repo.list_rulesets(session)
+
+
+def get_version(sessions: Sessions, who: Principal | None, version: int) -> VersionBody | None:
+    authorize(sessions, who, Permission.READ_QUEUE, f"v{version}")
+    with sessions() as session:
+        info = next((i for i in repo.list_rulesets(session) if i.version == version), None)
+        if info is None:
+            return None
+        return VersionBody(info, repo.get_ruleset(session, version).to_dict())
+
+
+def publish_json(
+    sessions: Sessions, who: Principal | None, body: Mapping[str, Any], note: str = ""
+) -> int:
+    """Raises :class:`detector.errors.RuleSetError` naming the JSON path of a bad value
+    (after the permission check: a refused caller learns nothing about the body)."""
+    authorize(sessions, who, Permission.PUBLISH_RULES)
+    return tuning.publish(sessions, RuleSet.from_dict(body), who, note)
+
+
+def rollback(sessions: Sessions, who: Principal | None, version: int, note: str = "") -> int:
+    return tuning.rollback(sessions, version, who, note)

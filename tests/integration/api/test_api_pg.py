@@ -1,0 +1,66 @@
+"""Two clients deciding one alert at the same moment on PostgreSQL: one 200, one 409 naming
+the winner, both attempts in the audit trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from api.app import create_app
+from api.context import ApiContext
+from db import tokens
+from db.models import AlertDecision, AuditEvent
+from common.settings import Settings
+from tests.integration.db.race import at_once
+from tests.unit.db.builders import batch, scored, signed_in, write
+
+pytestmark = pytest.mark.integration
+
+
+def test_two_clients_decide_one_alert_at_once(
+    pg_engine: Engine, schema_url: str, tmp_path: Path
+) -> None:
+    ctx = ApiContext.create(Settings(data_dir=tmp_path, database_url=schema_url))
+    secrets = {}
+    pairs, states = scored(batch(20))
+    with Session(ctx.engine) as s:
+        write(s, pairs, states)
+        s.commit()
+    for name in ("alice", "bob"):
+        signed_in(ctx.sessions, name, "analyst")
+        with Session(ctx.engine) as s:
+            secrets[name] = tokens.create_token(s, name, "test").secret
+            s.commit()
+    alert_id = next(f"ALT-{v.payment_id}" for v, _ in pairs if v.is_alert)
+    clients = {n: TestClient(create_app(ctx)) for n in secrets}
+
+    def decide(name: str, action: str) -> tuple[int, dict[str, object]]:
+        r = clients[name].post(
+            f"/api/alerts/{alert_id}/decision",
+            json={"action": action, "note": f"{name} was here"},
+            headers={"Authorization": f"Bearer {secrets[name]}", "If-Match": '"1"'},
+        )
+        return r.status_code, r.json()
+
+    try:
+        results = at_once(lambda: decide("alice", "block"), lambda: decide("bob", "approve"))
+        codes = sorted(code for code, _ in results)
+        assert codes == [200, 409], results
+        winner = next(n for n, (c, _) in zip(("alice", "bob"), results, strict=True) if c == 200)
+        lost = next(body for code, body in results if code == 409)
+        assert lost["winner"] == winner
+        with Session(ctx.engine) as s:
+            outcomes = sorted(
+                (e.actor, e.outcome)
+                for e in s.scalars(select(AuditEvent).where(AuditEvent.action == "alert.decide"))
+            )
+            actions = sorted(s.scalars(select(AlertDecision.action)))
+        loser = "bob" if winner == "alice" else "alice"
+        assert outcomes == sorted([(winner, "ok"), (loser, "conflict")])
+        assert sorted(actions) == sorted(["CONFLICT", "BLOCK" if winner == "alice" else "APPROVE"])
+    finally:
+        ctx.close()
