@@ -12,7 +12,7 @@ from pathlib import Path
 from bench._common import OUT_DIR
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ORDER = ("generate", "detector", "load", "pipeline", "failover", "tuning", "queue")
+ORDER = ("generate", "detector", "load", "pipeline", "failover", "tuning", "queue", "api")
 
 HEADER = """# Benchmark results
 

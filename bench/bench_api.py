@@ -1,0 +1,208 @@
+"""The REST API under load, against a bare FastAPI endpoint measured in the same run.
+
+    .venv/bin/python -m bench.bench_api [--url URL] [--alerts 1000000] [--seconds 15]
+                                        [--score-rate 200] [--list-rate 50] [--schema S]
+
+Fills a private PostgreSQL schema like ``bench_queue`` (1,000,000 alerts, their rule rows,
+payments) plus 200,000 customer states, starts ``python -m api`` (one Uvicorn process) and
+``bench._bare_api`` (the same shapes, no database, no auth) as processes of their own, and
+sends each an open-loop load: requests leave on a fixed schedule whatever the answers, and a
+latency counts from the scheduled time, so a stall shows up as queueing instead of hiding it.
+
+- ``POST /api/score`` (dry run, a different customer each time): target p99 <= 20 ms at
+  200 requests/s;
+- ``GET /api/alerts`` first page (50 alerts, unfiltered by score, and pending + HIGH newest
+  first, alternately): target p99 <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from bench._common import Figure, calibration_seconds, report
+from bench.bench_queue import DEFAULT_URL, fill, private_schema
+from db import accounts, tokens
+
+Call = tuple[str, str, dict[str, Any]]  # method, path, httpx keyword arguments
+ROOT = Path(__file__).resolve().parent.parent
+SCORE_P99_MS = 20.0
+LIST_P99_MS = 50.0
+
+FILL_STATES = """
+INSERT INTO detector_state (customer_id, state, updated_at)
+SELECT 'C' || lpad(i::text, 6, '0'),
+    jsonb_build_object('payments', 3, 'recent_ms', jsonb_build_array(1735689600000),
+        'devices', jsonb_build_array('D' || i), 'success_sum', 150.0, 'success_n', 3,
+        'cart_start_ms', jsonb_build_object()), now()
+FROM generate_series(0, 199999) AS i
+ON CONFLICT DO NOTHING
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base}/docs", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{argv} did not start")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def _open_loop(
+    base: str, make: Callable[[int], Call], rate: float, seconds: float
+) -> tuple[list[float], int]:
+    """Latencies (ms, from each request's scheduled time) and the number of failures."""
+    n = int(rate * seconds)
+    latencies: list[float] = []
+    failures = 0
+    first_failure: list[str] = []
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as client:
+
+        async def one(i: int, due: float) -> None:
+            nonlocal failures
+            try:
+                method, path, kw = make(i)
+                r = await client.request(method, path, **kw)
+                ok = r.status_code == 200
+                why = f"{r.status_code} {r.text[:200]}"
+            except httpx.HTTPError as exc:
+                ok, why = False, repr(exc)
+            if not ok and not first_failure:
+                first_failure.append(why)
+                print(f"{base}: first failure: {why}", file=sys.stderr)
+            latencies.append((time.perf_counter() - due) * 1000)
+            failures += not ok
+
+        t0 = time.perf_counter() + 0.1
+        tasks = []
+        for i in range(n):
+            due = t0 + i / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(i, due)))
+        await asyncio.gather(*tasks)
+    return latencies, failures
+
+
+def _p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
+
+
+def measure(
+    base: str, make: Callable[[int], Call], rate: float, seconds: float
+) -> tuple[float, float, int]:
+    asyncio.run(_open_loop(base, make, rate, min(2.0, seconds)))  # warm-up: pools, caches
+    lat, failures = asyncio.run(_open_loop(base, make, rate, seconds))
+    return _p(lat, 0.5), _p(lat, 0.99), failures
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--url", default=os.environ.get("KVT_TEST_PG_URL", DEFAULT_URL))
+    ap.add_argument("--alerts", type=int, default=1_000_000)
+    ap.add_argument("--payments", type=int, default=1_000_000)
+    ap.add_argument("--seconds", type=float, default=15.0)
+    ap.add_argument("--score-rate", type=float, default=200.0)
+    ap.add_argument("--list-rate", type=float, default=50.0)
+    ap.add_argument("--schema", default="", help="reuse a kept schema (no fill)")
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    calib = calibration_seconds()
+    figures: list[Figure] = []
+    with private_schema(args.url, args.schema, args.keep) as (engine, schema_url):
+        if not args.schema:
+            fill(engine, args.alerts, args.payments)
+            with engine.begin() as conn:
+                conn.execute(text(FILL_STATES))
+        with Session(engine) as s:
+            if accounts.get_user(s, "bench") is None:
+                accounts.create_user(s, "bench", "analyst", "a long enough password for load tests")
+            secret = tokens.create_token(s, "bench", "bench").secret
+            s.commit()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
+        env.update(KVT_DATABASE_URL=schema_url, KVT_SECRETS_FILE="/nonexistent")
+        auth = {"Authorization": f"Bearer {secret}"}
+        api_port, bare_port = _free_port(), _free_port()
+        api_argv = [sys.executable, "-m", "api", "--port", str(api_port), "--log-level",
+                    "warning"]  # fmt: skip
+        bare_argv = [sys.executable, "-m", "uvicorn", "bench._bare_api:app", "--port",
+                     str(bare_port), "--log-level", "warning"]  # fmt: skip
+
+        def score_request(i: int) -> Call:
+            body = {
+                "payment_id": f"PAY-BENCH-{i}",
+                "customer_id": f"C{(i * 7919) % 200000:06d}",
+                "attempt_ts": "2025-01-02T03:04:05Z",
+                "amount": 20.0 + i % 300,
+                "device": "mobile",
+                "device_id": f"D{i % 1000}",
+                "result": "failed" if i % 9 == 0 else "success",
+            }
+            return "POST", "/api/score", {"json": body, "headers": auth}
+
+        def list_request(i: int) -> Call:
+            params = {"limit": "50"} if i % 2 == 0 else {
+                "limit": "50", "status": "PENDING_REVIEW", "severity": "HIGH", "sort": "time_desc"
+            }  # fmt: skip
+            return "GET", "/api/alerts", {"params": params, "headers": auth}
+
+        results: dict[str, dict[str, tuple[float, float, int]]] = {}
+        for name, argv, port in (("api", api_argv, api_port), ("bare", bare_argv, bare_port)):
+            with server(argv, env, port) as base:
+                results[name] = {
+                    "score": measure(base, score_request, args.score_rate, args.seconds),
+                    "list": measure(base, list_request, args.list_rate, args.seconds),
+                }
+    load = os.getloadavg()[0]
+    for key, label, rate, target in (
+        ("score", "POST /api/score (dry run)", args.score_rate, SCORE_P99_MS),
+        ("list", "GET /api/alerts first page, 1M alerts", args.list_rate, LIST_P99_MS),
+    ):
+        p50, p99, failed = results["api"][key]
+        b50, b99, _ = results["bare"][key]
+        note = (f"{rate:g} req/s for {args.seconds:g} s, open loop; p50 {p50:.1f} ms; "
+                f"bare FastAPI p99 {b99:.1f} ms (p50 {b50:.1f}): x{p99 / b99:.1f}; "
+                f"{failed} failed; load average {load:.1f}")  # fmt: skip
+        figures.append(Figure(f"{label}: p99", p99, "ms", f"<= {target:g}",
+                              p99 <= target and failed == 0, p99 / 1000 / calib, note))  # fmt: skip
+    report("api", calib, figures)
+
+
+if __name__ == "__main__":
+    main()
