@@ -13,9 +13,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from api.app import create_app
-from api.context import ApiContext
-from db.errors import DbError
-from common.settings import SettingsError
+from desk import ApiRuntime, DbError, SettingsError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -25,7 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--log-level", default="info")
     args = ap.parse_args(argv)
     try:
-        ctx = ApiContext.create()
+        ctx = ApiRuntime.create()
     except (SettingsError, DbError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,11 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from api import problems
-from api.context import ApiContext
 from api.limits import BodyLimit, Throttle
 from api.metrics import ApiMetrics, Measure
 from api.routes import ROUTERS
-from desk.auth import Refused
+from desk import ApiRuntime, Refused
 
 MAX_BODY = 64 * 1024  # the largest legitimate body (a rule set, a bulk decision) is ~20 KB
 
@@ -31,7 +30,7 @@ with that account's current role (`python -m db create-token USER`, or the Users
 
 
 def create_app(
-    ctx: ApiContext | None = None,
+    ctx: ApiRuntime | None = None,
     *,
     max_body: int = MAX_BODY,
     throttle: Throttle | None = None,
@@ -39,7 +38,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = ctx is None
-        app.state.context = ctx or ApiContext.create()
+        app.state.context = ctx or ApiRuntime.create()
         try:
             yield
         finally:

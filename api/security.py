@@ -14,11 +14,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.context import ApiContext
 from api.limits import Throttle
 from api.problems import Problem
-from desk.auth import Principal
-from desk.tokens import BadToken, authenticate
+from desk import ApiRuntime, Principal, tokens
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -26,8 +24,8 @@ _bearer = HTTPBearer(
 )
 
 
-def context(request: Request) -> ApiContext:
-    ctx: ApiContext = request.app.state.context
+def context(request: Request) -> ApiRuntime:
+    ctx: ApiRuntime = request.app.state.context
     return ctx
 
 
@@ -56,8 +54,8 @@ def caller(
         # token without its scheme).
         secret = "-"
     try:
-        return authenticate(context(request).sessions, secret, client)
-    except BadToken as exc:
+        return tokens.authenticate(context(request).sessions, secret, client)
+    except tokens.BadToken as exc:
         # A missing token counts too: every refusal writes an audit line, and a client
         # that keeps calling without one must not be able to flood the trail.
         throttle.failed(client)
@@ -65,4 +63,4 @@ def caller(
 
 
 Caller = Annotated[Principal, Depends(caller)]
-Context = Annotated[ApiContext, Depends(context)]
+Context = Annotated[ApiRuntime, Depends(context)]

@@ -21,8 +21,11 @@ from db.errors import DbError
 from db.loader import LoadProgress
 from db.models import ALERT_STATUSES, ROLES, SEVERITIES
 from desk import (
+    alert_feed,
+    api_runtime,
     audit,
     auth,
+    customers,
     data_ops,
     i18n,
     i18n_accounts,
@@ -30,10 +33,15 @@ from desk import (
     insights,
     pipeline,
     queue,
+    rulesets,
     runtime,
+    scoring,
+    stream_health,
     studio,
+    tokens,
     tuning,
 )
+from desk.api_runtime import ApiRuntime
 from desk.auth import Permission, Principal, Refused
 from desk.runtime import Runtime
 from detector.backtest import HitMatrix
@@ -63,8 +71,10 @@ __all__ = [
     "RULE_IDS",
     "SEVERITIES",
     "AccountError",
+    "ApiRuntime",
     "DataGenError",
     "DatabaseError",
+    "DbError",
     "GenParams",
     "HitMatrix",
     "LoadProgress",
@@ -74,8 +84,12 @@ __all__ = [
     "Refused",
     "RuleSet",
     "Runtime",
+    "SettingsError",
+    "alert_feed",
+    "api_runtime",
     "audit",
     "auth",
+    "customers",
     "data_ops",
     "i18n",
     "i18n_accounts",
@@ -83,8 +97,12 @@ __all__ = [
     "insights",
     "pipeline",
     "queue",
+    "rulesets",
     "runtime",
+    "scoring",
     "startup_problem",
+    "stream_health",
     "studio",
+    "tokens",
     "tuning",
 ]

@@ -23,12 +23,15 @@ from sqlalchemy.orm import Session
 
 from db import repository as repo
 from db.alerts import _filtered
-from desk import queue as q
-from desk.auth import Permission, Principal, Sessions, authorize
 from db.errors import DbError
 from db.models import Alert, AlertReason
+from desk import queue as q
+from desk.auth import Permission, Principal, Sessions, authorize
+
+AlertFilters = repo.AlertFilters
 
 __all__ = [
+    "AlertFilters",
     "AlertList",
     "BadCursor",
     "OverviewCache",

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from db import timeline
 from db.archive import ArchiveError
-from desk.auth import Permission, Principal, Sessions, authorize
 from db.timeline import EventReader, TimelineEntry
+from desk.auth import Permission, Principal, Sessions, authorize
 
 __all__ = ["CustomerTimeline", "customer_timeline"]
 

@@ -12,12 +12,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from db import repository as repo
+from db.errors import RulesetConflict, RulesetNotFound
+from db.rulesets import RulesetInfo
 from desk import tuning
 from desk.auth import Permission, Principal, Sessions, authorize
-from db.rulesets import RulesetInfo
+from detector.errors import RuleSetError
 from detector.rules import RuleSet
 
-__all__ = ["RulesetInfo", "VersionBody", "get_version", "list_versions", "publish_json", "rollback"]
+__all__ = [
+    "RuleSetError",
+    "RulesetConflict",
+    "RulesetInfo",
+    "RulesetNotFound",
+    "VersionBody",
+    "get_version",
+    "list_versions",
+    "publish_json",
+    "rollback",
+]
 
 
 @dataclass(frozen=True)

@@ -20,13 +20,13 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.settings import Settings
 from db import audit as trail
 from db import repository as repo
-from desk.auth import Permission, Principal, Sessions, authorize
 from db.models import Alert, RulesetRow
+from desk.auth import Permission, Principal, Sessions, authorize
 from detector.codec import BadMessage, decode_payment, payment_message
 from detector.engine import CompiledRules, Verdict, score
-from common.settings import Settings
 from detector.state import CustomerState
 
 __all__ = ["BadPayment", "ScoreResult", "Scorer", "StreamUnavailable"]

@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 
 from db import audit as trail
 from db import tokens
-from desk.auth import Permission, Principal, Refused, Sessions, authorize
 from db.tokens import NewToken, TokenError
 from db.types import utc_now
+from desk.auth import Permission, Principal, Refused, Sessions, authorize
 
 __all__ = [
     "BadToken",

@@ -25,10 +25,9 @@ from api.models import (
 )
 from api.problems import Problem
 from api.security import Caller, Context
+from desk import RULE_IDS, DbError
 from desk import alert_feed as feed
 from desk import queue as q
-from db.errors import DbError
-from detector.rules import RULE_IDS
 
 router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 
@@ -69,7 +68,7 @@ def list_alerts(
         if value is not None and value.tzinfo is None:
             raise Problem(400, f"{name}: give a time zone (e.g. 2026-01-05T00:00:00Z)")
     try:
-        filters = q.repo.AlertFilters(
+        filters = feed.AlertFilters(
             status=_list(status),  # type: ignore[arg-type]
             severity=_list(severity),  # type: ignore[arg-type]
             rule_ids=_list(rule),

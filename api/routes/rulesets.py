@@ -10,8 +10,6 @@ from api.models import ProblemBody, Published, PublishIn, RollbackIn, RulesetInf
 from api.problems import Problem
 from api.security import Caller, Context
 from desk import rulesets
-from db.errors import RulesetConflict, RulesetNotFound
-from detector.errors import RuleSetError
 
 router = APIRouter(prefix="/api/rulesets", tags=["rule sets"])
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -58,9 +56,9 @@ def get_version(version: int, who: Caller, ctx: Context) -> RulesetOut:
 def publish(body: PublishIn, who: Caller, ctx: Context) -> Published:
     try:
         version = rulesets.publish_json(ctx.sessions, who, body.ruleset, body.note)
-    except RuleSetError as exc:
+    except rulesets.RuleSetError as exc:
         raise Problem(422, str(exc)) from None
-    except RulesetConflict as exc:
+    except rulesets.RulesetConflict as exc:
         raise Problem(409, str(exc)) from None
     return Published(version=version)
 
@@ -75,7 +73,7 @@ def publish(body: PublishIn, who: Caller, ctx: Context) -> Published:
 def rollback(version: int, body: RollbackIn, who: Caller, ctx: Context) -> Published:
     try:
         return Published(version=rulesets.rollback(ctx.sessions, who, version, body.note))
-    except RulesetNotFound as exc:
+    except rulesets.RulesetNotFound as exc:
         raise Problem(404, str(exc)) from None
-    except RulesetConflict as exc:
+    except rulesets.RulesetConflict as exc:
         raise Problem(409, str(exc)) from None

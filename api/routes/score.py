@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from api.models import ProblemBody, ReasonOut, ScoreIn, ScoreOut
 from api.problems import Problem
 from api.security import Caller, Context
-from desk.scoring import BadPayment, StreamUnavailable
+from desk import scoring
 
 router = APIRouter(tags=["scoring"])
 
@@ -27,9 +27,9 @@ def score(body: ScoreIn, who: Caller, ctx: Context) -> ScoreOut:
     message = body.model_dump(exclude={"dry_run"})
     try:
         result = ctx.scorer.score(who, message, dry_run=body.dry_run)
-    except BadPayment as exc:
+    except scoring.BadPayment as exc:
         raise Problem(422, f"payment: {exc.detail}", reason=exc.reason) from None
-    except StreamUnavailable as exc:
+    except scoring.StreamUnavailable as exc:
         raise Problem(503, str(exc)) from None
     v = result.verdict
     alert_id = result.existing_alert or (f"ALT-{v.payment_id}" if v.is_alert else None)

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.context import ApiContext
+from common.settings import Settings
 from db import tokens
 from db.models import AlertDecision, AuditEvent
-from common.settings import Settings
+from desk import ApiRuntime
 from tests.integration.db.race import at_once
 from tests.unit.db.builders import batch, scored, signed_in, write
 
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 def test_two_clients_decide_one_alert_at_once(
     pg_engine: Engine, schema_url: str, tmp_path: Path
 ) -> None:
-    ctx = ApiContext.create(Settings(data_dir=tmp_path, database_url=schema_url))
+    ctx = ApiRuntime.create(Settings(data_dir=tmp_path, database_url=schema_url))
     secrets = {}
     pairs, states = scored(batch(20))
     with Session(ctx.engine) as s:

@@ -13,12 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from api.context import ApiContext
 from api.limits import Throttle
-from db import tokens
-from desk.auth import Principal
-from db.models import AuditEvent, PaymentRow
 from common.settings import Settings
+from db import tokens
+from db.models import AuditEvent, PaymentRow
+from desk import ApiRuntime
+from desk.auth import Principal
 from tests.unit.db.builders import batch, scored, signed_in, write
 
 ROLES = ("viewer", "analyst", "rule_owner", "admin")
@@ -27,7 +27,7 @@ ROLES = ("viewer", "analyst", "rule_owner", "admin")
 @dataclass
 class Api:
     client: TestClient
-    ctx: ApiContext
+    ctx: ApiRuntime
     tokens: dict[str, str]  # role -> secret (the account is named after the role)
     alert_ids: list[str] = field(default_factory=list)
 
@@ -47,7 +47,7 @@ class Api:
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Api]:
-    ctx = ApiContext.create(Settings(data_dir=tmp_path / "data"))
+    ctx = ApiRuntime.create(Settings(data_dir=tmp_path / "data"))
     secrets: dict[str, str] = {}
     for role in ROLES:
         signed_in(ctx.sessions, role, role)

@@ -1,5 +1,7 @@
-"""What every request needs: the settings, the database, and the process-wide caches of the
-desk's use cases (counts, the active rule set, the producer), opened once per process."""
+"""Process-wide resources of the REST API: settings, database, and the caches its use cases
+share (the queue's counts, the active rule set and the producer of the scorer, the
+pipeline's throughput reading).  Unlike :class:`desk.runtime.Runtime` it never starts a
+detector: the API reads and decides, the detector service consumes."""
 
 from __future__ import annotations
 
@@ -8,17 +10,19 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from desk.alert_feed import OverviewCache
-from desk.scoring import Scorer
-from desk.stream_health import Throughput
+from common.settings import Settings, load_settings
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.timeline import EventReader, event_reader_for
-from common.settings import Settings, load_settings
+from desk.alert_feed import OverviewCache
+from desk.scoring import Scorer
+from desk.stream_health import Throughput
+
+__all__ = ["ApiRuntime"]
 
 
 @dataclass
-class ApiContext:
+class ApiRuntime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
@@ -30,7 +34,7 @@ class ApiContext:
         self.scorer = Scorer(self.settings, self.sessions)
 
     @classmethod
-    def create(cls, settings: Settings | None = None) -> ApiContext:
+    def create(cls, settings: Settings | None = None) -> ApiRuntime:
         settings = settings or load_settings()
         engine = make_engine(settings.db_url)
         upgrade(engine)
