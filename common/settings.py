@@ -54,7 +54,12 @@ _BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("order_grace_ms", 0, 3_600_000),
     ("session_idle_min", 1, 24 * 60),
     ("session_max_h", 1, 24 * 30),
+    ("flink_parallelism", 1, 1024),
+    ("flink_checkpoint_interval_s", 0.05, 86_400),
+    ("flink_out_of_orderness_ms", 0, 3_600_000),
+    ("flink_idle_timeout_ms", 0, 3_600_000),
 )
+FLINK_STATE_BACKENDS = ("hashmap", "rocksdb")
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,13 @@ class Settings:
     session_idle_min: int = 30  # sign-in expires after this long without activity
     display_tz: str = "Europe/Paris"  # the shop's zone: charts' hours and days
     session_max_h: int = 12  # ... and this long after signing in, active or not
+    # The Flink job (detector.flink): same engine, Flink's keyed state and checkpoints.
+    flink_parallelism: int = 2
+    flink_checkpoint_interval_s: float = 60.0
+    flink_checkpoint_dir: str = ""  # local path or URL (s3://...); empty: data_dir/flink
+    flink_state_backend: str = "hashmap"  # or "rocksdb" (incremental checkpoints)
+    flink_out_of_orderness_ms: int = 500  # how far behind its partition an event may arrive
+    flink_idle_timeout_ms: int = 2000  # a partition this quiet no longer holds the watermark
 
     def __post_init__(self) -> None:
         for name, low, high in _BOUNDS:
@@ -91,6 +103,11 @@ class Settings:
                 raise SettingsError(
                     f"{PREFIX}{name.upper()}: must be between {low:,} and {high:,}, got {value!r}"
                 )
+        if self.flink_state_backend not in FLINK_STATE_BACKENDS:
+            raise SettingsError(
+                f"{PREFIX}FLINK_STATE_BACKEND: must be one of {', '.join(FLINK_STATE_BACKENDS)}, "
+                f"got {self.flink_state_backend!r}"
+            )
         try:
             ZoneInfo(self.display_tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -103,6 +120,12 @@ class Settings:
     def topics(self) -> Topics:
         p = self.topic_prefix
         return Topics(*(p + name for name in astuple(Topics())))
+
+    @property
+    def flink_checkpoints(self) -> str:
+        """Where the Flink job keeps checkpoints and savepoints, as a URI."""
+        where = self.flink_checkpoint_dir or str(self.data_dir / "flink")
+        return where if "://" in where else Path(where).resolve().as_uri()
 
     @property
     def embedded(self) -> bool:

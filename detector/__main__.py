@@ -71,10 +71,20 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--until-idle", action="store_true", help="stop when a replay is done")
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
     sub.add_parser("topics", help="create the Kafka topics if missing (idempotent)")
+    sub.add_parser(
+        "flink",
+        add_help=False,
+        help="run the Flink job on a local mini-cluster (python -m detector flink --help)",
+    )
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["flink"]:  # its own options, and its own environment (.venv-flink)
+        from detector.flink.__main__ import main as flink_main
+
+        return flink_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":

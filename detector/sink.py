@@ -52,6 +52,38 @@ class SinkError(DetectorError):
     """Outbox messages could not all be delivered in time (at shutdown)."""
 
 
+def alert_body(verdict: Verdict, payment: Payment) -> dict[str, object]:
+    """The fraud-alerts message of an alert, whichever engine host (service or Flink) sends it."""
+    return {
+        "alert_id": alert_id_for(verdict.payment_id),
+        "payment_id": verdict.payment_id,
+        "customer_id": verdict.customer_id,
+        "score": verdict.score,
+        "severity": verdict.severity,
+        "ruleset_version": verdict.ruleset_version,
+        "amount": payment.amount,
+        "reasons": [r.to_dict() for r in verdict.reasons],
+    }
+
+
+def dead_letter_message(
+    reason: str, topic: str, partition: int, offset: int, value: bytes | None
+) -> tuple[bytes, dict[str, str]]:
+    """The dead-letter message of a poison input message: its bytes, and headers saying why
+    and where it came from."""
+    raw = value or b""
+    headers = {
+        "reason": reason,
+        "source_topic": topic,
+        "source_partition": str(partition),
+        "source_offset": str(offset),
+    }
+    if len(raw) > DEAD_LETTER_MAX_BYTES:
+        headers["truncated_from_bytes"] = str(len(raw))
+        raw = raw[:DEAD_LETTER_MAX_BYTES]
+    return raw, headers
+
+
 @dataclass
 class _Retry:
     row: OutboxRow
@@ -77,30 +109,15 @@ class AlertSink:
     # --- building messages (inside the batch, before the commit) ---------------------------
 
     def alert(self, verdict: Verdict, payment: Payment) -> OutboxRow:
-        alert_id = alert_id_for(verdict.payment_id)
-        body = {
-            "alert_id": alert_id,
-            "payment_id": verdict.payment_id,
-            "customer_id": verdict.customer_id,
-            "score": verdict.score,
-            "severity": verdict.severity,
-            "ruleset_version": verdict.ruleset_version,
-            "amount": payment.amount,
-            "reasons": [r.to_dict() for r in verdict.reasons],
-        }
-        return OutboxRow(alert_id, self.topics.alerts, verdict.customer_id, orjson.dumps(body))
+        body = alert_body(verdict, payment)
+        return OutboxRow(
+            body["alert_id"], self.topics.alerts, verdict.customer_id, orjson.dumps(body)
+        )
 
     def dead_letter(self, row: DeadLetterRow, record: Record) -> OutboxRow:
-        value = record.value or b""
-        headers = {
-            "reason": row.reason,
-            "source_topic": record.topic,
-            "source_partition": str(record.partition),
-            "source_offset": str(record.offset),
-        }
-        if len(value) > DEAD_LETTER_MAX_BYTES:
-            headers["truncated_from_bytes"] = str(len(value))
-            value = value[:DEAD_LETTER_MAX_BYTES]
+        value, headers = dead_letter_message(
+            row.reason, record.topic, record.partition, record.offset, record.value
+        )
         ident = f"DLQ-{record.topic}-{record.partition}-{record.offset}"
         key = _text_key(record.key)
         if key is None and record.key is not None:

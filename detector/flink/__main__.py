@@ -1,0 +1,81 @@
+"""`python -m detector.flink` (or `python -m detector flink`): the job on a local mini-cluster.
+
+Runs in `.venv-flink` (PyFlink pins its own dependencies); started from another interpreter,
+it re-executes itself there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from detector.errors import DetectorError
+from detector.settings import ROOT, load_settings
+
+FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m detector flink", description=__doc__)
+    ap.add_argument("--parallelism", type=int, help="default KVT_FLINK_PARALLELISM (2)")
+    ap.add_argument(
+        "--until-caught-up",
+        action="store_true",
+        help="read the input topics up to their end at start, then finish",
+    )
+    ap.add_argument("--fresh", action="store_true", help="ignore retained checkpoints")
+    ap.add_argument(
+        "--drain",
+        action="store_true",
+        help="on SIGTERM, score every waiting event before the savepoint (end of a stream)",
+    )
+    ap.add_argument("--restore-from", metavar="URI", help="a checkpoint or savepoint to resume")
+    ap.add_argument(
+        "--fail-at",
+        default="",
+        metavar="IDS",
+        help="(failure tests) comma-separated payment ids whose first scoring fails the job",
+    )
+    ap.add_argument("--fail-dir", default="", help="(failure tests) where failures are marked")
+    return ap
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if importlib.util.find_spec("pyflink") is None:
+        if not FLINK_PYTHON.exists():
+            print("error: PyFlink is not installed: run scripts/flink-setup", file=sys.stderr)
+            return 2
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if argv[:1] == ["flink"]:
+            argv = argv[1:]
+        os.execv(str(FLINK_PYTHON), [str(FLINK_PYTHON), "-m", "detector.flink", *argv])
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    from detector.flink.runner import run
+
+    try:
+        if args.parallelism is not None and args.parallelism < 1:
+            raise DetectorError(f"--parallelism: must be at least 1, got {args.parallelism}")
+        summary = run(
+            load_settings(),
+            parallelism=args.parallelism,
+            bounded=args.until_caught_up,
+            fresh=args.fresh,
+            restore_from=args.restore_from,
+            fail_at=tuple(i for i in args.fail_at.split(",") if i),
+            fail_dir=args.fail_dir,
+            drain=args.drain,
+        )
+    except DetectorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.to_json())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,241 @@
+"""The Flink job graph: Kafka tables in and out, the Python functions in between.
+
+The input topics are read through Flink SQL's Kafka connector in `raw` format, which gives
+each message's bytes with its topic, partition and offset (a dead letter names them) and
+lets the watermark come from the payload's own event time, per Kafka partition inside the
+source: a partition read ahead of another cannot make the other's events late.  The event
+time there is only a lower bound for ordering (unparsable or implausible times count as
+1970, so they never move a watermark); scoring reads times through `detector.codec`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyflink.common import Configuration, Duration, WatermarkStrategy
+from pyflink.common.serialization import SimpleStringSchema
+from pyflink.common.typeinfo import Types
+from pyflink.datastream import DataStream, StreamExecutionEnvironment
+from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
+from pyflink.table import StreamTableEnvironment
+
+from detector.flink.functions import (
+    ALERT_ROW,
+    DEAD_ROW,
+    DEAD_TAG,
+    RULESETS,
+    Decode,
+    Score,
+    WriteAlert,
+    WriteDeadLetter,
+)
+from detector.settings import Settings
+
+JOB_NAME = "kvt-fraud-detector"
+# Kafka brokers refuse transactions longer than transaction.max.timeout.ms (15 min default).
+TRANSACTION_TIMEOUT_MS = 900_000
+
+
+@dataclass(frozen=True)
+class JobOptions:
+    parallelism: int
+    bounded: bool = False  # read to the end offsets found at start, then finish (tests, backfills)
+    restore_from: str | None = None  # a checkpoint or savepoint directory
+    fail_at: tuple[str, ...] = ()  # payment ids whose first scoring fails the job (tests)
+    fail_dir: str = ""
+    rest_port: int = 0
+    python: str = ""  # the interpreter of the Python workers
+    connector_jar: str = ""
+    ship_code: tuple[str, ...] = ()  # package directories sent to a remote cluster's workers
+
+
+def ruleset_topic(settings: Settings) -> str:
+    return f"{settings.topic_prefix}rulesets"
+
+
+def configuration(settings: Settings, opts: JobOptions) -> Configuration:
+    where = settings.flink_checkpoints.rstrip("/")
+    interval_ms = settings.flink_checkpoint_interval_s * 1000
+    conf = {
+        "pipeline.name": JOB_NAME,
+        "parallelism.default": str(opts.parallelism),
+        "execution.checkpointing.interval": f"{round(interval_ms)} ms",
+        "execution.checkpointing.mode": "EXACTLY_ONCE",
+        "execution.checkpointing.dir": f"{where}/checkpoints",
+        "execution.checkpointing.savepoint-dir": f"{where}/savepoints",
+        "execution.checkpointing.externalized-checkpoint-retention": "RETAIN_ON_CANCELLATION",
+        "execution.checkpointing.num-retained": "3",
+        "state.backend.type": settings.flink_state_backend,
+        "execution.checkpointing.incremental": str(settings.flink_state_backend == "rocksdb"),
+        "restart-strategy.type": "exponential-delay",
+        "restart-strategy.exponential-delay.initial-backoff": "500 ms",
+        "restart-strategy.exponential-delay.max-backoff": "30 s",
+        # Python operators hand results back per bundle: this bounds the added latency.
+        "python.fn-execution.bundle.time": "100",
+        "rest.address": "127.0.0.1",
+        "rest.bind-address": "127.0.0.1",
+    }
+    if opts.rest_port:
+        conf["rest.port"] = conf["rest.bind-port"] = str(opts.rest_port)
+    if opts.python:
+        conf["python.executable"] = conf["python.client.executable"] = opts.python
+    if opts.connector_jar:
+        conf["pipeline.jars"] = Path(opts.connector_jar).resolve().as_uri()
+    if opts.restore_from:
+        conf["execution.state-recovery.path"] = opts.restore_from
+    out = Configuration()
+    for key, value in conf.items():
+        out.set_string(key, value)
+    return out
+
+
+def _kafka_options(settings: Settings) -> dict[str, str]:
+    extra = {f"properties.{k}": str(v) for k, v in settings.kafka_options.items()}
+    return {"connector": "kafka", "properties.bootstrap.servers": settings.kafka_bootstrap, **extra}
+
+
+def _with(options: dict[str, str]) -> str:
+    return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
+
+
+def _event_time(*fields: str) -> str:
+    """The payload's time as TIMESTAMP(3), or 1970 when absent, unparsable or implausible."""
+    text = "CAST(`value` AS STRING)"
+    raw = ", ".join(f"JSON_VALUE({text}, '$.{f}')" for f in fields)
+    raw = f"COALESCE({raw})" if len(fields) > 1 else raw
+    parsed = f"TRY_CAST(REPLACE(REPLACE({raw}, 'T', ' '), 'Z', '') AS TIMESTAMP(3))"
+    return (
+        f"COALESCE(CASE WHEN {parsed} >= TIMESTAMP '2000-01-01 00:00:00' "
+        f"AND {parsed} < TIMESTAMP '2100-01-01 00:00:00' THEN {parsed} END, "
+        "TIMESTAMP '1970-01-01 00:00:00')"
+    )
+
+
+def _source_sql(
+    name: str, topic: str, time_fields: tuple[str, ...], settings: Settings, bounded: bool
+) -> str:
+    options = {
+        **_kafka_options(settings),
+        "topic": topic,
+        "properties.group.id": f"{settings.consumer_group}-flink",
+        # A first start reads from the beginning; a restore resumes from its checkpoint.
+        "scan.startup.mode": "group-offsets",
+        "properties.auto.offset.reset": "earliest",
+        "format": "raw",
+    }
+    if bounded:
+        options["scan.bounded.mode"] = "latest-offset"
+    lag = settings.flink_out_of_orderness_ms / 1000
+    return f"""
+CREATE TEMPORARY TABLE {name} (
+  `value` BYTES,
+  `topic` STRING METADATA VIRTUAL,
+  `partition` INT METADATA VIRTUAL,
+  `offset` BIGINT METADATA VIRTUAL,
+  `event_time` AS {_event_time(*time_fields)},
+  WATERMARK FOR `event_time` AS `event_time` - INTERVAL '{lag:.3f}' SECOND
+) WITH ({_with(options)})"""
+
+
+def _sink_sql(
+    name: str, columns: str, topic: str, settings: Settings, extra: dict[str, str]
+) -> str:
+    options = {
+        **_kafka_options(settings),
+        "topic": topic,
+        "sink.delivery-guarantee": "exactly-once",
+        "sink.transactional-id-prefix": f"{settings.consumer_group}-{topic}",
+        "properties.transaction.timeout.ms": str(TRANSACTION_TIMEOUT_MS),
+        **extra,
+    }
+    return f"CREATE TEMPORARY TABLE {name} ({columns}) WITH ({_with(options)})"
+
+
+def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
+    """The environment with the whole job attached; `execute` or `execute_async` runs it."""
+    env = StreamExecutionEnvironment.get_execution_environment(configuration(settings, opts))
+    for path in opts.ship_code:
+        env.add_python_file(path)
+    t_env = StreamTableEnvironment.create(env)
+    tconf = t_env.get_config()
+    tconf.set("table.local-time-zone", "UTC")
+    if settings.flink_idle_timeout_ms:
+        tconf.set("table.exec.source.idle-timeout", f"{settings.flink_idle_timeout_ms} ms")
+    topics = settings.topics
+    t_env.execute_sql(
+        _source_sql("payments_in", topics.payments, ("attempt_ts",), settings, opts.bounded)
+    )
+    t_env.execute_sql(
+        _source_sql(
+            "events_in", topics.user_events, ("event_timestamp", "ts"), settings, opts.bounded
+        )
+    )
+    columns = "SELECT `value`, `topic`, `partition`, `offset`, `event_time` FROM "
+    payments = t_env.to_data_stream(t_env.sql_query(columns + "payments_in"))
+    events = t_env.to_data_stream(t_env.sql_query(columns + "events_in"))
+
+    decoded = (
+        payments.union(events)
+        .process(Decode(topics.payments, settings.max_message_bytes), Types.PICKLED_BYTE_ARRAY())
+        .uid("decode")
+        .name("decode")
+    )
+    alerts = (
+        decoded.key_by(lambda pair: pair[0], key_type=Types.STRING())
+        .connect(_rulesets(env, settings, opts).broadcast(RULESETS))
+        .process(Score(opts.fail_at, opts.fail_dir), Types.PICKLED_BYTE_ARRAY())
+        .uid("score")
+        .name("score")
+        .map(WriteAlert(), ALERT_ROW)
+        .uid("write-alerts")
+        .name("write alerts to PostgreSQL")
+    )
+    dead = (
+        decoded.get_side_output(DEAD_TAG)
+        .map(WriteDeadLetter(), DEAD_ROW)
+        .uid("write-dead-letters")
+        .name("write dead letters to PostgreSQL")
+    )
+
+    keyed = {"key.format": "raw", "key.fields": "k", "value.format": "raw",
+             "value.fields-include": "EXCEPT_KEY"}  # fmt: skip
+    t_env.execute_sql(
+        _sink_sql("alerts_out", "`k` STRING, `v` BYTES", topics.alerts, settings, keyed)
+    )
+    t_env.execute_sql(
+        _sink_sql(
+            "dead_out",
+            "`v` BYTES, `headers` MAP<STRING, BYTES> METADATA",
+            topics.dead_letter,
+            settings,
+            {"format": "raw"},
+        )
+    )
+    sinks = t_env.create_statement_set()
+    sinks.add_insert("alerts_out", t_env.from_data_stream(alerts))
+    sinks.add_insert("dead_out", t_env.from_data_stream(dead))
+    sinks.attach_as_datastream()
+    return env
+
+
+def _rulesets(env: StreamExecutionEnvironment, settings: Settings, opts: JobOptions) -> DataStream:
+    """The rule-set announcements (compacted topic, read from its start)."""
+    builder = (
+        KafkaSource.builder()
+        .set_bootstrap_servers(settings.kafka_bootstrap)
+        .set_topics(ruleset_topic(settings))
+        .set_group_id(f"{settings.consumer_group}-flink-rulesets")
+        .set_starting_offsets(KafkaOffsetsInitializer.earliest())
+        .set_value_only_deserializer(SimpleStringSchema())
+    )
+    for key, value in settings.kafka_options.items():
+        builder = builder.set_property(key, str(value))
+    if opts.bounded:
+        builder = builder.set_bounded(KafkaOffsetsInitializer.latest())
+    # Kafka's record time (when published) as watermark: the announcements never hold back
+    # scoring once read, and the job scores nothing before the first one (or idleness).
+    strategy = WatermarkStrategy.for_monotonous_timestamps()
+    if settings.flink_idle_timeout_ms:
+        strategy = strategy.with_idleness(Duration.of_millis(settings.flink_idle_timeout_ms))
+    return env.from_source(builder.build(), strategy, "rulesets").uid("rulesets")

@@ -1,0 +1,220 @@
+"""The Flink job (detector.flink) against real Kafka and PostgreSQL, on a local mini-cluster.
+
+The reference is the backtest path (`expected`, the engine over the dataset's events): the
+job's alerts in PostgreSQL and the committed ones on fraud-alerts must equal it exactly.
+Each run reads the topics up to their end (`--until-caught-up`), so it finishes on its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import sqlalchemy as sa
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from data_gen.readers import read_dataset
+from data_gen.stream import stream_messages
+from db.models import Alert, DeadLetter
+from detector.engine import Detector, Verdict
+from detector.feed import dataset_events
+from detector.rules import default_ruleset
+from tests.integration.detector.conftest import ROOT, Expected, Pipeline
+
+pytestmark = pytest.mark.integration
+
+FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"
+JOB_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="module")
+def verdicts(dataset: Path) -> dict[str, Verdict]:
+    """Every payment's verdict on the backtest path, by payment id."""
+    det = Detector(default_ruleset())
+    return {v.payment_id: v for v in det.process_all(dataset_events(read_dataset(dataset)))}
+
+
+@pytest.fixture
+def flink(make_pipeline, kafka_bootstrap: str):
+    """A pipeline (own schema and topics) and a runner of the job against it."""
+    assert FLINK_PYTHON.exists(), "the Flink environment is missing: run scripts/flink-setup"
+    made: list[Pipeline] = []
+
+    def make() -> Pipeline:
+        p = make_pipeline()
+        made.append(p)
+        return p
+
+    yield make
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    for p in made:
+        for f in admin.delete_topics([f"{p.settings.topic_prefix}rulesets"]).values():
+            with contextlib.suppress(Exception):
+                f.result()
+
+
+def job_env(p: Pipeline, **env: str) -> dict[str, str]:
+    return {
+        **p.env,
+        "KVT_DATA_DIR": str(p.log_dir),
+        "KVT_FLINK_CHECKPOINT_INTERVAL_S": "0.5",
+        "KVT_FLINK_IDLE_TIMEOUT_MS": "0",
+        **env,
+    }
+
+
+def start_job(p: Pipeline, *args: str, **env: str) -> subprocess.Popen[bytes]:
+    """`python -m detector flink ARGS` in .venv-flink; stdout is its summary line."""
+    log = open(p.log_dir / f"flink-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
+    return subprocess.Popen(
+        [str(FLINK_PYTHON), "-m", "detector.flink", *args],
+        cwd=ROOT,
+        env=job_env(p, **env),
+        stdout=subprocess.PIPE,
+        stderr=log,
+    )
+
+
+def summary_of(p: Pipeline, proc: subprocess.Popen[bytes]) -> dict[str, Any]:
+    out, _ = proc.communicate(timeout=JOB_TIMEOUT_S)
+    lines = out.decode().strip().splitlines()
+    assert proc.returncode == 0 and lines, f"job exited {proc.returncode}:\n" + logs(p)
+    return orjson.loads(lines[-1])
+
+
+def logs(p: Pipeline) -> str:
+    return "\n".join(
+        f.read_text(errors="replace")[-4000:] for f in sorted(p.log_dir.glob("flink-*.log"))
+    )
+
+
+def newest_log(p: Pipeline) -> str:
+    return max(p.log_dir.glob("flink-*.log")).read_text(errors="replace")
+
+
+def run_job(p: Pipeline, *args: str, **env: str) -> dict[str, Any]:
+    """The job over everything on the topics now (`--until-caught-up`): its summary."""
+    return summary_of(p, start_job(p, "--until-caught-up", *args, **env))
+
+
+def stored_alerts(p: Pipeline) -> dict[str, tuple[Any, ...]]:
+    with p.sessions() as s:
+        rows = s.execute(
+            sa.select(
+                Alert.payment_id, Alert.score, Alert.severity, Alert.ruleset_version, Alert.reasons
+            )
+        ).all()
+    return {pid: (score, sev, rs, explain(reasons)) for pid, score, sev, rs, reasons in rows}
+
+
+def explain(reasons: list[dict[str, Any]]) -> tuple[tuple[str, int, str], ...]:
+    return tuple((r["rule_id"], r["points"], r["detail_en"]) for r in reasons)
+
+
+def expected_alerts(verdicts: dict[str, Verdict], version: str = "1") -> dict[str, tuple]:
+    return {
+        v.payment_id: (v.score, v.severity, version, explain([r.to_dict() for r in v.reasons]))
+        for v in verdicts.values()
+        if v.is_alert
+    }
+
+
+def read_committed(p: Pipeline, topic: str) -> list[Any]:
+    """Every committed message of `topic` (a reader in read_committed isolation)."""
+    c = Consumer(
+        {
+            "bootstrap.servers": p.settings.kafka_bootstrap,
+            "group.id": f"check-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    c.assign([TopicPartition(topic, n, 0) for n in parts])
+    out, eof = [], set()
+    deadline = time.monotonic() + 30
+    while len(eof) < len(parts) and time.monotonic() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error() is None:
+            out.append(m)
+        elif m.error().code() == -191:  # _PARTITION_EOF: read to the last stable offset
+            eof.add(m.partition())
+    c.close()
+    assert len(eof) == len(parts), f"{topic}: not read to its end"
+    return out
+
+
+def assert_topic_equals(p: Pipeline, want: dict[str, tuple]) -> None:
+    msgs = read_committed(p, p.settings.topics.alerts)
+    bodies = [orjson.loads(m.value()) for m in msgs]
+    assert len(bodies) == len(want)  # exactly once: no alert repeated
+    got = {
+        b["payment_id"]: (b["score"], b["severity"], b["ruleset_version"], explain(b["reasons"]))
+        for b in bodies
+    }
+    assert got == want
+    assert all(m.key().decode() == orjson.loads(m.value())["customer_id"] for m in msgs)
+
+
+def junk_messages(p: Pipeline, expected: Expected) -> list[tuple[str, bytes, str]]:
+    t = p.settings.topics
+    good = orjson.loads(next(m.value for m in expected.messages if m.kind == "payments"))
+    return [
+        (t.payments, b"{not json", "invalid_json"),
+        (t.payments, orjson.dumps({**good, "payment_id": None}), "missing_field"),
+        (t.payments, orjson.dumps({**good, "amount": 9e99}), "absurd_amount"),
+        (t.payments, orjson.dumps({**good, "attempt_ts": "31/12/2025"}), "bad_timestamp"),
+        (t.payments, orjson.dumps({**good, "utm_source": "ads\u0000"}), "bad_value"),
+        (
+            t.user_events,
+            orjson.dumps(
+                {
+                    "event_id": "E1",
+                    "customer_id": "C1",
+                    "event_type": "teleport",
+                    "event_timestamp": "2025-11-02T00:00:00Z",
+                }
+            ),
+            "unknown_event_type",
+        ),
+        (t.user_events, b"\x00" * 200_000, "too_large"),
+    ]
+
+
+@pytest.mark.parametrize("parallelism", [1, 2])
+def test_streaming_equals_batch(flink, expected: Expected, verdicts, parallelism: int) -> None:
+    p = flink()
+    junk = junk_messages(p, expected) if parallelism == 2 else []
+    prod = Producer({"bootstrap.servers": p.settings.kafka_bootstrap})
+    for topic, value, _ in junk:
+        prod.produce(topic, key=b"C000001", value=value)
+    prod.flush(10)
+    stream_messages(expected.messages, p.settings)
+
+    summary = run_job(p, "--parallelism", str(parallelism))
+
+    assert summary["status"] == "FINISHED"
+    want = expected_alerts(verdicts)
+    assert len(want) > 20
+    assert stored_alerts(p) == want
+    assert_topic_equals(p, want)
+    assert summary["checkpoints"]["completed"] >= 1
+    # Malformed input: dead-lettered with the codec's reason, in PostgreSQL and on the topic.
+    with p.sessions() as s:
+        stored = sorted(s.scalars(sa.select(DeadLetter.reason)))
+    assert stored == sorted(r for _, _, r in junk)
+    dead = read_committed(p, p.settings.topics.dead_letter)
+    headers = [{k: v.decode() for k, v in m.headers()} for m in dead]
+    assert sorted(h["reason"] for h in headers) == sorted(r for _, _, r in junk)
+    topics = (p.settings.topics.payments, p.settings.topics.user_events)
+    assert all(h["source_topic"] in topics and int(h["source_offset"]) >= 0 for h in headers)
+

@@ -1,0 +1,113 @@
+"""The Flink job's decisions that need no Flink: event order, waiting events, rule-set versions."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from detector.codec import BadMessage, payment_message
+from detector.engine import Detector
+from detector.events import Activity
+from detector.flink.timeline import (
+    add_version,
+    decode,
+    read_ruleset_message,
+    ruleset_message,
+    split_due,
+    version_for,
+)
+from detector.rules import RULE_IDS, RuleSet, default_ruleset
+from tests.unit.detector.factories import cart, ms, pay
+
+T = ms("2025-11-20T14:00:00")
+
+
+def v(version: str) -> RuleSet:
+    return RuleSet.from_dict(default_ruleset().to_dict(), version=version)
+
+
+def test_due_events_come_in_engine_order_clicks_first_then_ids() -> None:
+    p2, p1 = pay(payment_id="P2", ts_ms=T), pay(payment_id="P1", ts_ms=T)
+    c = cart(T)
+    later = pay(payment_id="P3", ts_ms=T + 1)
+    due, rest = split_due([p2, later, c, p1], T)
+    assert due == [c, p1, p2]
+    assert rest == [later]
+
+
+def test_scoring_due_events_equals_the_engine_over_the_sorted_stream() -> None:
+    """A payment 20 s after its session's first add_to_cart is a fast checkout only if the
+    click is applied first, whatever order the two topics delivered them in."""
+    click, payment = cart(T - 20_000), pay(ts_ms=T)
+    due, _ = split_due([payment, click], T)
+    (verdict,) = Detector(default_ruleset()).process_all(due)
+    (reference,) = Detector(default_ruleset()).process_all([click, payment])
+    assert verdict == reference
+    assert "FAST_CHECKOUT" in {r.rule_id for r in verdict.reasons}
+
+
+def test_decode_keeps_payments_and_state_changing_clicks_only() -> None:
+    p = pay()
+    assert decode(True, orjson.dumps(payment_message(p)), 65536) == p
+    view = {"event_id": "E1", "customer_id": "C1", "event_type": "page_view",
+            "event_timestamp": "2025-11-20T14:00:00Z"}  # fmt: skip
+    assert decode(False, orjson.dumps(view), 65536) is None
+    click = decode(False, orjson.dumps({**view, "event_type": "add_to_cart"}), 65536)
+    assert isinstance(click, Activity) and click.ts_ms == T
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [(b"{nope", "invalid_json"), (None, "empty"), (b"[1]", "not_an_object")],
+)
+def test_decode_raises_the_codecs_reason(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(BadMessage) as info:
+        decode(True, raw, 65536)
+    assert info.value.reason == reason
+
+
+def test_a_version_applies_only_after_the_watermark_it_arrived_at() -> None:
+    entries = add_version([], v("1"), None, watermark=-(2**63))
+    assert entries is not None
+    entries2 = add_version(entries, v("2"), None, watermark=T)
+    assert entries2 is not None
+    assert version_for(entries2, T)[1] == "1"  # already scored when v2 arrived: unchanged
+    assert version_for(entries2, T + 1)[1] == "2"
+
+
+def test_a_planned_version_waits_for_its_event_time() -> None:
+    entries = add_version([], v("1"), None, watermark=0)
+    entries = add_version(entries or [], v("2"), T, watermark=5)
+    assert entries is not None
+    assert version_for(entries, T - 1)[1] == "1"
+    assert version_for(entries, T)[1] == "2"
+
+
+def test_the_same_version_announced_again_changes_nothing() -> None:
+    entries = add_version([], v("3"), None, watermark=0)
+    assert add_version(entries or [], v("3"), None, watermark=100) is None
+
+
+def test_no_version_before_the_first_announcement() -> None:
+    assert version_for([], T) is None
+
+
+def test_ruleset_message_round_trip_keeps_version_points_and_time() -> None:
+    rs = v("7").with_points(dict.fromkeys(RULE_IDS, 5))
+    back, effective = read_ruleset_message(ruleset_message(rs, effective_ms=T))
+    assert back == rs and back.version == "7" and effective == T
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{}",
+        b"nope",
+        orjson.dumps({"version": "2", "ruleset": {"rules": 3}}),
+        orjson.dumps({"version": "2", "ruleset": {}, "effective_ms": "soon"}),
+    ],
+)
+def test_a_bad_ruleset_message_is_refused_with_a_reason(raw: bytes) -> None:
+    with pytest.raises(BadMessage) as info:
+        read_ruleset_message(raw)
+    assert info.value.reason == "bad_ruleset"
