@@ -13,8 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
+from common.settings import ROOT, load_settings
 from detector.errors import DetectorError
-from detector.settings import ROOT, load_settings
 
 FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"
 
@@ -28,6 +28,11 @@ def parser() -> argparse.ArgumentParser:
         help="read the input topics up to their end at start, then finish",
     )
     ap.add_argument("--fresh", action="store_true", help="ignore retained checkpoints")
+    ap.add_argument(
+        "--bridge",
+        action="store_true",
+        help="only announce rule-set changes, for a job on a cluster (flink run)",
+    )
     ap.add_argument(
         "--drain",
         action="store_true",
@@ -55,8 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             argv = argv[1:]
         os.execv(str(FLINK_PYTHON), [str(FLINK_PYTHON), "-m", "detector.flink", *argv])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from detector.flink.runner import run
+    from detector.flink.runner import bridge_forever, run
 
+    if args.bridge:
+        bridge_forever(load_settings())
+        return 0
     try:
         if args.parallelism is not None and args.parallelism < 1:
             raise DetectorError(f"--parallelism: must be at least 1, got {args.parallelism}")

@@ -15,15 +15,19 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.settings import Settings
 from db import repository as repo
 from detector.errors import DetectorError
 from detector.flink.timeline import ruleset_message
-from detector.settings import Settings
 
 log = logging.getLogger("kvt.flink")
 
 POLL_S = 0.5
 KEY = b"active"
+
+
+def ruleset_topic(settings: Settings) -> str:
+    return f"{settings.topic_prefix}rulesets"
 
 
 def ensure_ruleset_topic(settings: Settings, topic: str, timeout_s: float = 30.0) -> None:

@@ -26,6 +26,7 @@ from pyflink.datastream import (
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from sqlalchemy.exc import DBAPIError
 
+from common.settings import load_settings
 from db import repository as repo
 from db.engine import make_engine, session_factory
 from detector.backoff import backoff
@@ -42,7 +43,6 @@ from detector.flink.timeline import (
     version_for,
 )
 from detector.rules import RuleSet, default_ruleset
-from detector.settings import load_settings
 from detector.sink import alert_body, dead_letter_message
 from detector.state import CustomerState
 
@@ -95,6 +95,7 @@ class Score(KeyedBroadcastProcessFunction):
         self.fallback = Detector(default_ruleset())
         self.payments = ctx.get_metrics_group().counter("verdicts")
         self.late = ctx.get_metrics_group().counter("late_events")
+        self.repeated = ctx.get_metrics_group().counter("repeated_events")
 
     def process_broadcast_element(self, value: str, ctx: Any) -> None:
         try:
@@ -140,6 +141,9 @@ class Score(KeyedBroadcastProcessFunction):
                 det.states[event.customer_id] = state
             verdict = det.process(event)
             state = det.states.pop(event.customer_id)
+            if det.skipped:  # already applied (a repeat): no second verdict
+                self.repeated.inc(len(det.skipped))
+                det.skipped.clear()
             if verdict is None:
                 continue
             assert isinstance(event, Payment)

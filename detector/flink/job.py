@@ -20,6 +20,8 @@ from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
 from pyflink.table import StreamTableEnvironment
 
+from common.settings import Settings
+from detector.flink.bridge import ruleset_topic
 from detector.flink.functions import (
     ALERT_ROW,
     DEAD_ROW,
@@ -30,7 +32,6 @@ from detector.flink.functions import (
     WriteAlert,
     WriteDeadLetter,
 )
-from detector.settings import Settings
 
 JOB_NAME = "kvt-fraud-detector"
 # Kafka brokers refuse transactions longer than transaction.max.timeout.ms (15 min default).
@@ -48,10 +49,6 @@ class JobOptions:
     python: str = ""  # the interpreter of the Python workers
     connector_jar: str = ""
     ship_code: tuple[str, ...] = ()  # package directories sent to a remote cluster's workers
-
-
-def ruleset_topic(settings: Settings) -> str:
-    return f"{settings.topic_prefix}rulesets"
 
 
 def configuration(settings: Settings, opts: JobOptions) -> Configuration:
@@ -73,11 +70,10 @@ def configuration(settings: Settings, opts: JobOptions) -> Configuration:
         "restart-strategy.exponential-delay.max-backoff": "30 s",
         # Python operators hand results back per bundle: this bounds the added latency.
         "python.fn-execution.bundle.time": "100",
-        "rest.address": "127.0.0.1",
-        "rest.bind-address": "127.0.0.1",
     }
-    if opts.rest_port:
+    if opts.rest_port:  # the local mini-cluster's REST endpoint, for the run's summary
         conf["rest.port"] = conf["rest.bind-port"] = str(opts.rest_port)
+        conf["rest.address"] = conf["rest.bind-address"] = "127.0.0.1"
     if opts.python:
         conf["python.executable"] = conf["python.client.executable"] = opts.python
     if opts.connector_jar:

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from common.settings import ROOT, Settings
 from detector.errors import DetectorError
-from detector.flink.bridge import RulesetBridge, ensure_ruleset_topic
+from detector.flink.bridge import RulesetBridge, ensure_ruleset_topic, ruleset_topic
 from detector.kafka_admin import ensure_topics
-from detector.settings import ROOT, Settings
 
 log = logging.getLogger("kvt.flink")
 
@@ -112,7 +112,7 @@ def run(
     savepoint-and-stop; with `drain`, every waiting event is scored first (end of stream)."""
     from db.engine import make_engine, session_factory
     from db.migrate import upgrade
-    from detector.flink.job import JobOptions, build, ruleset_topic
+    from detector.flink.job import JobOptions, build
 
     if settings.embedded:
         raise FlinkJobError("no broker configured: set KVT_KAFKA_BOOTSTRAP")
@@ -173,6 +173,19 @@ def run(
         raise FlinkJobError(f"job {job_id} failed ({_first_line(exc)}); see {log_dir}") from None
     summary.seconds = round(time.monotonic() - t0, 2)
     return summary
+
+
+def bridge_forever(settings: Settings, stop: threading.Event | None = None) -> None:
+    """Announce rule-set changes to a job running on a cluster (`flink run`), until stopped."""
+    from db.engine import make_engine, session_factory
+
+    topic = ruleset_topic(settings)
+    ensure_ruleset_topic(settings, topic)
+    bridge = RulesetBridge(settings, session_factory(make_engine(settings.db_url)), topic)
+    stop = stop or threading.Event()
+    _on_signals(stop)
+    while not stop.wait(0.25):
+        bridge.poll()
 
 
 def _first_line(exc: BaseException) -> str:

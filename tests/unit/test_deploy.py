@@ -502,3 +502,26 @@ def test_the_admin_job_creates_the_first_account_through_stdin_only() -> None:
     create = script.split("|")[-1]  # the password reaches create-user through the pipe only
     assert "create-user" in create and "DESK_ADMIN_PASSWORD" not in create
     assert _depends(_services()["app"])["admin"] == "service_completed_successfully"
+
+
+def test_the_flink_profile_runs_the_job_on_a_cluster_beside_the_stack() -> None:
+    services = _services()
+    flink = {n: s for n, s in services.items() if "flink" in (s.get("profiles") or [])}
+    assert set(flink) == {"flink-jobmanager", "flink-taskmanager", "flink-job"}
+    jm, tm, job = flink["flink-jobmanager"], flink["flink-taskmanager"], flink["flink-job"]
+    assert _command(jm)[:2] == ["jobmanager.sh", "start-foreground"]
+    assert _published(jm) == {8081: 8083}  # the Flink UI
+    assert "taskmanager.numberOfTaskSlots=4" in _command(tm)
+    script = " ".join(_command(job))
+    assert "flink run -d -m flink-jobmanager:8081" in script
+    assert "-py detector/flink/submit.py" in script
+    assert "python -m detector flink --bridge" in script
+    assert (ROOT / "detector" / "flink" / "submit.py").exists()
+    known = {"KVT_" + f.name.upper() for f in fields(Settings) if f.name != "kafka_options"}
+    for service in (tm, job):  # the Python workers and the bridge read the same settings
+        env = {k: v for k, v in _env(service).items() if k != "FLINK_RESTORE"}
+        assert set(env) <= known
+        settings = load_settings(env=env, secrets_file=ROOT / "no-such-secrets.toml")
+        assert settings.flink_checkpoints == "file:///checkpoints"
+    for service in flink.values():
+        assert "/checkpoints" in " ".join(service["volumes"][0].split(":")[1:])

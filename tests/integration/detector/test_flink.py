@@ -217,4 +217,3 @@ def test_streaming_equals_batch(flink, expected: Expected, verdicts, parallelism
     assert sorted(h["reason"] for h in headers) == sorted(r for _, _, r in junk)
     topics = (p.settings.topics.payments, p.settings.topics.user_events)
     assert all(h["source_topic"] in topics and int(h["source_offset"]) >= 0 for h in headers)
-
