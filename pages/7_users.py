@@ -1,13 +1,15 @@
-"""Users: accounts, roles and passwords (admins only; every change goes to the audit trail)."""
+"""Users: accounts, roles, passwords and API tokens (admins only; every change goes to the
+audit trail)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from desk import ROLES, AccountError, Permission, auth
+from desk import ROLES, AccountError, Permission, auth, tokens
 from pages._ui import refused, require, runtime, sidebar, ta
 
 sidebar()
@@ -105,3 +107,51 @@ with right:
             reset = st.form_submit_button(ta("us.reset_btn"), icon=":material/key:")
             if reset and act(auth.reset_password, current.username, pw):
                 done(ta("us.reset_done", name=current.username))
+
+        # API tokens of the selected account: the secret is shown once, right after creation.
+        st.subheader(ta("us.tokens"))
+        with st.form("us_token", clear_on_submit=True):
+            label = st.text_input(ta("us.token_label"), max_chars=128, key="us_token_label")
+            days = st.number_input(
+                ta("us.token_days"), min_value=0, max_value=3650, value=90, key="us_token_days"
+            )
+            if st.form_submit_button(ta("us.token_create"), icon=":material/vpn_key:"):
+                expires = datetime.now(UTC) + timedelta(days=int(days)) if days else None
+                try:
+                    new = tokens.create_token(
+                        rt.sessions, who, current.username, label or None, expires
+                    )
+                except auth.Refused as exc:
+                    refused(exc)
+                except AccountError as exc:
+                    st.error(str(exc))
+                else:
+                    st.warning(ta("us.token_once"))
+                    st.code(new.secret, language=None)
+        held = tokens.list_tokens(rt.sessions, who, current.username)
+        if held:
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            ta("us.tcol.id"): t.id,
+                            ta("us.tcol.prefix"): f"{t.prefix}…",
+                            ta("us.tcol.label"): t.label,
+                            ta("us.tcol.expires_at"): t.expires_at,
+                            ta("us.tcol.last_used_at"): t.last_used_at,
+                            ta("us.tcol.revoked_at"): t.revoked_at,
+                        }
+                        for t in held
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
+        usable = [t.id for t in held if t.usable]
+        if usable:
+            with st.form("us_revoke"):
+                pick = st.selectbox(ta("us.token_pick"), usable, key="us_token_pick")
+                if st.form_submit_button(ta("us.token_revoke"), icon=":material/block:") and act(
+                    tokens.revoke_token, pick
+                ):
+                    done(ta("us.token_revoked", id=pick, name=current.username))

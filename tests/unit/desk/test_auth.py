@@ -12,15 +12,25 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import audit as trail
+from db import tokens as db_tokens
 from db.engine import session_factory
 from db.models import Alert, AuditEvent
 from db.rulesets import active_ruleset
-from desk import audit, auth, tuning
+from desk import alert_feed, audit, auth, tokens, tuning
 from desk import queue as q
+from desk import rulesets as desk_rulesets
 from desk.auth import Permission, Principal
 from tests.unit.db.builders import PASSWORD, batch, scored, signed_in, write
 
 Call = Callable[[sessionmaker[Session], Principal | None], object]
+
+
+def _a_token(sessions: sessionmaker[Session]) -> int:
+    with sessions() as s:
+        new = db_tokens.create_token(s, "target", "test")
+        s.commit()
+        return new.id
+
 
 # Every guarded write of the service layer, and the permission it needs.
 WRITES: dict[str, tuple[Permission, Call]] = {
@@ -51,6 +61,29 @@ WRITES: dict[str, tuple[Permission, Call]] = {
         lambda s, who: auth.reset_password(s, who, "target", "a brand new password"),
     ),
     "list_users": (Permission.MANAGE_USERS, lambda s, who: auth.list_users(s, who)),
+    "create_token": (
+        Permission.MANAGE_USERS,
+        lambda s, who: tokens.create_token(s, who, "target", "ci"),
+    ),
+    "revoke_token": (
+        Permission.MANAGE_USERS,
+        lambda s, who: tokens.revoke_token(s, who, _a_token(s)),
+    ),
+    "list_tokens": (Permission.MANAGE_USERS, lambda s, who: tokens.list_tokens(s, who)),
+    "alert_list": (
+        Permission.READ_QUEUE,
+        lambda s, who: alert_feed.alert_list(s, who, alert_feed.AlertFilters()),
+    ),
+    "read_alert": (Permission.READ_QUEUE, lambda s, who: alert_feed.read_alert(s, who, "A")),
+    "decide_one": (
+        Permission.DECIDE,
+        lambda s, who: alert_feed.decide_one(s, who, "ALT-x", "BLOCK", 1),
+    ),
+    "queue_stats": (Permission.READ_QUEUE, lambda s, who: alert_feed.stats(s, who)),
+    "publish_json": (
+        Permission.PUBLISH_RULES,
+        lambda s, who: desk_rulesets.publish_json(s, who, {"alert_threshold": 70}),
+    ),
     "audit_page": (
         Permission.READ_AUDIT,
         lambda s, who: audit.audit_page(s, who, trail.AuditFilters()),

@@ -178,3 +178,28 @@ def test_an_idle_session_expires_and_asks_to_sign_in_again(seeded_dir: Path) -> 
     page.run()
     assert not page.exception and page.metric == [] and page.dataframe == []
     assert any("expiré" in i.value for i in page.info)
+
+
+def test_admin_creates_shows_once_and_revokes_an_api_token(data_dir: Path) -> None:
+    from db.models import ApiToken
+
+    add_user("checkout", "analyst")
+    at = app_test("pages/7_users.py", role="admin", username="root")
+    at.run()
+    at.selectbox(key="us_pick").set_value("checkout").run()
+    at.text_input(key="us_token_label").input("eu shop")
+    at.button(key="FormSubmitter:us_token-Créer un jeton").click().run()
+    assert_clean(at)
+    (secret,) = [c.value for c in at.code if c.value.startswith("kvt_")]
+    (row,) = _db_rows(ApiToken)
+    assert row.username == "checkout" and row.label == "eu shop" and secret not in row.token_hash
+    assert row.expires_at is not None
+    at.run()  # shown once: the next render no longer holds it
+    assert not any(c.value == secret for c in at.code)
+    assert at.dataframe[-1].value.iloc[0, 1] == f"{secret[:12]}…"
+    at.button(key="FormSubmitter:us_revoke-Révoquer").click().run()
+    assert_clean(at)
+    (row,) = _db_rows(ApiToken)
+    assert row.revoked_at is not None and row.revoked_by == "root"
+    actions = [e.action for e in _db_rows(AuditEvent, AuditEvent.actor == "root")]
+    assert actions == ["token.create", "token.revoke"]
