@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+import pages._web as web
 from desk import Permission, startup_problem
-from pages._ui import current_user, runtime, sidebar, t, ta
+from pages._ui import ASKED_FOR_KEY, current_user, runtime, sidebar, t, ta
 
 st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layout="wide")
 
@@ -33,10 +34,19 @@ except Exception as exc:  # not cached: a rerun tries again
 
 who = current_user()
 if who is None:
+    # Every page's URL answers with the sign-in form, so that a reload or a shared link keeps
+    # its address (and query) through the sign-in and lands where it was meant to.
+    sign_in = "pages/sign_in.py"
+    title, icon = ta("nav.sign_in"), ":material/login:"
     page = st.navigation(
-        [st.Page("pages/sign_in.py", title=ta("nav.sign_in"), icon=":material/login:")],
+        [st.Page(sign_in, title=title, icon=icon, default=True)]
+        + [
+            st.Page(sign_in, title=title, icon=icon, url_path=path, visibility="hidden")
+            for path in web.PAGE_PATHS.values()
+        ],
         position="hidden",
     )
+    st.session_state[ASKED_FOR_KEY] = web.asked_for(page.url_path)
 else:
     pages = [
         (Permission.READ_QUEUE, "pages/1_alert_queue.py", t("nav.queue"), "notifications_active"),
@@ -47,12 +57,25 @@ else:
         (Permission.READ_AUDIT, "pages/6_audit.py", ta("nav.audit"), "history"),
         (Permission.MANAGE_USERS, "pages/7_users.py", ta("nav.users"), "group"),
     ]
-    allowed = [p for p in pages if who.may(p[0])]
+    allowed = [
+        st.Page(path, title=title, icon=f":material/{icon}:", url_path=web.PAGE_PATHS[path])
+        for permission, path, title, icon in pages
+        if who.may(permission)
+    ]
+
+    def home() -> None:
+        # The root URL opens the role's first page under its own address: the default page
+        # of a navigation is only reachable at "/", never at its url_path.
+        st.switch_page(allowed[0])
+
     page = st.navigation(
-        [
-            st.Page(path, title=title, icon=f":material/{icon}:", default=i == 0)
-            for i, (_, path, title, icon) in enumerate(allowed)
-        ]
+        [st.Page(home, title=allowed[0].title, default=True, visibility="hidden"), *allowed]
     )
     sidebar()
+go_to = st.session_state.pop(web.GO_KEY, None)
+if go_to:
+    # The browser leaves for a route of ours (the session cookie after signing in, its
+    # removal after signing out); a page run now could switch pages and lose the redirect.
+    web.go(go_to, ta("in.continue"))
+    st.stop()
 page.run()

@@ -67,6 +67,10 @@ class Settings:
     data_dir: Path = ROOT / "data"
     # repr=False: these carry credentials, and a logged or displayed Settings must not.
     database_url: str = field(default="", repr=False)  # empty: SQLite file in data_dir
+    # The role that owns the schema and runs the migrations; the app and the detector use
+    # database_url, a role that may not alter tables nor rewrite the audit trail.  Empty:
+    # database_url does both (SQLite, or a single-role PostgreSQL).
+    database_owner_url: str = field(default="", repr=False)
     kafka_bootstrap: str = ""  # empty: embedded mode, no broker
     kafka_options: Mapping[str, str] = field(default_factory=dict, repr=False)  # SASL/SSL
     mongo_url: str = field(default="", repr=False)  # empty: timelines read the relational store
@@ -88,6 +92,8 @@ class Settings:
     session_idle_min: int = 30  # sign-in expires after this long without activity
     display_tz: str = "Europe/Paris"  # the shop's zone: charts' hours and days
     session_max_h: int = 12  # ... and this long after signing in, active or not
+    # Signs the session cookie; empty: a random key kept in data_dir/session.key (0600).
+    session_secret: str = field(default="", repr=False)
     # The Flink job (detector.flink): same engine, Flink's keyed state and checkpoints.
     flink_parallelism: int = 2
     flink_checkpoint_interval_s: float = 60.0
@@ -134,6 +140,11 @@ class Settings:
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'kvt.db'}"
+
+    @property
+    def owner_db_url(self) -> str:
+        """Where migrations run: the owner role's URL, else the app's own."""
+        return self.database_owner_url or self.db_url
 
     def kafka_config(self, **extra: Any) -> dict[str, Any]:
         """confluent-kafka client config: bootstrap servers plus the passthrough options."""

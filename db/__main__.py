@@ -1,5 +1,6 @@
-"""Command line: ``python -m db upgrade``, ``python -m db load DIR``, ``python -m db archive
-run`` (the archiver of behavioural events, see :mod:`db.archiver`), and the accounts:
+"""Command line: ``python -m db upgrade``, ``python -m db downgrade REV [--force]``,
+``python -m db load DIR``, ``python -m db archive run`` (the archiver of behavioural events,
+see :mod:`db.archiver`), and the accounts:
 ``python -m db create-user NAME --role ROLE`` and ``python -m db set-password NAME``.  The
 password is asked twice on a terminal, or read from one line of stdin with
 ``--password-stdin``; it never appears on the command line (where ``ps`` would show it).
@@ -50,13 +51,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "archive":
         return _archive(args)
+    app_role = getattr(args, "app_role", None)
     try:
-        engine = make_engine(args.url)
+        url = args.url
+        if url is None and args.command in ("upgrade", "downgrade"):
+            # Schema changes run as the owner role; the app's role gets its privileges.
+            settings = load_settings()
+            url = settings.owner_db_url
+            app_role = app_role or migrate.app_role(settings)
+        engine = make_engine(url)
     except (DbError, SettingsError) as exc:
         return _fail(str(exc), EXIT_INPUT)
     try:
         if args.command == "upgrade":
-            migrate.upgrade(engine)
+            migrate.upgrade(engine, app_role=app_role)
+            granted = f", privileges granted to {app_role}" if app_role else ""
+            print(f"schema at {migrate.current_revision(engine)} ({_where(engine.url)}){granted}")
+            return 0
+        if args.command == "downgrade":
+            try:
+                migrate.downgrade(engine, args.revision, force=args.force)
+            except migrate.DowngradeRefused as exc:
+                return _fail(str(exc), EXIT_INPUT)
             print(f"schema at {migrate.current_revision(engine)} ({_where(engine.url)})")
             return 0
         if args.command in ("create-user", "set-password"):
@@ -85,7 +101,24 @@ def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m db", description=__doc__)
     sub = ap.add_subparsers(dest="command", required=True)
     up = sub.add_parser("upgrade", help="create or upgrade the schema to the latest revision")
-    up.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
+    up.add_argument(
+        "--url", help="SQLAlchemy database URL (default: the settings' owner URL, else the app's)"
+    )
+    up.add_argument(
+        "--app-role",
+        help="PostgreSQL role to grant the app's privileges to (default: the user of "
+        "KVT_DATABASE_URL when KVT_DATABASE_OWNER_URL names another)",
+    )
+    down = sub.add_parser(
+        "downgrade", help="go back to a revision (refuses to drop audit/decision/account rows)"
+    )
+    down.add_argument("revision", help="target revision, e.g. 0003, or base")
+    down.add_argument(
+        "--force", action="store_true", help="drop audit, decision and account rows if needed"
+    )
+    down.add_argument(
+        "--url", help="SQLAlchemy database URL (default: the settings' owner URL, else the app's)"
+    )
     load = sub.add_parser("load", help="bulk-load a dataset directory (idempotent)")
     load.add_argument("dataset", help="dataset directory (own layout or prototype export)")
     load.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")

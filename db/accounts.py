@@ -15,11 +15,12 @@ from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from db import web_sessions
 from db.errors import DbError
-from db.models import ROLES, User
+from db.models import ROLES, SignInFailure, User
 from db.types import utc_now
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
@@ -27,6 +28,7 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256  # hashing cost is per byte of input: bound it
 MAX_FAILED = 5
 LOCK_FOR = timedelta(minutes=5)
+FORGET_AFTER = timedelta(days=1)  # failures of names without an account
 
 _hasher = PasswordHasher()
 
@@ -148,7 +150,7 @@ def sign_in(
     user = session.get(User, name) if USERNAME_RE.fullmatch(name) else None
     if user is None:
         verify_password(_dummy_hash(), password)  # as much work as a real account: no timing oracle
-        return SignInResult(SignIn.WRONG)
+        return _unknown_failed(session, name[:64], now)
     if user.locked_until is not None and user.locked_until > now:
         return SignInResult(SignIn.LOCKED, user, user.locked_until)
     if not verify_password(user.password_hash, password):
@@ -168,11 +170,37 @@ def sign_in(
     return SignInResult(SignIn.OK, user)
 
 
+def _unknown_failed(session: Session, name: str, now: datetime) -> SignInResult:
+    """Count a failure for a name without an account exactly as for an account, so the
+    answers (and the lockout) do not tell which names exist."""
+    row = session.get(SignInFailure, name)
+    if row is None:
+        # Names nobody has tried for a day are forgotten: the table stays small.
+        session.execute(delete(SignInFailure).where(SignInFailure.updated_at < now - FORGET_AFTER))
+        row = SignInFailure(name=name, failed=0, locked_until=None, updated_at=now)
+        session.add(row)
+    row.updated_at = now
+    if row.locked_until is not None and row.locked_until > now:
+        return SignInResult(SignIn.LOCKED, None, row.locked_until)
+    row.failed += 1
+    if row.failed >= MAX_FAILED:
+        row.locked_until = now + LOCK_FOR
+        row.failed = 0
+        return SignInResult(SignIn.LOCKED, None, row.locked_until)
+    return SignInResult(SignIn.WRONG)
+
+
+# Changing who someone is or what they may do ends their open sessions: each takes effect at
+# the user's next refresh, not at their next sign-in.
+
+
 def set_role(session: Session, username: str, role: str) -> User:
     user = require_user(session, username)
     check_role(role)
     if user.role == "admin" and role != "admin" and user.active:
         _keep_an_admin(session)
+    if role != user.role:
+        web_sessions.revoke_user(session, user.username, "role changed")
     user.role = role
     return user
 
@@ -185,16 +213,23 @@ def set_active(session: Session, username: str, active: bool) -> User:
     if active:
         user.failed_logins = 0
         user.locked_until = None
+    else:
+        web_sessions.revoke_user(session, user.username, "account disabled")
     return user
 
 
-def set_password(session: Session, username: str, password: str) -> User:
+def set_password(
+    session: Session, username: str, password: str, keep_session: str | None = None
+) -> User:
+    """New password; every session of the account ends but ``keep_session`` (the one of a
+    user changing their own password)."""
     user = require_user(session, username)
     check_password(password, user.username)
     user.password_hash = hash_password(password)
     user.password_changed_at = utc_now()
     user.failed_logins = 0
     user.locked_until = None
+    web_sessions.revoke_user(session, user.username, "password changed", keep=keep_session)
     return user
 
 

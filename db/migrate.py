@@ -1,9 +1,14 @@
 """Run the Alembic migrations from Python; no alembic.ini needed.
 
-The app and the detector call :func:`upgrade` at start, so both may race on a fresh database:
+The app and the detector call :func:`prepare` at start, so both may race on a fresh database:
 on PostgreSQL a transaction-scoped advisory lock serialises them and the second one finds the
 schema at head.  PostgreSQL DDL is transactional, so a failed upgrade leaves nothing behind;
 SQLite commits DDL statement by statement.
+
+Migrations run as the owner role (``KVT_DATABASE_OWNER_URL``) when one is configured, and
+then grant the app's role (the user of ``KVT_DATABASE_URL``) its privileges
+(:mod:`db.privileges`).  A downgrade that would drop audit, decision or account rows refuses
+unless forced, and says how many rows it would drop.
 """
 
 from __future__ import annotations
@@ -14,24 +19,100 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, text
-from sqlalchemy.engine import URL
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.engine import URL, make_url
 
+from common.settings import Settings
 from db.engine import make_engine
+from db.errors import DbError
+from db.privileges import grant_app_role
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every process of the project; "KVT" in ASCII.
 _ADVISORY_LOCK_KEY = 0x4B5654
 
 
-def upgrade(target: Engine | str | URL | None = None, revision: str = "head") -> None:
-    """Bring the schema at ``target`` (engine, URL, or the settings' URL) up to ``revision``."""
-    _run(target, lambda cfg: command.upgrade(cfg, revision))
+# Revisions whose downgrade drops tables holding who-did-what: never silently.
+PROTECTED: dict[str, tuple[str, ...]] = {
+    "0001": ("alert_decisions",),
+    "0003": ("audit_log", "users"),
+}
 
 
-def downgrade(target: Engine | str | URL | None, revision: str) -> None:
-    """Go back to ``revision`` (``"base"`` drops every table); data in dropped tables is lost."""
-    _run(target, lambda cfg: command.downgrade(cfg, revision))
+class DowngradeRefused(DbError):
+    """A downgrade would drop audit, decision or account rows and was not forced."""
+
+
+def upgrade(
+    target: Engine | str | URL | None = None, revision: str = "head", app_role: str | None = None
+) -> None:
+    """Bring the schema at ``target`` (engine, URL, or the settings' URL) up to ``revision``;
+    on PostgreSQL, then grant ``app_role`` the app's privileges."""
+
+    def action(cfg: Config) -> None:
+        command.upgrade(cfg, revision)
+        conn = cfg.attributes["connection"]
+        if app_role and conn.dialect.name == "postgresql":
+            grant_app_role(conn, app_role)
+
+    _run(target, action)
+
+
+def prepare(settings: Settings) -> None:
+    """At the start of the app and the detector: the schema at head, as the owner role when
+    one is configured.  Without one the app's own URL migrates (SQLite, a single-role
+    PostgreSQL); a restricted app role finds the schema at head and changes nothing."""
+    if settings.database_owner_url:
+        upgrade(settings.database_owner_url, app_role=app_role(settings))
+    else:
+        upgrade(settings.db_url)
+
+
+def app_role(settings: Settings) -> str | None:
+    """The role to grant the app's privileges to: the user of ``KVT_DATABASE_URL`` when the
+    owner's URL names another one."""
+    if not settings.database_url or not settings.database_owner_url:
+        return None
+    app = make_url(settings.database_url).username
+    owner = make_url(settings.database_owner_url).username
+    return app if app and app != owner else None
+
+
+def downgrade(target: Engine | str | URL | None, revision: str, force: bool = False) -> None:
+    """Go back to ``revision`` (``"base"`` drops every table).  Refuses with
+    :class:`DowngradeRefused` when that would drop audit, decision or account rows, unless
+    ``force``."""
+
+    def action(cfg: Config) -> None:
+        if not force:
+            _refuse_lossy(cfg, revision)
+        command.downgrade(cfg, revision)
+
+    _run(target, action)
+
+
+def _refuse_lossy(cfg: Config, revision: str) -> None:
+    conn = cfg.attributes["connection"]
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current is None:
+        return
+    script = ScriptDirectory.from_config(cfg)
+    lower = "base" if revision == "base" else revision
+    undone = [r.revision for r in script.iterate_revisions(current, lower) if r.revision != lower]
+    existing = set(inspect(conn).get_table_names())
+    rows: dict[str, int] = {}
+    for rev in undone:
+        for table in PROTECTED.get(rev, ()):
+            if table in existing:
+                quoted = conn.dialect.identifier_preparer.quote(table)
+                rows[table] = int(conn.execute(text(f"SELECT count(*) FROM {quoted}")).scalar_one())
+    lost = {t: n for t, n in rows.items() if n}
+    if lost:
+        what = ", ".join(f"{n:,} {t} row(s)" for t, n in sorted(lost.items()))
+        raise DowngradeRefused(
+            f"downgrade to {revision} would drop {what}; nothing was changed. To drop them "
+            f"anyway: python -m db downgrade {revision} --force"
+        )
 
 
 def current_revision(target: Engine | str | URL | None = None) -> str | None:

@@ -385,3 +385,38 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     last_used_at: Mapped[datetime | None]
+
+
+class DeskSession(Base):
+    """A signed-in browser session, server side.  The browser holds only a signed cookie whose
+    token's SHA-256 is ``token_hash``; the sign-in page hands it over through a one-time
+    ``handoff_hash`` (see ``desk.auth``).  A session ends when its idle or absolute limit
+    passes or when it is revoked: sign-out, a password change, a role change, disabling."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = (Index(None, "username"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    username: Mapped[str] = mapped_column(
+        String(64), ForeignKey("users.username", ondelete="CASCADE")
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
+    revoked_at: Mapped[datetime | None]
+    revoked_why: Mapped[str | None] = mapped_column(String(32))
+
+
+class SignInFailure(Base):
+    """Failed sign-ins for names that have no account, counted like an account's, so that a
+    lockout answers the same whether the name exists or not."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index(None, "updated_at"),)
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now)

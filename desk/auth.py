@@ -5,18 +5,29 @@ Every service function that reads protected data or changes anything takes the c
 still cannot act.  The role is re-read from the database on each check: disabling an account
 or changing its role takes effect at the user's next action, not at their next sign-in.
 Refusals are written to the audit trail.
+
+A sign-in is also a server-side session (``db.web_sessions``): every refresh calls
+:func:`refresh`, which ends the session once it is revoked (sign-out, a password change, a
+role change, disabling) or expired; the browser keeps it across reloads through a signed,
+HttpOnly cookie (:func:`cookie_value`) that names it.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from db import accounts
+from db import accounts, web_sessions
 from db import audit as trail
 from db.models import ROLES, User
 from db.types import utc_now
@@ -74,6 +85,12 @@ class SessionExpired(Refused):
         super().__init__(f"the session of {username!r} has expired; sign in again")
 
 
+class SessionEnded(Refused):
+    def __init__(self, username: str, why: str) -> None:
+        self.why = why
+        super().__init__(f"the session of {username!r} has ended ({why}); sign in again")
+
+
 class Forbidden(Refused):
     def __init__(self, username: str, role: str | None, permission: Permission) -> None:
         self.permission = permission
@@ -91,6 +108,7 @@ class Principal:
     last_seen: datetime
     idle: timedelta
     max_age: timedelta
+    session_id: str | None = None  # the server-side session (None: not from a sign-in)
 
     def expired(self, now: datetime | None = None) -> bool:
         now = now or utc_now()
@@ -151,14 +169,25 @@ def any_user(sessions: Sessions) -> bool:
 class SignInOutcome:
     principal: Principal | None
     message: str  # safe to show: never says whether the user name exists
+    handoff: str = ""  # for the browser to fetch its session cookie with, once (web route)
 
 
 def sign_in(
-    sessions: Sessions, username: str, password: str, idle: timedelta, max_age: timedelta
+    sessions: Sessions,
+    username: str,
+    password: str,
+    idle: timedelta,
+    max_age: timedelta,
+    binding: str = "",
 ) -> SignInOutcome:
+    """Check the password; on success start a server-side session.  ``binding`` is a value
+    the browser that signed in will send again with the handoff (see :func:`exchange`)."""
     name = (username or "").strip().lower()
+    started = None
     with sessions() as session:
         result = accounts.sign_in(session, name, password or "")
+        if result.outcome is accounts.SignIn.OK:
+            started = web_sessions.start(session, name, binding)
         outcome = {
             accounts.SignIn.OK: trail.OK,
             accounts.SignIn.WRONG: trail.FAILED,
@@ -172,9 +201,10 @@ def sign_in(
                         {"result": result.outcome.value}),
         )  # fmt: skip
         session.commit()
-    if result.outcome is accounts.SignIn.OK and role is not None:
+    if result.outcome is accounts.SignIn.OK and role is not None and started is not None:
         now = utc_now()
-        return SignInOutcome(Principal(name, role, now, now, idle, max_age), "")
+        who = Principal(name, role, now, now, idle, max_age, started.session_id)
+        return SignInOutcome(who, "", started.handoff)
     if result.outcome is accounts.SignIn.LOCKED and result.locked_until is not None:
         return SignInOutcome(
             None,
@@ -188,8 +218,124 @@ def sign_in(
 
 def sign_out(sessions: Sessions, who: Principal) -> None:
     with sessions() as session:
+        if who.session_id is not None:
+            web_sessions.revoke(session, who.session_id, "signed out")
         trail.record(session, trail.Entry(who.username, trail.SIGN_OUT, role=who.role))
         session.commit()
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def refresh(sessions: Sessions, who: Principal, touch: bool = True) -> Principal:
+    """``who`` as of now, or :class:`SessionEnded`.  Called on every refresh of a page
+    (fragments included): the account must still exist, be active and have the role it
+    signed in with, and the session must be neither revoked nor expired.  ``touch`` counts
+    the refresh as activity (a live refresh is not)."""
+    now = utc_now()
+    if who.expired(now):
+        raise SessionEnded(who.username, "expired")
+    with sessions() as session:
+        found = web_sessions.check(session, who.session_id, who.username)
+        user, row = found.user, found.row
+        why = None
+        if user is None:
+            why = "account removed"
+        elif not user.active:
+            why = "account disabled"
+        elif user.role != who.role:
+            why = "role changed"
+        elif who.session_id is not None:
+            if row is None or row.username != who.username:
+                why = "session unknown"
+            elif row.revoked_at is not None:
+                why = row.revoked_why or "revoked"
+            elif not web_sessions.alive(row, now, who.idle, who.max_age):
+                why = "expired"
+        if why is not None:
+            if row is not None and row.revoked_at is None:
+                web_sessions.revoke(session, row.id, why, now)
+                session.commit()
+            raise SessionEnded(who.username, why)
+        if touch and row is not None:
+            web_sessions.touch(session, row, now)
+            session.commit()
+    return who.touched(now) if touch else who
+
+
+def resume(sessions: Sessions, token: str, idle: timedelta, max_age: timedelta) -> Principal | None:
+    """The principal of the session a browser's cookie names (after a reload), if it is
+    still good; None otherwise."""
+    with sessions() as session:
+        row = web_sessions.by_token(session, token)
+        if row is None:
+            return None
+        user = session.get(User, row.username)
+        sid, name, created, seen = row.id, row.username, row.created_at, row.last_seen_at
+        if user is None or not user.active or not web_sessions.alive(row, utc_now(), idle, max_age):
+            return None
+        role = user.role
+    who = Principal(name, role, created, seen, idle, max_age, sid)
+    try:
+        return refresh(sessions, who)
+    except SessionEnded:
+        return None
+
+
+def exchange(sessions: Sessions, handoff: str, binding: str = "") -> str | None:
+    """The session token for a sign-in's one-time ``handoff``, or None (used, late, revoked,
+    or presented with another ``binding`` than at sign-in)."""
+    with sessions() as session:
+        got = web_sessions.exchange(session, handoff, binding)
+        session.commit()
+    return got[1] if got is not None else None
+
+
+def end_by_token(sessions: Sessions, token: str) -> None:
+    """Revoke the session a cookie names (the sign-out route, whatever the page did)."""
+    with sessions() as session:
+        row = web_sessions.by_token(session, token)
+        if row is not None:
+            web_sessions.revoke(session, row.id, "signed out")
+            session.commit()
+
+
+def cookie_value(secret: bytes, token: str) -> str:
+    """``token`` signed: a cookie nobody can forge or alter without the server's secret."""
+    return f"{token}.{_mac(secret, token)}"
+
+
+def cookie_token(secret: bytes, value: str) -> str | None:
+    token, _, mac = (value or "").rpartition(".")
+    if not token or not hmac.compare_digest(mac, _mac(secret, token)):
+        return None
+    return token
+
+
+def _mac(secret: bytes, token: str) -> str:
+    digest = hmac.new(secret, token.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def cookie_secret(configured: str, data_dir: Path) -> bytes:
+    """The cookie-signing key: ``KVT_SESSION_SECRET`` if set, else a random key made once in
+    the data directory (mode 0600), shared by every process on that directory."""
+    if configured:
+        return configured.encode()
+    path = data_dir / "session.key"
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it meanwhile: use theirs
+        return path.read_bytes()
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
 
 
 # --------------------------------------------------------------------------- accounts (admin)
@@ -280,18 +426,21 @@ def reset_password(sessions: Sessions, who: Principal | None, username: str, pas
 
 
 def change_own_password(sessions: Sessions, who: Principal | None, current: str, new: str) -> None:
-    """Any signed-in user, for their own account, knowing the current password."""
+    """Any signed-in user, for their own account, knowing the current password.  Their other
+    sessions end; this one goes on."""
     who = _signed_in(who)
     with sessions() as session:
         user = accounts.require_user(session, who.username)
         if not user.active or not accounts.verify_password(user.password_hash, current):
             raise accounts.AccountError("current password: wrong")
-    _set_password(sessions, who, who.username, new)
+    _set_password(sessions, who, who.username, new, keep=who.session_id)
 
 
-def _set_password(sessions: Sessions, me: Principal, username: str, password: str) -> None:
+def _set_password(
+    sessions: Sessions, me: Principal, username: str, password: str, keep: str | None = None
+) -> None:
     with sessions() as session:
-        user = accounts.set_password(session, username, password)
+        user = accounts.set_password(session, username, password, keep_session=keep)
         # The hash never goes to the trail: only the fact that it changed.
         trail.record(
             session,

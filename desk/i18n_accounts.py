@@ -17,6 +17,20 @@ _T: dict[str, tuple[str, str]] = {
         "Votre session a expiré : reconnectez-vous.",
         "Your session has expired: please sign in again.",
     ),
+    "in.ended": (
+        "Votre session a pris fin (déconnexion, mot de passe, rôle ou compte modifié) : "
+        "reconnectez-vous.",
+        "Your session has ended (signed out, or the password, role or account changed): "
+        "please sign in again.",
+    ),
+    "in.redirecting": ("Connexion en cours…", "Signing in…"),
+    "in.continue": ("Continuer", "Continue"),
+    "nf.title": ("Page introuvable", "Page not found"),
+    "nf.body": (
+        "L'adresse {path} ne correspond à aucune page du KiVendTout Fraud Desk.",
+        "The address {path} is not a page of the KiVendTout Fraud Desk.",
+    ),
+    "nf.home": ("Aller à l'accueil", "Go to the home page"),
     "in.no_users": (
         "Aucun compte n'existe encore. Créez le premier administrateur dans un terminal :",
         "No account exists yet. Create the first admin in a terminal:",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.settings import Settings, load_settings
 from db.archiver import Archiver
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
+from db.migrate import prepare
 from detector.feed import OutMessage
 from detector.runner import build_archiver, build_service, replay_messages
 from detector.service import DetectorService
@@ -47,7 +47,7 @@ class Runtime:
         settings = settings or load_settings()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         engine = make_engine(settings.db_url)
-        upgrade(engine)
+        prepare(settings)
         rt = cls(settings, engine, session_factory(engine))
         if not settings.embedded and settings.app_detector:
             rt.start_detector()
@@ -121,3 +121,18 @@ class Runtime:
     def stop(self) -> None:
         with self._lock:
             self._stop_workers()
+
+
+@dataclass(frozen=True)
+class WebBackend:
+    """What the web routes of ``serve.py`` need: settings and database sessions."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+
+
+def web_backend() -> WebBackend:
+    """Settings and a session factory for the HTTP routes (no detector, no migration: the
+    app's :class:`Runtime` does those)."""
+    settings = load_settings()
+    return WebBackend(settings, session_factory(make_engine(settings.db_url)))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from common.settings import Settings
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
+from db.migrate import prepare
 from detector.backoff import backoff
 from detector.feed import OutMessage, dataset_messages
 from detector.service import DetectorService
@@ -42,7 +42,7 @@ def open_database(settings: Settings, wait_s: float = 300.0) -> sessionmaker[Ses
     delays = backoff(first_s=0.5)
     while True:
         try:
-            upgrade(engine)
+            prepare(settings)
             return session_factory(engine)
         except OperationalError as exc:
             if time.monotonic() >= deadline:

@@ -33,6 +33,7 @@ from pages._ui import (
     inert,
     init_state,
     lang,
+    live,
     renew,
     require,
     reset_state,
@@ -358,7 +359,7 @@ def _table(rows: tuple[q.AlertSummary, ...], score_max: int) -> pd.DataFrame:
     )
 
 
-@st.fragment(run_every=REFRESH_S)
+@live(REFRESH_S)
 def live_queue() -> None:
     ss = st.session_state
     if ss.pop("q_rerun_app", False):

@@ -22,7 +22,7 @@ from desk import (
     studio,
     tuning,
 )
-from pages._ui import current_user, inert, lang, refused, require, runtime, sidebar
+from pages._ui import current_user, inert, lang, live, refused, require, runtime, sidebar
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
@@ -345,7 +345,7 @@ with tab_sets:
                 show_error(exc)
 
 
-@st.fragment(run_every=1)
+@live(1)
 def live_counters() -> None:
     """What the detector (and the Kafka producer, when one runs) has done so far."""
     snap = runtime().snapshot()

@@ -16,6 +16,7 @@ from pages._ui import (
     bind,
     db_session,
     init_state,
+    live,
     renew,
     require,
     runtime,
@@ -65,7 +66,7 @@ def _health_rows() -> list[dict[str, str]]:
     return rows
 
 
-@st.fragment(run_every=REFRESH_S)
+@live(REFRESH_S)
 def live_status() -> None:
     rt = runtime()
     snap = rt.snapshot()
@@ -140,7 +141,7 @@ def live_status() -> None:
             st.caption(f"{t('sidebar.detector')}: v{snap.ruleset_version}")
 
 
-@st.fragment(run_every=DEAD_REFRESH_S)
+@live(DEAD_REFRESH_S)
 def dead_letters() -> None:
     ss = st.session_state
     st.subheader(t("pipe.dead_list"))

@@ -8,17 +8,30 @@ rendered with ``st.text``/``st.code``/dataframes, or passed through :func:`inert
 
 from __future__ import annotations
 
+import functools
 import html
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from desk import RULE_DEFS, AccountError, Permission, Principal, Runtime, auth, i18n, pipeline
+import pages._web as web
+from desk import (
+    RULE_DEFS,
+    AccountError,
+    DatabaseError,
+    Permission,
+    Principal,
+    Runtime,
+    auth,
+    i18n,
+    pipeline,
+)
 from desk import i18n_accounts as accounts_text
 
 LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT = (
@@ -30,6 +43,10 @@ LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT = (
 
 DEFAULT_LANG = "fr"  # the reference dashboard was French
 PRINCIPAL_KEY = "principal"
+CHECK_EVERY_S = 0.5  # the session is re-checked at most this often (once per run in practice)
+_CHECKED_AT = "_principal_checked_at"
+ASKED_FOR_KEY = "_asked_for"  # the URL the browser asked for before signing in
+_COOKIE_TRIED = "_session_cookie_tried"
 SIDEBAR_REFRESH_S = 5
 
 SEVERITY_COLOURS: dict[str, str] = {"HIGH": "#d64545", "MEDIUM": "#f0a030", "LOW": "#e8d44d"}
@@ -62,7 +79,11 @@ def db_session() -> Iterator[Any]:
 
 
 def lang() -> str:
-    value = st.session_state.get("lang", DEFAULT_LANG)
+    """The session's language; a new browser session (a reload, the sign-in's redirect)
+    starts from the language cookie the switch leaves."""
+    value = st.session_state.get("lang")
+    if value not in LANGS:
+        value = web.lang_cookie()
     return value if value in LANGS else DEFAULT_LANG
 
 
@@ -107,21 +128,60 @@ def ta(key: str, **fmt: object) -> str:
 
 
 def current_user(touch: bool = True) -> Principal | None:
-    """The signed-in principal of this browser session, None once signed out or expired.
+    """The signed-in principal of this browser session, None once signed out or ended.
 
-    The principal lives in Streamlit's server-side session state, never in the browser; a
-    reload of the page starts a new session, which signs in again."""
-    who = st.session_state.get(PRINCIPAL_KEY)
+    Every refresh re-checks it against the database (:func:`auth.refresh`): a disabled
+    account, a role or password change, a sign-out elsewhere or an expiry ends it here at the
+    next run, fragments included.  After a reload the browser's session cookie (HttpOnly,
+    read here, set by the web route of ``serve.py``) resumes it."""
+    ss = st.session_state
+    who = ss.get(PRINCIPAL_KEY)
     if not isinstance(who, Principal):
-        return None
-    if who.expired():
-        del st.session_state[PRINCIPAL_KEY]
-        st.session_state["signed_out_expired"] = True
-        return None
-    if touch:
+        who = _from_cookie()
+        if who is None:
+            return None
+        ss[PRINCIPAL_KEY] = who
+        ss[_CHECKED_AT] = time.monotonic()
+        return who
+    now = time.monotonic()
+    # One check per run is enough: a run calls this several times within milliseconds.
+    if now - ss.get(_CHECKED_AT, -CHECK_EVERY_S) >= CHECK_EVERY_S or who.expired():
+        try:
+            who = auth.refresh(runtime().sessions, who, touch)
+        except auth.SessionEnded as exc:
+            del ss[PRINCIPAL_KEY]
+            ss["signed_out_expired" if exc.why == "expired" else "signed_out_ended"] = True
+            return None
+        except DatabaseError:
+            return None  # cannot tell: nothing is shown this run; the next one asks again
+        ss[_CHECKED_AT] = now
+    elif touch:
         who = who.touched()
-        st.session_state[PRINCIPAL_KEY] = who
+    ss[PRINCIPAL_KEY] = who
     return who
+
+
+def _from_cookie() -> Principal | None:
+    raw = web.session_cookie()
+    if not raw or st.session_state.get(_COOKIE_TRIED) == raw:
+        return None
+    st.session_state[_COOKIE_TRIED] = raw  # a dead cookie is looked up once, not every run
+    rt = runtime()
+    token = auth.cookie_token(
+        web.cookie_secret(rt.settings.session_secret, rt.settings.data_dir), raw
+    )
+    if token is None:
+        return None
+    s = rt.settings
+    try:
+        return auth.resume(
+            rt.sessions,
+            token,
+            idle=timedelta(minutes=s.session_idle_min),
+            max_age=timedelta(hours=s.session_max_h),
+        )
+    except DatabaseError:
+        return None
 
 
 def require(permission: Permission) -> Principal:
@@ -132,11 +192,34 @@ def require(permission: Permission) -> Principal:
         return auth.authorize(runtime().sessions, who, permission)
     except auth.Refused as exc:
         if who is None:
-            st.info(ta("in.expired") if st.session_state.get("signed_out_expired") else str(exc))
+            ss = st.session_state
+            if ss.get("signed_out_expired"):
+                st.info(ta("in.expired"))
+            elif ss.get("signed_out_ended"):
+                st.info(ta("in.ended"))
+            else:
+                st.info(str(exc))
         else:
             st.error(ta("in.refused", why=str(exc)))
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers so
+
+
+def live(run_every: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """``st.fragment(run_every=...)`` that re-checks the session before each refresh: once
+    the session has ended the whole app reruns (to the sign-in page) instead of the fragment
+    showing more data."""
+
+    def wrap(body: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(body)
+        def checked() -> None:
+            if current_user(touch=False) is None:
+                st.rerun(scope="app")
+            body()
+
+        return st.fragment(run_every=run_every)(checked)
+
+    return wrap
 
 
 def refused(exc: auth.Refused) -> None:
@@ -144,13 +227,18 @@ def refused(exc: auth.Refused) -> None:
 
 
 def sign_out() -> None:
+    """End the session on the server (the cookie then opens nothing), forget this browser
+    session's state, and let the browser drop its cookie (the sign-out route)."""
     who = current_user(touch=False)
     if who is not None:
         auth.sign_out(runtime().sessions, who)
     keep = lang()  # everything else of the session goes: filters, notes, selections
+    cookie = web.session_cookie()
     for key in list(st.session_state.keys()):
         del st.session_state[key]
     st.session_state["lang"] = keep
+    st.session_state[_COOKIE_TRIED] = cookie  # revoked: not to be resumed in this session
+    st.session_state[web.GO_KEY] = web.SIGN_OUT_PATH
 
 
 # --------------------------------------------------------------------------- safe text
@@ -251,13 +339,22 @@ def sidebar() -> None:
             index=LANGS.index(current),
             format_func=lambda code: code.upper(),
             horizontal=True,
-            **bind("lang"),
+            **bind("lang", then=_lang_changed),
         )
+        if st.session_state.pop(_LANG_CHANGED, False):
+            web.remember_lang(lang())
         if current_user(touch=False) is None:
             return  # signed out: the language only, nothing about the services
         _account_menu()
         st.divider()
         _service_status()
+
+
+_LANG_CHANGED = "_lang_changed"
+
+
+def _lang_changed() -> None:
+    st.session_state[_LANG_CHANGED] = True
 
 
 def _account_menu() -> None:
@@ -287,12 +384,9 @@ def _account_menu() -> None:
                     st.error(str(exc))
 
 
-@st.fragment(run_every=SIDEBAR_REFRESH_S)
+@live(SIDEBAR_REFRESH_S)
 def _service_status() -> None:
-    # Live refreshes are not activity: they check the expiry without extending it, and an
-    # expired session goes back to the sign-in page instead of showing more data.
-    if st.session_state.get(PRINCIPAL_KEY) is not None and current_user(touch=False) is None:
-        st.rerun(scope="app")
+    # Live refreshes are not activity: they check the session without extending it.
     rt = runtime()
     snap = rt.snapshot()
     pipeline.record_sample(snap)

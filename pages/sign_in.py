@@ -6,14 +6,17 @@ from datetime import timedelta
 
 import streamlit as st
 
+import pages._web as web
 from desk import auth
-from pages._ui import PRINCIPAL_KEY, runtime, sidebar, ta
+from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, runtime, sidebar, ta
 
 sidebar()
 rt = runtime()
 st.title(ta("in.title"))
 if st.session_state.pop("signed_out_expired", False):
     st.info(ta("in.expired"))
+if st.session_state.pop("signed_out_ended", False):
+    st.info(ta("in.ended"))
 if not auth.any_user(rt.sessions):
     st.warning(ta("in.no_users"))
     st.code("python -m db create-user YOUR_NAME --role admin", language="bash")
@@ -39,9 +42,14 @@ if submitted:
         password,
         idle=timedelta(minutes=s.session_idle_min),
         max_age=timedelta(hours=s.session_max_h),
+        binding=web.browser_binding(),
     )
     if outcome.principal is None:
         st.error(outcome.message)
     else:
         st.session_state[PRINCIPAL_KEY] = outcome.principal
+        # The browser fetches its session cookie (HttpOnly: only an HTTP response can set
+        # it), then comes back to the page it asked for.
+        asked = st.session_state.get(ASKED_FOR_KEY, "/")
+        st.session_state[web.GO_KEY] = web.session_url(outcome.handoff, asked)
         st.rerun()

@@ -16,7 +16,8 @@ itself first (a cold start installs things and can take a few minutes).
 
 Fixtures:
 
-- ``pg_url``: SQLAlchemy URL ``postgresql+psycopg2://kvt:kvt@127.0.0.1:55432/kvt_test``
+- ``pg_url``: SQLAlchemy URL ``postgresql+psycopg2://kvt:PASSWORD@127.0.0.1:55432/kvt_test`` (owner)
+- ``pg_app_url``: the same database as the app's role ``kvt_app``
 - ``kafka_bootstrap``: ``"127.0.0.1:9092"`` (comma-separated list with ``--brokers 3``)
 - ``kafka_broker_count``: number of brokers the cluster reports right now
 - ``mongo_url``: ``mongodb://127.0.0.1:57017/``
@@ -42,7 +43,8 @@ SERVICES_SCRIPT = ROOT / "scripts" / "services"
 SERVICES_DIR = Path(os.environ.get("KVT_SERVICES_DIR", ROOT / ".services"))
 
 DEFAULTS = {
-    "KVT_TEST_PG_URL": "postgresql+psycopg2://kvt:kvt@127.0.0.1:55432/kvt_test",
+    "KVT_TEST_PG_URL": "postgresql+psycopg2://kvt@127.0.0.1:55432/kvt_test",
+    "KVT_TEST_PG_APP_URL": "postgresql+psycopg2://kvt_app@127.0.0.1:55432/kvt_test",
     "KVT_TEST_KAFKA": "127.0.0.1:9092",
     "KVT_TEST_MONGO": "mongodb://127.0.0.1:57017/",
 }
@@ -127,8 +129,20 @@ def _ensure(service: str, address: str, probe) -> None:
 
 @pytest.fixture(scope="session")
 def pg_url() -> str:
-    """SQLAlchemy URL of the ``kvt_test`` database (role kvt/kvt)."""
-    url = _setting("KVT_TEST_PG_URL")
+    """SQLAlchemy URL of the ``kvt_test`` database as its owner role ``kvt`` (the password
+    scripts/services generated, from .services/env)."""
+    return _pg("KVT_TEST_PG_URL")
+
+
+@pytest.fixture(scope="session")
+def pg_app_url() -> str:
+    """The same database as the app's role ``kvt_app`` (no DDL; privileges granted by each
+    upgrade run as the owner: ``db.privileges``)."""
+    return _pg("KVT_TEST_PG_APP_URL")
+
+
+def _pg(name: str) -> str:
+    url = _setting(name)
 
     def probe() -> None:
         import sqlalchemy as sa

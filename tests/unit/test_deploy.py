@@ -307,7 +307,7 @@ def test_the_archiver_is_a_service_of_its_own_beside_the_detector() -> None:
 def test_app_and_detector_commands_ports_and_healthchecks() -> None:
     services = _services()
     app, detector = services["app"], services["detector"]
-    assert _command(app)[:3] == ["streamlit", "run", "app.py"]
+    assert _command(app)[:3] == ["streamlit", "run", "serve.py"]
     assert "--server.address=0.0.0.0" in _command(app)
     assert "--server.port=8501" in _command(app)
     assert "http://127.0.0.1:8501/_stcore/health" in " ".join(app["healthcheck"]["test"])
@@ -463,7 +463,7 @@ def test_dockerfile_runs_as_non_root_with_a_healthcheck() -> None:
     (expose,) = [arg.split() for word, arg in steps if word == "EXPOSE"]
     assert set(expose) == {"8501", "9108"}
     (cmd,) = [json.loads(arg) for word, arg in steps if word == "CMD"]
-    assert cmd[:3] == ["streamlit", "run", "app.py"] and "--server.address=0.0.0.0" in cmd
+    assert cmd[:3] == ["streamlit", "run", "serve.py"] and "--server.address=0.0.0.0" in cmd
 
 
 def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
@@ -473,7 +473,15 @@ def test_dockerignore_keeps_local_state_and_secrets_out() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", ".services", "data", ".streamlit/secrets.toml"} <= ignored
-    assert not ignored & {"requirements.txt", "app.py", "pages", "detector", "db", "data_gen"}
+    assert not ignored & {
+        "requirements.txt",
+        "app.py",
+        "serve.py",
+        "pages",
+        "detector",
+        "db",
+        "data_gen",
+    }
 
 
 def test_no_credential_has_a_default_and_the_example_env_names_each() -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = {"api", "app", "bench", "common", "data_gen", "db", "desk", "detector", "pages", "tests"}
-FRONT_ENDS = ("app.py", "pages", "api")
+FRONT_ENDS = ("app.py", "serve.py", "pages", "api")
 BELOW_DESK = ("common", "data_gen", "db", "detector")
 # Front ends draw; these are the drawing libraries a page may use besides the standard library.
 PAGE_LIBRARIES = {"streamlit", "pandas", "plotly", "altair"}
@@ -81,15 +81,16 @@ def test_the_scan_sees_the_tree() -> None:
 
 
 def _front_end_may(i: Import) -> bool:
-    front = i.file.split("/")[0]  # "app.py", "pages" or "api"
+    front = i.file.split("/")[0]  # "app.py", "serve.py", "pages" or "api"
     if i.top in PROJECT:
         if i.module == "desk":
             return True
         if front == "api":
             return i.top == "api"
         return i.module.startswith("pages._")  # the pages' private helpers
-    # the API's web libraries are its own business; pages draw with a few libraries
-    return front == "api" or _stdlib(i.top) or i.top in PAGE_LIBRARIES
+    # the web libraries of the API and of the app's server (serve.py: the session cookie's
+    # routes) are their own business; pages draw with a few libraries
+    return front in ("api", "serve.py") or _stdlib(i.top) or i.top in PAGE_LIBRARIES
 
 
 def test_front_ends_import_only_desk_and_drawing_libraries() -> None:

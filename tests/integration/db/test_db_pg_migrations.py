@@ -21,6 +21,7 @@ QUEUE = {"alert_reasons", "dead_letters"}
 ACCOUNTS = {"users", "audit_log"}
 OUTBOX = {"outbox"}
 TOKENS = {"api_tokens"}
+SESSIONS = {"web_sessions", "sign_in_failures"}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -31,15 +32,17 @@ def test_upgrade_down_to_base_and_up_again(bare_engine: Engine) -> None:
     migrate.upgrade(bare_engine)
     head = _tables(bare_engine)
     assert migrate.current_revision(bare_engine) == migrate.head_revision()
-    assert len(head) == 17 and head >= QUEUE | ACCOUNTS | OUTBOX | TOKENS
+    assert len(head) == 19 and head >= QUEUE | ACCOUNTS | OUTBOX | TOKENS | SESSIONS
+    migrate.downgrade(bare_engine, "0005")
+    assert _tables(bare_engine) == head - SESSIONS
     migrate.downgrade(bare_engine, "0004")
-    assert _tables(bare_engine) == head - TOKENS
+    assert _tables(bare_engine) == head - TOKENS - SESSIONS
     migrate.downgrade(bare_engine, "0003")
-    assert _tables(bare_engine) == head - OUTBOX - TOKENS
+    assert _tables(bare_engine) == head - OUTBOX - TOKENS - SESSIONS
     migrate.downgrade(bare_engine, "0002")
-    assert _tables(bare_engine) == head - ACCOUNTS - OUTBOX - TOKENS
+    assert _tables(bare_engine) == head - ACCOUNTS - OUTBOX - TOKENS - SESSIONS
     migrate.downgrade(bare_engine, "0001")
-    assert _tables(bare_engine) == head - QUEUE - ACCOUNTS - OUTBOX - TOKENS
+    assert _tables(bare_engine) == head - QUEUE - ACCOUNTS - OUTBOX - TOKENS - SESSIONS
     migrate.downgrade(bare_engine, "base")
     assert _tables(bare_engine) == set()
     migrate.upgrade(bare_engine)

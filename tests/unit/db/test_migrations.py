@@ -32,6 +32,7 @@ QUEUE = {"alert_reasons", "dead_letters"}
 ACCOUNTS = {"users", "audit_log"}
 OUTBOX = {"outbox"}
 TOKENS = {"api_tokens"}
+SESSIONS = {"web_sessions", "sign_in_failures"}
 
 
 def _tables(engine: Engine) -> set[str]:
@@ -43,7 +44,7 @@ def test_empty_database_upgrades_to_head_with_every_table(tmp_path: Path) -> Non
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
-    assert _tables(engine) == CORE | QUEUE | ACCOUNTS | OUTBOX | TOKENS
+    assert _tables(engine) == CORE | QUEUE | ACCOUNTS | OUTBOX | TOKENS | SESSIONS
 
 
 def test_models_and_migrations_agree(engine: Engine) -> None:
@@ -59,7 +60,7 @@ def test_downgrade_to_base_then_upgrade_again(engine: Engine) -> None:
     assert _tables(engine) == set()
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert _tables(engine) == CORE | QUEUE | ACCOUNTS | OUTBOX | TOKENS
+    assert _tables(engine) == CORE | QUEUE | ACCOUNTS | OUTBOX | TOKENS | SESSIONS
 
 
 def test_upgrade_keeps_rows_and_backfills_alert_reasons(tmp_path: Path) -> None:
