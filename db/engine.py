@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.private import private_file
 from common.settings import load_settings
 from db.errors import DbError
 
@@ -70,7 +71,11 @@ def _json_dumps(value: Any) -> str:
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     database = url.database or ""
     if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        # It holds the password hashes: 0600 before SQLite writes a byte (its -wal and -shm
+        # files take the database file's mode).
+        file = Path(database).expanduser()
+        file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # an existing one is kept
+        private_file(file)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from common.private import private_dir
 from db import accounts, web_sessions
 from db import audit as trail
 from db.models import ROLES, User
@@ -327,7 +328,7 @@ def cookie_secret(configured: str, data_dir: Path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     key = secrets.token_hex(32).encode()
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

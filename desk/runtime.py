@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.private import private_dir
 from common.settings import Settings, load_settings
 from db.archiver import Archiver
 from db.engine import make_engine, session_factory
@@ -45,7 +46,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings | None = None) -> Runtime:
         settings = settings or load_settings()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         engine = make_engine(settings.db_url)
         prepare(settings)
         rt = cls(settings, engine, session_factory(engine))

@@ -533,3 +533,22 @@ def test_the_flink_profile_runs_the_job_on_a_cluster_beside_the_stack() -> None:
         assert settings.flink_checkpoints == "file:///checkpoints"
     for service in flink.values():
         assert "/checkpoints" in " ".join(service["volumes"][0].split(":")[1:])
+
+
+def test_only_the_migrate_job_connects_as_the_schema_owner() -> None:
+    services = _services()
+    for name, service in _project_services().items():
+        env = _env(service)
+        if "KVT_DATABASE_URL" not in env:
+            continue
+        assert env["KVT_DATABASE_URL"].startswith("postgresql+psycopg2://kvt_app:required@"), name
+        assert ("KVT_DATABASE_OWNER_URL" in env) == (name == "migrate"), name
+    assert _env(services["migrate"])["KVT_DATABASE_OWNER_URL"].startswith(
+        "postgresql+psycopg2://kvt:required@"
+    )
+    # The app's role is made on the database's first start, by a script of ours.
+    postgres = services["postgres"]
+    assert _env(postgres)["POSTGRES_APP_PASSWORD"] == "required"
+    [mount] = [v for v in postgres["volumes"] if "docker-entrypoint-initdb.d" in v]
+    script = ROOT / mount.split(":")[0]
+    assert script.exists() and 'CREATE ROLE :"app" LOGIN' in script.read_text(encoding="utf-8")
