@@ -52,7 +52,7 @@ def problem_response(
 
 def problem_bytes(status: int, detail: str) -> bytes:
     """The body of a problem for code that answers below FastAPI (the body-size guard)."""
-    return problem_response(status, detail).body
+    return bytes(problem_response(status, detail).body)
 
 
 def install(app: FastAPI) -> None:

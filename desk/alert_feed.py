@@ -41,6 +41,7 @@ __all__ = [
     "decide_one",
     "read_alert",
     "stats",
+    "to_action",
 ]
 
 MAX_LIMIT = 500
@@ -204,6 +205,14 @@ def read_alert(sessions: Sessions, who: Principal | None, alert_id: str) -> q.Al
 
 
 # --------------------------------------------------------------------------- decisions
+
+
+def to_action(name: str) -> repo.Action:
+    """``approve``/``block``/``investigate`` (any case) as the queue's action."""
+    action = name.strip().upper()
+    if action not in repo.ACTION_STATUS:
+        raise DbError(f"action: expected one of approve, block, investigate, got {name[:40]!r}")
+    return action  # type: ignore[return-value]
 
 
 def decide_one(

@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from db import timeline
 from db.archive import ArchiveError
 from db.timeline import EventReader, TimelineEntry
-from desk.auth import Permission, Principal, Sessions, authorize
+from desk.auth import Permission, Principal, authorize
 
 __all__ = ["CustomerTimeline", "customer_timeline"]
 
@@ -25,7 +27,7 @@ class CustomerTimeline:
 
 
 def customer_timeline(
-    sessions: Sessions,
+    sessions: sessionmaker[Session],
     who: Principal | None,
     customer_id: str,
     reader: EventReader | None = None,
@@ -39,7 +41,7 @@ def customer_timeline(
             customer_id,
             sessions_factory=sessions,
             archive=reader,
-            limit=limit,  # type: ignore[arg-type]
+            limit=limit,
         )
     except (ArchiveError, OSError) as exc:
         # The archive being down must not hide the payments, alerts and decisions.
@@ -48,7 +50,7 @@ def customer_timeline(
         entries = timeline.customer_timeline(
             customer_id,
             sessions_factory=sessions,
-            limit=limit,  # type: ignore[arg-type]
+            limit=limit,
         )
     source = reader.source if reader is not None else "relational store (no events archive)"
     return CustomerTimeline(customer_id, tuple(entries), source, problem)

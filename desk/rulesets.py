@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from db import repository as repo
 from db.errors import RulesetConflict, RulesetNotFound
 from db.rulesets import RulesetInfo
@@ -56,7 +58,7 @@ def get_version(sessions: Sessions, who: Principal | None, version: int) -> Vers
 
 
 def publish_json(
-    sessions: Sessions, who: Principal | None, body: Mapping[str, Any], note: str = ""
+    sessions: sessionmaker[Session], who: Principal | None, body: Mapping[str, Any], note: str = ""
 ) -> int:
     """Raises :class:`detector.errors.RuleSetError` naming the JSON path of a bad value
     (after the permission check: a refused caller learns nothing about the body)."""
@@ -64,5 +66,7 @@ def publish_json(
     return tuning.publish(sessions, RuleSet.from_dict(body), who, note)
 
 
-def rollback(sessions: Sessions, who: Principal | None, version: int, note: str = "") -> int:
+def rollback(
+    sessions: sessionmaker[Session], who: Principal | None, version: int, note: str = ""
+) -> int:
     return tuning.rollback(sessions, version, who, note)

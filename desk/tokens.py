@@ -79,12 +79,11 @@ def authenticate(sessions: Sessions, secret: str | None, client: str = "") -> Pr
 
 def _refused(sessions: Sessions, client: str, why: str) -> None:
     with sessions() as session:
-        engine = session.get_bind()
-    trail.record_alone(
-        engine,
-        trail.Entry("?", trail.TOKEN_REFUSED, trail.DENIED, None, None,
-                    {"why": why, "client": client[:64]}),
-    )  # fmt: skip
+        trail.record_alone(
+            session,
+            trail.Entry("?", trail.TOKEN_REFUSED, trail.DENIED, None, None,
+                        {"why": why, "client": client[:64]}),
+        )  # fmt: skip
 
 
 def create_token(

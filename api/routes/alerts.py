@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -37,7 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _list(values: list[str] | None) -> tuple[str, ...]:
+def _list(values: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(v for v in values or () if v)
 
 
@@ -69,8 +70,8 @@ def list_alerts(
             raise Problem(400, f"{name}: give a time zone (e.g. 2026-01-05T00:00:00Z)")
     try:
         filters = feed.AlertFilters(
-            status=_list(status),  # type: ignore[arg-type]
-            severity=_list(severity),  # type: ignore[arg-type]
+            status=_list(status),
+            severity=_list(severity),
             rule_ids=_list(rule),
             score_min=score_min,
             score_max=score_max,
@@ -166,9 +167,9 @@ def decide(
         ctx.sessions,
         who,
         alert_id,
-        body.action.upper(),
+        feed.to_action(body.action),
         version,
-        body.note,  # type: ignore[arg-type]
+        body.note,
     )
     ctx.overview.invalidate()
     if result.missing:
@@ -197,15 +198,15 @@ def decide(
     responses=_ERRORS,
 )
 def decide_bulk(body: BulkIn, who: Caller, ctx: Context) -> BulkOut:
-    action = body.action.upper()
+    action = feed.to_action(body.action)
     try:
         if body.alerts:
             seen = [(a.alert_id, a.row_version) for a in body.alerts]
-            result = feed.decide_ids(ctx.sessions, who, seen, action, body.note)  # type: ignore[arg-type]
+            result = feed.decide_ids(ctx.sessions, who, seen, action, body.note)
         else:
             result = q.decide_open_of(
                 ctx.sessions,
-                action,  # type: ignore[arg-type]
+                action,
                 who,
                 body.note,
                 customer_id=body.customer_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response as RawResponse
@@ -20,7 +20,10 @@ from api.security import Caller, Context
 from desk import customers, stream_health
 
 router = APIRouter(tags=["operations"])
-_ERRORS = {401: {"model": ProblemBody}, 403: {"model": ProblemBody}}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ProblemBody},
+    403: {"model": ProblemBody},
+}
 
 
 @router.get(
