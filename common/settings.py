@@ -51,7 +51,9 @@ _BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("max_message_bytes", 1024, 100 * 1024 * 1024),
     ("metrics_port", 0, 65_535),
     ("app_detector", 0, 1),
-    ("order_grace_ms", 0, 3_600_000),
+    ("order_idle_ms", 0, 3_600_000),
+    ("max_ahead_ms", 60_000, 365 * 86_400_000),
+    ("max_ahead_clock_ms", 1_000, 365 * 86_400_000),
     ("session_idle_min", 1, 24 * 60),
     ("session_max_h", 1, 24 * 30),
     ("flink_parallelism", 1, 1024),
@@ -88,7 +90,13 @@ class Settings:
     metrics_port: int = 0  # 0: no Prometheus endpoint
     topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster
     app_detector: int = 1  # 0: the app only reads (a separate detector service consumes)
-    order_grace_ms: int = 500  # detector.ordering: how long a late click may trail a payment
+    # detector.ordering: a partition read to its end and silent this long stops holding back
+    # the other topic's events (the end of a stream, a topic nobody writes).
+    order_idle_ms: int = 2000
+    # An event further ahead than this of its partition's event time, or (live) of the wall
+    # clock, is dead-lettered as future_timestamp: it moves no watermark and no state.
+    max_ahead_ms: int = 7 * 86_400_000
+    max_ahead_clock_ms: int = 3_600_000
     session_idle_min: int = 30  # sign-in expires after this long without activity
     display_tz: str = "Europe/Paris"  # the shop's zone: charts' hours and days
     session_max_h: int = 12  # ... and this long after signing in, active or not

@@ -111,6 +111,11 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
     pace.add_argument("--speed", type=float, help="shop seconds per real second (e.g. 3600)")
     pace.add_argument("--max", action="store_true", help="as fast as possible (default)")
     p.add_argument("--bootstrap", help="Kafka bootstrap servers (default: KVT_KAFKA_BOOTSTRAP)")
+    p.add_argument(
+        "--from-start",
+        action="store_true",
+        help="send every message again (default: resume after what an earlier run delivered)",
+    )
     p.set_defaults(handler=_run_stream)
 
 
@@ -135,7 +140,14 @@ def _run_stream(args: argparse.Namespace) -> int:
     if args.speed is not None and args.speed <= 0:
         raise DataGenError(f"--speed: must be > 0, got {args.speed}")
     try:
-        stats = stream_dataset(args.dataset, settings, args.speed, print_progress)
+        stats = stream_dataset(
+            args.dataset,
+            settings,
+            args.speed,
+            print_progress,
+            resume=not args.from_start,
+            say=lambda line: print(line, file=sys.stderr),
+        )
     except (DetectorError, SettingsError) as exc:
         raise DataGenError(str(exc)) from None
     print(stats.summary())

@@ -4,10 +4,19 @@ Each behavioural event goes to `user-events`, each payment to `payments`, each o
 `orders`, keyed by customer_id so that a customer's events share a partition number across the
 topics.  The producer is idempotent (no duplicates on retry) and paced in event time: `speed`
 X replays X seconds of shop time per second, or as fast as possible when None.
+
+Every message carries two headers: the stream's fingerprint (a hash of all its messages) and
+its position in the stream.  A restarted stream (`resume_point`) reads the last message of
+each partition: Kafka keeps a partition in the order it was written, so every message up to
+the smallest position found is in the topics, and sending resumes after it; the few messages
+that were in flight past it are sent twice, which the detector ignores (it is idempotent by
+payment and by event).  When the topics end with anything else, the whole stream is sent again
+and the caller says so.
 """
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections import Counter
@@ -15,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import TopicPartition as KTopicPartition
 
 from common.settings import Settings
 from data_gen.errors import DataGenError
@@ -24,6 +34,8 @@ from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import BrokerUnavailable, check_broker, ensure_topics
 
 Progress = Callable[[int, int, float], None]
+FINGERPRINT_HEADER = "kvt-stream"
+POSITION_HEADER = "kvt-position"
 
 
 class StreamError(DataGenError):
@@ -69,24 +81,89 @@ def producer_config(settings: Settings) -> dict[str, object]:
     )
 
 
+def fingerprint(messages: list[OutMessage]) -> str:
+    """What identifies a stream: the same dataset gives the same messages, hence the same hash."""
+    h = hashlib.sha256()
+    for m in messages:
+        h.update(f"{m.kind}\x00{m.key}\x00".encode())
+        h.update(m.value)
+    return h.hexdigest()[:16]
+
+
+def _topic_names(settings: Settings) -> dict[str, str]:
+    t = settings.topics
+    return {"user_events": t.user_events, "payments": t.payments, "orders": t.orders}
+
+
+@dataclass(frozen=True)
+class Resume:
+    start: int  # the first message to send
+    foreign: int  # partitions whose last message is not this stream's (0: a clean resume)
+
+
+def resume_point(messages: list[OutMessage], settings: Settings, stream_id: str) -> Resume:
+    """Where a restarted stream of `messages` picks up (see the module docstring)."""
+    kinds = {m.kind for m in messages}
+    topics = [name for kind, name in _topic_names(settings).items() if kind in kinds]
+    consumer = Consumer(
+        settings.kafka_config(**{"group.id": "kvt-stream-resume", "enable.auto.commit": False})
+    )
+    try:
+        positions: list[int] = []
+        foreign = 0
+        for topic in topics:
+            meta = consumer.list_topics(topic, timeout=10).topics.get(topic)
+            for part in sorted(meta.partitions if meta is not None else ()):
+                pos = _last_position(consumer, topic, part, stream_id)
+                foreign += pos is None
+                positions.append(-1 if pos is None else pos)
+    finally:
+        consumer.close()
+    if not positions or foreign:
+        return Resume(0, foreign)
+    return Resume(min(positions) + 1, 0)
+
+
+def _last_position(consumer: Consumer, topic: str, part: int, stream_id: str) -> int | None:
+    """Position header of the partition's last message if it belongs to this stream, -1 for
+    an empty partition, None for a message of anything else."""
+    tp = KTopicPartition(topic, part)
+    low, high = consumer.get_watermark_offsets(tp, timeout=10)
+    if high <= low:
+        return -1  # empty: nothing of any stream
+    consumer.assign([KTopicPartition(topic, part, high - 1)])
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        m = consumer.poll(0.5)
+        if m is None or m.error() is not None:
+            continue
+        headers = dict(m.headers() or [])
+        if headers.get(FINGERPRINT_HEADER) != stream_id.encode():
+            return None
+        try:
+            return int(headers[POSITION_HEADER])
+        except (KeyError, ValueError):
+            return None
+    raise StreamError(f"{topic}[{part}]: could not read its last message to resume")
+
+
 def stream_messages(
     messages: list[OutMessage],
     settings: Settings,
     speed: float | None = None,
     progress: Progress | None = None,
     stop: Callable[[], bool] | None = None,
+    start: int = 0,
+    stream_id: str | None = None,
 ) -> StreamStats:
+    """Send `messages[start:]` (all of them by default)."""
     try:
         check_broker(settings)
     except BrokerUnavailable as exc:
         raise StreamError(str(exc)) from None
     ensure_topics(settings)
-    topics = settings.topics
-    names = {
-        "user_events": topics.user_events,
-        "payments": topics.payments,
-        "orders": topics.orders,
-    }
+    names = _topic_names(settings)
+    stream_id = stream_id or fingerprint(messages)
     stats = StreamStats()
 
     def delivered(err: KafkaError | None, msg: Message) -> None:
@@ -98,9 +175,10 @@ def stream_messages(
 
     producer = Producer(producer_config(settings))
     t0 = time.monotonic()
-    ts0 = messages[0].ts_ms if messages else 0
+    ts0 = messages[start].ts_ms if start < len(messages) else 0
     last_report = t0
-    for i, m in enumerate(messages):
+    for i in range(start, len(messages)):
+        m = messages[i]
         if stop is not None and stop():
             break
         if speed is not None:
@@ -109,7 +187,13 @@ def stream_messages(
                 producer.poll(min(wait, 0.1))  # serves delivery reports while waiting
         while True:
             try:
-                producer.produce(names[m.kind], key=m.key, value=m.value, on_delivery=delivered)
+                producer.produce(
+                    names[m.kind],
+                    key=m.key,
+                    value=m.value,
+                    headers={FINGERPRINT_HEADER: stream_id, POSITION_HEADER: str(i)},
+                    on_delivery=delivered,
+                )
                 break
             except BufferError:
                 producer.poll(0.1)  # queue full: let deliveries drain
@@ -133,8 +217,38 @@ def stream_dataset(
     settings: Settings,
     speed: float | None = None,
     progress: Progress | None = None,
+    resume: bool = False,
+    say: Callable[[str], None] = print,
 ) -> StreamStats:
-    return stream_messages(dataset_messages(read_dataset(dataset_dir)), settings, speed, progress)
+    """Stream a dataset; with `resume`, after what an earlier run of it already delivered."""
+    messages = dataset_messages(read_dataset(dataset_dir))
+    stream_id = fingerprint(messages)
+    start = 0
+    if resume:
+        try:
+            check_broker(settings)
+        except BrokerUnavailable as exc:
+            raise StreamError(str(exc)) from None
+        ensure_topics(settings)
+        try:
+            point = resume_point(messages, settings, stream_id)
+        except KafkaException as exc:
+            raise StreamError(f"could not read the topics to resume: {exc}") from None
+        start = point.start
+        if point.foreign:
+            say(
+                f"stream: {point.foreign} partition(s) end with messages of another stream: "
+                f"sending all {len(messages):,} messages; those already there are sent twice "
+                "(the detector ignores repeated payments and events)"
+            )
+        elif start >= len(messages):
+            say(f"stream: all {len(messages):,} messages are already in the topics")
+        elif start:
+            say(
+                f"stream: resuming at message {start:,} of {len(messages):,}; the few sent "
+                "past it before the stop are sent twice (the detector ignores them)"
+            )
+    return stream_messages(messages, settings, speed, progress, start=start, stream_id=stream_id)
 
 
 def print_progress(done: int, total: int, seconds: float) -> None:

@@ -4,9 +4,25 @@ Both input topics are keyed by customer_id with the same partition count, so par
 `user-events` and partition p of `payments` hold the same customers.  Kafka orders messages
 within a partition, not across topics, so one topic's partition can be fetched well ahead of
 the other's: a payment before the add_to_cart that preceded it, or a day of clicks before the
-payment they follow.  Each side is therefore released only in event-time order: its head
-goes when the other side's head is later, or the other side has already shown a later event
-(its watermark passed), or the other side has been read to its end for a grace period.
+payment they follow.  Each side is therefore released only in event-time order: its head goes
+when the other side's head is later, or when the other side has already shown a later event
+(its watermark passed).  That needs no clock: whatever the arrival speed, an event waits
+exactly until the other topic's partition has moved past it.
+
+Why not a bound in event time: a producer replaying at full speed batches each topic's
+partitions separately, so at the brokers one topic runs ahead of the other by a few
+milliseconds of batching, which at a million times real speed is days of event time; no event-
+time bound that suits live traffic survives that.  The wait ends otherwise only when the other
+side is silent: read to its end, the client's queue empty, and nothing new for `idle_s` since
+both the end and the waiting event were seen (the end of a stream, a topic nobody writes).
+A full-speed producer's topics reach the brokers up to about a second apart (its queue of
+200,000 messages drains partition by partition), hence 2 s.  An event that arrives after a
+later event of its partition pair was released is late: it is still scored and applied, and
+listed in `late` for the service to count and log.
+
+Implausible timestamps never enter: an event further ahead of its partition pair's event time
+than `max_ahead_ms`, or (live) of the wall clock than `max_ahead_clock_ms`, becomes a dead
+message (`future_timestamp`) and moves no watermark.
 
 Dead messages (undecodable) ride in the queues too, so committed offsets always cover a
 prefix of each partition: nothing after an unprocessed message is ever marked consumed.
@@ -15,12 +31,14 @@ prefix of each partition: nothing after an unprocessed message is ever marked co
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from detector.codec import BadMessage
+from detector.codec import BadMessage, format_ts
 from detector.events import Activity, Payment
 
 TopicPartition = tuple[str, int]
+DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +48,7 @@ class Record:
     offset: int
     key: bytes | None
     value: bytes | None
-    received_s: float  # monotonic clock, for the grace period only
+    received_s: float  # monotonic clock: silence of the other topic is counted from here
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +70,7 @@ class Item:
 class _Side:
     queue: deque[Item] = field(default_factory=deque)
     watermark: int = -1  # latest event time seen on this partition
-    eof: bool = False  # read to the end (until the next message arrives)
+    eof_at: float | None = None  # when it was read to its end (None: data since)
 
     def head(self) -> Item | None:
         return self.queue[0] if self.queue else None
@@ -62,31 +80,62 @@ class _Side:
 class _Pair:
     activities: _Side = field(default_factory=_Side)
     payments: _Side = field(default_factory=_Side)
+    released_ms: int = -1  # latest event time released: anything earlier is late
 
 
 @dataclass
 class Merger:
     events_topic: str
     payments_topic: str
-    grace_s: float = 0.05
+    idle_s: float = 2.0
+    max_ahead_ms: int = 7 * DAY_MS
+    # Wall clock in epoch ms for live input (None: a replay, whose dates are history).
+    clock_ms: Callable[[], int] | None = None
+    max_ahead_clock_ms: int = 3600 * 1000
+    late: list[Item] = field(default_factory=list)
     _pairs: dict[int, _Pair] = field(default_factory=dict)
+    _caught_up: bool = True
 
-    def _side(self, topic: str, partition: int) -> _Side:
+    def _pair(self, partition: int) -> _Pair:
         pair = self._pairs.get(partition)
         if pair is None:  # not setdefault: building a pair per message cost 6 us each
             pair = self._pairs[partition] = _Pair()
-        return pair.activities if topic == self.events_topic else pair.payments
+        return pair
 
     def add(self, item: Item) -> None:
         r = item.record
-        side = self._side(r.topic, r.partition)
-        side.eof = False
-        side.queue.append(item)
+        pair = self._pair(r.partition)
+        side = pair.activities if r.topic == self.events_topic else pair.payments
+        side.eof_at = None
         if item.event is not None:
-            side.watermark = max(side.watermark, item.event.ts_ms)
+            ts = item.event.ts_ms
+            why = self._implausible(pair, r.partition, ts)
+            if why is not None:
+                field_name = "attempt_ts" if isinstance(item.event, Payment) else "event_timestamp"
+                item = Item(r, None, BadMessage("future_timestamp", f"{field_name} {why}"))
+            elif ts > side.watermark:
+                side.watermark = ts
+        side.queue.append(item)
 
-    def mark_eof(self, topic: str, partition: int) -> None:
-        self._side(topic, partition).eof = True
+    def _implausible(self, pair: _Pair, partition: int, ts: int) -> str | None:
+        known = max(pair.activities.watermark, pair.payments.watermark)
+        if known >= 0 and ts > known + self.max_ahead_ms:
+            return (
+                f"{format_ts(ts)} is more than {_span(self.max_ahead_ms)} ahead of "
+                f"partition {partition}'s event time {format_ts(known)}"
+            )
+        if self.clock_ms is not None and ts > (now := self.clock_ms()) + self.max_ahead_clock_ms:
+            return (
+                f"{format_ts(ts)} is more than {_span(self.max_ahead_clock_ms)} ahead of "
+                f"the wall clock {format_ts(now)}"
+            )
+        return None
+
+    def mark_eof(self, topic: str, partition: int, now_s: float) -> None:
+        pair = self._pair(partition)
+        side = pair.activities if topic == self.events_topic else pair.payments
+        if side.eof_at is None:
+            side.eof_at = now_s
 
     def drop(self, partitions: set[int]) -> None:
         """Forget revoked partitions; their unprocessed messages will be read again."""
@@ -95,14 +144,23 @@ class Merger:
 
     def clear(self) -> None:
         self._pairs.clear()
+        self.late.clear()
+
+    def take_late(self) -> list[Item]:
+        """Late items released since the last call (each is also in what `drain` returned)."""
+        late, self.late = self.late, []
+        return late
 
     @property
     def pending(self) -> int:
         return sum(len(p.activities.queue) + len(p.payments.queue) for p in self._pairs.values())
 
-    def drain(self, now_s: float, limit: int | None = None) -> list[Item]:
-        """Items ready to score, in order; at most `limit` (a batch boundary)."""
+    def drain(self, now_s: float, limit: int | None = None, caught_up: bool = True) -> list[Item]:
+        """Items ready to score, in order; at most `limit` (a batch boundary).  `caught_up`:
+        the last poll emptied the client's queue (else a silent-looking side may only be
+        waiting in it, behind a full batch of the other topic)."""
         out: list[Item] = []
+        self._caught_up = caught_up
         for p in sorted(self._pairs):
             self._drain_pair(self._pairs[p], now_s, out, limit)
             if limit is not None and len(out) >= limit:
@@ -126,11 +184,29 @@ class Merger:
                     first = b
                 else:
                     return
-                out.append(first.queue.popleft())
+                item = first.queue.popleft()
+                ts = item.event.ts_ms  # type: ignore[union-attr]
+                if ts < pair.released_ms:
+                    self.late.append(item)
+                else:
+                    pair.released_ms = ts
+                out.append(item)
 
     def _may_pass(self, head: Item, other: _Side, now_s: float) -> bool:
         """May `head` go while the other side's queue is empty?"""
         assert head.event is not None
         if other.watermark > head.event.ts_ms:
             return True
-        return other.eof and now_s - head.record.received_s >= self.grace_s
+        # Silence counts from when both were true: the other side at its end, and this head
+        # in hand (an end seen long before, while nobody wrote, says nothing about now).
+        return (
+            self._caught_up
+            and other.eof_at is not None
+            and now_s - max(other.eof_at, head.record.received_s) >= self.idle_s
+        )
+
+
+def _span(ms: int) -> str:
+    if ms % DAY_MS == 0:
+        return f"{ms // DAY_MS} day(s)"
+    return f"{ms / 3_600_000:g} hour(s)" if ms >= 3_600_000 else f"{ms / 1000:g} s"

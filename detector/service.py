@@ -33,7 +33,7 @@ from db.types import utc_now
 from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, format_ts, load_json
 from detector.engine import Detector, Skipped, Verdict
-from detector.events import Payment
+from detector.events import Activity, Payment
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.pacing import IdleWait
 from detector.rules import RuleSet
@@ -83,8 +83,17 @@ class DetectorService:
         self._wait = IdleWait(settings.poll_timeout_s)
         topics = settings.topics
         self._payments_topic = topics.payments
-        self.merger = Merger(topics.user_events, topics.payments, settings.order_grace_ms / 1000)
+        self.merger = Merger(
+            topics.user_events,
+            topics.payments,
+            idle_s=settings.order_idle_ms / 1000,
+            max_ahead_ms=settings.max_ahead_ms,
+            # Live input is checked against the wall clock too; a replay's dates are history.
+            clock_ms=_wall_ms if source.name == "kafka" else None,
+            max_ahead_clock_ms=settings.max_ahead_clock_ms,
+        )
         self._states: dict[str, CustomerState] = {}
+        self._late: set[int] = set()  # ids of this batch's items the merger released late
         self._expected: dict[TopicPartition, int | None] = {}
         self._ruleset: RuleSet | None = None
         self._ruleset_checked = 0.0
@@ -143,13 +152,15 @@ class DetectorService:
             log.warning("consumer: %s", msg)
         for rec in polled.records:
             self.merger.add(self._decode(rec))
-        for topic, part in polled.eof:
-            self.merger.mark_eof(topic, part)
         now = time.monotonic()
+        for topic, part in polled.eof:
+            self.merger.mark_eof(topic, part, now)
         if now - self._lag_checked >= LAG_CHECK_S:
             self._lag_checked = now
             self._report_lag()
-        items = self.merger.drain(now, limit=self.settings.batch_max)
+        caught_up = len(polled.records) < self.settings.batch_max
+        items = self.merger.drain(now, limit=self.settings.batch_max, caught_up=caught_up)
+        self._late = {id(i) for i in self.merger.take_late()}
         if polled.records or self.merger.pending:
             self._wait.busy()  # the merger's grace periods are counted in milliseconds
         else:
@@ -258,6 +269,12 @@ class DetectorService:
                     verdicts.append((v, item.event))
             alerts = [(v, p) for v, p in verdicts if v.is_alert]
             skipped = detector.skipped
+            repeated = {id(sk.event) for sk in skipped}
+            late = [
+                i.event
+                for i in items
+                if id(i) in self._late and i.event is not None and id(i.event) not in repeated
+            ]
             outbox: list[OutboxRow] = []
             if self.sink is not None:
                 outbox = [self.sink.alert(v, p) for v, p in alerts]
@@ -284,6 +301,8 @@ class DetectorService:
             self.telemetry.dead_letters.labels(row.reason).inc()
         if skipped:
             self._count_skipped(skipped)
+        if late:
+            self._count_late(late)
         n_events = len(items) - len(dead)
         self.telemetry.events.labels("payment").inc(payments)
         self.telemetry.events.labels("behavioural").inc(n_events - payments)
@@ -302,6 +321,22 @@ class DetectorService:
             "remember (first: %s %s of %s, %s)",
             len(skipped), ident, first.reason, first.event.customer_id,
             format_ts(first.event.ts_ms),
+        )  # fmt: skip
+
+    def _count_late(self, late: list[Activity | Payment]) -> None:
+        """Events scored after a later one of their partition: applied, but maybe too late
+        for a payment that came before them (a click after its payment's FAST_CHECKOUT)."""
+        for e in late:
+            t = self.settings.topics
+            topic = t.payments if isinstance(e, Payment) else t.user_events
+            self.telemetry.late.labels(topic).inc()
+        self.status.count(late_total=len(late))
+        first = late[0]
+        ident = getattr(first, "payment_id", None) or getattr(first, "event_id", "")
+        log.warning(
+            "%d event(s) arrived after later events of their partition were scored "
+            "(first: %s of %s at %s)",
+            len(late), ident, first.customer_id, format_ts(first.ts_ms),
         )  # fmt: skip
 
     # --- rule sets, offsets, rebalances ----------------------------------------------------
@@ -411,6 +446,10 @@ class DetectorService:
         self.status.update(lag={f"{t}[{p}]": n for (t, p), n in sorted(lag.items())})
         for (t, p), n in lag.items():
             self.telemetry.lag.labels(t, str(p)).set(n)
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -3,26 +3,37 @@ with Kafka's own Java console producer as the outside client where a finding cam
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import orjson
 import pytest
 import sqlalchemy as sa
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
 from data_gen.stream import stream_messages
 from db.models import DeadLetter
-from detector.codec import payment_message
+from detector.codec import decode_payment, payment_message
 from detector.engine import Detector
 from detector.events import Payment
 from detector.rules import default_ruleset
 from detector.service import DetectorService
 from detector.sink import AlertSink
 from detector.sources import KafkaSource
-from tests.integration.detector.conftest import Expected, Pipeline, alert_key
+from tests.integration.detector.conftest import ROOT, Expected, Pipeline, alert_key
 from tests.integration.detector.console import console_produce
-from tests.integration.detector.test_pipeline import assert_same_as_backtest
+from tests.integration.detector.test_pipeline import (
+    PACED,
+    assert_same_as_backtest,
+    stop,
+    wait_for_progress,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -169,3 +180,174 @@ def test_duplicated_payments_and_a_full_resend_change_nothing(
     assert got == expected.alerts
     states = p.stored_states()
     assert states[dup.customer_id] == clean.states[dup.customer_id].to_dict()
+
+
+def test_detector_first_then_a_full_speed_stream_five_times_equals_the_backtest(
+    make_pipeline, expected: Expected, dataset: Path
+) -> None:
+    """Finding 2: the detector already running when `data_gen stream --max` starts; the
+    topics then reach the brokers unevenly and the click side of a partition is often read to
+    its end before the clicks that precede a payment arrive.  Five runs, each exact."""
+    for run in range(5):
+        p = make_pipeline()
+        proc = p.detector_process()
+        try:
+            wait_assigned(p)
+            sent = subprocess.run(
+                [sys.executable, "-m", "data_gen", "stream", str(dataset), "--max"],
+                cwd=ROOT,
+                env=p.env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
+            assert sent.returncode == 0, sent.stderr[-2000:]
+            p.wait_consumed(expected)
+        finally:
+            stop(proc)
+        got = p.stored_alerts()
+        lost = set(expected.alerts) - set(got)
+        differ = {k for k in got if k in expected.alerts and got[k] != expected.alerts[k]}
+        assert (run, lost, differ) == (run, set(), set())
+        assert_same_as_backtest(p, expected)
+
+
+def wait_assigned(p: Pipeline, timeout_s: float = 60) -> None:
+    """Block until the detector process has joined its group and holds partitions."""
+    admin = AdminClient({"bootstrap.servers": p.settings.kafka_bootstrap})
+    deadline = time.monotonic() + timeout_s
+    group = p.settings.consumer_group
+    while time.monotonic() < deadline:
+        desc = admin.describe_consumer_groups([group])[group].result(timeout=10)
+        if any(m.assignment.topic_partitions for m in desc.members):
+            return
+        time.sleep(0.3)
+    raise AssertionError("the detector never got its partitions:\n" + p.logs())
+
+
+def dead_reasons(p: Pipeline) -> list[str]:
+    with p.sessions() as s:
+        return sorted(s.scalars(sa.select(DeadLetter.reason)))
+
+
+def test_future_dated_clicks_mid_stream_are_dead_lettered_and_order_holds(
+    make_pipeline, expected: Expected
+) -> None:
+    """Finding 3: twelve page views dated 2099 sent by the console producer in the middle of a
+    paced stream go to the dead-letter topic; they move no partition's event time, so every
+    later payment still waits for its clicks."""
+    p = make_pipeline()
+    proc = p.detector_process()
+    producer = threading.Thread(target=stream_messages, args=(expected.messages, p.settings, PACED))
+    producer.start()
+    try:
+        wait_for_progress(p)
+        customers = sorted({m.key for m in expected.messages})[:12]
+        clicks = [
+            (c, orjson.dumps({"event_id": f"EFUT{i:04d}", "customer_id": c,
+                              "session_id": f"SFUT{i:04d}", "event_type": "page_view",
+                              "event_timestamp": "2099-12-31T00:00:00Z"}).decode())
+            for i, c in enumerate(customers)
+        ]  # fmt: skip
+        console_produce(p.settings.kafka_bootstrap, p.settings.topics.user_events, clicks)
+        producer.join()
+        p.wait_consumed(
+            Expected(
+                expected.alerts,
+                expected.states,
+                expected.messages,
+                {**expected.per_topic, "user_events": expected.per_topic["user_events"] + 12},
+                expected.events,
+            )
+        )
+    finally:
+        stop(proc)
+    assert_same_as_backtest(p, expected)
+    assert dead_reasons(p) == ["future_timestamp"] * 12
+    letters = dead_letter_messages(p, 12)
+    assert sorted(k for k, _ in letters) == customers
+
+
+def test_a_future_dated_payment_leaves_the_velocity_history_alone(
+    make_pipeline, expected: Expected
+) -> None:
+    """Finding 4: payments at 10:00 and 10:02, one dated 2099, a failed one at 10:04: the last
+    scores what it scores without the 2099 one (a control customer proves it), and the state
+    never holds 2099."""
+    p = make_pipeline()
+    template = first_payment(expected)
+
+    def payment(customer: str, n: int, ts: str, **kw: object) -> dict:
+        return {**template, "payment_id": f"PAY{customer}{n}", "customer_id": customer,
+                "session_id": f"S{customer}{n}", "attempt_ts": ts, **kw}  # fmt: skip
+
+    def history(customer: str, future: bool) -> list[dict]:
+        out = [payment(customer, 1, "2025-12-31T10:00:00.000Z"),
+               payment(customer, 2, "2025-12-31T10:02:00.000Z")]  # fmt: skip
+        if future:
+            out.append(payment(customer, 3, "2099-12-31T00:00:00.000Z", amount=1.0))
+        out.append(payment(customer, 4, "2025-12-31T10:04:00.000Z", result="failed"))
+        return out
+
+    fut, ctl = history("CFUT01", True), history("CCTL01", False)
+    console_produce(
+        p.settings.kafka_bootstrap,
+        p.settings.topics.payments,
+        [(m["customer_id"], orjson.dumps(m).decode()) for m in [*fut, *ctl]],
+    )
+    clean = Detector(default_ruleset())
+    verdicts = clean.process_all([decode_payment(m) for m in ctl])
+    want = verdicts[-1]
+    assert want.is_alert and "VELOCITY_HIGH" in [r.rule_id for r in want.reasons]
+    consume_all(p, {"user_events": 0, "payments": len(fut) + len(ctl)})
+    got = p.stored_alerts()
+    key = alert_key(want.score, [r.to_dict() for r in want.reasons])
+    assert got["PAYCFUT014"][0] == got["PAYCCTL014"][0] == want.score
+    assert got["PAYCCTL014"] == key
+    assert dead_reasons(p) == ["future_timestamp"]
+    state = p.stored_states()["CFUT01"]
+    assert max(state["recent_ms"]) < 4_000_000_000_000 and state["latest_ms"] < 4_000_000_000_000
+
+
+def topic_total(p: Pipeline, kind: str) -> int:
+    topic = getattr(p.settings.topics, kind)
+    c = Consumer({"bootstrap.servers": p.settings.kafka_bootstrap, "group.id": "count"})
+    parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+    total = 0
+    for n in parts:
+        low, high = c.get_watermark_offsets(TopicPartition(topic, n), timeout=10)
+        total += high - low
+    c.close()
+    return total
+
+
+def test_a_producer_killed_and_restarted_resumes_and_changes_nothing(
+    make_pipeline, expected: Expected, dataset: Path
+) -> None:
+    """Finding 1 at scale: `data_gen stream` killed with SIGKILL mid-stream and started again
+    resumes after what reached the topics (not from the beginning); what it sends twice is
+    ignored by the detector; alerts and states are the backtest's."""
+    p = make_pipeline()
+    proc = p.detector_process()
+    cmd = [sys.executable, "-m", "data_gen", "stream", str(dataset), "--speed", str(PACED)]
+    try:
+        wait_assigned(p)
+        first = subprocess.Popen(cmd, cwd=ROOT, env=p.env, stderr=subprocess.PIPE)
+        wait_for_progress(p)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+        sent_before = topic_total(p, "payments") + topic_total(p, "user_events")
+        again = subprocess.run(cmd, cwd=ROOT, env=p.env, capture_output=True, text=True)
+        assert again.returncode == 0, again.stderr[-2000:]
+        assert "stream: resuming at message" in again.stderr
+        total = topic_total(p, "payments") + topic_total(p, "user_events")
+        clean = expected.per_topic["payments"] + expected.per_topic["user_events"]
+        assert 0 < sent_before < clean <= total < clean + 20_000  # at most an in-flight window
+        want = {k: topic_total(p, k) for k in ("user_events", "payments")}
+        deadline = time.monotonic() + 120
+        while p.consumed() != want and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert p.consumed() == want
+    finally:
+        stop(proc)
+    assert_same_as_backtest(p, expected)

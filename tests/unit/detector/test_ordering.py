@@ -22,7 +22,7 @@ def ids(items: list[Item]) -> list[str]:
 
 
 def test_payment_waits_for_the_cart_that_precedes_it() -> None:
-    m = Merger(EV, PAY, grace_s=0.05)
+    m = Merger(EV, PAY)
     m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_000)))
     assert m.drain(now_s=10.0) == []  # behavioural side not read yet
     m.add(item(EV, 0, cart(900)))
@@ -35,7 +35,7 @@ def test_payment_waits_for_the_cart_that_precedes_it() -> None:
 
 def test_clicks_do_not_run_ahead_of_an_unread_payment() -> None:
     """A day of clicks fetched before the payment they follow must wait for it."""
-    m = Merger(EV, PAY, grace_s=0.05)
+    m = Merger(EV, PAY)
     for k, ts in enumerate((1_000, 90_000_000, 95_000_000)):
         m.add(item(EV, k, cart(ts)))
     assert ids(m.drain(now_s=0.0)) == []
@@ -43,15 +43,77 @@ def test_clicks_do_not_run_ahead_of_an_unread_payment() -> None:
     assert ids(m.drain(now_s=0.0)) == ["E1000", "P1"]
 
 
-def test_released_after_grace_when_the_other_side_is_read_to_the_end() -> None:
-    m = Merger(EV, PAY, grace_s=0.05)
+def test_released_when_the_other_side_is_read_to_the_end_and_stays_silent() -> None:
+    m = Merger(EV, PAY, idle_s=0.05)
     m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_000), received=1.0))
-    m.mark_eof(EV, 0)
+    m.mark_eof(EV, 0, now_s=1.0)
     assert m.drain(now_s=1.01) == []
     assert ids(m.drain(now_s=1.06)) == ["P1"]
     m.add(item(EV, 0, cart(5_000), received=2.0))  # new data clears the end-of-partition mark
-    m.mark_eof(PAY, 0)
+    m.mark_eof(PAY, 0, now_s=2.0)
     assert ids(m.drain(now_s=2.06)) == ["E5000"]
+
+
+def test_a_payment_fetched_long_before_its_click_waits_however_long_it_queued() -> None:
+    """Finding 2: at full speed one topic reaches the brokers ahead of the other; the other's
+    partition hits its end for a moment between deliveries.  The payment waits for the event
+    time of the click side, not for a clock that started when the payment arrived."""
+    m = Merger(EV, PAY, idle_s=0.5)
+    m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_000), received=0.0))
+    m.mark_eof(EV, 0, now_s=0.0)
+    m.add(item(EV, 0, cart(500), received=0.4))  # the click side was not silent
+    m.mark_eof(EV, 0, now_s=0.45)
+    assert ids(m.drain(now_s=0.9)) == ["E500"]  # P1 has queued 0.9 s: still not released
+    m.add(item(EV, 1, cart(900), received=0.95))
+    m.add(item(EV, 2, cart(1_100), received=0.95))
+    assert ids(m.drain(now_s=1.0)) == ["E900", "P1"]
+    assert m.take_late() == []
+
+
+def test_an_end_seen_before_the_stream_started_is_not_silence() -> None:
+    """The detector runs first: the payments partition was read to its (empty) end long before
+    the first clicks arrive; they still wait for the payments that follow them."""
+    m = Merger(EV, PAY, idle_s=0.5)
+    m.mark_eof(PAY, 0, now_s=0.0)
+    m.add(item(EV, 0, cart(1_000), received=5.0))
+    assert m.drain(now_s=5.1) == []
+    assert m.drain(now_s=6.0, caught_up=False) == []  # more may wait in the client's queue
+    m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_500), received=6.0))
+    assert ids(m.drain(now_s=6.0)) == ["E1000"]
+
+
+def test_an_event_released_after_a_later_one_is_late_and_still_released() -> None:
+    m = Merger(EV, PAY, idle_s=0.05)
+    m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_000)))
+    m.mark_eof(EV, 0, now_s=0.0)
+    assert ids(m.drain(now_s=1.0)) == ["P1"]
+    m.add(item(EV, 0, cart(900)))
+    m.mark_eof(PAY, 0, now_s=1.0)
+    out = m.drain(now_s=2.0)
+    assert ids(out) == ["E900"] and m.take_late() == out
+
+
+def test_a_far_future_event_is_dead_and_moves_no_watermark() -> None:
+    """Finding 3: one click dated 2099 must not release every later payment unordered."""
+    m = Merger(EV, PAY)
+    m.add(item(EV, 0, cart(1_000)))
+    m.add(item(EV, 1, cart(4_102_272_000_000)))  # 2099-12-31
+    m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_500)))
+    out = m.drain(now_s=0.0)
+    assert ids(out) == ["E1000", "dead"]
+    assert out[1].error is not None and out[1].error.reason == "future_timestamp"
+    assert "ahead of partition 0's event time" in out[1].error.detail
+    assert m.pending == 1  # P1 still waits: the click side has shown nothing after 1.5 s
+
+
+def test_live_input_is_checked_against_the_wall_clock() -> None:
+    now = 1_767_175_200_000  # 2025-12-31T10:00Z
+    m = Merger(EV, PAY, clock_ms=lambda: now, max_ahead_clock_ms=3_600_000)
+    m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=now + 7_200_000)))  # the partition's first
+    m.add(item(PAY, 1, pay(payment_id="P2", ts_ms=now + 60_000)))
+    out = m.drain(now_s=0.0)
+    assert ids(out) == ["dead"]
+    assert out[0].error is not None and "ahead of the wall clock" in out[0].error.detail
 
 
 def test_equal_timestamps_put_the_cart_first() -> None:
@@ -87,6 +149,6 @@ def test_drain_respects_the_batch_limit() -> None:
     m = Merger(EV, PAY)
     for k in range(10):
         m.add(item(EV, k, cart(k)))
-    m.mark_eof(PAY, 0)
-    assert len(m.drain(now_s=1.0, limit=4)) == 4
+    m.mark_eof(PAY, 0, now_s=0.0)
+    assert len(m.drain(now_s=3.0, limit=4)) == 4
     assert m.pending == 6
