@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data_gen import countries, schema
 
@@ -108,6 +110,8 @@ def check_required(values: pd.Series, column: str) -> Problem | None:
 
 def check_unique(values: pd.Series, column: str) -> Problem | None:
     """A repeated primary key, reported on its second occurrence."""
+    if _is_text(values) and pc.count_distinct(_arrow(values)).as_py() == len(values):
+        return None  # the common case, decided in Arrow without materialising a mask
     dup = values.duplicated(keep="first").to_numpy()
     row = _first(dup)
     if row is None:
@@ -126,9 +130,32 @@ def check_in(
     return _problem(values, bad, column, "{value} is not " + what)
 
 
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(values.dtype) and not pd.api.types.is_object_dtype(
+        values.dtype
+    )
+
+
+def _arrow(values: pd.Series) -> pa.Array:
+    """The column as one Arrow array (zero-copy for Arrow-backed strings)."""
+    array = pa.array(values.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def positions(keys: pd.Series, table_keys: pd.Series) -> np.ndarray:
+    """Row of ``table_keys`` holding each key (its first), -1 when absent; hashed in Arrow,
+    as ``Series.isin`` on strings walks Python objects (100x slower on millions of ids)."""
+    found = pc.index_in(_arrow(keys), value_set=_arrow(table_keys))
+    return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def member(values: pd.Series, pool: pd.Series) -> np.ndarray:
+    return positions(values, pool) >= 0
+
+
 def check_ref(values: pd.Series, column: str, known: pd.Series, target_file: str) -> Problem | None:
     """A non-empty reference to an id that ``target_file`` does not define."""
-    bad = ~_empty(values) & ~values.isin(known).to_numpy()
+    bad = ~_empty(values) & ~member(values, known)
     return _problem(values, bad, column, "{value} is not in " + target_file)
 
 
@@ -176,7 +203,9 @@ def timestamp(
         template = "required value is empty"
     else:
         raw = text(values)
-        parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
+        parsed = _arrow_timestamps(raw)
+        if parsed is None:
+            parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
         empty = _empty(raw)
         bad = parsed.isna().to_numpy() & (~empty | required)
         template = "{value} is not an ISO-8601 timestamp"
@@ -190,15 +219,31 @@ def timestamp(
     return out.astype(TIMESTAMP), _problem(raw, bad, column, template)
 
 
+def _arrow_timestamps(raw: pd.Series) -> pd.Series | None:
+    """Arrow's ISO-8601 parser, several times faster than pandas', when it takes every value:
+    it refuses what it cannot read exactly (no zone, sub-millisecond digits, odd spacing),
+    and then pandas parses the whole column as before."""
+    array = _arrow(raw)
+    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
+    try:
+        parsed = pc.cast(array, pa.timestamp("ms", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(parsed.to_pandas().array, index=raw.index)
+
+
 def zoneless(values: pd.Series) -> np.ndarray:
     """Which timestamps name no zone (so were read as UTC); typed columns by their dtype."""
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         if getattr(values.dtype, "tz", None) is not None:
             return np.zeros(len(values), dtype=bool)
         return values.notna().to_numpy()
-    raw = text(values).str.strip()
-    zoned = raw.str.contains(r"(?:[Zz]|[+-]\d\d(?::?\d\d)?)$", regex=True)
-    return ~zoned.to_numpy(dtype=bool, na_value=False) & ~_empty(raw)
+    array = _arrow(text(values))
+    zoned = pc.match_substring_regex(
+        array, r"(?:T\d\d|:\d\d(?:[.,]\d+)?)(?:[Zz]|[+-]\d\d(?::?\d\d)?)\s*$"
+    )
+    blank = pc.equal(pc.utf8_trim_whitespace(array), "")
+    return ~(zoned.to_numpy(zero_copy_only=False) | blank.to_numpy(zero_copy_only=False))
 
 
 def number(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
@@ -251,13 +296,10 @@ def label(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
 
 def lookup(keys: pd.Series, index_keys: pd.Series, values: pd.Series, default: object) -> pd.Series:
     """``values`` of the row whose ``index_keys`` equals each key (first match wins)."""
-    usable = ~_empty(index_keys) & ~index_keys.duplicated(keep="first").to_numpy()
-    index = pd.Index(index_keys[usable].to_numpy())
-    positions = index.get_indexer(keys.to_numpy())
-    picked = values[usable].to_numpy()
-    found = positions >= 0
-    if len(picked) == 0:
+    rows = positions(keys, index_keys)
+    found = (rows >= 0) & ~_empty(keys)
+    if not len(values):
         return pd.Series([default] * len(keys), index=keys.index, dtype=values.dtype)
-    out = picked[np.where(found, positions, 0)]
+    out = values.to_numpy()[np.where(found, rows, 0)]
     result = pd.Series(out, index=keys.index).astype(values.dtype)
     return result.where(found, default)

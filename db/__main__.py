@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from common.settings import SettingsError, load_settings
+from data_gen.check import ImportRefused, check_dataset
 from data_gen.errors import DataGenError
 from db import accounts, migrate, tokens
 from db import audit as trail
@@ -84,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("create-token", "list-tokens", "revoke-token"):
             migrate.upgrade(engine)
             return _token_command(engine, args)
+        check = check_dataset(args.dataset)
+        print(check.render(), file=sys.stderr)
+        if not check.ok:
+            raise ImportRefused(check)
         progress = _Progress(sys.stderr)
         report = load_dataset(engine, args.dataset, replace=args.replace, progress=progress)
         progress.finish()

@@ -287,6 +287,14 @@ _T: dict[str, tuple[str, str]] = {
     "tun.before": ("Avant", "Before"),
     "tun.after": ("Après", "After"),
     "tun.holdout_metric": ("Jeu de contrôle", "Hold-out"),
+    "tun.cv_title": (
+        "Validation croisée sur vos propres labels ({k} groupes de clients, hors échantillon) :",
+        "Cross-validation on your own labels ({k} customer-grouped folds, out of sample):",
+    ),
+    "tun.cv_metric": ("Mesure", "Metric"),
+    "tun.cv_current": ("Actuel (moyenne ± écart-type)", "Current (mean ± std)"),
+    "tun.cv_suggested": ("Suggéré (moyenne ± écart-type)", "Suggested (mean ± std)"),
+    "tun.cv_range": ("Suggéré, min..max", "Suggested, min..max"),
     "tun.apply": ("Appliquer à l'éditeur", "Apply to editor"),
     "tun.applied": (
         "Suggestion appliquée à l'éditeur (non publiée).",
@@ -448,6 +456,33 @@ _T: dict[str, tuple[str, str]] = {
         'Imported "{name}" ({layout}, {payments} payments).',
     ),
     "st.skipped": ("Fichiers ignorés : {files}.", "Ignored files: {files}."),
+    "st.check": ("Contrôle d'import", "Import check"),
+    "st.check_help": (
+        "Ce qui, dans ces données, fausserait les règles : erreur = import refusé, "
+        "avertissement = importé, à lire. « sans objet » : la règle se déclenche pour une raison "
+        "étrangère à la fraude ; « aveugle » : elle ne peut pas se déclencher.",
+        "What in this data would mislead the rules: error = import refused, warning = "
+        "imported, read it. 'meaningless': the rule fires for a reason unrelated to fraud; "
+        "'blind': it cannot fire.",
+    ),
+    "st.check_summary": (
+        "{errors} erreur(s), {warnings} avertissement(s), contrôlé en {seconds} s.",
+        "{errors} error(s), {warnings} warning(s), checked in {seconds} s.",
+    ),
+    "st.check_warnings": (
+        "Contrôle d'import : {n} avertissement(s), voir « Contrôle d'import ».",
+        "Import check: {n} warning(s), see 'Import check'.",
+    ),
+    "st.check.severity": ("Gravité", "Severity"),
+    "st.check.finding": ("Constat", "Finding"),
+    "st.check.rows": ("Lignes", "Rows"),
+    "st.check.examples": ("Exemples", "Examples"),
+    "st.check.rules": ("Règles touchées", "Rules affected"),
+    "st.check.rule": ("Règle", "Rule"),
+    "st.check.inputs": ("Données présentes", "Inputs present"),
+    "st.check.fires": ("Se déclenche sur", "Fires on"),
+    "st.check.meaningless": ("sans objet", "meaningless"),
+    "st.check.blind": ("aveugle", "blind"),
     "st.err.title": ("Opération refusée, rien n'a été écrit.", "Refused: nothing was written."),
     "st.err.file": ("fichier {file}", "file {file}"),
     "st.err.line": ("ligne {line}", "line {line}"),

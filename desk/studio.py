@@ -37,10 +37,12 @@ from sqlalchemy import Engine
 
 from common.settings import Settings
 from data_gen import schema
+from data_gen.check import CheckReport, ImportRefused, check_dataset
 from data_gen.errors import DataGenError
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
+from db.desk.i18n_pages import text
 from db.loader import LoadProgress, LoadReport, load_dataset
 
 DATASETS_DIR = "datasets"
@@ -281,14 +283,58 @@ class ImportResult:
     layout: str
     payments: int
     skipped: tuple[str, ...] = field(default_factory=tuple)  # archive entries ignored
+    check: CheckReport | None = None  # the import check's findings (warnings: imported anyway)
 
 
-def _validate_in_place(directory: Path) -> tuple[str, int]:
+def _validate_in_place(directory: Path, check: bool = False) -> tuple[str, int, CheckReport | None]:
+    """Read the dataset (a bad row: StudioError with its place); with ``check``, run the
+    import check too: its errors refuse the import, its warnings travel with the result."""
     try:
         ds = read_dataset(directory)
     except DatasetError as exc:
         raise StudioError.from_dataset(exc) from exc
-    return ds.layout, len(ds.payments)
+    report = check_dataset(directory, dataset=ds) if check else None
+    if report is not None and not report.ok:
+        raise StudioError(str(ImportRefused(report)))
+    return ds.layout, len(ds.payments), report
+
+
+def dataset_check(path: Path) -> CheckReport:
+    """The import check of a stored dataset, for the studio to show."""
+    return check_dataset(path)
+
+
+def check_tables(report: CheckReport, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The check's findings and per-rule figures as two display tables."""
+
+    def tr(key: str) -> str:
+        return text(key, lang)
+
+    findings = pd.DataFrame(
+        {
+            tr("st.check.severity"): [f.severity for f in report.findings],
+            tr("st.check.finding"): [f.message for f in report.findings],
+            tr("st.check.rows"): [f.rows for f in report.findings],
+            tr("st.check.examples"): [", ".join(f.examples) for f in report.findings],
+            tr("st.check.rules"): [
+                ", ".join(f.rules) + (f" ({tr('st.check.' + f.effect)})" if f.effect else "")
+                for f in report.findings
+            ],
+        }
+    )
+    rules = pd.DataFrame(
+        {
+            tr("st.check.rule"): [r.rule_id for r in report.rules],
+            tr("st.check.inputs"): [
+                ", ".join(f"{k} {v:.0%}" for k, v in r.inputs.items()) or "–" for r in report.rules
+            ],
+            tr("st.check.fires"): [
+                "–" if r.fire_rate is None else f"{r.fire_rate:.1%} / {r.sampled:,}"
+                for r in report.rules
+            ],
+        }
+    )
+    return findings, rules
 
 
 def import_directory(src: str | Path, root: Path, name: str | None = None) -> ImportResult:
@@ -308,9 +354,9 @@ def import_directory(src: str | Path, root: Path, name: str | None = None) -> Im
             if p.is_file() and p.name in DATASET_FILES:
                 shutil.copy2(p, tmp / p.name)
         _check_manifest(tmp / schema.MANIFEST_FILE)
-        layout, payments = _validate_in_place(tmp)
+        layout, payments, report = _validate_in_place(tmp, check=True)
         _install(tmp, dest)
-        return ImportResult(dest, layout, payments)
+        return ImportResult(dest, layout, payments, check=report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -445,9 +491,9 @@ def import_zip(
             for base, info in sorted(keep.items()):
                 _extract(zf, info, tmp / base, budget)
         _check_manifest(tmp / schema.MANIFEST_FILE)
-        layout, payments = _validate_in_place(tmp)
+        layout, payments, report = _validate_in_place(tmp, check=True)
         _install(tmp, dest)
-        return ImportResult(dest, layout, payments, tuple(skipped))
+        return ImportResult(dest, layout, payments, tuple(skipped), report)
     except zipfile.BadZipFile as exc:
         raise StudioError(f"the zip archive is damaged: {exc}") from exc
     finally:

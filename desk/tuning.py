@@ -44,7 +44,15 @@ from detector.metrics import (
 )
 from detector.rules import MAX_POINTS, RULE_DEFS, RULE_IDS, RuleDef, RuleSet
 from detector.suggest import Objective
-from detector.tuning import HOLDOUT_SEED_OFFSET, SuggestReport, holdout_dataset, suggest_report
+from detector.tuning import (
+    HOLDOUT_SEED_OFFSET,
+    SuggestReport,
+    holdout_dataset,
+    own_suggest_report,
+    suggest_report,
+    validation_method,
+)
+from detector.validation import Spread
 
 MAX_PARAMS = max(len(r.params) for r in RULE_DEFS)  # 2
 EDITOR_COLUMNS: tuple[str, ...] = (
@@ -434,6 +442,39 @@ def suggest(
 ) -> SuggestReport:
     """Fit points and a threshold on ``train``; judge both rule sets on ``holdout``."""
     return suggest_report(train, holdout, holdout_label, current, objective, capacity)
+
+
+def judged_on_own_labels(dataset: Dataset) -> bool:
+    """An imported dataset is judged on its own labels; a generated one on its hold-out."""
+    return validation_method(dataset) != "holdout"
+
+
+def suggest_own(
+    hm: HitMatrix, current: RuleSet, objective: Objective, capacity: int
+) -> SuggestReport:
+    """Fit and judge on the dataset's own labels: time split, plus customer-grouped CV."""
+    return own_suggest_report(hm, current, objective, capacity)
+
+
+def validation_spread(report: SuggestReport, lang: str) -> pd.DataFrame | None:
+    """Per metric: current and suggested mean ± std across the CV folds, and the range."""
+    v = report.validation
+    if v is None or not v.folds:
+        return None
+
+    def cell(s: Spread) -> str:
+        return f"{s.mean:.1%} ± {s.std:.1%}"
+
+    return pd.DataFrame(
+        {
+            text("tun.cv_metric", lang): [text(f"m.{m}", lang) for m in v.spread_after],
+            text("tun.cv_current", lang): [cell(s) for s in v.spread_before.values()],
+            text("tun.cv_suggested", lang): [cell(s) for s in v.spread_after.values()],
+            text("tun.cv_range", lang): [
+                f"{s.low:.1%}..{s.high:.1%}" for s in v.spread_after.values()
+            ],
+        }
+    )
 
 
 def suggestion_points(report: SuggestReport, lang: str) -> pd.DataFrame:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from common.settings import SettingsError, load_settings
+from data_gen.check import ImportRefused, check_dataset
 from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
 from detector.backtest import build_hit_matrix, evaluate_ruleset
@@ -24,7 +25,8 @@ from detector.rules import RULE_IDS, default_ruleset
 from detector.runner import build_archiver, build_service, replay_messages
 from detector.suggest import Objective
 from detector.telemetry import Telemetry
-from detector.tuning import SuggestReport, suggest_for_dataset
+from detector.tuning import VALIDATIONS, SuggestReport, suggest_for_dataset
+from detector.validation import OwnValidation
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,7 +65,15 @@ def _parser() -> argparse.ArgumentParser:
         default=0.8,
         help="min recall for precision_at_recall (default 0.8)",
     )
-    bt.add_argument("--holdout", help="hold-out dataset (default: generated with seed +1000)")
+    bt.add_argument("--holdout", help="hold-out dataset (default: see --validate)")
+    bt.add_argument(
+        "--validate",
+        choices=VALIDATIONS,
+        default="auto",
+        help="how --suggest is judged: split (first 70%% of days fit, last 30%% judge), cv "
+        "(5 folds grouped by customer), split+cv, holdout (a generated dataset, seed +1000); "
+        "auto (default): holdout for a generated dataset, split+cv for any other",
+    )
     bt.add_argument("--save-suggested", metavar="FILE", help="write the suggested rule set")
     run = sub.add_parser("run", help="run the detector service (Kafka, or --replay a dataset)")
     run.add_argument("--replay", metavar="DIR", help="embedded mode: replay this dataset")
@@ -160,11 +170,18 @@ def _backtest(args: argparse.Namespace) -> int:
     ruleset = read_ruleset(args.rules) if args.rules else default_ruleset()
     t0 = time.perf_counter()
     ds = read_dataset(args.dataset)
+    t_read = time.perf_counter()
+    check = check_dataset(args.dataset, ruleset, dataset=ds)
+    if not args.json or not check.ok:
+        print(check.render(), file=sys.stderr)
+    if not check.ok:
+        raise ImportRefused(check)
     t1 = time.perf_counter()
     hm = build_hit_matrix(ds, ruleset)
     t2 = time.perf_counter()
     timing = {
-        "read_s": round(t1 - t0, 3),
+        "read_s": round(t_read - t0, 3),
+        "check_s": round(t1 - t_read, 3),
         "hit_matrix_s": round(t2 - t1, 3),
         "payments_per_s": round(hm.n / max(t2 - t1, 1e-9)),
     }
@@ -183,6 +200,7 @@ def _backtest(args: argparse.Namespace) -> int:
                         "labelled": False,
                         "summary": summary.to_dict(),
                         "timing": timing,
+                        "check": check.to_dict(),
                     },
                     indent=2,
                 )
@@ -195,7 +213,9 @@ def _backtest(args: argparse.Namespace) -> int:
     report = None
     if args.suggest:
         objective = Objective(args.objective, budget=args.budget, min_recall=args.min_recall)
-        report = suggest_for_dataset(ds, ruleset, objective, args.capacity, args.holdout)
+        report = suggest_for_dataset(
+            ds, ruleset, objective, args.capacity, args.holdout, validate=args.validate
+        )
         if args.save_suggested:
             with open(args.save_suggested, "w", encoding="utf-8") as fh:
                 fh.write(report.suggested.to_json())
@@ -205,6 +225,7 @@ def _backtest(args: argparse.Namespace) -> int:
             "labelled": True,
             "metrics": metrics.to_dict(),
             "timing": timing,
+            "check": check.to_dict(),
         }
         if report is not None:
             out["suggestion"] = report.to_dict()
@@ -244,6 +265,25 @@ def render_suggestion(r: SuggestReport) -> str:
             f"{m.average_precision:>9.3f}"
         )
     lines.append(f"objective {r.holdout_objective_before:.3f} -> {r.holdout_objective_after:.3f}")
+    if r.validation is not None:
+        lines.append(render_validation(r.validation))
+    return "\n".join(lines)
+
+
+def render_validation(v: OwnValidation) -> str:
+    lines = []
+    if v.folds:
+        lines.append(
+            f"\nCross-validation, {len(v.folds)} folds grouped by customer "
+            "(out of sample; mean ± std [min..max] across folds):"
+        )
+        for name, spread in (("current", v.spread_before), ("suggested", v.spread_after)):
+            cells = "  ".join(
+                f"{m.replace('_', ' ')} {s.mean:.1%} ± {s.std:.1%} [{s.low:.1%}..{s.high:.1%}]"
+                for m, s in spread.items()
+            )
+            lines.append(f"  {name:<10}{cells}")
+    lines += [f"warning: {w}" for w in v.warnings]
     return "\n".join(lines)
 
 

@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from data_gen.check import is_generated
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import Dataset, read_dataset
 from detector.backtest import HitMatrix, build_hit_matrix, evaluate_ruleset
-from detector.metrics import BacktestMetrics
+from detector.metrics import BacktestMetrics, evaluate
 from detector.rules import RULE_IDS, RuleSet
 from detector.suggest import Objective, Suggestion, objective_value, suggest_weights
+from detector.validation import (
+    OwnValidation,
+    grouped_folds,
+    out_of_fold_scores,
+    time_split,
+    validate_own,
+)
 
 HOLDOUT_SEED_OFFSET = 1_000
 
@@ -38,6 +46,7 @@ class SuggestReport:
     holdout_after: BacktestMetrics
     holdout_objective_before: float
     holdout_objective_after: float
+    validation: OwnValidation | None = None  # on the dataset's own labels (not generated)
 
     def to_dict(self) -> dict[str, Any]:
         def brief(m: BacktestMetrics) -> dict[str, float]:
@@ -74,6 +83,7 @@ class SuggestReport:
                 "after": brief(self.holdout_after),
             },
             "suggested_ruleset": self.suggested.to_dict(),
+            "validation": None if self.validation is None else self.validation.to_dict(),
         }
 
 
@@ -146,14 +156,87 @@ def suggest_report(
     )
 
 
+VALIDATIONS = ("auto", "split", "cv", "split+cv", "holdout")
+
+
+def validation_method(ds: Dataset, requested: str = "auto") -> str:
+    """What judges a suggestion: the generated hold-out for a dataset data_gen wrote, the
+    dataset's own labels (time split and grouped CV) for anything else, unless asked."""
+    if requested not in VALIDATIONS:
+        raise ValueError(f"validation: one of {', '.join(VALIDATIONS)}, got {requested!r}")
+    if requested != "auto":
+        return requested
+    return "holdout" if is_generated(ds.path) else "split+cv"
+
+
+def own_suggest_report(
+    hm: HitMatrix,
+    current: RuleSet,
+    objective: Objective,
+    review_capacity: int,
+    method: str = "split+cv",
+) -> SuggestReport:
+    """Suggest and judge on the dataset's own labels.
+
+    With a time split, the suggestion is the one fitted on the first 70 % of days and the
+    "hold-out" is the last 30 %; with CV only, it is fitted on everything and the hold-out
+    figures pool each payment's score from the fold that judged it.
+    """
+    if hm.labels is None:
+        raise ValueError("suggesting weights needs labelled data")
+    hits, labels = hm.hits, hm.labels
+    v = validate_own(hits, labels, hm.days, hm.customer_ids, current, objective, method)
+    if v.split is not None:
+        fit = time_split(hm.days)
+        train, judge = _subset(hm, fit), _subset(hm, ~fit)
+        label = "own labels: last 30 % of days, fitted on the first 70 %"
+        report = suggest_report(train, judge, label, current, objective, review_capacity)
+        return replace(report, validation=v)
+    full = suggest_report(hm, hm, "", current, objective, review_capacity)
+    fold = grouped_folds(hm.customer_ids, len(v.folds))
+    pooled = out_of_fold_scores(
+        [hm.scores(f.points) for f in v.folds],
+        fold,
+        [f.threshold for f in v.folds],
+        current.alert_threshold,
+    )
+    inp = replace(hm.eval_input(current.weights), scores=pooled)
+    after = evaluate(inp, current.alert_threshold, review_capacity)
+    return replace(
+        full,
+        holdout_path=f"own labels: {len(v.folds)} folds grouped by customer, out of fold",
+        holdout_after=after,
+        holdout_objective_after=objective_value(pooled, labels, current.alert_threshold, objective),
+        validation=v,
+    )
+
+
+def _subset(hm: HitMatrix, rows: np.ndarray) -> HitMatrix:
+    return replace(
+        hm,
+        payment_ids=hm.payment_ids[rows],
+        customer_ids=hm.customer_ids[rows],
+        masks=hm.masks[rows],
+        ts_ms=hm.ts_ms[rows],
+        amounts=hm.amounts[rows],
+        labels=None if hm.labels is None else hm.labels[rows],
+        scenarios=hm.scenarios[rows],
+        incident_ids=hm.incident_ids[rows],
+    )
+
+
 def suggest_for_dataset(
     ds: Dataset,
     current: RuleSet,
     objective: Objective,
     review_capacity: int,
     holdout_dir: str | Path | None = None,
+    validate: str = "auto",
 ) -> SuggestReport:
     train = build_hit_matrix(ds, current)
+    method = "holdout" if holdout_dir is not None else validation_method(ds, validate)
+    if method != "holdout":
+        return own_suggest_report(train, current, objective, review_capacity, method)
     if holdout_dir is not None:
         hds = read_dataset(holdout_dir)
         return suggest_report(

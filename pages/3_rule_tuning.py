@@ -475,14 +475,17 @@ def suggest_section(hm: HitMatrix, draft: RuleSet) -> None:
             min_recall=min_recall if kind == "precision_at_recall" else None,
         )
         with st.spinner(T("tun.suggesting")):
-            try:
-                hold = tuning.ensure_holdout(loaded(str(path), stamp), rt.settings.data_dir)
-                hold_stamp = tuning.dataset_stamp(hold)
-                hm_hold = matrix(str(hold), hold_stamp, tuning.matrix_key(draft), draft)
-            except DataGenError as exc:
-                st.error(T("tun.holdout_failed", error=inert(exc)))
-                return
-            report = tuning.suggest(hm, hm_hold, hold.name, draft, objective, capacity)
+            if tuning.judged_on_own_labels(loaded(str(path), stamp).dataset):
+                report = tuning.suggest_own(hm, draft, objective, capacity)
+            else:
+                try:
+                    hold = tuning.ensure_holdout(loaded(str(path), stamp), rt.settings.data_dir)
+                    hold_stamp = tuning.dataset_stamp(hold)
+                    hm_hold = matrix(str(hold), hold_stamp, tuning.matrix_key(draft), draft)
+                except DataGenError as exc:
+                    st.error(T("tun.holdout_failed", error=inert(exc)))
+                    return
+                report = tuning.suggest(hm, hm_hold, hold.name, draft, objective, capacity)
         state.tun_suggestion = (str(path), report)
     got = state.get("tun_suggestion")
     if got is None or got[0] != str(path):
@@ -512,6 +515,13 @@ def suggest_section(hm: HitMatrix, draft: RuleSet) -> None:
             "after": st.column_config.NumberColumn(T("tun.after"), format="percent"),
         },
     )
+    spread = tuning.validation_spread(report, L)
+    if spread is not None:
+        assert report.validation is not None
+        st.caption(T("tun.cv_title", k=len(report.validation.folds)))
+        st.dataframe(spread, hide_index=True, key="tun_sug_cv")
+    for warning in report.validation.warnings if report.validation else ():
+        st.warning(warning)
     if st.button(T("tun.apply"), key="tun_apply", icon=":material/input:"):
         reset_editor(report.suggested, T("tun.base_suggested"), T("tun.applied"))
         st.rerun()

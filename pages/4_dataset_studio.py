@@ -79,6 +79,26 @@ def cached_summary(path: str, stamp: str) -> studio.Summary:
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
+def cached_check(path: str, stamp: str) -> studio.CheckReport:
+    return studio.dataset_check(Path(path))
+
+
+def show_check(report: studio.CheckReport) -> None:
+    st.subheader(T("st.check"), help=T("st.check_help"))
+    st.caption(
+        T(
+            "st.check_summary",
+            errors=len(report.errors),
+            warnings=len(report.warnings),
+            seconds=f"{report.seconds:.1f}",
+        )
+    )
+    findings, rules = studio.check_tables(report, L)
+    st.dataframe(findings, hide_index=True, key="st_check_findings")
+    st.dataframe(rules, hide_index=True, key="st_check_rules")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
 def cached_preview(path: str, stamp: str) -> dict:
     return studio.preview(Path(path), PREVIEW_ROWS)
 
@@ -273,6 +293,7 @@ with tab_sets:
                 right.plotly_chart(fig, width="stretch", key="st_by_scenario")
             else:
                 right.info(T("st.no_fraud"))
+            show_check(cached_check(str(path), stamp))
 
         st.download_button(
             T("st.download"),
@@ -402,6 +423,11 @@ with tab_import:
                     layout=inert(res.layout),
                     payments=f"{res.payments:,}",
                 )
+                + (
+                    " " + T("st.check_warnings", n=len(res.check.warnings))
+                    if res.check is not None and res.check.warnings
+                    else ""
+                )
             )
             st.rerun()
         except (studio.StudioError, Refused) as exc:
@@ -434,6 +460,8 @@ with tab_import:
             )
             if res.skipped:  # entry names are the uploader's: inert
                 msg += " " + T("st.skipped", files=inert(", ".join(res.skipped)))
+            if res.check is not None and res.check.warnings:
+                msg += " " + T("st.check_warnings", n=len(res.check.warnings))
             flash(msg)
             st.rerun()
         except (studio.StudioError, Refused) as exc:

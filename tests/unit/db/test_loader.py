@@ -12,6 +12,7 @@ from data_gen import GenParams, generate
 from data_gen.readers import read_dataset
 from db import migrate
 from db.__main__ import main
+from db.engine import make_engine
 from db.loader import LoadProgress, load_dataset
 from db.models import OrderItem, PaymentRow
 
@@ -143,3 +144,26 @@ def test_cli_bad_setting_exits_2_naming_it(
     monkeypatch.setenv("KVT_DISPLAY_TZ", "Nowhere/Land")
     assert main(["load", str(dataset)]) == 2
     assert capsys.readouterr().err.startswith("error: KVT_DISPLAY_TZ: 'Nowhere/Land' is not")
+
+
+def test_cli_load_runs_the_import_check_first(
+    tmp_path: Path, db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.unit.data_gen.exports import PROTOTYPE, clean_export, write
+
+    export = clean_export()
+    good = write(export, tmp_path / "good", PROTOTYPE)
+    assert main(["load", str(good), "--url", db_url]) == 0
+    err = capsys.readouterr().err
+    assert "importable" in err and "WARNING zone_guessed: PT has 3 time zones" in err
+
+    export.events[5]["event_id"] = export.events[4]["event_id"]
+    bad = write(export, tmp_path / "bad", PROTOTYPE)
+    engine = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    migrate.upgrade(engine)
+    url = str(engine.url)
+    assert main(["load", str(bad), "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert "REFUSED" in err and "ERROR   duplicate_id" in err
+    assert "events.jsonl line 6, column event_id" in err
+    assert _counts(engine)["payments"] == 0  # nothing imported

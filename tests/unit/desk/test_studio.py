@@ -405,3 +405,24 @@ def test_import_directory_refuses_symbolic_links(tiny: Path, tmp_path: Path) -> 
         studio.import_directory(src, root, "linked")
     assert info.value.file == "customers.csv"
     assert_untouched(root)
+
+
+def test_import_runs_the_check_warnings_travel_errors_refuse(root: Path, tmp_path: Path) -> None:
+    from tests.unit.data_gen.exports import PROTOTYPE, clean_export, write
+
+    export = clean_export()
+    res = studio.import_directory(write(export, tmp_path / "ok", PROTOTYPE), root, "ok")
+    assert res.check is not None and res.check.ok
+    assert {"zone_guessed", "few_frauds"} <= res.check.codes()
+    findings, rules = studio.check_tables(res.check, "fr")
+    assert list(findings.columns) == ["Gravité", "Constat", "Lignes", "Exemples", "Règles touchées"]
+    assert "UNUSUAL_HOUR (sans objet)" in findings["Règles touchées"].tolist()
+    assert len(rules) == len(res.check.rules)
+
+    export.events[3]["event_id"] = export.events[0]["event_id"]
+    bad = write(export, tmp_path / "bad", PROTOTYPE)
+    with pytest.raises(studio.StudioError, match=r"events.jsonl line 4, column event_id"):
+        studio.import_directory(bad, root, "bad")
+    with pytest.raises(studio.StudioError, match=r"is a duplicate"):
+        studio.import_zip(zip_of(dataset_files(bad)), root, "bad_zip")
+    assert sorted(p.name for p in root.iterdir()) == ["ok"]

@@ -270,3 +270,25 @@ def test_history_pages_through_every_version(sessions: sessionmaker[Session]) ->
                 if e.info.version > 1:
                     assert e.changes, e.info.version
     assert seen == list(range(45, 0, -1))
+
+
+def test_an_import_is_judged_on_its_own_labels_with_the_cv_spread(tmp_path: Path) -> None:
+    from detector.rules import default_ruleset
+    from detector.suggest import Objective
+    from tests.unit.data_gen.exports import OWN, clean_export, write
+
+    path = write(clean_export(customers=60, frauds_every=3), tmp_path / "x", OWN)
+    loaded = tuning.load_dataset_events(path)
+    assert tuning.judged_on_own_labels(loaded.dataset)
+    hm = tuning.build_matrix(loaded, default_ruleset())
+    report = tuning.suggest_own(hm, default_ruleset(), Objective("f1"), 50)
+    table = tuning.validation_spread(report, "en")
+    assert table is not None
+    assert list(table.columns) == [
+        "Metric",
+        "Current (mean ± std)",
+        "Suggested (mean ± std)",
+        "Suggested, min..max",
+    ]
+    assert table["Metric"].tolist() == ["Alert rate", "Precision", "Recall"]
+    assert all("±" in cell for cell in table["Suggested (mean ± std)"])

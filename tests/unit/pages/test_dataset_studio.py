@@ -71,7 +71,8 @@ def test_generate_a_tiny_dataset_then_preview_it(data_dir: Path) -> None:
     assert at.selectbox(key="st_selected").value == "tiny"
     tabs = [t.label for t in at.tabs]
     assert {"customers.csv", "payments.csv", "events.jsonl"} <= set(tabs)
-    assert len(at.dataframe) == 7 and all(len(d.value) > 0 for d in at.dataframe)
+    # Seven file previews, then the import check's findings and per-rule tables.
+    assert len(at.dataframe) == 9 and all(len(d.value) > 0 for d in at.dataframe)
     assert {c.key for c in at.get("plotly_chart")} >= {"st_per_day"}
     assert at.download_button(key="st_download")
 
@@ -180,3 +181,13 @@ def test_an_analyst_cannot_open_the_studio(data_dir: Path) -> None:
     assert all(b.key == "me_sign_out" or b.key.startswith("FormSubmitter:me_") for b in at.button)
     assert at.tabs == []
     assert any("may not generate" in e.value for e in at.error)
+
+
+def test_the_selected_dataset_shows_its_import_check(with_dataset: Path) -> None:
+    at = page()
+    assert any(s.value == "Contrôle d'import" for s in at.subheader)
+    frames = [d.value for d in at.dataframe]
+    findings = next(f for f in frames if "Gravité" in f.columns)
+    assert "info" in findings["Gravité"].tolist()  # the labels line, at least
+    rules = next(f for f in frames if "Règle" in f.columns)
+    assert "FIRST_PAYMENT" in rules["Règle"].tolist()
