@@ -42,8 +42,8 @@ from data_gen.errors import DataGenError
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
-from db.desk.i18n_pages import text
 from db.loader import LoadProgress, LoadReport, load_dataset
+from desk.i18n_pages import text
 
 DATASETS_DIR = "datasets"
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
