@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from common.settings import load_settings
+from db import accounts
 from db.engine import make_engine
 from db.models import AuditEvent, User
 from tests.unit.db.builders import PASSWORD
@@ -203,3 +204,26 @@ def test_admin_creates_shows_once_and_revokes_an_api_token(data_dir: Path) -> No
     assert row.revoked_at is not None and row.revoked_by == "root"
     actions = [e.action for e in _db_rows(AuditEvent, AuditEvent.actor == "root")]
     assert actions == ["token.create", "token.revoke"]
+
+
+def test_a_disabled_account_is_signed_out_at_its_next_refresh(data_dir: Path) -> None:
+    """Issue 15, finding 6: the open session of an account an admin disables ends at the
+    next run (a click or a live refresh), with a message, instead of showing more data."""
+    add_user("ana", "analyst")
+    at = app_test("app.py", role=None)
+    at.run()
+    _sign_in(at, "ana", PASSWORD)
+    assert at.session_state["principal"].session_id  # a server-side session
+    at.switch_page("pages/5_pipeline.py").run()
+    assert_clean(at)
+    engine = make_engine(load_settings().db_url)
+    try:
+        with Session(engine) as s:
+            accounts.set_active(s, "ana", False)
+            s.commit()
+    finally:
+        engine.dispose()
+    at.run()
+    assert "principal" not in at.session_state
+    assert any("session a pris fin" in i.value for i in at.info)
+    assert at.metric == [] and at.dataframe == []
