@@ -293,6 +293,8 @@ def alert_row(verdict: Verdict, payment: Payment, now: datetime) -> dict[str, An
         "device_id": payment.device_id or None,
         "utm_source": payment.utm_source or None,
         "country": payment.country or None,
+        "card_bin": payment.card_bin or None,
+        "ip_hash": payment.ip_hash or None,
         "amount": payment.amount,
         "currency": payment.currency or None,
         "score": verdict.score,

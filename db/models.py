@@ -184,6 +184,8 @@ class Alert(Base):
     device_id: Mapped[str | None] = mapped_column(String)
     utm_source: Mapped[str | None] = mapped_column(String)
     country: Mapped[str | None] = mapped_column(String)
+    card_bin: Mapped[str | None] = mapped_column(String)
+    ip_hash: Mapped[str | None] = mapped_column(String)
     amount: Mapped[float] = mapped_column(money())
     currency: Mapped[str | None] = mapped_column(String)
     score: Mapped[int] = mapped_column(Integer)

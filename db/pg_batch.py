@@ -33,6 +33,8 @@ ALERT_COLUMNS = (
     "device_id",
     "utm_source",
     "country",
+    "card_bin",
+    "ip_hash",
     "amount",
     "currency",
     "score",

@@ -193,6 +193,8 @@ def decode_payment(obj: Mapping[str, Any]) -> Payment:
         customer_country=_country(obj, "customer_country"),
         customer_tz=tz,
         customer_signup_ms=None if signup in (None, "") else parse_ts_ms(signup, "signup"),
+        card_bin=_id(obj, "card_bin", required=False),
+        ip_hash=_id(obj, "ip_hash", required=False),
     )
 
 
@@ -216,4 +218,6 @@ def payment_message(p: Payment) -> dict[str, Any]:
         "customer_signup_ts": None
         if p.customer_signup_ms is None
         else format_ts(p.customer_signup_ms),
+        "card_bin": p.card_bin or None,
+        "ip_hash": p.ip_hash or None,
     }

@@ -8,7 +8,7 @@ fired, to explain the score with the measured values.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -136,6 +136,21 @@ def _geo_mismatch(p: Payment, s: CustomerState, _: Params) -> bool:
     return bool(p.country) and bool(p.customer_country) and p.country != p.customer_country
 
 
+def _earlier_failures(p: Payment, s: CustomerState, params: Params) -> int:
+    """Failed payments strictly before this one within the window."""
+    failed = s.failed_ms
+    lo = bisect_right(failed, p.ts_ms - params["window_days"] * MS_PER_DAY)
+    return bisect_left(failed, p.ts_ms) - lo
+
+
+def _repeat_decline(p: Payment, s: CustomerState, params: Params) -> bool:
+    return (
+        p.result == "failed"
+        and bool(s.failed_ms)
+        and _earlier_failures(p, s, params) >= params["min_failures"]
+    )
+
+
 # --- explanations -------------------------------------------------------------------------
 
 Measured = dict[str, float | int | str]
@@ -195,6 +210,16 @@ def _m_geo(p: Payment, s: CustomerState, _: Params) -> Measured:
     return {"payment_country": p.country, "profile_country": p.customer_country}
 
 
+def _m_repeat_decline(p: Payment, s: CustomerState, params: Params) -> Measured:
+    window = params["window_days"] * MS_PER_DAY
+    recent = [t for t in s.failed_ms if p.ts_ms - window < t < p.ts_ms]
+    return {
+        "earlier_failures": _earlier_failures(p, s, params),
+        "window_days": int(params["window_days"]),
+        "last_failure_h": round((p.ts_ms - recent[-1]) / 3_600_000, 1) if recent else 0.0,
+    }
+
+
 @dataclass(frozen=True)
 class Condition:
     fires: Callable[[Payment, CustomerState, Params], bool]
@@ -248,5 +273,13 @@ CONDITIONS: dict[str, Condition] = {
         _m_geo,
         "paid from {payment_country}, profile {profile_country}",
         "payé depuis {payment_country}, profil {profile_country}",
+    ),
+    "REPEAT_DECLINE": Condition(
+        _repeat_decline,
+        _m_repeat_decline,
+        "{earlier_failures} earlier failed payments in {window_days} d, "
+        "last {last_failure_h} h ago",
+        "{earlier_failures} échecs antérieurs en {window_days} j, le dernier il y a "
+        "{last_failure_h} h",
     ),
 }

@@ -27,6 +27,9 @@ class Payment:
     customer_country: str
     customer_tz: str
     customer_signup_ms: int | None
+    # Entity keys for rules across customers (a card range, a network): carried, not yet read.
+    card_bin: str = ""
+    ip_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,8 +65,10 @@ def payments_of(ds: Dataset) -> list[Payment]:
             customer_country=prof.country[c],
             customer_tz=prof.tz[c],
             customer_signup_ms=prof.signup_ms[c],
+            card_bin=bin_,
+            ip_hash=ip,
         )
-        for pid, c, sid, ts, amt, cur, res, dev, did, src, ctry, meth in zip(
+        for pid, c, sid, ts, amt, cur, res, dev, did, src, ctry, meth, bin_, ip in zip(
             pay["payment_id"].tolist(),
             cust,
             pay["session_id"].tolist(),
@@ -79,6 +81,8 @@ def payments_of(ds: Dataset) -> list[Payment]:
             pay["utm_source"].tolist(),
             pay["payment_country"].tolist(),
             pay["method"].tolist(),
+            pay["card_bin"].tolist(),
+            pay["ip_hash"].tolist(),
             strict=True,
         )
     ]

@@ -1,4 +1,6 @@
-"""The eleven fraud rules as data, and rule sets (points, parameters, thresholds) built from them.
+"""The fraud rules as data, and rule sets (points, parameters, thresholds) built from them.
+
+The seed's eleven rules keep their points; rules added later ship at 0 points.
 
 A rule definition is static: its id, French and English labels, default points and parameter
 bounds.  A `RuleSet` is what a rule owner edits and publishes: per-rule points, enabled flag and
@@ -37,6 +39,7 @@ class RuleDef:
     default_points: int
     description_en: str
     params: tuple[ParamSpec, ...] = ()
+    default_enabled: bool = True
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
@@ -172,6 +175,28 @@ RULE_DEFS: tuple[RuleDef, ...] = (
         25,
         "Payment country differs from the customer's profile country.",
     ),
+    # Added after the seed's eleven: ships disabled at 0 points, so default scores and reasons
+    # do not move; tuning and suggestions can give it points (which enables it).
+    RuleDef(
+        "REPEAT_DECLINE",
+        "🔁 Refus répétés",
+        "🔁 Repeated declines",
+        0,
+        "A failed payment by a customer with at least N earlier failed payments in W days.",
+        (
+            ParamSpec(
+                "min_failures",
+                1,
+                1,
+                20,
+                "",
+                "earlier failed payments at least",
+                "paiements échoués antérieurs au moins",
+            ),
+            ParamSpec("window_days", 30, 1, 90, "d", "within (days)", "sur (jours)"),
+        ),
+        default_enabled=False,
+    ),
 )
 
 RULE_IDS: tuple[str, ...] = tuple(r.id for r in RULE_DEFS)
@@ -191,7 +216,7 @@ class RuleConfig:
 
 @dataclass(frozen=True)
 class RuleSet:
-    """Points, parameters and thresholds for the eleven rules, in `RULE_IDS` order."""
+    """Points, parameters and thresholds for every rule, in `RULE_IDS` order."""
 
     rules: tuple[RuleConfig, ...]
     alert_threshold: int = DEFAULT_ALERT_THRESHOLD
@@ -273,7 +298,7 @@ class RuleSet:
 def default_ruleset() -> RuleSet:
     return RuleSet(
         rules=tuple(
-            RuleConfig(d.default_points, True, {p.name: p.default for p in d.params})
+            RuleConfig(d.default_points, d.default_enabled, {p.name: p.default for p in d.params})
             for d in RULE_DEFS
         )
     )
@@ -286,7 +311,7 @@ def _rule_config(rule: RuleDef, raw: Any) -> RuleConfig:
     unknown = set(raw) - {"points", "enabled", "params"}
     if unknown:
         raise RuleSetError(f"{where}: unknown key(s) {sorted(unknown)}")
-    enabled = raw.get("enabled", True)
+    enabled = raw.get("enabled", rule.default_enabled)
     if not isinstance(enabled, bool):
         raise RuleSetError(f"{where}.enabled: expected true or false, got {enabled!r}")
     raw_params = raw.get("params", {})

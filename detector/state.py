@@ -26,6 +26,10 @@ RECENT_MAX = 100
 # A session's first add_to_cart is remembered this long for FAST_CHECKOUT.
 CART_RETENTION_MS = 24 * 3600 * 1000
 CART_PRUNE_AT = 4  # sessions remembered before old ones are pruned
+# Failed payment times kept for REPEAT_DECLINE: its largest window, and no more failures than
+# its largest threshold can ask about (a card-testing burst cannot grow the state).
+FAILED_RETENTION_MS = 90 * 86_400_000
+FAILED_MAX = 20
 # Applied payment and event ids are remembered this long behind the customer's latest event;
 # anything older is refused unseen as STALE.  Far beyond the ordering's wait (seconds to
 # minutes), far below a replay's distance (the whole history).
@@ -44,6 +48,7 @@ class CustomerState:
     success_sum: float = 0.0
     success_n: int = 0
     cart_start_ms: dict[str, int] = field(default_factory=dict)
+    failed_ms: list[int] = field(default_factory=list)  # failed payment times, sorted, bounded
     latest_ms: int = -1  # the latest event time applied
     payment_ids: dict[str, int] = field(default_factory=dict)  # applied id -> event time
     event_ids: dict[str, int] = field(default_factory=dict)
@@ -89,6 +94,8 @@ class CustomerState:
         if p.result == "success":
             self.success_sum += p.amount
             self.success_n += 1
+        elif p.result == "failed":
+            self._record_failure(p.ts_ms)
         if len(self.cart_start_ms) > CART_PRUNE_AT:
             self._prune_carts(p.ts_ms)
 
@@ -104,6 +111,13 @@ class CustomerState:
         if len(self.cart_start_ms) > CART_PRUNE_AT:
             self._prune_carts(a.ts_ms)
 
+    def _record_failure(self, ts_ms: int) -> None:
+        failed = self.failed_ms
+        drop = bisect_right(failed, ts_ms - FAILED_RETENTION_MS)
+        if drop or len(failed) >= FAILED_MAX:
+            failed = self.failed_ms = failed[max(drop, len(failed) + 1 - FAILED_MAX) :]
+        insort(failed, ts_ms)
+
     def _prune_carts(self, now_ms: int) -> None:
         cutoff = now_ms - CART_RETENTION_MS
         self.cart_start_ms = {s: t for s, t in self.cart_start_ms.items() if t > cutoff}
@@ -116,6 +130,7 @@ class CustomerState:
             "success_sum": self.success_sum,
             "success_n": self.success_n,
             "cart_start_ms": dict(sorted(self.cart_start_ms.items())),
+            "failed_ms": list(self.failed_ms),
             "latest_ms": self.latest_ms,
             # Lists in time order: JSONB does not keep an object's key order.
             "payment_ids": [[i, t] for i, t in sorted(self.payment_ids.items(), key=_by_time)],
@@ -131,6 +146,8 @@ class CustomerState:
             success_sum=float(d["success_sum"]),
             success_n=int(d["success_n"]),
             cart_start_ms={str(k): int(v) for k, v in d["cart_start_ms"].items()},
+            # States written before REPEAT_DECLINE existed have no failure history.
+            failed_ms=[int(t) for t in d.get("failed_ms", ())],
             # States written before ids were kept have none: their events count as new.
             latest_ms=int(d.get("latest_ms", -1)),
             payment_ids={str(i): int(t) for i, t in d.get("payment_ids", ())},

@@ -91,7 +91,10 @@ def apply_suggestion(current: RuleSet, s: Suggestion) -> RuleSet:
     points = dict(zip(RULE_IDS, s.points, strict=True))
     rs = RuleSet.from_dict({**current.to_dict(), "version": f"{current.version}+suggested"})
     rs = rs.with_points(points)
-    # A rule given 0 points is kept enabled, so re-enabling it later needs only points.
+    # A rule given 0 points is kept enabled, so re-enabling it later needs only points; a
+    # disabled rule given points (a new rule shipped off) is switched on, or they would not count.
+    rules = tuple(replace(c, enabled=c.enabled or c.points > 0) for c in rs.rules)
+    rs = replace(rs, rules=rules)
     high = max(s.threshold, current.high_threshold + s.threshold - current.alert_threshold)
     return RuleSet.from_dict(
         {**rs.to_dict(), "alert_threshold": s.threshold, "high_threshold": high}

@@ -204,3 +204,19 @@ def test_acknowledged_rows_are_deleted_with_a_later_batch(session: Session) -> N
     delete_outbox(session, {"DLQ-payments-0-7"})
     session.commit()
     assert load_outbox(session) == []
+
+
+def test_alert_rows_keep_the_payments_card_bin_and_ip_hash() -> None:
+    from datetime import UTC, datetime
+
+    from db.detector_store import alert_row
+    from detector.engine import CompiledRules, score
+    from detector.rules import default_ruleset
+    from detector.state import CustomerState
+    from tests.unit.detector.factories import pay
+
+    p = pay(card_bin="411111", ip_hash="ipx", result="failed")
+    v = score(p, CustomerState(), CompiledRules.of(default_ruleset()))
+    row = alert_row(v, p, datetime(2025, 11, 20, tzinfo=UTC))
+    assert (row["card_bin"], row["ip_hash"]) == ("411111", "ipx")
+    assert alert_row(v, pay(), datetime(2025, 11, 20, tzinfo=UTC))["card_bin"] is None

@@ -143,3 +143,16 @@ def test_every_format_character_of_this_python_is_refused() -> None:
     for ch in cf:
         with pytest.raises(BadMessage, match=f"U\\+{ord(ch):04X}"):
             decode_payment(good_payment(utm_source=f"ads{ch}"))
+
+
+def test_card_bin_and_ip_hash_travel_with_the_payment() -> None:
+    from detector.codec import decode_payment, payment_message
+    from tests.unit.detector.factories import pay
+
+    p = pay(card_bin="497010", ip_hash="h7f3")
+    message = payment_message(p)
+    assert (message["card_bin"], message["ip_hash"]) == ("497010", "h7f3")
+    assert decode_payment(message) == p
+    bare = payment_message(pay())
+    assert (bare["card_bin"], bare["ip_hash"]) == (None, None)
+    assert decode_payment(bare).card_bin == ""

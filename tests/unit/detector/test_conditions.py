@@ -6,7 +6,7 @@ import pytest
 
 from detector.conditions import CONDITIONS, local_minute_of_day
 from detector.engine import CompiledRules, score
-from detector.rules import RULE_IDS, default_ruleset
+from detector.rules import RULE_IDS, RuleSet, default_ruleset
 from detector.state import CustomerState
 from tests.unit.detector.factories import BASE, cart, ms, pay
 
@@ -160,7 +160,7 @@ def test_every_rule_has_a_condition_and_explains_itself() -> None:
     t = BASE.ts_ms
     s = history(pay(ts_ms=t - 3 * MIN, amount=50.0), pay(ts_ms=t - 2 * MIN, amount=50.0))
     s.record_activity(cart(t - 12_000))
-    s.payments = 0  # also make FIRST_PAYMENT fire, so all eleven explain at once
+    s.payments = 0  # also make FIRST_PAYMENT fire, so every rule explains at once
     p = pay(
         ts_ms=ms("2025-11-20T02:30:00"),
         amount=412.0,
@@ -173,7 +173,9 @@ def test_every_rule_has_a_condition_and_explains_itself() -> None:
     )
     s.recent_ms = [p.ts_ms - 6 * MIN, p.ts_ms - 2 * MIN]
     s.cart_start_ms = {"S1": p.ts_ms - 12_000}
-    v = score(p, s, CompiledRules.of(RS))
+    s.failed_ms = [p.ts_ms - 90 * MIN]
+    rs = RuleSet.from_dict({"rules": {"REPEAT_DECLINE": {"enabled": True, "points": 10}}})
+    v = score(p, s, CompiledRules.of(rs))
     assert [r.rule_id for r in v.reasons] == list(RULE_IDS)
     details = {r.rule_id: r.detail("en") for r in v.reasons}
     assert details["VELOCITY_HIGH"] == "3 payments in 6.0 min"
@@ -182,4 +184,46 @@ def test_every_rule_has_a_condition_and_explains_itself() -> None:
     assert details["FAST_CHECKOUT"] == "12.0 s from first add to cart to payment"
     assert details["NEW_CUSTOMER"] == "account 2.0 days old"
     assert v.reasons[8].detail("fr") == "412.0 € = 8.2× la moyenne de 50.0 €"
-    assert v.score == sum(RS.weights) and v.severity == "HIGH"
+    assert details["REPEAT_DECLINE"] == "1 earlier failed payments in 30 d, last 1.5 h ago"
+    assert v.score == sum(rs.weights) and v.severity == "HIGH"
+    # Shipped disabled: the default rule set neither scores nor lists it.
+    default = score(p, s, CompiledRules.of(RS))
+    assert "REPEAT_DECLINE" not in {r.rule_id for r in default.reasons}
+    assert default.score == v.score - 10
+
+
+def test_repeat_decline_counts_earlier_failures_in_the_window() -> None:
+    t = BASE.ts_ms
+    day = 86_400_000
+    failed = pay(result="failed")
+    s = history(
+        pay(ts_ms=t - 31 * day, result="failed"),  # outside 30 days
+        pay(ts_ms=t - 30 * day, result="failed"),  # exactly 30 days: outside (window is open)
+        pay(ts_ms=t - 2 * day, result="success"),
+    )
+    assert not fires("REPEAT_DECLINE", failed, s)
+    s.record_payment(pay(ts_ms=t - 30 * day + 1, result="failed"))  # just inside
+    assert fires("REPEAT_DECLINE", failed, s)
+    assert not fires("REPEAT_DECLINE", pay(result="success"), s)  # only a failed payment
+    assert not fires("REPEAT_DECLINE", failed, s, min_failures=2)
+    assert fires("REPEAT_DECLINE", failed, s, window_days=31)  # t-30d+1 and t-30d
+    assert not fires("REPEAT_DECLINE", failed, s, window_days=31, min_failures=3)
+    # A failure at the very same millisecond is not an earlier one.
+    same = history(pay(ts_ms=t, result="failed"))
+    assert not fires("REPEAT_DECLINE", failed, same)
+
+
+def test_failed_history_is_bounded_and_event_time_driven() -> None:
+    from detector.state import FAILED_MAX, FAILED_RETENTION_MS
+
+    t = BASE.ts_ms
+    s = history(*(pay(ts_ms=t + i * 1000, result="failed") for i in range(3 * FAILED_MAX)))
+    assert len(s.failed_ms) == FAILED_MAX  # a card-testing burst keeps the latest 20
+    assert s.failed_ms[0] == t + (2 * FAILED_MAX) * 1000
+    s.record_payment(pay(ts_ms=t + FAILED_RETENTION_MS + 10**7, result="failed"))
+    assert s.failed_ms == [t + FAILED_RETENTION_MS + 10**7]  # the old ones aged out
+    restored = CustomerState.from_dict(s.to_dict())
+    assert restored.failed_ms == s.failed_ms
+    legacy = s.to_dict()
+    del legacy["failed_ms"]  # a state saved before the rule existed
+    assert CustomerState.from_dict(legacy).failed_ms == []

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from detector.engine import CompiledRules, Detector, hits, score
-from detector.rules import RULE_IDS, default_ruleset
+from detector.rules import RULE_IDS, RuleSet, default_ruleset
 from detector.state import CustomerState
 from tests.unit.detector.factories import BASE, cart, ms, pay
 
@@ -93,15 +95,21 @@ def random_stream(n: int, seed: int) -> list:
     return events
 
 
-def test_hit_matrix_times_weights_equals_engine_scores() -> None:
+@pytest.mark.parametrize("every_rule", [False, True])
+def test_hit_matrix_times_weights_equals_engine_scores(every_rule: bool) -> None:
+    # The hit matrix holds every rule, enabled or not; the engine lists the enabled ones.
+    rs = RS
+    if every_rule:  # REPEAT_DECLINE ships disabled: switch it on to check it too
+        rs = RuleSet.from_dict({"rules": {"REPEAT_DECLINE": {"enabled": True, "points": 10}}})
     events = random_stream(3000, seed=7)
-    verdicts = Detector(RS).process_all(events)
-    ids, masks = Detector(RS).hit_rows(events)
+    verdicts = Detector(rs).process_all(events)
+    ids, masks = Detector(rs).hit_rows(events)
     assert ids == [v.payment_id for v in verdicts]
-    w = RS.weights
+    w = rs.weights
+    on = {rid for rid, c in zip(RULE_IDS, rs.rules, strict=True) if c.enabled}
     for v, mask in zip(verdicts, masks, strict=True):
         assert sum(w[i] for i in range(len(w)) if mask >> i & 1) == v.score
-        assert {RULE_IDS[i] for i in range(len(w)) if mask >> i & 1} == {
+        assert {RULE_IDS[i] for i in range(len(w)) if mask >> i & 1} & on == {
             r.rule_id for r in v.reasons
         }
     # The stream is rich enough that every rule fires somewhere.

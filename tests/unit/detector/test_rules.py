@@ -25,7 +25,10 @@ def test_defaults_match_the_rule_table() -> None:
         "UNUSUAL_AMOUNT": 40,
         "FAST_CHECKOUT": 35,
         "GEO_MISMATCH": 25,
+        "REPEAT_DECLINE": 0,  # added later: shipped disabled, default scores do not move
     }
+    assert not rs.config("REPEAT_DECLINE").enabled
+    assert all(rs.config(rid).enabled for rid in RULE_IDS[:11])
     assert (rs.alert_threshold, rs.high_threshold) == (60, 85)
     assert rs.param("VELOCITY_HIGH", "window_minutes") == 10
     assert rs.param("UNUSUAL_AMOUNT", "multiplier") == 3.0
