@@ -7,5 +7,5 @@ unit:   ## unit tests only (no services)
 	KVT_NO_SERVICES=1 scripts/test tests/unit
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .
-bench:
-	.venv/bin/python -m bench.bench_detector && .venv/bin/python -m bench.bench_generate
+bench:  ## every bench, on the local services (brought up if down): bench/out/RESULTS.md
+	scripts/bench

@@ -5,11 +5,12 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import platform
 from pathlib import Path
 
-from bench._common import OUT_DIR
+from bench._common import OUT_DIR, header_lines, table_lines
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 ORDER = ("generate", "detector", "load", "pipeline", "failover", "tuning", "queue", "api")
@@ -18,9 +19,10 @@ HEADER = """# Benchmark results
 
 Measured by the scripts in this folder on the project's shared development machine (2 cores,
 24 GiB, no accelerator), usually while other work ran on it. Every run also times a fixed
-calibration workload (`bench/_common.py`: a 1M-iteration pure-Python loop, best of 5); the
-column "x calibration" is the measured time divided by that baseline from the same run, so
-figures from noisy runs can be compared. Targets are the issues'. Re-run a bench and then
+calibration workload (`bench/_common.py`: a 1M-iteration pure-Python loop, best of 5) and
+records the load average; the column "ratio" divides what the column "ratio of" says, by a
+baseline from the same run (the calibration, a bare consumer, ...), so figures from noisy runs
+can be compared. Targets are the issues'. Re-run a bench and then
 `python -m bench.results` to refresh this file.
 """
 
@@ -33,24 +35,20 @@ def render() -> str:
             continue
         data = json.loads(files[name].read_text())
         parts.append(f"## {name}\n")
-        parts.append(
-            f"Calibration workload in the same run: {data['calibration_s'] * 1000:.0f} ms\n"
-        )
-        parts.append("| figure | value | target | met | x calibration | note |")
-        parts.append("|---|---|---|---|---|---|")
-        for f in data["figures"]:
-            ratio = "" if f["baseline_ratio"] is None else f"{f['baseline_ratio']:.2f}"
-            parts.append(
-                f"| {f['name']} | {f['value']:,.2f} {f['unit']} | {f['target']} | "
-                f"{'yes' if f['ok'] else '**no**'} | {ratio} | {f['note']} |"
-            )
+        load = data.get("load_average", "not recorded")
+        parts.extend(header_lines(data["calibration_s"], load, data.get("config") or {}))
+        parts.append("")
+        parts.extend(table_lines(data["figures"]))
         parts.append("")
     return "\n".join(parts)
 
 
 def main() -> None:
-    RESULTS.write_text(render())
-    print(f"wrote {RESULTS}")
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    out = ap.parse_args().out
+    out.write_text(render())
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

@@ -138,6 +138,13 @@ def _parser() -> argparse.ArgumentParser:
         "run", help="archive user-events from Kafka (KVT_MONGO_URL), as a consumer group of its own"
     )
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    run.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="lower the process priority by this much (default 10): scoring comes first, the "
+        "archive catches up when the CPU is free",
+    )
     users = sub.add_parser("list-users", help=f"list the accounts (exit {EXIT_NO_USERS}: none yet)")
     users.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     for name, text in (
@@ -185,6 +192,8 @@ def _archive(args: argparse.Namespace) -> int:
     except (SettingsError, ArchiveError) as exc:
         return _fail(str(exc), EXIT_INPUT)
     assert archiver is not None
+    if args.nice > 0:
+        os.nice(args.nice)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: archiver.stop(timeout_s=0))
     archiver.run()

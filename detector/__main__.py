@@ -127,7 +127,12 @@ def _run(args: argparse.Namespace) -> int:
         telemetry.serve(port)
     messages = None if args.replay is None else replay_messages(args.replay)
     service = build_service(
-        settings, replay_dir=args.replay, speed=args.speed, telemetry=telemetry, messages=messages
+        settings,
+        replay_dir=args.replay,
+        speed=args.speed,
+        telemetry=telemetry,
+        messages=messages,
+        own_process=True,
     )
     archiver = None
     if args.replay is not None:  # no broker: no archiver process can read the replay

@@ -19,7 +19,7 @@ from detector.backoff import backoff
 from detector.feed import OutMessage, dataset_messages
 from detector.service import DetectorService
 from detector.sink import AlertSink
-from detector.sources import KafkaSource, ReplaySource, Source
+from detector.sources import FETCH_WAIT_MAX_MS, KafkaSource, ReplaySource, Source
 from detector.status import Status
 from detector.telemetry import Telemetry
 
@@ -66,8 +66,10 @@ def build_service(
     status: Status | None = None,
     telemetry: Telemetry | None = None,
     messages: list[OutMessage] | None = None,
+    own_process: bool = False,
 ) -> DetectorService:
-    """The detector; `messages`: the replay's, when the caller read them already."""
+    """The detector; `messages`: the replay's, when the caller read them already;
+    `own_process`: nothing else runs in this process (see `detector.heap`)."""
     sessions = sessions or open_database(settings)
     source: Source
     sink = None
@@ -77,7 +79,9 @@ def build_service(
     else:
         source = KafkaSource(settings)
         sink = AlertSink(settings)
-    return DetectorService(settings, source, sessions, sink, status, telemetry)
+    return DetectorService(
+        settings, source, sessions, sink, status, telemetry, own_process=own_process
+    )
 
 
 def build_archiver(
@@ -106,6 +110,9 @@ def build_archiver(
         source = ReplaySource(events, settings, group, speed)
     else:
         topics = (settings.topics.user_events,)
-        source = KafkaSource(settings, archive_group(settings.consumer_group), topics)
+        # The archive has no ordering to wait for: the brokers' default fetch wait.
+        source = KafkaSource(
+            settings, archive_group(settings.consumer_group), topics, FETCH_WAIT_MAX_MS
+        )
     archive = EventArchive(settings.mongo_url, settings.mongo_db)
     return Archiver(settings, source, sessions, archive, status, telemetry)

@@ -34,6 +34,7 @@ from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, format_ts, load_json
 from detector.engine import Detector, Skipped, Verdict
 from detector.events import Activity, Payment
+from detector.heap import HeapKeeper
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.pacing import IdleWait
 from detector.rules import RuleSet
@@ -72,6 +73,7 @@ class DetectorService:
         status: Status | None = None,
         telemetry: Telemetry | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
+        own_process: bool = False,
     ) -> None:
         self.settings = settings
         self.source = source
@@ -80,6 +82,8 @@ class DetectorService:
         self.status = status or Status()
         self.telemetry = telemetry or Telemetry()
         self.on_batch = on_batch
+        # Alone in its process (`python -m detector run`), the service may freeze the heap.
+        self._heap = HeapKeeper() if own_process else None
         self._wait = IdleWait(settings.poll_timeout_s)
         topics = settings.topics
         self._payments_topic = topics.payments
@@ -130,6 +134,8 @@ class DetectorService:
             self.status.update(state="running")
             while not self._stop.is_set():
                 self.step()
+                if self._heap is not None:
+                    self._heap.tick()  # here: the step's batch is garbage already
                 if until_idle and self.source.finished() and self.merger.pending == 0:
                     break
         except Exception as exc:  # the thread must report, never die silently
