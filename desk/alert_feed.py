@@ -53,18 +53,19 @@ class BadCursor(DbError):
 
 
 class OverviewCache:
-    """The grouped count of every alert (:func:`desk.queue.overview`), shared by the
-    process and refreshed in the background once it is older than ``ttl_s``: a request
-    never waits for the scan, except the very first one."""
+    """The grouped count of every alert (:func:`desk.queue.overview`) and the loaded
+    payments' count, shared by the process and refreshed in the background once older than
+    ``ttl_s``: a request never waits for those scans, except the very first one."""
 
     def __init__(self, ttl_s: float = OVERVIEW_TTL_S) -> None:
         self.ttl_s = ttl_s
-        self._value: q.Overview | None = None
+        self._value: tuple[q.Overview, int] | None = None
         self._at = 0.0
         self._lock = threading.Lock()
         self._refreshing = False
 
-    def get(self, sessions: Sessions) -> q.Overview:
+    def get(self, sessions: Sessions) -> tuple[q.Overview, int]:
+        """``(overview, payments in the payments table)``."""
         with self._lock:
             value, fresh = self._value, time.monotonic() - self._at < self.ttl_s
             start = value is not None and not fresh and not self._refreshing
@@ -80,10 +81,10 @@ class OverviewCache:
         with self._lock:
             self._at = 0.0
 
-    def _refresh(self, sessions: Sessions) -> q.Overview:
+    def _refresh(self, sessions: Sessions) -> tuple[q.Overview, int]:
         try:
             with sessions() as session:
-                value = q.overview(session)
+                value = (q.overview(session), q.payments_rows(session))
             with self._lock:
                 self._value, self._at = value, time.monotonic()
             return value
@@ -135,14 +136,14 @@ def alert_list(
         key = tuple_(column, Alert.alert_id)
         stmt = stmt.where(key < after if desc else key > after)
     order = (column.desc(), Alert.alert_id.desc()) if desc else (column, Alert.alert_id)
-    ov = overview.get(sessions) if overview is not None else None
+    ov, paid = overview.get(sessions) if overview is not None else (None, None)
     with sessions() as session:
         alerts = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
         if ov is None:
             ov = q.overview(session)
         known = ov.matching(filters)
         matching = repo.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
-        header = q.queue_stats(session, payments_total, None, ov)
+        header = q.queue_stats(session, payments_total, paid, ov)
     more = len(alerts) > limit
     alerts = alerts[:limit]
     last = alerts[-1] if more and alerts else None
@@ -270,11 +271,11 @@ def stats(
     payments_total: int = 0,
 ) -> StatsView:
     authorize(sessions, who, Permission.READ_QUEUE)
-    ov = overview.get(sessions) if overview is not None else None
+    ov, paid = overview.get(sessions) if overview is not None else (None, None)
     with sessions() as session:
         if ov is None:
             ov = q.overview(session)
-        header = q.queue_stats(session, payments_total, None, ov)
+        header = q.queue_stats(session, payments_total, paid, ov)
         by_rule = _by_rule(session)
         by_day = _by_day(session)
     by_severity: dict[str, int] = {}

@@ -90,4 +90,10 @@ def test_bodies_over_the_limit_are_refused_before_reading(api: Api) -> None:
 def test_openapi_documents_bearer_auth(api: Api) -> None:
     spec = api.client.get("/openapi.json").json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    schemas = spec["components"]["schemas"]
+    assert schemas["ScoreIn"]["examples"][0]["payment_id"] == "PAY-CHK-000123"
+    assert schemas["AlertSummary"]["properties"]["alert_id"]["examples"] == ["ALT-PAY00000042"]
+    assert schemas["ScoreIn"]["additionalProperties"] is False  # unknown fields: 422
+    decision = spec["paths"]["/api/alerts/{alert_id}/decision"]["post"]
+    assert {"409", "428", "403", "401"} <= set(decision["responses"])
     assert api.client.get("/docs").status_code == 200
