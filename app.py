@@ -12,7 +12,7 @@ import streamlit as st
 
 import pages._web as web
 from desk import Permission, startup_problem
-from pages._ui import ASKED_FOR_KEY, current_user, runtime, sidebar, t, ta
+from pages._ui import ASKED_FOR_KEY, current_user, refuse, runtime, sidebar, t, ta
 
 st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layout="wide")
 
@@ -63,13 +63,26 @@ else:
         if who.may(permission)
     ]
 
+    # A page the role may not open keeps its URL too, hidden from the menu: a shared link
+    # says "access refused" (and the refusal is audited) instead of "page not found".
+    refused = [
+        st.Page(refuse(permission), title=title, url_path=web.PAGE_PATHS[path],
+                visibility="hidden")
+        for permission, path, title, _ in pages
+        if not who.may(permission)
+    ]  # fmt: skip
+
     def home() -> None:
         # The root URL opens the role's first page under its own address: the default page
         # of a navigation is only reachable at "/", never at its url_path.
         st.switch_page(allowed[0])
 
     page = st.navigation(
-        [st.Page(home, title=allowed[0].title, default=True, visibility="hidden"), *allowed]
+        [
+            st.Page(home, title=allowed[0].title, default=True, visibility="hidden"),
+            *allowed,
+            *refused,
+        ]
     )
     sidebar()
 go_to = st.session_state.pop(web.GO_KEY, None)

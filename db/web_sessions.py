@@ -19,8 +19,10 @@ from db.models import DeskSession, User
 from db.types import utc_now
 
 HANDOFF_FOR = timedelta(seconds=60)  # the browser fetches its cookie right after signing in
-# Activity is written at most this often: a page interaction is not a database write each.
-TOUCH_EVERY = timedelta(seconds=15)
+# Activity is written at most this often: a click is not a database write each (on SQLite a
+# write may wait for the detector's batch).  Idle limits are minutes, so a minute is precise
+# enough.
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 def digest(secret: str) -> str:
@@ -92,12 +94,17 @@ def check(session: Session, session_id: str | None, username: str) -> Check:
     return Check(row, session.get(User, username))
 
 
-def alive(row: DeskSession, now: datetime, idle: timedelta, max_age: timedelta) -> bool:
-    return (
-        row.revoked_at is None
-        and now - row.last_seen_at <= idle
-        and now - row.created_at <= max_age
-    )
+def alive(
+    row: DeskSession,
+    now: datetime,
+    idle: timedelta,
+    max_age: timedelta,
+    seen: datetime | None = None,
+) -> bool:
+    """Not revoked, not idle (``seen``: a later activity the row does not have yet), not too
+    old."""
+    last = max(row.last_seen_at, seen) if seen is not None else row.last_seen_at
+    return row.revoked_at is None and now - last <= idle and now - row.created_at <= max_age
 
 
 def touch(session: Session, row: DeskSession, now: datetime | None = None) -> None:

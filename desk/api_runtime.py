@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings, load_settings
 from db.engine import make_engine, session_factory
-from db.migrate import upgrade
+from db.migrate import prepare
 from db.timeline import EventReader, event_reader_for
 from desk.alert_feed import OverviewCache
 from desk.scoring import Scorer
@@ -37,7 +37,7 @@ class ApiRuntime:
     def create(cls, settings: Settings | None = None) -> ApiRuntime:
         settings = settings or load_settings()
         engine = make_engine(settings.db_url)
-        upgrade(engine)
+        prepare(settings)  # as the owner role when one is configured
         return cls(settings, engine, session_factory(engine))
 
     def event_reader(self) -> EventReader | None:

@@ -251,7 +251,7 @@ def refresh(sessions: Sessions, who: Principal, touch: bool = True) -> Principal
                 why = "session unknown"
             elif row.revoked_at is not None:
                 why = row.revoked_why or "revoked"
-            elif not web_sessions.alive(row, now, who.idle, who.max_age):
+            elif not web_sessions.alive(row, now, who.idle, who.max_age, who.last_seen):
                 why = "expired"
         if why is not None:
             if row is not None and row.revoked_at is None:

@@ -33,6 +33,7 @@ CHROMIUM_ARGS = [
 ]
 START_TIMEOUT_S = 90
 ADMIN = "e2e-admin"
+VIEWER = "e2e-viewer"  # for what a role may not open (tests/e2e/test_sessions.py)
 PASSWORD = "an end-to-end password"
 
 
@@ -45,10 +46,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
     env["KVT_DATA_DIR"] = str(data_dir)
     # The first admin, created the way the README says (no account exists otherwise).
-    subprocess.run(
-        [sys.executable, "-m", "db", "create-user", ADMIN, "--role", "admin", "--password-stdin"],
-        input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    for name, role in ((ADMIN, "admin"), (VIEWER, "viewer")):
+        subprocess.run(
+            [sys.executable, "-m", "db", "create-user", name, "--role", role, "--password-stdin"],
+            input=PASSWORD + "\n", text=True, cwd=ROOT, env=env, check=True, capture_output=True,
+        )  # fmt: skip
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(PORT),

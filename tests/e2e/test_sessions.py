@@ -10,16 +10,16 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ADMIN, PASSWORD
+from tests.e2e.conftest import ADMIN, PASSWORD, VIEWER
 
 pytestmark = pytest.mark.e2e
 
 COOKIE = "kvt_session"
 
 
-def _sign_in(page: Page) -> None:
+def _sign_in(page: Page, name: str = ADMIN) -> None:
     expect(page.locator("h1", has_text="connexion")).to_be_visible(timeout=90_000)
-    page.get_by_role("textbox", name="Nom d'utilisateur").fill(ADMIN)
+    page.get_by_role("textbox", name="Nom d'utilisateur").fill(name)
     page.get_by_role("textbox", name="Mot de passe").fill(PASSWORD)
     page.get_by_role("button", name=re.compile("Se connecter")).click()
 
@@ -104,4 +104,22 @@ def test_an_unknown_url_gets_our_own_page_in_the_readers_language(
     expect(page.get_by_text("Running the app's main page")).to_have_count(0)
     page.get_by_role("link").click()
     expect(page.locator("h1", has_text="connexion")).to_be_visible(timeout=60_000)
+    context.close()
+
+
+def test_a_page_the_role_may_not_open_says_so_at_its_url(server: str, browser: Browser) -> None:
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(f"{server}/users")
+    _sign_in(page, VIEWER)
+    expect(page.get_by_text(re.compile("Accès refusé"))).to_be_visible(timeout=60_000)
+    assert page.url.endswith("/users")
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    expect(page.locator('[data-testid="stSidebarNav"]').get_by_text("Utilisateurs")).to_have_count(
+        0
+    )
+    # The root still opens the viewer's own first page, signed in.
+    page.goto(server)
+    page.wait_for_url(re.compile(r"/insights$"), timeout=60_000)
+    expect(page.locator("h1", has_text="Analyses")).to_be_visible(timeout=60_000)
     context.close()
