@@ -7,7 +7,9 @@ forced, and says how many."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -15,12 +17,19 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
+from common.settings import Settings
+from data_gen.generate import generate
+from data_gen.params import GenParams
 from db import __main__ as cli
 from db import migrate
 from db.detector_store import alert_id_for
 from db.engine import in_schema, make_engine, session_factory
+from db.loader import load_dataset
 from desk import auth
 from desk import queue as q
+from detector.runner import replay_messages
+from detector.service import DetectorService
+from detector.sources import ReplaySource
 from tests.unit.db.builders import batch, scored, session_of, signed_in, write
 
 pytestmark = pytest.mark.integration
@@ -176,3 +185,22 @@ def test_the_command_line_upgrade_grants_the_app_role_from_the_settings(
         migrate.upgrade(app)
     finally:
         app.dispose()
+
+
+def test_the_detector_and_the_loader_run_as_the_app_role(
+    app_engine: Engine, tmp_path: Path
+) -> None:
+    """What each needs, granted: the detector's batches (alerts, states, offsets, outbox,
+    dead letters) and a bulk load that replaces the dataset tables (TRUNCATE, LOCK, temp
+    tables), all as ``kvt_app``."""
+    generate(tmp_path / "ds", GenParams(scale=0.02, seed=11))
+    settings = replace(Settings(), data_dir=tmp_path)
+    source = ReplaySource(replay_messages(tmp_path / "ds"), settings, "replay:app-role")
+    DetectorService(settings, source, session_factory(app_engine)).run(until_idle=True)
+    with app_engine.connect() as conn:
+        alerts = conn.execute(text("SELECT count(*) FROM fraud_alerts")).scalar_one()
+        states = conn.execute(text("SELECT count(*) FROM detector_state")).scalar_one()
+    assert alerts > 0 and states > 0
+    first = load_dataset(app_engine, tmp_path / "ds")
+    again = load_dataset(app_engine, tmp_path / "ds", replace=True)
+    assert first.rows == again.rows > 0 and again.replaced
