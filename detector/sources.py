@@ -55,9 +55,9 @@ def fetch_wait_for(settings: Settings) -> int:
     does, so this costs no latency on a busy partition).  A short wait makes idle brokers
     answer empty fetches all the time (10 ms: a fifth of a core for three nodes).  The end of
     a partition is only seen when an empty fetch returns, and the ordering merger may wait
-    for it (plus its grace period) before releasing a payment: half the grace keeps that
-    wait within the grace."""
-    return max(10, min(FETCH_WAIT_MAX_MS, settings.order_grace_ms // 2))
+    for it (then `order_idle_ms` more) before releasing an event: half the idle period keeps
+    that wait within it."""
+    return max(10, min(FETCH_WAIT_MAX_MS, settings.order_idle_ms // 2))
 
 
 class KafkaSource:
