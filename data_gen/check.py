@@ -35,7 +35,7 @@ Effect = Literal["meaningless", "blind", ""]
 EXAMPLES = 3
 MIN_FRAUDS = 50  # below this, tuned points and out-of-sample figures are noise
 FIRE_TOO_OFTEN = 0.5
-SAMPLE_PAYMENTS = 20_000  # payments scored to measure each rule's firing rate
+SAMPLE_PAYMENTS = 10_000  # payments scored to measure each rule's firing rate
 DEVICE_UNIQUE_SHARE = 0.5
 MIN_SCORED = 50  # fewer payments say nothing about how often a rule fires
 # Rules reading each timestamp column: a local time exported without its zone shifts them.

@@ -136,16 +136,21 @@ def _is_text(values: pd.Series) -> bool:
     )
 
 
-def _arrow(values: pd.Series) -> pa.Array:
-    """The column as one Arrow array (zero-copy for Arrow-backed strings)."""
-    array = pa.array(values.array)
+def _arrow(values: pd.Series) -> pa.Array | pa.ChunkedArray:
+    """The column in Arrow: zero-copy for Arrow-backed strings (chunks are kept as they are;
+    compute functions take them, and joining them would copy the data)."""
+    return pa.array(values.array)
+
+
+def _one_array(values: pd.Series) -> pa.Array:
+    array = _arrow(values)
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def positions(keys: pd.Series, table_keys: pd.Series) -> np.ndarray:
     """Row of ``table_keys`` holding each key (its first), -1 when absent; hashed in Arrow,
     as ``Series.isin`` on strings walks Python objects (100x slower on millions of ids)."""
-    found = pc.index_in(_arrow(keys), value_set=_arrow(table_keys))
+    found = pc.index_in(_arrow(keys), value_set=_one_array(table_keys))
     return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
@@ -224,11 +229,16 @@ def _arrow_timestamps(raw: pd.Series) -> pd.Series | None:
     it refuses what it cannot read exactly (no zone, sub-millisecond digits, odd spacing),
     and then pandas parses the whole column as before."""
     array = _arrow(raw)
-    array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
+    kind = pa.timestamp("ms", tz="UTC")
     try:
-        parsed = pc.cast(array, pa.timestamp("ms", tz="UTC"))
+        parsed = pc.cast(array, kind)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
+        # Perhaps only empty cells (optional columns): as nulls, then once more.
+        array = pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array)
+        try:
+            parsed = pc.cast(array, kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
     return pd.Series(parsed.to_pandas().array, index=raw.index)
 
 
@@ -239,6 +249,8 @@ def zoneless(values: pd.Series) -> np.ndarray:
             return np.zeros(len(values), dtype=bool)
         return values.notna().to_numpy()
     array = _arrow(text(values))
+    if pc.all(pc.ends_with(array, "Z")).as_py() is not False:
+        return np.zeros(len(values), dtype=bool)  # the usual case, without a regex
     zoned = pc.match_substring_regex(
         array, r"(?:T\d\d|:\d\d(?:[.,]\d+)?)(?:[Zz]|[+-]\d\d(?::?\d\d)?)\s*$"
     )
