@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -42,6 +43,7 @@ LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT = (
 
 DEFAULT_LANG = "fr"  # the reference dashboard was French
 PRINCIPAL_KEY = "principal"
+_CHECKED_IN = "_principal_checked_in"  # (a weak reference to) the run that last checked
 ASKED_FOR_KEY = "_asked_for"  # the URL the browser asked for before signing in
 _COOKIE_TRIED = "_session_cookie_tried"
 SIDEBAR_REFRESH_S = 5
@@ -139,18 +141,41 @@ def current_user(touch: bool = True) -> Principal | None:
             return None
         ss[PRINCIPAL_KEY] = who
         return who
-    # Every call asks the database (two primary-key reads): a time-based shortcut would let
-    # a click right after a refresh through unchecked.
-    try:
-        who = auth.refresh(runtime().sessions, who, touch)
-    except auth.SessionEnded as exc:
-        del ss[PRINCIPAL_KEY]
-        ss["signed_out_expired" if exc.why == "expired" else "signed_out_ended"] = True
-        return None
-    except DatabaseError:
-        return None  # cannot tell: nothing is shown this run; the next one asks again
+    run = _this_run()
+    checked = ss.get(_CHECKED_IN)
+    if run is not None and callable(checked) and checked() is run and not who.expired():
+        # Already asked the database in this very run (app.py, then the page, the sidebar).
+        who = who.touched() if touch else who
+    else:
+        try:
+            who = auth.refresh(runtime().sessions, who, touch)
+        except auth.SessionEnded as exc:
+            del ss[PRINCIPAL_KEY]
+            ss["signed_out_expired" if exc.why == "expired" else "signed_out_ended"] = True
+            return None
+        except DatabaseError:
+            return None  # cannot tell: nothing is shown this run; the next one asks again
+        ss[_CHECKED_IN] = _ref(run)
     ss[PRINCIPAL_KEY] = who
     return who
+
+
+def _this_run() -> object | None:
+    """An object that exists once per script run, fragment runs included (Streamlit makes a
+    new fragment coordinator for each); None when it cannot tell, and then every call
+    checks.  A time-based shortcut instead would let a click right after a refresh through
+    unchecked."""
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "parallel_coordinator", None) if ctx is not None else None
+
+
+def _ref(run: object | None) -> Callable[[], object | None] | None:
+    if run is None:
+        return None
+    try:
+        return weakref.ref(run)  # a weak one: a dead run's id could be reused by the next
+    except TypeError:
+        return None
 
 
 def _from_cookie() -> Principal | None:

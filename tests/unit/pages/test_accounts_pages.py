@@ -227,3 +227,27 @@ def test_a_disabled_account_is_signed_out_at_its_next_refresh(data_dir: Path) ->
     assert "principal" not in at.session_state
     assert any("session a pris fin" in i.value for i in at.info)
     assert at.metric == [] and at.dataframe == []
+
+
+def test_the_session_is_checked_once_per_run_and_again_at_the_next(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from desk import auth
+
+    calls: list[str] = []
+    real = auth.refresh
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append("check")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(auth, "refresh", counted)
+    at = app_test("app.py", role="analyst")
+    at.run()  # "/" switches to the role's first page: two script runs
+    assert_clean(at)
+    assert at.title[0].value == "File d'alertes"
+    calls.clear()
+    at.run()
+    assert len(calls) == 1  # app.py, the page, the sidebar and its fragment share one check
+    at.run()
+    assert len(calls) == 2  # every run asks the database again
