@@ -97,6 +97,9 @@ class Settings:
     # clock, is dead-lettered as future_timestamp: it moves no watermark and no state.
     max_ahead_ms: int = 7 * 86_400_000
     max_ahead_clock_ms: int = 3_600_000
+    # A payment of a customer the customers table does not list (when it lists anyone):
+    # "flag" scores it and marks its alert message, "dead_letter" refuses it.
+    unknown_customers: str = "flag"
     session_idle_min: int = 30  # sign-in expires after this long without activity
     display_tz: str = "Europe/Paris"  # the shop's zone: charts' hours and days
     session_max_h: int = 12  # ... and this long after signing in, active or not
@@ -117,6 +120,11 @@ class Settings:
                 raise SettingsError(
                     f"{PREFIX}{name.upper()}: must be between {low:,} and {high:,}, got {value!r}"
                 )
+        if self.unknown_customers not in ("flag", "dead_letter"):
+            raise SettingsError(
+                f"{PREFIX}UNKNOWN_CUSTOMERS: must be 'flag' or 'dead_letter', "
+                f"got {self.unknown_customers!r}"
+            )
         if self.flink_state_backend not in FLINK_STATE_BACKENDS:
             raise SettingsError(
                 f"{PREFIX}FLINK_STATE_BACKEND: must be one of {', '.join(FLINK_STATE_BACKENDS)}, "

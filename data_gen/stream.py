@@ -140,10 +140,8 @@ def _last_position(consumer: Consumer, topic: str, part: int, stream_id: str) ->
         headers = dict(m.headers() or [])
         if headers.get(FINGERPRINT_HEADER) != stream_id.encode():
             return None
-        try:
-            return int(headers[POSITION_HEADER])
-        except (KeyError, ValueError):
-            return None
+        raw = headers.get(POSITION_HEADER)
+        return int(raw) if isinstance(raw, bytes) and raw.isdigit() else None
     raise StreamError(f"{topic}[{part}]: could not read its last message to resume")
 
 

@@ -25,6 +25,7 @@ from db.models import (
     Alert,
     AlertReason,
     ConsumerOffset,
+    Customer,
     DeadLetter,
     DetectorStateRow,
     OutboxMessage,
@@ -84,6 +85,18 @@ def load_states(session: Session, customer_ids: Collection[str]) -> dict[str, Cu
         )
         for customer_id, state in rows:
             out[customer_id] = CustomerState.from_dict(state)
+    return out
+
+
+def known_customers(session: Session, customer_ids: Collection[str]) -> set[str] | None:
+    """Which of the ids the customer reference (the ``customers`` table) lists; None when the
+    reference is empty: without one, no customer can be called unknown."""
+    table = Customer.__table__
+    if session.execute(select(table.c.customer_id).limit(1)).first() is None:
+        return None
+    out: set[str] = set()
+    for ids in chunks(sorted(set(customer_ids)), IN_CHUNK):
+        out.update(session.scalars(select(table.c.customer_id).where(table.c.customer_id.in_(ids))))
     return out
 
 

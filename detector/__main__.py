@@ -164,7 +164,8 @@ def _run(args: argparse.Namespace) -> int:
     snap = service.status.snapshot()
     print(
         f"scored {snap.payments_total:,} payments ({snap.events_total:,} events), "
-        f"{snap.alerts_total:,} alerts, {snap.dead_letters_total:,} dead letters"
+        f"{snap.alerts_total:,} alerts, {snap.dead_letters_total:,} dead letters, "
+        f"{snap.repeated_total:,} repeats ignored, {snap.late_total:,} late"
     )
     return 0
 

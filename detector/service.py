@@ -37,6 +37,7 @@ from detector.events import Activity, Payment
 from detector.heap import HeapKeeper
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.pacing import IdleWait
+from detector.references import DEAD_LETTER, CustomerReference
 from detector.rules import RuleSet
 from detector.sink import AlertSink, SinkError
 from detector.sources import Source
@@ -97,7 +98,8 @@ class DetectorService:
             max_ahead_clock_ms=settings.max_ahead_clock_ms,
         )
         self._states: dict[str, CustomerState] = {}
-        self._late: set[int] = set()  # ids of this batch's items the merger released late
+        self._late: set[int] = set()
+        self._reference = CustomerReference()  # ids of this batch's items the merger released late
         self._expected: dict[TopicPartition, int | None] = {}
         self._ruleset: RuleSet | None = None
         self._ruleset_checked = 0.0
@@ -250,24 +252,32 @@ class DetectorService:
             detector = Detector(self._ruleset, work)
             verdicts: list[tuple[Verdict, Payment]] = []
             dead: list[DeadLetterRow] = []
+            dead_records: list[Record] = []
             offsets: dict[TopicPartition, int] = {}
             payments = 0
+            unknown = self._reference.unknown(
+                session, {i.event.customer_id for i in items if type(i.event) is Payment}
+            )
+            refuse = unknown if self.settings.unknown_customers == DEAD_LETTER else set()
             for item in items:
                 r = item.record
                 offsets[(r.topic, r.partition)] = r.offset + 1
-                if item.event is None:
-                    assert item.error is not None
+                error = item.error
+                if type(item.event) is Payment and item.event.customer_id in refuse:
+                    error = BadMessage(
+                        "unknown_customer",
+                        f"customer_id {item.event.customer_id!r} is not in the customer reference",
+                    )
+                if error is not None:
                     dead.append(
                         DeadLetterRow(
-                            r.topic,
-                            r.partition,
-                            r.offset,
-                            item.error.reason,
-                            item.error.detail,
+                            r.topic, r.partition, r.offset, error.reason, error.detail,
                             _excerpt(r.value),
                         )
-                    )
+                    )  # fmt: skip
+                    dead_records.append(r)
                     continue
+                assert item.event is not None
                 v = detector.process(item.event)
                 if v is not None:
                     payments += 1
@@ -281,11 +291,13 @@ class DetectorService:
                 for i in items
                 if id(i) in self._late and i.event is not None and id(i.event) not in repeated
             ]
+            flagged = [p for _, p in verdicts if p.customer_id in unknown]
             outbox: list[OutboxRow] = []
             if self.sink is not None:
-                outbox = [self.sink.alert(v, p) for v, p in alerts]
-                bad = (i.record for i in items if i.event is None)
-                outbox += [self.sink.dead_letter(d, r) for d, r in zip(dead, bad, strict=True)]
+                outbox = [self.sink.alert(v, p, p.customer_id in unknown) for v, p in alerts]
+                outbox += [
+                    self.sink.dead_letter(d, r) for d, r in zip(dead, dead_records, strict=True)
+                ]
             repo.save_batch(
                 session,
                 group_id=self.source.group_id,
@@ -309,6 +321,8 @@ class DetectorService:
             self._count_skipped(skipped)
         if late:
             self._count_late(late)
+        if unknown:
+            self._count_unknown(flagged, dead)
         n_events = len(items) - len(dead)
         self.telemetry.events.labels("payment").inc(payments)
         self.telemetry.events.labels("behavioural").inc(n_events - payments)
@@ -328,6 +342,18 @@ class DetectorService:
             len(skipped), ident, first.reason, first.event.customer_id,
             format_ts(first.event.ts_ms),
         )  # fmt: skip
+
+    def _count_unknown(self, flagged: list[Payment], dead: list[DeadLetterRow]) -> None:
+        refused = sum(1 for d in dead if d.reason == "unknown_customer")
+        self.telemetry.unknown_customers.labels("flagged").inc(len(flagged))
+        self.telemetry.unknown_customers.labels("dead_lettered").inc(refused)
+        self.status.count(unknown_customers_total=len(flagged) + refused)
+        if flagged:
+            log.warning(
+                "%d payment(s) of customers the customer reference does not list were scored "
+                "as flagged (first: %s of %s)",
+                len(flagged), flagged[0].payment_id, flagged[0].customer_id,
+            )  # fmt: skip
 
     def _count_late(self, late: list[Activity | Payment]) -> None:
         """Events scored after a later one of their partition: applied, but maybe too late

@@ -108,8 +108,12 @@ class AlertSink:
 
     # --- building messages (inside the batch, before the commit) ---------------------------
 
-    def alert(self, verdict: Verdict, payment: Payment) -> OutboxRow:
+    def alert(
+        self, verdict: Verdict, payment: Payment, unknown_customer: bool = False
+    ) -> OutboxRow:
         body = alert_body(verdict, payment)
+        if unknown_customer:  # not in the customer reference: no new customer to trust
+            body["unknown_customer"] = True
         return OutboxRow(
             body["alert_id"], self.topics.alerts, verdict.customer_id, orjson.dumps(body)
         )

@@ -17,6 +17,7 @@ class StatusSnapshot:
     dead_letters_total: int = 0
     # Input the states had already applied (duplicate) or no longer remember (stale): ignored.
     repeated_total: int = 0
+    unknown_customers_total: int = 0  # payments of customers the reference does not list
     late_total: int = 0  # events that arrived after a later event of their partition was scored
     events_per_s: float = 0.0  # over the last RATE_WINDOW_S: 0 once nothing arrives
     lag: dict[str, int] = field(default_factory=dict)  # "topic[p]" -> messages behind

@@ -30,6 +30,12 @@ class Telemetry:
             ["topic"],
             registry=r,
         )
+        self.unknown_customers = Counter(
+            "kvt_unknown_customers_total",
+            "Payments of customers the customer reference does not list (flagged or refused)",
+            ["action"],
+            registry=r,
+        )
         self.batch_seconds = Histogram(
             "kvt_batch_seconds",
             "Time to score and commit one batch",

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -18,7 +19,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from data_gen.stream import stream_messages
-from db.models import DeadLetter
+from db.models import Customer, DeadLetter
 from detector.codec import decode_payment, payment_message
 from detector.engine import Detector
 from detector.events import Payment
@@ -31,6 +32,7 @@ from tests.integration.detector.console import console_produce
 from tests.integration.detector.test_pipeline import (
     PACED,
     assert_same_as_backtest,
+    read_topic,
     stop,
     wait_for_progress,
 )
@@ -351,3 +353,48 @@ def test_a_producer_killed_and_restarted_resumes_and_changes_nothing(
     finally:
         stop(proc)
     assert_same_as_backtest(p, expected)
+
+
+@pytest.mark.parametrize("policy", ["flag", "dead_letter"])
+def test_a_payment_of_a_customer_nobody_knows_is_flagged_or_refused(
+    make_pipeline, expected: Expected, policy: str
+) -> None:
+    """Finding 5: with a customer reference loaded, a payment of a customer it does not list
+    is not silently scored as a new customer's: its alert says so, or it is dead-lettered."""
+    p = make_pipeline()
+    p.settings = replace(p.settings, unknown_customers=policy)
+    with p.sessions() as s, s.begin():
+        s.add(Customer(customer_id="CKNOWN1", signup_ts=datetime(2025, 1, 1, tzinfo=UTC),
+                       country="FR", is_minor=False))  # fmt: skip
+    template = first_payment(expected)
+    # A first payment from a mobile: 60 points, an alert whoever the customer is.
+    sent = [
+        {**template, "payment_id": f"PAY{c}", "customer_id": c, "device": "mobile",
+         "payment_country": template["customer_country"]}
+        for c in ("CKNOWN1", "CNOBODY1")
+    ]  # fmt: skip
+    console_produce(
+        p.settings.kafka_bootstrap,
+        p.settings.topics.payments,
+        [(m["customer_id"], orjson.dumps(m).decode()) for m in sent],
+    )
+    svc = consume_all(p, {"user_events": 0, "payments": 2})
+    flagged = svc.telemetry.registry.get_sample_value(
+        "kvt_unknown_customers_total",
+        {"action": "flagged" if policy == "flag" else "dead_lettered"},
+    )
+    assert flagged == 1 and svc.status.snapshot().unknown_customers_total == 1
+    alerts = {
+        m["payment_id"]: m
+        for m in map(orjson.loads, read_topic(p, p.settings.topics.alerts, 1 + (policy == "flag")))
+    }
+    assert "unknown_customer" not in alerts["PAYCKNOWN1"]
+    if policy == "flag":
+        assert alerts["PAYCNOBODY1"]["unknown_customer"] is True
+        assert set(p.stored_alerts()) == {"PAYCKNOWN1", "PAYCNOBODY1"}
+        assert dead_reasons(p) == []
+    else:
+        assert "PAYCNOBODY1" not in alerts and set(p.stored_alerts()) == {"PAYCKNOWN1"}
+        assert dead_reasons(p) == ["unknown_customer"]
+        assert [k for k, _ in dead_letter_messages(p, 1)] == ["CNOBODY1"]
+        assert "CNOBODY1" not in p.stored_states()

@@ -59,6 +59,9 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
         ("KVT_METRICS_PORT", "70000", "KVT_METRICS_PORT: must be between 0 and 65,535"),
         ("KVT_SESSION_IDLE_MIN", "0", "KVT_SESSION_IDLE_MIN: must be between 1"),
         ("KVT_TOPIC_PARTITIONS", "0", "KVT_TOPIC_PARTITIONS: must be between 1"),
+        ("KVT_UNKNOWN_CUSTOMERS", "ignore", "KVT_UNKNOWN_CUSTOMERS: must be 'flag' or"),
+        ("KVT_MAX_AHEAD_MS", "10", "KVT_MAX_AHEAD_MS: must be between 60,000"),
+        ("KVT_MAX_AHEAD_CLOCK_MS", "0", "KVT_MAX_AHEAD_CLOCK_MS: must be between 1,000"),
     ],
 )
 def test_out_of_range_values_name_the_variable(
