@@ -73,9 +73,10 @@ else:
     ]  # fmt: skip
 
     def home() -> None:
-        # The root URL opens the role's first page under its own address: the default page
-        # of a navigation is only reachable at "/", never at its url_path.
-        st.switch_page(allowed[0])
+        # The root URL opens the role's first page under its own address (the default page
+        # of a navigation is only reachable at "/", never at its url_path), query and all.
+        query = {k: st.query_params.get_all(k) for k in st.query_params}
+        st.switch_page(allowed[0], query_params=query)
 
     page = st.navigation(
         [

@@ -62,10 +62,11 @@ def test_a_deep_link_survives_sign_in_and_a_reload_keeps_the_session(
 def test_sign_out_revokes_the_session_on_the_server(server: str, browser: Browser) -> None:
     context = browser.new_context(locale="fr-FR")
     page = context.new_page()
-    page.goto(server)
+    page.goto(f"{server}/?alert=ALT-X")
     _sign_in(page)
-    # Signed in at the root, the browser lands on the role's first page under its own URL.
-    page.wait_for_url(re.compile(r"/alert_queue$"), timeout=60_000)
+    # Signed in at the root, the browser lands on the role's first page under its own URL,
+    # with the query it was given.
+    page.wait_for_url(re.compile(r"/alert_queue\?alert=ALT-X$"), timeout=60_000)
     sidebar = page.locator('[data-testid="stSidebar"]')
     expect(sidebar.get_by_text(f"Connecté : {ADMIN}")).to_be_visible(timeout=60_000)
     stolen = _session_cookie(page)
