@@ -12,7 +12,7 @@ import streamlit as st
 
 import pages._web as web
 from desk import Permission, startup_problem
-from pages._ui import ASKED_FOR_KEY, current_user, refuse, runtime, sidebar, t, ta
+from pages._ui import ASKED_FOR_KEY, current_user, refuse, runtime, sidebar, t
 
 st.set_page_config(page_title="KiVendTout Fraud Desk", page_icon="🛡️", layout="wide")
 
@@ -37,7 +37,7 @@ if who is None:
     # Every page's URL answers with the sign-in form, so that a reload or a shared link keeps
     # its address (and query) through the sign-in and lands where it was meant to.
     sign_in = "pages/sign_in.py"
-    title, icon = ta("nav.sign_in"), ":material/login:"
+    title, icon = t("nav.sign_in"), ":material/login:"
     page = st.navigation(
         [st.Page(sign_in, title=title, icon=icon, default=True)]
         + [
@@ -54,8 +54,8 @@ else:
         (Permission.TUNE, "pages/3_rule_tuning.py", t("nav.tuning"), "tune"),
         (Permission.MANAGE_DATA, "pages/4_dataset_studio.py", t("nav.studio"), "dataset"),
         (Permission.READ_PIPELINE, "pages/5_pipeline.py", t("nav.pipeline"), "monitor_heart"),
-        (Permission.READ_AUDIT, "pages/6_audit.py", ta("nav.audit"), "history"),
-        (Permission.MANAGE_USERS, "pages/7_users.py", ta("nav.users"), "group"),
+        (Permission.READ_AUDIT, "pages/6_audit.py", t("nav.audit"), "history"),
+        (Permission.MANAGE_USERS, "pages/7_users.py", t("nav.users"), "group"),
     ]
     allowed = [
         st.Page(path, title=title, icon=f":material/{icon}:", url_path=web.PAGE_PATHS[path])
@@ -90,6 +90,6 @@ go_to = st.session_state.pop(web.GO_KEY, None)
 if go_to:
     # The browser leaves for a route of ours (the session cookie after signing in, its
     # removal after signing out); a page run now could switch pages and lose the redirect.
-    web.go(go_to, ta("in.continue"))
+    web.go(go_to, t("in.continue"))
     st.stop()
 page.run()

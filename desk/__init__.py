@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from common import i18n
 from common.settings import SettingsError
 from data_gen.errors import DataGenError
 from data_gen.params import DEFAULT_MIX, GenParams
@@ -27,9 +28,6 @@ from desk import (
     auth,
     customers,
     data_ops,
-    i18n,
-    i18n_accounts,
-    i18n_pages,
     insights,
     pipeline,
     queue,
@@ -46,7 +44,7 @@ from desk.auth import Permission, Principal, Refused
 from desk.runtime import Runtime
 from detector.backtest import HitMatrix
 from detector.rules import RULE_DEFS, RULE_IDS, RuleSet
-from detector.suggest import Objective
+from detector.suggest import OBJECTIVES, Objective
 
 # A query failed or the database is down: pages show it instead of a traceback.
 DatabaseError = SQLAlchemyError
@@ -66,6 +64,7 @@ __all__ = [
     "ALERT_STATUSES",
     "DEFAULT_MIX",
     "FRAUD_SCENARIOS",
+    "OBJECTIVES",
     "ROLES",
     "RULE_DEFS",
     "RULE_IDS",
@@ -92,8 +91,6 @@ __all__ = [
     "customers",
     "data_ops",
     "i18n",
-    "i18n_accounts",
-    "i18n_pages",
     "insights",
     "pipeline",
     "queue",

@@ -29,6 +29,12 @@ from detector.rules import RULE_IDS
 UNKNOWN = "unknown"
 DEFAULT_TZ = "Europe/Paris"  # the shop's zone; the page passes settings.display_tz
 CONFLICT_ACTION = "CONFLICT"
+# The label of each decision in the charts: a decided alert's status, or the act itself.
+ACTION_LABELS: dict[str, str] = {
+    "APPROVE": "status.APPROVED",
+    "BLOCK": "status.BLOCKED",
+    "INVESTIGATE": "act.INVESTIGATE",
+}
 # Alert columns the breakdown can group by; "method" comes from the payments table.
 DIMENSIONS: tuple[str, ...] = ("country", "device", "utm_source", "method")
 

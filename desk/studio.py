@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
+from common.i18n import text
 from common.settings import Settings
 from data_gen import schema
 from data_gen.check import CheckReport, ImportRefused, check_dataset
@@ -43,7 +44,6 @@ from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
-from desk.i18n_pages import text
 
 DATASETS_DIR = "datasets"
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -312,7 +312,7 @@ def check_tables(report: CheckReport, lang: str) -> tuple[pd.DataFrame, pd.DataF
 
     findings = pd.DataFrame(
         {
-            tr("st.check.severity"): [f.severity for f in report.findings],
+            tr("report.severity"): [f.severity for f in report.findings],
             tr("st.check.finding"): [f.message for f in report.findings],
             tr("st.check.rows"): [f.rows for f in report.findings],
             tr("st.check.examples"): [", ".join(f.examples) for f in report.findings],
@@ -324,7 +324,7 @@ def check_tables(report: CheckReport, lang: str) -> tuple[pd.DataFrame, pd.DataF
     )
     rules = pd.DataFrame(
         {
-            tr("st.check.rule"): [r.rule_id for r in report.rules],
+            tr("ax.rule"): [r.rule_id for r in report.rules],
             tr("st.check.inputs"): [
                 ", ".join(f"{k} {v:.0%}" for k, v in r.inputs.items()) or "–" for r in report.rules
             ],

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from common.i18n import text
 from data_gen.readers import Dataset, read_dataset
 from db import audit as trail
 from db.models import RulesetRow
@@ -31,7 +32,6 @@ from db.rulesets import (
     ruleset_info,
 )
 from desk.auth import Permission, Principal, authorize
-from desk.i18n_pages import text
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
 from detector.errors import RuleSetError
 from detector.feed import dataset_events
@@ -63,15 +63,15 @@ EDITOR_COLUMNS: tuple[str, ...] = (
     *(c for i in range(1, MAX_PARAMS + 1) for c in (f"param{i}", f"value{i}")),
 )
 EXAMPLE_ROWS = 50
+EDITOR_FIELDS: tuple[str, ...] = ("alert_threshold", "high_threshold")  # beside the rules
 
 
 def rule_label(rule: RuleDef, lang: str) -> str:
-    return rule.label_fr if lang == "fr" else rule.label_en
+    return text(rule.label_key, lang)
 
 
 def _param_label(rule: RuleDef, name: str, lang: str) -> str:
-    spec = rule.param(name)
-    return spec.label_fr if lang == "fr" else spec.label_en
+    return text(rule.param_label_key(name), lang)
 
 
 # --------------------------------------------------------------------------- editor table
@@ -91,7 +91,7 @@ def editor_frame(ruleset: RuleSet, lang: str) -> pd.DataFrame:
         for i in range(MAX_PARAMS):
             if i < len(rule.params):
                 spec = rule.params[i]
-                name = spec.label_fr if lang == "fr" else spec.label_en
+                name = _param_label(rule, spec.name, lang)
                 row[f"param{i + 1}"] = f"{name} [{spec.minimum:g}–{spec.maximum:g}]"
                 row[f"value{i + 1}"] = float(cfg.params[spec.name])
             else:
@@ -175,7 +175,7 @@ def ruleset_from_editor(
         if row is None:
             problems.append(Problem(label, f"rules.{rule.id}", text("err.missing_rule", lang)))
             continue
-        points_where = f"{label} › {text('col.points', lang)}"
+        points_where = f"{label} › {text('queue.points', lang)}"
         points = _check_whole(
             points_where,
             f"rules.{rule.id}.points",
@@ -213,7 +213,7 @@ def ruleset_from_editor(
                 "params": params,
             }
     thresholds = []
-    for key, value in (("alert_threshold", alert_threshold), ("high_threshold", high_threshold)):
+    for key, value in zip(EDITOR_FIELDS, (alert_threshold, high_threshold), strict=True):
         v = _check_whole(text(f"field.{key}", lang), key, value, 1, 10 * MAX_POINTS, lang, problems)
         thresholds.append(v)
     if None not in thresholds and thresholds[0] > thresholds[1]:  # type: ignore[operator]
@@ -528,7 +528,7 @@ def diff_rulesets(old: RuleSet | None, new: RuleSet, lang: str) -> list[Change]:
     if old is None:
         return [Change(text("diff.initial", lang), "", "")]
     out: list[Change] = []
-    for key in ("alert_threshold", "high_threshold"):
+    for key in EDITOR_FIELDS:
         a, b = getattr(old, key), getattr(new, key)
         if a != b:
             out.append(Change(text(f"field.{key}", lang), str(a), str(b)))
@@ -536,7 +536,7 @@ def diff_rulesets(old: RuleSet | None, new: RuleSet, lang: str) -> list[Change]:
         label = rule_label(rule, lang)
         if a.points != b.points:
             out.append(
-                Change(f"{label} › {text('col.points', lang)}", str(a.points), str(b.points))
+                Change(f"{label} › {text('queue.points', lang)}", str(a.points), str(b.points))
             )
         if a.enabled != b.enabled:
             out.append(

@@ -224,62 +224,19 @@ def _m_repeat_decline(p: Payment, s: CustomerState, params: Params) -> Measured:
 class Condition:
     fires: Callable[[Payment, CustomerState, Params], bool]
     measure: Callable[[Payment, CustomerState, Params], Measured]
-    text_en: str
-    text_fr: str
 
 
 CONDITIONS: dict[str, Condition] = {
-    "FIRST_PAYMENT": Condition(
-        _first_payment, _m_first, "first payment of this customer", "premier paiement du client"
-    ),
-    "NEW_CUSTOMER": Condition(
-        _new_customer,
-        _m_new_customer,
-        "account {account_age_days} days old",
-        "compte créé il y a {account_age_days} jours",
-    ),
-    "UNUSUAL_HOUR": Condition(
-        _unusual_hour, _m_hour, "{local_time} local time ({tz})", "{local_time} heure locale ({tz})"
-    ),
-    "MOBILE_DEVICE": Condition(_mobile, _m_device, "device {device}", "appareil {device}"),
-    "DIRECT_TRAFFIC": Condition(_direct, _m_source, "source {utm_source}", "source {utm_source}"),
-    "PAYMENT_FAILED": Condition(_failed, _m_failed, "attempt failed", "tentative échouée"),
-    "VELOCITY_HIGH": Condition(
-        _velocity,
-        _m_velocity,
-        "{payments} payments in {span_min} min",
-        "{payments} paiements en {span_min} min",
-    ),
-    "NEW_DEVICE": Condition(
-        _new_device,
-        _m_new_device,
-        "device {device_id} not among {known_devices} known",
-        "appareil {device_id} absent des {known_devices} connus",
-    ),
-    "UNUSUAL_AMOUNT": Condition(
-        _unusual_amount,
-        _m_amount,
-        "{amount} € = {ratio}× mean {mean} €",
-        "{amount} € = {ratio}× la moyenne de {mean} €",
-    ),
-    "FAST_CHECKOUT": Condition(
-        _fast_checkout,
-        _m_checkout,
-        "{seconds} s from first add to cart to payment",
-        "{seconds} s entre le premier ajout au panier et le paiement",
-    ),
-    "GEO_MISMATCH": Condition(
-        _geo_mismatch,
-        _m_geo,
-        "paid from {payment_country}, profile {profile_country}",
-        "payé depuis {payment_country}, profil {profile_country}",
-    ),
-    "REPEAT_DECLINE": Condition(
-        _repeat_decline,
-        _m_repeat_decline,
-        "{earlier_failures} earlier failed payments in {window_days} d, "
-        "last {last_failure_h} h ago",
-        "{earlier_failures} échecs antérieurs en {window_days} j, le dernier il y a "
-        "{last_failure_h} h",
-    ),
+    "FIRST_PAYMENT": Condition(_first_payment, _m_first),
+    "NEW_CUSTOMER": Condition(_new_customer, _m_new_customer),
+    "UNUSUAL_HOUR": Condition(_unusual_hour, _m_hour),
+    "MOBILE_DEVICE": Condition(_mobile, _m_device),
+    "DIRECT_TRAFFIC": Condition(_direct, _m_source),
+    "PAYMENT_FAILED": Condition(_failed, _m_failed),
+    "VELOCITY_HIGH": Condition(_velocity, _m_velocity),
+    "NEW_DEVICE": Condition(_new_device, _m_new_device),
+    "UNUSUAL_AMOUNT": Condition(_unusual_amount, _m_amount),
+    "FAST_CHECKOUT": Condition(_fast_checkout, _m_checkout),
+    "GEO_MISMATCH": Condition(_geo_mismatch, _m_geo),
+    "REPEAT_DECLINE": Condition(_repeat_decline, _m_repeat_decline),
 }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
+from common.i18n import text
 from detector.conditions import CONDITIONS, Params
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.rules import RULE_IDS, RULES_BY_ID, RuleSet
@@ -24,12 +25,11 @@ class Reason:
     values: Mapping[str, float | int | str]
 
     def label(self, lang: str = "en") -> str:
-        rule = RULES_BY_ID[self.rule_id]
-        return rule.label_fr if lang == "fr" else rule.label_en
+        return text(RULES_BY_ID[self.rule_id].label_key, lang)
 
     def detail(self, lang: str = "en") -> str:
-        cond = CONDITIONS[self.rule_id]
-        return (cond.text_fr if lang == "fr" else cond.text_en).format(**self.values)
+        """The hit explained with its measured values (catalogue key ``why.<rule id>``)."""
+        return text(f"why.{self.rule_id}", lang).format(**self.values)
 
     def to_dict(self) -> dict[str, object]:
         return {

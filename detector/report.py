@@ -2,75 +2,48 @@
 
 from __future__ import annotations
 
+from common.i18n import LANGS, text
 from detector.errors import EvaluationError
 from detector.metrics import BacktestMetrics, UnlabelledSummary, safe_ratio
 
-_LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Backtest: threshold {t}, HIGH from {h}",
-        "payments": "Payments",
-        "frauds": "Frauds",
-        "alerts": "Alerts",
-        "tp_fp_fn": "TP / FP / FN",
-        "precision": "Precision",
-        "recall": "Recall",
-        "f1": "F1",
-        "incidents": "Incidents caught",
-        "inc_recall": "Incident recall",
-        "inc_precision": "Incident precision",
-        "inc_f1": "Incident F1",
-        "ap": "Average precision (AUC-PR)",
-        "amount": "Fraud amount caught",
-        "severity": "Severity",
-        "review": "Review capacity {k}/day: precision@{k} mean {m} over {d} days with alerts "
-        "(pooled {p})",
-        "beyond": "Alerts beyond capacity: {b}",
-        "day": "Day",
-        "reviewed": "Reviewed",
-        "omitted": "({n} earlier days not shown)",
-        "rule": "Rule",
-        "hits": "Hits",
-        "hit_rate": "Hit rate",
-        "lift": "Lift",
-        "scenario": "Scenario",
-        "caught": "Caught",
-        "threshold": "Threshold",
-        "rate": "Rate",
-        "curve": "Threshold curve",
-    },
-    "fr": {
-        "title": "Backtest : seuil {t}, HIGH à partir de {h}",
-        "payments": "Paiements",
-        "frauds": "Fraudes",
-        "alerts": "Alertes",
-        "tp_fp_fn": "VP / FP / FN",
-        "precision": "Précision",
-        "recall": "Rappel",
-        "f1": "F1",
-        "incidents": "Incidents détectés",
-        "inc_recall": "Rappel incidents",
-        "inc_precision": "Précision incidents",
-        "inc_f1": "F1 incidents",
-        "ap": "Précision moyenne (AUC-PR)",
-        "amount": "Montant fraudé détecté",
-        "severity": "Gravité",
-        "review": "Capacité de revue {k}/jour : précision@{k} moyenne {m} sur {d} jours avec "
-        "alertes (globale {p})",
-        "beyond": "Alertes au-delà de la capacité : {b}",
-        "day": "Jour",
-        "reviewed": "Revues",
-        "omitted": "({n} jours antérieurs non affichés)",
-        "rule": "Règle",
-        "hits": "Déclench.",
-        "hit_rate": "Taux",
-        "lift": "Lift",
-        "scenario": "Scénario",
-        "caught": "Détectés",
-        "threshold": "Seuil",
-        "rate": "Taux",
-        "curve": "Courbe par seuil",
-    },
+# The report's words: keys of the one catalogue (common.i18n), by the name the layout uses.
+_KEYS: dict[str, str] = {
+    "title": "report.title",
+    "payments": "st.payments",
+    "frauds": "st.frauds",
+    "alerts": "m.alerts",
+    "tp_fp_fn": "report.tp_fp_fn",
+    "precision": "m.precision",
+    "recall": "m.recall",
+    "f1": "m.f1",
+    "incidents": "report.incidents",
+    "inc_recall": "report.inc_recall",
+    "inc_precision": "report.inc_precision",
+    "inc_f1": "report.inc_f1",
+    "ap": "report.ap",
+    "amount": "report.amount",
+    "severity": "report.severity",
+    "review": "report.review",
+    "beyond": "report.beyond",
+    "day": "report.day",
+    "reviewed": "report.reviewed",
+    "omitted": "report.omitted",
+    "rule": "ax.rule",
+    "hits": "report.hits",
+    "hit_rate": "report.hit_rate",
+    "lift": "report.lift",
+    "scenario": "report.scenario",
+    "caught": "report.caught",
+    "threshold": "report.threshold",
+    "rate": "report.rate",
+    "curve": "report.curve",
 }
+
+
+def _labels(lang: str) -> dict[str, str]:
+    if lang not in LANGS:
+        raise EvaluationError(f"lang: expected one of {sorted(LANGS)}, got {lang!r}")
+    return {name: text(key, lang) for name, key in _KEYS.items()}
 
 
 def _pct(x: float, lang: str) -> str:
@@ -106,9 +79,7 @@ def render_text(
     m: BacktestMetrics, lang: str = "en", *, max_day_rows: int = 14, curve_step: int = 10
 ) -> str:
     """A compact CLI report: summary, severity, daily review load, rules, scenarios, curve."""
-    if lang not in _LABELS:
-        raise EvaluationError(f"lang: expected one of {sorted(_LABELS)}, got {lang!r}")
-    t = _LABELS[lang]
+    t = _labels(lang)
 
     def pct(x: float) -> str:
         return _pct(x, lang)
@@ -219,9 +190,7 @@ def render_text(
 
 def render_unlabelled_text(u: UnlabelledSummary, lang: str = "en") -> str:
     """The unlabelled counterpart of `render_text`: volumes, severity split and rule hits."""
-    if lang not in _LABELS:
-        raise EvaluationError(f"lang: expected one of {sorted(_LABELS)}, got {lang!r}")
-    t = _LABELS[lang]
+    t = _labels(lang)
     summary = [
         [t["payments"], _num(u.payments, lang), ""],
         [t["alerts"], _num(u.alerts, lang), _pct(u.alert_rate, lang)],

@@ -2,10 +2,11 @@
 
 The seed's eleven rules keep their points; rules added later ship at 0 points.
 
-A rule definition is static: its id, French and English labels, default points and parameter
-bounds.  A `RuleSet` is what a rule owner edits and publishes: per-rule points, enabled flag and
-parameter values, plus the alert and severity thresholds.  The conditions themselves live in
-`detector.conditions`, keyed by rule id.
+A rule definition is static: its id, default points and parameter bounds; its label and its
+parameters' names are keys of the one catalogue (``common.i18n``: ``rule.<id>``,
+``param.<id>.<name>``).  A `RuleSet` is what a rule owner edits and publishes: per-rule
+points, enabled flag and parameter values, plus the alert and severity thresholds.  The
+conditions themselves live in `detector.conditions`, keyed by rule id.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from common.i18n import text
 from detector.errors import RuleSetError
 
 
@@ -26,20 +28,31 @@ class ParamSpec:
     minimum: float
     maximum: float
     unit: str
-    label_en: str
-    label_fr: str
     integer: bool = True
 
 
 @dataclass(frozen=True)
 class RuleDef:
     id: str
-    label_fr: str
-    label_en: str
     default_points: int
     description_en: str
     params: tuple[ParamSpec, ...] = ()
     default_enabled: bool = True
+
+    @property
+    def label_key(self) -> str:
+        return f"rule.{self.id}"
+
+    @property
+    def label_fr(self) -> str:
+        return text(self.label_key, "fr")
+
+    @property
+    def label_en(self) -> str:
+        return text(self.label_key, "en")
+
+    def param_label_key(self, name: str) -> str:
+        return f"param.{self.id}.{self.param(name).name}"
 
     def param(self, name: str) -> ParamSpec:
         for spec in self.params:
@@ -51,127 +64,64 @@ class RuleDef:
 RULE_DEFS: tuple[RuleDef, ...] = (
     RuleDef(
         "FIRST_PAYMENT",
-        "💳 Premier paiement",
-        "💳 First payment",
         40,
         "The customer's first payment attempt.",
     ),
     RuleDef(
         "NEW_CUSTOMER",
-        "🆕 Nouveau client",
-        "🆕 New customer",
         30,
         "Signed up less than N days before the payment.",
-        (
-            ParamSpec(
-                "days", 7, 1, 365, "d", "account younger than (days)", "compte de moins de (jours)"
-            ),
-        ),
+        (ParamSpec("days", 7, 1, 365, "d"),),
     ),
     RuleDef(
         "UNUSUAL_HOUR",
-        "🌙 Horaire suspect (2h-6h)",
-        "🌙 Unusual hour (2am-6am)",
         35,
         "Payment between start and end hour, customer's local time.",
-        (
-            ParamSpec(
-                "start_hour", 2, 0, 23, "h", "from hour (local)", "à partir de (heure locale)"
-            ),
-            ParamSpec("end_hour", 6, 1, 24, "h", "until hour (local)", "jusqu'à (heure locale)"),
-        ),
+        (ParamSpec("start_hour", 2, 0, 23, "h"), ParamSpec("end_hour", 6, 1, 24, "h")),
     ),
     RuleDef(
         "MOBILE_DEVICE",
-        "📱 Appareil mobile",
-        "📱 Mobile device",
         20,
         "Device is mobile, android or ios.",
     ),
     RuleDef(
         "DIRECT_TRAFFIC",
-        "🔗 Trafic direct",
-        "🔗 Direct traffic",
         15,
         "Traffic source (utm_source) is direct.",
     ),
     RuleDef(
         "PAYMENT_FAILED",
-        "❌ Paiement échoué",
-        "❌ Payment failed",
         50,
         "The payment attempt failed.",
     ),
     RuleDef(
         "VELOCITY_HIGH",
-        "⚡ Vélocité élevée (3+ paiements/10min)",
-        "⚡ High velocity (3+ payments/10 min)",
         45,
         "N or more payments by the customer within the window, this one included.",
-        (
-            ParamSpec("min_payments", 3, 2, 100, "", "payments at least", "paiements au moins"),
-            ParamSpec(
-                "window_minutes", 10, 1, 1440, "min", "window (minutes)", "fenêtre (minutes)"
-            ),
-        ),
+        (ParamSpec("min_payments", 3, 2, 100, ""), ParamSpec("window_minutes", 10, 1, 1440, "min")),
     ),
     RuleDef(
         "NEW_DEVICE",
-        "📲 Nouvel appareil détecté",
-        "📲 New device detected",
         30,
         "A device never used in the customer's earlier payments (needs earlier payments).",
     ),
     RuleDef(
         "UNUSUAL_AMOUNT",
-        "💰 Montant inhabituel (>3x moyenne)",
-        "💰 Unusual amount (>3x mean)",
         40,
         "Amount above multiplier × the mean of the customer's earlier successful payments.",
         (
-            ParamSpec(
-                "multiplier",
-                3.0,
-                1.0,
-                100.0,
-                "×",
-                "times the mean",
-                "fois la moyenne",
-                integer=False,
-            ),
-            ParamSpec(
-                "min_history",
-                1,
-                1,
-                100,
-                "",
-                "earlier successful payments needed",
-                "paiements réussis antérieurs requis",
-            ),
+            ParamSpec("multiplier", 3.0, 1.0, 100.0, "×", integer=False),
+            ParamSpec("min_history", 1, 1, 100, ""),
         ),
     ),
     RuleDef(
         "FAST_CHECKOUT",
-        "⏱️ Checkout rapide (<30s)",
-        "⏱️ Fast checkout (<30 s)",
         35,
         "Under N seconds from the session's first add_to_cart to the payment.",
-        (
-            ParamSpec(
-                "max_seconds",
-                30,
-                1,
-                3600,
-                "s",
-                "faster than (seconds)",
-                "plus rapide que (secondes)",
-            ),
-        ),
+        (ParamSpec("max_seconds", 30, 1, 3600, "s"),),
     ),
     RuleDef(
         "GEO_MISMATCH",
-        "🌍 Pays différent du profil",
-        "🌍 Country differs from profile",
         25,
         "Payment country differs from the customer's profile country.",
     ),
@@ -179,22 +129,9 @@ RULE_DEFS: tuple[RuleDef, ...] = (
     # do not move; tuning and suggestions can give it points (which enables it).
     RuleDef(
         "REPEAT_DECLINE",
-        "🔁 Refus répétés",
-        "🔁 Repeated declines",
         0,
         "A failed payment by a customer with at least N earlier failed payments in W days.",
-        (
-            ParamSpec(
-                "min_failures",
-                1,
-                1,
-                20,
-                "",
-                "earlier failed payments at least",
-                "paiements échoués antérieurs au moins",
-            ),
-            ParamSpec("window_days", 30, 1, 90, "d", "within (days)", "sur (jours)"),
-        ),
+        (ParamSpec("min_failures", 1, 1, 20, ""), ParamSpec("window_days", 30, 1, 90, "d")),
         default_enabled=False,
     ),
 )

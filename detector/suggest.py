@@ -23,6 +23,7 @@ from detector.errors import EvaluationError
 from detector.rules import DEFAULT_ALERT_THRESHOLD, DEFAULT_HIGH_THRESHOLD
 
 ObjectiveKind = Literal["recall_at_budget", "f1", "precision_at_recall"]
+OBJECTIVES: tuple[ObjectiveKind, ...] = ("recall_at_budget", "f1", "precision_at_recall")
 
 _STEPS = (-10, -5, 5, 10)
 _MAX_ROUNDS = 20

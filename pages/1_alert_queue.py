@@ -23,6 +23,7 @@ from desk import (
     Permission,
     Principal,
     Refused,
+    i18n,
 )
 from desk import queue as q
 from pages._ui import (
@@ -43,7 +44,6 @@ from pages._ui import (
     sidebar,
     status_label,
     t,
-    t_in,
     widget_key,
 )
 
@@ -254,7 +254,7 @@ def _filters_ui(facets: q.Facets) -> None:
             **bind("q_status", _reset_page, per_lang=True),
         )
         c2.multiselect(
-            t("queue.severity"),
+            t("ax.severity"),
             SEVERITIES,
             default=ss["q_severity"],
             format_func=functools.partial(severity_label, code=lang()),
@@ -290,14 +290,14 @@ def _filters_ui(facets: q.Facets) -> None:
             t("queue.customer"), value=ss["q_customer"], **bind("q_customer", _reset_page)
         )
         c7.multiselect(
-            t("queue.country"),
+            t("ax.country"),
             facets.countries,
             default=[c for c in ss["q_country"] if c in facets.countries],
             placeholder=t("queue.any"),
             **bind("q_country", _reset_page),
         )
         c8.multiselect(
-            t("queue.device"),
+            t("ax.device"),
             facets.devices,
             default=[d for d in ss["q_device"] if d in facets.devices],
             placeholder=t("queue.any"),
@@ -316,7 +316,7 @@ def _filters_ui(facets: q.Facets) -> None:
 
 
 def _sort_label(code: str, sort: str) -> str:
-    return t_in(code, f"queue.sort.{sort}")
+    return i18n.text(f"queue.sort.{sort}", code)
 
 
 def _current_filters(facets: q.Facets) -> Any:
@@ -377,13 +377,13 @@ def live_queue() -> None:
     k1.metric(t("queue.total"), f"{stats.total_alerts:,}", border=True)
     rate = stats.alert_rate
     k2.metric(
-        t("queue.rate"),
+        t("m.alert_rate"),
         "—" if rate is None else f"{rate:.2%}",
         help=t("queue.rate_help", payments=f"{stats.payments_scored:,}"),
         border=True,
     )
     k3.metric(t("queue.high"), f"{stats.high:,}", border=True)
-    k4.metric(t("queue.pending"), f"{stats.pending:,}", border=True)
+    k4.metric(t("status.PENDING_REVIEW"), f"{stats.pending:,}", border=True)
 
     if stats.total_alerts == 0:
         st.info(t("queue.no_alerts"))
@@ -439,13 +439,13 @@ def live_queue() -> None:
             "score": st.column_config.ProgressColumn(
                 "Score", format="%d", min_value=0, max_value=max(facets.score_max, 1)
             ),
-            "severity": st.column_config.TextColumn(t("queue.severity")),
+            "severity": st.column_config.TextColumn(t("ax.severity")),
             "status": st.column_config.TextColumn(t("queue.status")),
             "reasons": st.column_config.TextColumn(t("queue.reason"), width="large"),
             "customer": st.column_config.TextColumn(t("queue.customer")),
             "amount": st.column_config.NumberColumn("€", format="%.2f"),
-            "country": st.column_config.TextColumn(t("queue.country"), width="small"),
-            "device": st.column_config.TextColumn(t("queue.device"), width="small"),
+            "country": st.column_config.TextColumn(t("ax.country"), width="small"),
+            "device": st.column_config.TextColumn(t("ax.device"), width="small"),
         },
         height=min(38 + 35 * len(page.rows), 640),
     )
@@ -511,7 +511,7 @@ def _detail_panel() -> None:
         st.dataframe(
             pd.DataFrame(
                 {
-                    t("queue.rule"): [rule_label(r.rule_id) for r in detail.reasons],
+                    t("ax.rule"): [rule_label(r.rule_id) for r in detail.reasons],
                     t("queue.points"): [r.points for r in detail.reasons],
                     t("queue.measured"): [
                         ", ".join(f"{k}={v}" for k, v in r.values.items()) for r in detail.reasons
@@ -654,7 +654,7 @@ sidebar()
 require(Permission.READ_QUEUE)
 init_state(STATE_DEFAULTS)
 st.session_state.pop("q_rerun_app", None)  # a full run already refreshes everything
-st.title(t("queue.title"))
+st.title(t("nav.queue"))
 _show_flash()
 st.session_state["q_flash"] = []
 _url = runtime().settings.db_url

@@ -8,28 +8,23 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from desk import DatabaseError, Permission, i18n_pages
+from desk import DatabaseError, Permission
 from desk import insights as svc
 from desk import queue as q
 from pages._ui import (
     SEVERITY_COLOURS,
-    lang,
     require,
     rule_label,
     runtime,
     severity_label,
     sidebar,
+    t,
 )
 
 CACHE_TTL_S = 300
 
 sidebar()
 require(Permission.READ_INSIGHTS)
-L = lang()
-
-
-def T(key: str, **fmt: object) -> str:
-    return i18n_pages.text(key, L, **fmt)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
@@ -47,7 +42,7 @@ def show(fig: Figure, data: pd.DataFrame, name: str) -> None:
     fig["layout"]["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
     st.plotly_chart(fig, width="stretch", key=f"chart_{name}")
     st.download_button(
-        T("csv"),
+        t("csv"),
         data=svc.to_csv(data),
         file_name=f"{name}.csv",
         mime="text/csv",
@@ -115,7 +110,7 @@ def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFra
     return out
 
 
-st.title(T("ins.title"))
+st.title(t("nav.insights"))
 rt = runtime()
 TZ = rt.settings.display_tz  # validated by the settings object
 try:
@@ -123,37 +118,37 @@ try:
         version = svc.data_version(session)
     data = load(rt.settings.db_url, version, TZ)
 except DatabaseError as exc:
-    st.error(T("db_error"))
+    st.error(t("db_error"))
     st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)
     st.stop()
 tot = data.totals
 
 if tot.alerts == 0:
-    st.info(T("ins.empty"))
+    st.info(t("ins.empty"))
     st.stop()
 
 # The same denominator as the queue's header card: payments scored, never fewer than alerts.
 scored_now = runtime().snapshot().payments_total
 scored = q.payments_scored(scored_now, tot.payments, tot.alerts)
 c = st.columns(5)
-c[0].metric(T("ins.kpi.alerts"), f"{tot.alerts:,}")
+c[0].metric(t("m.alerts"), f"{tot.alerts:,}")
 c[1].metric(
-    T("ins.kpi.rate"),
+    t("m.alert_rate"),
     f"{tot.alerts / scored:.1%}" if (tot.payments or scored_now) else "–",
-    help=T("ins.kpi.rate_help", payments=f"{scored:,}"),
+    help=t("ins.kpi.rate_help", payments=f"{scored:,}"),
 )
-c[2].metric(T("ins.kpi.high"), f"{tot.high:,}")
-c[3].metric(T("ins.kpi.decided"), f"{tot.decided:,}")
+c[2].metric(t("queue.high"), f"{tot.high:,}")
+c[3].metric(t("ins.kpi.decided"), f"{tot.decided:,}")
 c[4].metric(
-    T("ins.kpi.confirmed"),
+    t("ins.kpi.confirmed"),
     f"{tot.blocked / tot.decided:.0%}" if tot.decided else "–",
-    help=T("ins.kpi.confirmed_help"),
+    help=t("ins.kpi.confirmed_help"),
 )
 
 # --------------------------------------------------------------------------- reasons
 SEV_COLOURS = {severity_label(k): v for k, v in SEVERITY_COLOURS.items()}
 
-st.header(T("ins.sec.reasons"))
+st.header(t("ins.sec.reasons"))
 left, right = st.columns([3, 2])
 with left:
     reasons = with_rule_labels(data.reasons).sort_values("alerts")
@@ -162,9 +157,9 @@ with left:
         "rule",
         "alerts",
         horizontal=True,
-        title=T("ins.reasons.title"),
-        x_title=T("ax.rule"),
-        y_title=T("ax.alerts"),
+        title=t("ins.reasons.title"),
+        x_title=t("ax.rule"),
+        y_title=t("m.alerts"),
     )
     show(fig, reasons, "reasons")
 with right:
@@ -181,8 +176,8 @@ with right:
             }
         ],
         "layout": {
-            "title": {"text": T("ins.severity.title")},
-            "legend": {"title": {"text": T("ax.severity")}},
+            "title": {"text": t("ins.severity.title")},
+            "legend": {"title": {"text": t("ax.severity")}},
         },
     }
     show(fig, sev, "severity")
@@ -205,30 +200,30 @@ fig = {
             "colorscale": "Blues",
             "text": matrix.values,
             "texttemplate": "%{text}",
-            "colorbar": {"title": {"text": T("ax.alerts_both")}},
+            "colorbar": {"title": {"text": t("ax.alerts_both")}},
             "hovertemplate": "%{y} + %{x}: %{z}<extra></extra>",
         }
     ],
     "layout": {
-        "title": {"text": T("ins.cooc.title")},
+        "title": {"text": t("ins.cooc.title")},
         "height": 620,
-        "xaxis": axis(T("ax.rule"), tickangle=-30),
-        "yaxis": axis(T("ax.rule"), autorange="reversed"),
+        "xaxis": axis(t("ax.rule"), tickangle=-30),
+        "yaxis": axis(t("ax.rule"), autorange="reversed"),
     },
 }
 show(fig, co, "reason_cooccurrence")
 
 # --------------------------------------------------------------------------- time
-st.header(T("ins.sec.time"))
+st.header(t("ins.sec.time"))
 left, right = st.columns(2)
 with left:
     fig = bars(
         data.by_hour,
         "hour",
         "alerts",
-        title=T("ins.hour.title"),
-        x_title=T("ax.hour", tz=TZ),
-        y_title=T("ax.alerts"),
+        title=t("ins.hour.title"),
+        x_title=t("ax.hour", tz=TZ),
+        y_title=t("m.alerts"),
     )
     fig["layout"]["xaxis"]["dtick"] = 2
     show(fig, data.by_hour, "alerts_by_hour")
@@ -240,48 +235,50 @@ with right:
         "alerts",
         color="label",
         colours=SEV_COLOURS,
-        legend_title=T("ax.severity"),
-        title=T("ins.day.title"),
-        x_title=T("ax.day", tz=TZ),
-        y_title=T("ax.alerts"),
+        legend_title=t("ax.severity"),
+        title=t("ins.day.title"),
+        x_title=t("ax.day", tz=TZ),
+        y_title=t("m.alerts"),
     )
     show(fig, by_day, "alerts_by_day")
 
 # --------------------------------------------------------------------------- breakdowns
-st.header(T("ins.sec.breakdown"))
+st.header(t("ins.sec.breakdown"))
 cols = st.columns(2)
 for i, dim in enumerate(svc.DIMENSIONS):
     frame = data.breakdowns[dim].copy()
-    frame["value"] = frame["value"].replace(svc.UNKNOWN, T("unknown"))
+    frame["value"] = frame["value"].replace(svc.UNKNOWN, t("unknown"))
     with cols[i % 2]:
         fig = bars(
             frame.head(15),
             "value",
             "alerts",
-            title=T(f"ins.by.{dim}"),
-            x_title=T(f"ax.{dim}"),
-            y_title=T("ax.alerts"),
+            title=t(f"ins.by.{dim}"),
+            x_title=t(f"ax.{dim}"),
+            y_title=t("m.alerts"),
         )
         show(fig, frame, f"alerts_by_{dim}")
 if (data.breakdowns["method"]["value"] == svc.UNKNOWN).all():
-    st.caption(T("ins.method_unknown"))
+    st.caption(t("ins.method_unknown"))
 
 # --------------------------------------------------------------------------- decisions
-st.header(T("ins.sec.decisions"))
+st.header(t("ins.sec.decisions"))
 if data.decisions_by_day.empty:
-    st.info(T("ins.no_decisions"))
+    st.info(t("ins.no_decisions"))
 else:
-    dec = data.decisions_by_day.assign(label=lambda f: f["action"].map(lambda a: T(f"act.{a}")))
+    dec = data.decisions_by_day.assign(
+        label=lambda f: f["action"].map(lambda a: t(svc.ACTION_LABELS.get(a, a)))
+    )
     fig = bars(
         dec,
         "day",
         "decisions",
         color="label",
-        colours={T("act.APPROVE"): "#3c9d5d", T("act.BLOCK"): "#d64545"},
-        legend_title=T("ax.action"),
-        title=T("ins.decisions.title"),
-        x_title=T("ax.day", tz=TZ),
-        y_title=T("ax.decisions"),
+        colours={t("status.APPROVED"): "#3c9d5d", t("status.BLOCKED"): "#d64545"},
+        legend_title=t("ax.action"),
+        title=t("ins.decisions.title"),
+        x_title=t("ax.day", tz=TZ),
+        y_title=t("ax.decisions"),
     )
     show(fig, dec, "decisions_by_day")
     fig = bars(
@@ -290,16 +287,16 @@ else:
         "decisions",
         color="analyst",
         barmode="group",
-        legend_title=T("ax.analyst"),
-        title=T("ins.workload.title"),
-        x_title=T("ax.day", tz=TZ),
-        y_title=T("ax.decisions"),
+        legend_title=t("ax.analyst"),
+        title=t("ins.workload.title"),
+        x_title=t("ax.day", tz=TZ),
+        y_title=t("ax.decisions"),
     )
     show(fig, data.workload, "analyst_workload")
 
 # --------------------------------------------------------------------------- rule precision
-st.header(T("ins.sec.precision"))
-st.caption(T("ins.precision.help"))
+st.header(t("ins.sec.precision"))
+st.caption(t("ins.precision.help"))
 prec = with_rule_labels(data.rule_precision)
 long = prec.melt(
     id_vars=["rule"],
@@ -307,17 +304,17 @@ long = prec.melt(
     var_name="source",
     value_name="precision",
 ).dropna(subset=["precision"])
-long["source"] = long["source"].map(lambda s: T(f"ins.precision.{s}"))
+long["source"] = long["source"].map(lambda s: t(f"ins.precision.{s}"))
 fig = bars(
     long,
     "rule",
     "precision",
     color="source",
     barmode="group",
-    legend_title=T("ax.source"),
-    title=T("ins.precision.title"),
-    x_title=T("ax.rule"),
-    y_title=T("ax.precision"),
+    legend_title=t("ax.source"),
+    title=t("ins.precision.title"),
+    x_title=t("ax.rule"),
+    y_title=t("m.precision"),
 )
 fig["layout"]["yaxis"].update(tickformat=".0%", range=[0, 1])
 show(fig, prec, "rule_precision")
@@ -327,17 +324,17 @@ st.dataframe(
     height=35 * (len(prec) + 1) + 3,
     column_config={
         "rule_id": None,
-        "rule": T("ax.rule"),
-        "alerts": T("ax.alerts"),
-        "blocked": T("ins.col.blocked"),
-        "approved": T("ins.col.approved"),
+        "rule": t("ax.rule"),
+        "alerts": t("m.alerts"),
+        "blocked": t("ins.col.blocked"),
+        "approved": t("ins.col.approved"),
         "decision_precision": st.column_config.NumberColumn(
-            T("ins.precision.decision_precision"), format="percent"
+            t("ins.precision.decision_precision"), format="percent"
         ),
-        "labelled": T("ins.col.labelled"),
-        "frauds": T("ins.col.frauds"),
+        "labelled": t("ins.col.labelled"),
+        "frauds": t("ins.col.frauds"),
         "label_precision": st.column_config.NumberColumn(
-            T("ins.precision.label_precision"), format="percent"
+            t("ins.precision.label_precision"), format="percent"
         ),
     },
 )

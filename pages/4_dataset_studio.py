@@ -18,11 +18,10 @@ from desk import (
     Permission,
     Refused,
     data_ops,
-    i18n_pages,
     studio,
     tuning,
 )
-from pages._ui import current_user, inert, lang, live, refused, require, runtime, sidebar
+from pages._ui import current_user, inert, lang, live, refused, require, runtime, sidebar, t
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
@@ -30,7 +29,6 @@ SPEEDS: tuple[float, ...] = (0.0, 1.0, 60.0, 600.0, 3600.0, 86400.0)  # 0: no pa
 
 sidebar()
 require(Permission.MANAGE_DATA)
-L = lang()
 state = st.session_state
 
 
@@ -51,10 +49,6 @@ def show_flash() -> None:
         del state["st_flash"]
 
 
-def T(key: str, **fmt: object) -> str:
-    return i18n_pages.text(key, L, **fmt)
-
-
 def show_error(exc: studio.StudioError | Refused) -> None:
     """The message, and where in which file when the dataset itself is at fault."""
     if isinstance(exc, Refused):
@@ -62,12 +56,12 @@ def show_error(exc: studio.StudioError | Refused) -> None:
         return
     where = []
     if exc.file:
-        where.append(T("st.err.file", file=exc.file))
+        where.append(t("st.err.file", file=exc.file))
     if exc.line is not None:
-        where.append(T("st.err.line", line=exc.line))
+        where.append(t("st.err.line", line=exc.line))
     if exc.column:
-        where.append(T("st.err.column", column=exc.column))
-    st.error(T("st.err.title"), icon=":material/error:")
+        where.append(t("st.err.column", column=exc.column))
+    st.error(t("st.err.title"), icon=":material/error:")
     if where:
         st.text(" · ".join(where))
     st.code(exc.message, language=None, wrap_lines=True)
@@ -84,16 +78,16 @@ def cached_check(path: str, stamp: str) -> studio.CheckReport:
 
 
 def show_check(report: studio.CheckReport) -> None:
-    st.subheader(T("st.check"), help=T("st.check_help"))
+    st.subheader(t("st.check"), help=t("st.check_help"))
     st.caption(
-        T(
+        t(
             "st.check_summary",
             errors=len(report.errors),
             warnings=len(report.warnings),
             seconds=f"{report.seconds:.1f}",
         )
     )
-    findings, rules = studio.check_tables(report, L)
+    findings, rules = studio.check_tables(report, lang())
     st.dataframe(findings, hide_index=True, key="st_check_findings")
     st.dataframe(rules, hide_index=True, key="st_check_rules")
 
@@ -104,35 +98,35 @@ def cached_preview(path: str, stamp: str) -> dict:
 
 
 def speed_label(speed: float) -> str:
-    return T("st.speed.x", x=f"{speed:,.0f}") if speed else T("st.speed.max")
+    return t("st.speed.x", x=f"{speed:,.0f}") if speed else t("st.speed.max")
 
 
-st.title(T("st.title"))
+st.title(t("nav.studio"))
 rt = runtime()
 root = studio.datasets_root(rt.settings.data_dir)
 show_flash()
 
 tab_gen, tab_sets, tab_import = st.tabs(
-    [T("st.tab.generate"), T("st.tab.datasets"), T("st.tab.import")]
+    [t("st.generate"), t("st.tab.datasets"), t("st.import_btn")]
 )
 
 # --------------------------------------------------------------------------- generate
 with tab_gen, st.form("st_generate"):
-    st.caption(T("st.gen.help"))
+    st.caption(t("st.gen.help"))
     c = st.columns(4)
-    seed = c[0].number_input(T("st.seed"), min_value=0, value=42, step=1, key="st_seed")
+    seed = c[0].number_input(t("st.seed"), min_value=0, value=42, step=1, key="st_seed")
     scale = c[1].number_input(
-        T("st.scale"),
+        t("st.scale"),
         min_value=0.01,
         max_value=1000.0,
         value=1.0,
         step=0.1,
         format="%.2f",
         key="st_scale",
-        help=T("st.scale_help"),
+        help=t("st.scale_help"),
     )
     fraud_rate = c[2].number_input(
-        T("st.fraud_rate"),
+        t("st.fraud_rate"),
         min_value=0.0,
         max_value=0.5,
         value=0.02,
@@ -140,16 +134,16 @@ with tab_gen, st.form("st_generate"):
         format="%.3f",
         key="st_fraud_rate",
     )
-    start = c[3].date_input(T("st.start"), value=date(2025, 11, 1), key="st_start")
+    start = c[3].date_input(t("st.start"), value=date(2025, 11, 1), key="st_start")
     c = st.columns(4)
-    days = c[0].number_input(T("st.days"), min_value=1, max_value=3660, value=61, key="st_days")
-    name_in = c[1].text_input(T("st.name"), key="st_name", help=T("st.name_help"))
-    overwrite = c[2].checkbox(T("st.overwrite"), key="st_overwrite")
-    st.caption(T("st.mix"))
+    days = c[0].number_input(t("st.days"), min_value=1, max_value=3660, value=61, key="st_days")
+    name_in = c[1].text_input(t("st.name"), key="st_name", help=t("st.name_help"))
+    overwrite = c[2].checkbox(t("st.overwrite"), key="st_overwrite")
+    st.caption(t("st.mix"))
     mc = st.columns(len(FRAUD_SCENARIOS))
     mix = {
         s: mc[i].number_input(
-            T(f"sc.{s}"),
+            t(f"sc.{s}"),
             min_value=0.0,
             max_value=1.0,
             value=float(DEFAULT_MIX[s]),
@@ -158,7 +152,7 @@ with tab_gen, st.form("st_generate"):
         )
         for i, s in enumerate(FRAUD_SCENARIOS)
     }
-    submitted = st.form_submit_button(T("st.generate"), type="primary", icon=":material/build:")
+    submitted = st.form_submit_button(t("st.generate"), type="primary", icon=":material/build:")
 
 if submitted:
     try:
@@ -171,7 +165,7 @@ if submitted:
             mix=mix,
         )
         name = (name_in or "").strip() or studio.default_name(params)
-        bar = tab_gen.progress(0.0, text=T("st.generating"))
+        bar = tab_gen.progress(0.0, text=t("st.generating"))
 
         def progress(fraction: float, message: str) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=message)
@@ -180,10 +174,10 @@ if submitted:
             rt, current_user(), root, name, params, progress, overwrite=overwrite
         )
         state.st_want = out.name
-        flash(T("st.generated", name=inert(out.name)))
+        flash(t("st.generated", name=inert(out.name)))
         st.rerun()
     except DataGenError as exc:
-        tab_gen.error(T("st.bad_params", error=inert(exc)))
+        tab_gen.error(t("st.bad_params", error=inert(exc)))
     except (studio.StudioError, Refused) as exc:
         with tab_gen:
             show_error(exc)
@@ -192,28 +186,28 @@ if submitted:
 datasets = studio.list_datasets(root)
 with tab_sets:
     if not datasets:
-        st.info(T("st.none"))
+        st.info(t("st.none"))
     else:
         names = [d.name for d in datasets]
         if (wanted := state.pop("st_want", None)) in names:
             state.st_selected = wanted
         if state.get("st_selected") not in names:
             state.st_selected = names[0]
-        name = st.selectbox(T("st.dataset"), names, key="st_selected")
+        name = st.selectbox(t("st.dataset"), names, key="st_selected")
         info = next(d for d in datasets if d.name == name)
         path = info.path
         stamp = tuning.dataset_stamp(path)
         c = st.columns(3)
-        c[0].metric(T("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
-        c[1].metric(T("st.payments"), f"{info.payments:,}" if info.payments else "–")
-        c[2].metric(T("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
-        about = T("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
+        c[0].metric(t("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
+        c[1].metric(t("st.payments"), f"{info.payments:,}" if info.payments else "–")
+        c[2].metric(t("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
+        about = t("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
         if info.params:  # from the manifest: an imported one says what it likes
             params = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")
-            about += " · " + T("st.params", p=inert(params))
+            about += " · " + t("st.params", p=inert(params))
         st.caption(about)
 
-        st.subheader(T("st.preview"))
+        st.subheader(t("st.preview"))
         previews = cached_preview(str(path), stamp)
         tabs = st.tabs(list(previews))
         for tab, (file, frame) in zip(tabs, previews.items(), strict=True):
@@ -225,9 +219,9 @@ with tab_sets:
             show_error(exc)
             summ = None
         if summ is not None:
-            st.subheader(T("st.summary"))
+            st.subheader(t("st.summary"))
             st.caption(
-                T("st.layout", layout=summ.layout, labelled=T("yes" if summ.labelled else "no"))
+                t("st.layout", layout=summ.layout, labelled=t("yes" if summ.labelled else "no"))
                 + " · "
                 + ", ".join(f"{k}: {v:,}" for k, v in summ.counts.items())
             )
@@ -239,7 +233,7 @@ with tab_sets:
                         "type": "bar",
                         "x": per_day["day"],
                         "y": per_day["payments"],
-                        "name": T("st.payments"),
+                        "name": t("st.payments"),
                         "marker": {"color": "#6c8ebf"},
                     },
                     {
@@ -247,17 +241,17 @@ with tab_sets:
                         "mode": "lines+markers",
                         "x": per_day["day"],
                         "y": per_day["frauds"],
-                        "name": T("st.frauds"),
+                        "name": t("st.frauds"),
                         "yaxis": "y2",
                         "line": {"color": "#d64545"},
                     },
                 ],
                 "layout": {
-                    "title": {"text": T("st.per_day.title")},
-                    "xaxis": {"title": {"text": T("ax.day", tz="UTC")}},
-                    "yaxis": {"title": {"text": T("st.payments")}},
+                    "title": {"text": t("st.per_day.title")},
+                    "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
+                    "yaxis": {"title": {"text": t("st.payments")}},
                     "yaxis2": {
-                        "title": {"text": T("st.frauds")},
+                        "title": {"text": t("st.frauds")},
                         "overlaying": "y",
                         "side": "right",
                         "rangemode": "tozero",
@@ -271,7 +265,7 @@ with tab_sets:
                 # Scenario names come from the file; Plotly renders some HTML (links) in
                 # labels, and decodes entities back to text: escaped, they show as written.
                 sc = summ.by_scenario.assign(
-                    label=lambda f: f["scenario"].map(lambda s: html.escape(T(f"sc.{s}")))
+                    label=lambda f: f["scenario"].map(lambda s: html.escape(t(f"sc.{s}")))
                 )
                 fig = {
                     "data": [
@@ -285,18 +279,18 @@ with tab_sets:
                         }
                     ],
                     "layout": {
-                        "title": {"text": T("st.by_scenario.title")},
-                        "xaxis": {"title": {"text": T("ax.scenario")}},
-                        "yaxis": {"title": {"text": T("st.frauds")}},
+                        "title": {"text": t("st.by_scenario.title")},
+                        "xaxis": {"title": {"text": t("ax.scenario")}},
+                        "yaxis": {"title": {"text": t("st.frauds")}},
                     },
                 }
                 right.plotly_chart(fig, width="stretch", key="st_by_scenario")
             else:
-                right.info(T("st.no_fraud"))
+                right.info(t("st.no_fraud"))
             show_check(cached_check(str(path), stamp))
 
         st.download_button(
-            T("st.download"),
+            t("st.download"),
             data=lambda: studio.zip_dataset(path),
             file_name=f"{name}.zip",
             mime="application/zip",
@@ -306,15 +300,15 @@ with tab_sets:
         )
 
         # ----------------------------------------------------------------- load
-        st.subheader(T("st.load"))
-        st.caption(T("st.load_help"))
-        if st.button(T("st.load_btn"), key="st_load", icon=":material/database_upload:"):
-            bar = st.progress(0.0, text=T("st.loading"))
+        st.subheader(t("st.load"))
+        st.caption(t("st.load_help"))
+        if st.button(t("st.load_btn"), key="st_load", icon=":material/database_upload:"):
+            bar = st.progress(0.0, text=t("st.loading"))
 
             def on_load(p: LoadProgress) -> None:
                 bar.progress(
                     p.done / p.total if p.total else 1.0,
-                    text=T(
+                    text=t(
                         "st.load_progress",
                         table=p.table,
                         done=f"{p.done:,}",
@@ -325,9 +319,9 @@ with tab_sets:
 
             try:
                 report = data_ops.load(rt, current_user(), path, on_load)
-                bar.progress(1.0, text=T("st.loaded_bar"))
+                bar.progress(1.0, text=t("st.loaded_bar"))
                 st.success(
-                    T(
+                    t(
                         "st.loaded",
                         rows=f"{report.rows:,}",
                         new=f"{report.inserted:,}",
@@ -339,28 +333,28 @@ with tab_sets:
                 show_error(exc)
 
         # ----------------------------------------------------------------- stream / replay
-        st.subheader(T("st.stream"))
+        st.subheader(t("st.stream"))
         embedded = rt.settings.embedded
-        st.caption(T("st.replay_help") if embedded else T("st.stream_help"))
+        st.caption(t("st.replay_help") if embedded else t("st.stream_help"))
         c = st.columns([2, 1])
         speed = c[0].selectbox(
-            T("st.speed"),
+            t("st.speed"),
             SPEEDS,
             index=3,
             format_func=speed_label,
             key="st_speed",
-            help=T("st.speed_help"),
+            help=t("st.speed_help"),
         )
         c[1].write("")
-        label = T("st.replay_btn") if embedded else T("st.stream_btn")
+        label = t("st.replay_btn") if embedded else t("st.stream_btn")
         if c[1].button(label, key="st_stream", type="primary", icon=":material/play_arrow:"):
             try:
                 if embedded:
                     data_ops.replay(rt, current_user(), path, speed or None)
-                    flash(T("st.replay_started", name=inert(name)))
+                    flash(t("st.replay_started", name=inert(name)))
                 else:
                     data_ops.stream(rt, current_user(), path, speed or None)
-                    flash(T("st.stream_started", name=inert(name)))
+                    flash(t("st.stream_started", name=inert(name)))
                 st.rerun()
             except (studio.StudioError, Refused) as exc:
                 show_error(exc)
@@ -370,18 +364,18 @@ with tab_sets:
 def live_counters() -> None:
     """What the detector (and the Kafka producer, when one runs) has done so far."""
     snap = runtime().snapshot()
-    st.caption(T("st.live", state=inert(snap.state), source=inert(snap.source or "–")))
+    st.caption(t("st.live", state=inert(snap.state), source=inert(snap.source or "–")))
     c = st.columns(4)
-    c[0].metric(T("st.c.events"), f"{snap.events_total:,}")
-    c[1].metric(T("st.c.payments"), f"{snap.payments_total:,}")
-    c[2].metric(T("st.c.alerts"), f"{snap.alerts_total:,}")
-    c[3].metric(T("st.c.rate"), f"{snap.events_per_s:,.0f}")
+    c[0].metric(t("pipe.events"), f"{snap.events_total:,}")
+    c[1].metric(t("pipe.payments"), f"{snap.payments_total:,}")
+    c[2].metric(t("pipe.alerts"), f"{snap.alerts_total:,}")
+    c[3].metric(t("sidebar.events_s"), f"{snap.events_per_s:,.0f}")
     job = studio.current_stream()
     if job is not None:
         share = job.done / job.total if job.total else 0.0
         st.progress(
             1.0 if job.finished else min(share, 1.0),
-            text=T(
+            text=t(
                 "st.c.sent",
                 done=f"{job.done:,}",
                 total=f"{job.total:,}",
@@ -392,7 +386,7 @@ def live_counters() -> None:
             st.error(inert(job.error))
         elif job.finished and job.summary:
             st.text(job.summary)
-        if job.running and st.button(T("st.stop_stream"), key="st_stop_stream"):
+        if job.running and st.button(t("st.stop_stream"), key="st_stop_stream"):
             try:
                 data_ops.stop_stream(runtime(), current_user())
             except Refused as exc:
@@ -405,26 +399,26 @@ with tab_sets:
 
 # --------------------------------------------------------------------------- import
 with tab_import:
-    st.caption(T("st.import_help"))
-    st.subheader(T("st.import_dir"))
+    st.caption(t("st.import_help"))
+    st.subheader(t("st.import_dir"))
     c = st.columns([3, 1])
-    src = c[0].text_input(T("st.dir_path"), key="st_import_dir", placeholder="/path/to/export")
-    dir_name = c[1].text_input(T("st.name"), key="st_import_dir_name", help=T("st.name_help"))
-    if st.button(T("st.import_btn"), key="st_import_dir_btn", icon=":material/folder_open:"):
+    src = c[0].text_input(t("st.dir_path"), key="st_import_dir", placeholder="/path/to/export")
+    dir_name = c[1].text_input(t("st.name"), key="st_import_dir_name", help=t("st.name_help"))
+    if st.button(t("st.import_btn"), key="st_import_dir_btn", icon=":material/folder_open:"):
         try:
             res = data_ops.import_directory(
                 rt, current_user(), src.strip(), root, dir_name.strip() or None
             )
             state.st_want = res.path.name
             flash(
-                T(
+                t(
                     "st.imported",
                     name=inert(res.path.name),
                     layout=inert(res.layout),
                     payments=f"{res.payments:,}",
                 )
                 + (
-                    " " + T("st.check_warnings", n=len(res.check.warnings))
+                    " " + t("st.check_warnings", n=len(res.check.warnings))
                     if res.check is not None and res.check.warnings
                     else ""
                 )
@@ -433,14 +427,14 @@ with tab_import:
         except (studio.StudioError, Refused) as exc:
             show_error(exc)
 
-    st.subheader(T("st.import_zip"))
+    st.subheader(t("st.import_zip"))
     limit_mb = int(st.get_option("server.maxUploadSize"))
     upload = st.file_uploader(
-        T("st.zip", mb=limit_mb), type=["zip"], key="st_upload", help=T("st.zip_help")
+        t("st.zip", mb=limit_mb), type=["zip"], key="st_upload", help=t("st.zip_help")
     )
-    zip_name = st.text_input(T("st.name"), key="st_zip_name", help=T("st.name_help"))
+    zip_name = st.text_input(t("st.name"), key="st_zip_name", help=t("st.name_help"))
     if st.button(
-        T("st.import_btn"),
+        t("st.import_btn"),
         key="st_import_zip_btn",
         disabled=upload is None,
         icon=":material/upload_file:",
@@ -452,16 +446,16 @@ with tab_import:
                 rt, current_user(), upload.getvalue(), root, name, max_bytes=limit_mb * 1024**2
             )
             state.st_want = res.path.name
-            msg = T(
+            msg = t(
                 "st.imported",
                 name=inert(res.path.name),
                 layout=inert(res.layout),
                 payments=f"{res.payments:,}",
             )
             if res.skipped:  # entry names are the uploader's: inert
-                msg += " " + T("st.skipped", files=inert(", ".join(res.skipped)))
+                msg += " " + t("st.skipped", files=inert(", ".join(res.skipped)))
             if res.check is not None and res.check.warnings:
-                msg += " " + T("st.check_warnings", n=len(res.check.warnings))
+                msg += " " + t("st.check_warnings", n=len(res.check.warnings))
             flash(msg)
             st.rerun()
         except (studio.StudioError, Refused) as exc:

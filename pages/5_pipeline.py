@@ -198,7 +198,7 @@ def dead_letters() -> None:
 
 sidebar()
 require(Permission.READ_PIPELINE)
-st.title(t("pipe.title"))
+st.title(t("nav.pipeline"))
 live_status()
 st.divider()
 dead_letters()

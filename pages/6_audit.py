@@ -9,24 +9,24 @@ import pandas as pd
 import streamlit as st
 
 from desk import Permission, audit
-from pages._ui import lang, require, runtime, sidebar, ta
+from pages._ui import lang, require, runtime, sidebar, t
 
 PAGE = 100
 
 sidebar()
 who = require(Permission.READ_AUDIT)
 rt = runtime()
-st.title(ta("au.title"))
-st.caption(ta("au.caption"))
+st.title(t("nav.audit"))
+st.caption(t("au.caption"))
 
-ANY = ta("au.any")
+ANY = t("au.any")
 c = st.columns([2, 2, 1.4, 2, 1.3, 1.3])
-actor = c[0].selectbox(ta("au.actor"), [ANY, *audit.audit_actors(rt.sessions, who)], key="au_actor")
-action = c[1].selectbox(ta("au.action"), [ANY, *audit.ACTIONS], key="au_action")
-outcome = c[2].selectbox(ta("au.outcome"), [ANY, *audit.OUTCOMES], key="au_outcome")
-target = c[3].text_input(ta("au.target"), max_chars=200, key="au_target").strip()
-since = c[4].date_input(ta("au.since"), value=None, key="au_since", format="YYYY-MM-DD")
-until = c[5].date_input(ta("au.until"), value=None, key="au_until", format="YYYY-MM-DD")
+actor = c[0].selectbox(t("au.actor"), [ANY, *audit.audit_actors(rt.sessions, who)], key="au_actor")
+action = c[1].selectbox(t("au.action"), [ANY, *audit.ACTIONS], key="au_action")
+outcome = c[2].selectbox(t("au.outcome"), [ANY, *audit.OUTCOMES], key="au_outcome")
+target = c[3].text_input(t("au.target"), max_chars=200, key="au_target").strip()
+since = c[4].date_input(t("au.since"), value=None, key="au_since", format="YYYY-MM-DD")
+until = c[5].date_input(t("au.until"), value=None, key="au_until", format="YYYY-MM-DD")
 
 
 def _start(d: date | None, plus_days: int = 0) -> datetime | None:
@@ -48,29 +48,29 @@ if st.session_state.get("au_filters") != key:  # new filters: back to the newest
 cursor: list[int] = st.session_state["au_cursor"]
 
 page = audit.audit_page(rt.sessions, who, filters, PAGE, cursor[-1] if cursor else None)
-st.caption(ta("au.count", n=f"{page.total:,}"))
+st.caption(t("au.count", n=f"{page.total:,}"))
 frame = pd.DataFrame(
     [
         {
-            ta("au.col.id"): e.id,
-            ta("au.col.at"): e.at.strftime("%Y-%m-%d %H:%M:%S"),
-            ta("au.col.actor"): e.actor,
-            ta("au.col.role"): e.role or "",
-            ta("au.col.action"): e.action,
-            ta("au.col.outcome"): e.outcome,
-            ta("au.col.target"): e.target or "",
-            ta("au.col.detail"): json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+            t("au.col.id"): e.id,
+            t("au.col.at"): e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            t("au.actor"): e.actor,
+            t("us.role"): e.role or "",
+            t("au.action"): e.action,
+            t("au.outcome"): e.outcome,
+            t("au.col.target"): e.target or "",
+            t("queue.detail_col"): json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
         }
         for e in page.rows
     ]
 )
 st.dataframe(frame, hide_index=True, width="stretch")
 nav = st.columns([1, 1, 6])
-if nav[0].button(ta("au.newer"), key="au_newer", disabled=not cursor, icon=":material/arrow_back:"):
+if nav[0].button(t("au.newer"), key="au_newer", disabled=not cursor, icon=":material/arrow_back:"):
     cursor.pop()
     st.rerun()
 if nav[1].button(
-    ta("au.older"),
+    t("au.older"),
     key="au_older",
     disabled=page.next_before is None,
     icon=":material/arrow_forward:",
@@ -79,7 +79,7 @@ if nav[1].button(
     cursor.append(page.next_before)
     st.rerun()
 nav[2].download_button(
-    ta("au.csv"),
+    t("csv"),
     data=frame.to_csv(index=False).encode(),
     file_name=f"audit_{lang()}.csv",
     mime="text/csv",

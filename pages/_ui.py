@@ -22,7 +22,6 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import pages._web as web
 from desk import (
-    RULE_DEFS,
     AccountError,
     DatabaseError,
     Permission,
@@ -32,16 +31,7 @@ from desk import (
     i18n,
     pipeline,
 )
-from desk import i18n_accounts as accounts_text
 
-LANGS, SEVERITY_LABELS, STATUS_LABELS, TEXT = (
-    i18n.LANGS,
-    i18n.SEVERITY_LABELS,
-    i18n.STATUS_LABELS,
-    i18n.TEXT,
-)
-
-DEFAULT_LANG = "fr"  # the reference dashboard was French
 PRINCIPAL_KEY = "principal"
 _CHECKED_IN = "_principal_checked_in"  # (a weak reference to) the run that last checked
 ASKED_FOR_KEY = "_asked_for"  # the URL the browser asked for before signing in
@@ -55,7 +45,6 @@ STATUS_COLOURS: dict[str, str] = {
     "APPROVED": "#3c9d5d",
     "BLOCKED": "#d64545",
 }
-_RULES = {r.id: r for r in RULE_DEFS}
 
 
 # --------------------------------------------------------------------------- runtime
@@ -81,49 +70,37 @@ def lang() -> str:
     """The session's language; a new browser session (a reload, the sign-in's redirect)
     starts from the language cookie the switch leaves."""
     value = st.session_state.get("lang")
-    if value not in LANGS:
+    if value not in i18n.LANGS:
         value = web.lang_cookie()
-    return value if value in LANGS else DEFAULT_LANG
+    return value if value in i18n.LANGS else i18n.DEFAULT_LANG
 
 
 def t(key: str, **fmt: object) -> str:
-    """Text for ``key`` in the chosen language (English, then the key itself, as fallbacks)."""
-    return t_in(lang(), key, **fmt)
+    """:func:`desk.i18n.text` in the language this browser session chose."""
+    return i18n.text(key, lang(), **fmt)
 
 
-def t_in(code: str, key: str, **fmt: object) -> str:
-    """Text for ``key`` in language ``code`` (for ``format_func``s: bind the language at
-    render time, as Streamlit may call them later)."""
-    text = TEXT.get(code, {}).get(key) or TEXT["en"].get(key) or key
-    if fmt:
-        try:
-            return text.format(**fmt)
-        except (KeyError, IndexError, ValueError):
-            return text
-    return text
+def _label(family: str, value: str, code: str | None) -> str:
+    """The label of a data value (``status.BLOCKED``), or the value itself when the catalogue
+    has none (e.g. an empty status).  ``code``: bind the language when Streamlit calls a
+    ``format_func`` later."""
+    key = f"{family}.{value}"
+    return i18n.text(key, code or lang()) if key in i18n.CATALOGUE else value
 
 
 def status_label(status: str, code: str | None = None) -> str:
-    return STATUS_LABELS.get(code or lang(), STATUS_LABELS["en"]).get(status, status)
+    return _label("status", status, code)
 
 
 def severity_label(sev: str, code: str | None = None) -> str:
-    return SEVERITY_LABELS.get(code or lang(), SEVERITY_LABELS["en"]).get(sev, sev)
+    return _label("severity", sev, code)
 
 
 def rule_label(rule_id: str, code: str | None = None) -> str:
-    rule = _RULES.get(rule_id)
-    if rule is None:
-        return rule_id
-    return rule.label_fr if (code or lang()) == "fr" else rule.label_en
+    return _label("rule", rule_id, code)
 
 
 # --------------------------------------------------------------------------- who is signed in
-
-
-def ta(key: str, **fmt: object) -> str:
-    """Text of the account pieces (sign-in, users, audit) in the chosen language."""
-    return accounts_text.text(key, lang(), **fmt)
 
 
 def current_user(touch: bool = True) -> Principal | None:
@@ -211,13 +188,13 @@ def require(permission: Permission) -> Principal:
         if who is None:
             ss = st.session_state
             if ss.get("signed_out_expired"):
-                st.info(ta("in.expired"))
+                st.info(t("in.expired"))
             elif ss.get("signed_out_ended"):
-                st.info(ta("in.ended"))
+                st.info(t("in.ended"))
             else:
                 st.info(str(exc))
         else:
-            st.error(ta("in.refused", why=str(exc)))
+            st.error(t("in.refused", why=str(exc)))
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers so
 
@@ -251,7 +228,7 @@ def live(run_every: float) -> Callable[[Callable[[], None]], Callable[[], None]]
 
 
 def refused(exc: auth.Refused) -> None:
-    st.error(ta("in.refused", why=str(exc)))
+    st.error(t("in.refused", why=str(exc)))
 
 
 def sign_out() -> None:
@@ -363,8 +340,8 @@ def sidebar() -> None:
         st.session_state.setdefault("lang", current)
         st.radio(
             t("sidebar.language"),
-            options=list(LANGS),
-            index=LANGS.index(current),
+            options=list(i18n.LANGS),
+            index=i18n.LANGS.index(current),
             format_func=lambda code: code.upper(),
             horizontal=True,
             **bind("lang", then=_lang_changed),
@@ -389,25 +366,25 @@ def _account_menu() -> None:
     who = current_user(touch=False)
     if who is None:
         return
-    st.caption(ta("me.signed_in", name=inert(who.username), role=ta(f"role.{who.role}")))
+    st.caption(t("me.signed_in", name=inert(who.username), role=t(f"role.{who.role}")))
     c = st.columns(2)
-    if c[0].button(ta("me.sign_out"), key="me_sign_out", icon=":material/logout:"):
+    if c[0].button(t("me.sign_out"), key="me_sign_out", icon=":material/logout:"):
         sign_out()
         st.rerun()
     with (
-        c[1].popover(ta("me.password"), icon=":material/key:"),
+        c[1].popover(t("in.password"), icon=":material/key:"),
         st.form("me_password", clear_on_submit=True),
     ):
-        current = st.text_input(ta("me.current"), type="password", max_chars=256, key="me_current")
-        new = st.text_input(ta("me.new"), type="password", max_chars=256, key="me_new")
-        again = st.text_input(ta("me.again"), type="password", max_chars=256, key="me_again")
-        if st.form_submit_button(ta("me.save")):
+        current = st.text_input(t("me.current"), type="password", max_chars=256, key="me_current")
+        new = st.text_input(t("me.new"), type="password", max_chars=256, key="me_new")
+        again = st.text_input(t("me.again"), type="password", max_chars=256, key="me_again")
+        if st.form_submit_button(t("me.save")):
             if new != again:
-                st.error(ta("me.mismatch"))
+                st.error(t("me.mismatch"))
             else:
                 try:
                     auth.change_own_password(runtime().sessions, who, current, new)
-                    st.success(ta("me.changed"))
+                    st.success(t("me.changed"))
                 except (auth.Refused, AccountError) as exc:
                     st.error(str(exc))
 

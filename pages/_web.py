@@ -29,7 +29,7 @@ from urllib.parse import quote, urlencode
 
 import streamlit as st
 
-from desk import auth, i18n_accounts
+from desk import auth, i18n
 
 COOKIE_NAME = "kvt_session"
 LANG_COOKIE = "kvt_lang"  # not a secret: the language switch writes it from the page
@@ -175,7 +175,7 @@ _SLOT = "\x00"
 
 def not_found_html(path: str, lang: str) -> str:
     def t(key: str, **fmt: object) -> str:
-        return i18n_accounts.text(key, lang, **fmt)
+        return i18n.text(key, lang, **fmt)
 
     shown = html.escape(path[:200], quote=True)
     return (

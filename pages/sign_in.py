@@ -8,31 +8,29 @@ import streamlit as st
 
 import pages._web as web
 from desk import auth
-from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, runtime, sidebar, ta
+from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, runtime, sidebar, t
 
 sidebar()
 rt = runtime()
-st.title(ta("in.title"))
+st.title(t("in.title"))
 if st.session_state.pop("signed_out_expired", False):
-    st.info(ta("in.expired"))
+    st.info(t("in.expired"))
 if st.session_state.pop("signed_out_ended", False):
-    st.info(ta("in.ended"))
+    st.info(t("in.ended"))
 if not auth.any_user(rt.sessions):
-    st.warning(ta("in.no_users"))
+    st.warning(t("in.no_users"))
     st.code("python -m db create-user YOUR_NAME --role admin", language="bash")
 
 with st.form("sign_in"):
-    username = st.text_input(
-        ta("in.username"), max_chars=64, autocomplete="username", key="in_user"
-    )
+    username = st.text_input(t("in.username"), max_chars=64, autocomplete="username", key="in_user")
     password = st.text_input(
-        ta("in.password"),
+        t("in.password"),
         type="password",
         max_chars=256,
         autocomplete="current-password",
         key="in_password",
     )
-    submitted = st.form_submit_button(ta("in.submit"), type="primary", icon=":material/login:")
+    submitted = st.form_submit_button(t("in.submit"), type="primary", icon=":material/login:")
 
 if submitted:
     s = rt.settings

@@ -115,7 +115,8 @@ def test_common_imports_nothing_of_the_project() -> None:
 
 
 def test_the_pure_core_imports_nothing_with_io() -> None:
-    pure = {p.removesuffix(".py").replace("/", ".") for p in PURE_CORE}
+    # the catalogue is data: rule labels and hit explanations are looked up there
+    pure = {p.removesuffix(".py").replace("/", ".") for p in PURE_CORE} | {"common.i18n"}
     bad = [
         str(i)
         for i in _imports(*PURE_CORE)

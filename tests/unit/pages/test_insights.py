@@ -114,29 +114,6 @@ def test_a_new_decision_refreshes_the_cached_charts(seeded: Path) -> None:
     assert (before, after) == ("5", "6")
 
 
-def test_every_text_key_of_the_three_pages_exists_in_both_languages() -> None:
-    """Literal keys found in the page sources, plus the keys they build from known values."""
-    import re
-
-    from data_gen.schema import FRAUD_SCENARIOS
-    from desk.i18n_pages import TEXT
-
-    used: set[str] = set()
-    for name in ("2_insights.py", "3_rule_tuning.py", "4_dataset_studio.py"):
-        source = (ROOT / "pages" / name).read_text(encoding="utf-8")
-        used |= set(re.findall(r"""\bT\(\s*["']([a-z_.()]+)["']""", source))
-    used |= {f"sc.{s}" for s in (*FRAUD_SCENARIOS, "(none)")}
-    used |= {f"act.{a}" for a in ("APPROVE", "BLOCK", "INVESTIGATE")}
-    used |= {f"ax.{d}" for d in insights.DIMENSIONS} | {f"ins.by.{d}" for d in insights.DIMENSIONS}
-    used |= {f"obj.{k}" for k in ("recall_at_budget", "f1", "precision_at_recall")}
-    used |= {f"m.{k}" for k in ("alert_rate", "precision", "recall", "f1", "average_precision")}
-    used |= {"tun.cmp.new_label", "tun.cmp.dropped_label", "st.payments", "st.frauds", "no"}
-    assert len(used) > 150
-    for lang in ("fr", "en"):
-        missing = sorted(k for k in used if k not in TEXT[lang])
-        assert not missing, (lang, missing)
-
-
 def _hour_chart(at: AppTest) -> tuple[str, list[int]]:
     """The by-hour chart as drawn: its x-axis title and its bars (charts are keyed
     ``chart_<name>``; plotly packs numeric arrays as base64 of a typed buffer)."""

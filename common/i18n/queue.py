@@ -1,0 +1,140 @@
+"""The alert queue and the pipeline pages."""
+
+from __future__ import annotations
+
+TEXT: dict[str, tuple[str, str]] = {
+    "queue.total": ("Alertes", "Total alerts"),
+    "queue.rate_help": (
+        "Alertes / paiements évalués ({payments} paiements)",
+        "Alerts / payments scored ({payments} payments)",
+    ),
+    "queue.high": ("Alertes HIGH", "HIGH alerts"),
+    "queue.filters": ("Filtres", "Filters"),
+    "queue.status": ("Statut", "Status"),
+    "queue.reason": ("Motif (règle)", "Reason (rule)"),
+    "queue.score": ("Plage de score", "Score range"),
+    "queue.dates": ("Période (date de l'événement)", "Event date range"),
+    "queue.customer": ("Identifiant client", "Customer id"),
+    "queue.sort": ("Trier par", "Sort by"),
+    "queue.sort.score_desc": ("Score décroissant", "Score, highest first"),
+    "queue.sort.score_asc": ("Score croissant", "Score, lowest first"),
+    "queue.sort.time_desc": ("Date, plus récentes d'abord", "Time, newest first"),
+    "queue.sort.time_asc": ("Date, plus anciennes d'abord", "Time, oldest first"),
+    "queue.reset": ("Réinitialiser les filtres", "Reset filters"),
+    "queue.any": ("Tous", "Any"),
+    "queue.select_placeholder": (
+        "Choisissez des alertes par identifiant, ou cochez des lignes",
+        "Pick alerts by id, or tick rows in the table",
+    ),
+    "queue.matching": (
+        "{n} alertes correspondantes · page {page} sur {pages}",
+        "{n} matching alerts · page {page} of {pages}",
+    ),
+    "queue.more_than": ("plus de {n}", "more than {n}"),
+    "queue.page": ("Page", "Page"),
+    "queue.empty": (
+        "Aucune alerte ne correspond à ces filtres.",
+        "No alert matches these filters.",
+    ),
+    "queue.no_alerts": (
+        "Pas encore d'alerte. Générez et rejouez un jeu de données dans l'atelier.",
+        "No alerts yet. Generate and replay a dataset in the Dataset studio.",
+    ),
+    "queue.select": ("Alertes sélectionnées (par identifiant)", "Selected alerts (by id)"),
+    "queue.select_help": (
+        "Cochez des lignes du tableau ou choisissez des identifiants ici ; les actions "
+        "portent sur les identifiants.",
+        "Tick rows in the table or pick ids here; actions use the ids.",
+    ),
+    "queue.detail": ("Détail de l'alerte", "Alert detail"),
+    "queue.pick_one": (
+        "Sélectionnez une alerte dans le tableau pour voir son détail.",
+        "Select an alert in the table to see its detail.",
+    ),
+    "queue.open": ("Alerte affichée", "Alert shown"),
+    "queue.breakdown": ("Score par règle", "Score by rule"),
+    "queue.points": ("Points", "Points"),
+    "queue.measured": ("Valeurs mesurées", "Measured"),
+    "queue.detail_col": ("Détail", "Detail"),
+    "queue.history": ("Historique du client", "Customer history"),
+    "queue.payments": ("Paiements antérieurs", "Earlier payments"),
+    "queue.no_payments": (
+        "Aucun paiement chargé pour ce client.",
+        "No payments table loaded for this customer.",
+    ),
+    "queue.earlier_alerts": ("Alertes antérieures et décisions", "Earlier alerts and decisions"),
+    "queue.no_earlier": (
+        "Aucune alerte antérieure pour ce client.",
+        "No earlier alerts for this customer.",
+    ),
+    "queue.audit": ("Journal des décisions de cette alerte", "Audit trail of this alert"),
+    "queue.no_audit": ("Aucune décision pour l'instant.", "No decision yet."),
+    "queue.timeline": ("Parcours de la session", "Session clickstream"),
+    "queue.no_clickstream": (
+        "Aucun parcours enregistré pour cette session.",
+        "No clickstream stored for this session.",
+    ),
+    "queue.no_session": (
+        "Cette alerte n'a pas d'identifiant de session.",
+        "This alert has no session id.",
+    ),
+    "queue.actions": ("Actions", "Actions"),
+    "queue.note": ("Note", "Note"),
+    "queue.approve": ("Approuver", "Approve"),
+    "queue.block": ("Bloquer", "Block"),
+    "queue.investigate": ("Investiguer", "Investigate"),
+    "queue.bulk": ("Actions groupées", "Bulk actions"),
+    "queue.bulk_selected": ("Sur les {n} alertes sélectionnées", "On the {n} selected alerts"),
+    "queue.bulk_customer": (
+        "Sur toutes les alertes ouvertes du client",
+        "On all open alerts of customer",
+    ),
+    "queue.bulk_device": (
+        "Sur toutes les alertes ouvertes de l'appareil",
+        "On all open alerts of device",
+    ),
+    "queue.bulk_note": ("Note (groupée)", "Bulk note"),
+    "queue.done": ("{action} : {n} alerte(s) mise(s) à jour.", "{action}: {n} alert(s) updated."),
+    "queue.conflict": (
+        "Conflit : l'alerte {alert_id} a été modifiée entre-temps par quelqu'un d'autre "
+        "(maintenant {status}, par {actor}). Rien n'a été écrasé ; rechargez et décidez à "
+        "nouveau.",
+        "Conflict: alert {alert_id} was changed by someone else meanwhile (now {status}, by "
+        "{actor}). Nothing was overwritten; reload and decide again.",
+    ),
+    "queue.conflicts": (
+        "{n} alerte(s) ignorée(s) : décidée(s) entre-temps par un autre.",
+        "{n} alert(s) skipped: decided by someone else meanwhile.",
+    ),
+    "queue.not_found": ("L'alerte {alert_id} n'existe plus.", "Alert {alert_id} no longer exists."),
+    "queue.no_open": ("Aucune alerte ouverte pour {what}.", "No open alert for {what}."),
+    "queue.live": ("En direct : actualisé toutes les {s} s", "Live: refreshes every {s} s"),
+    "pipe.state": ("État du détecteur", "Detector state"),
+    "pipe.source": ("Source", "Source"),
+    "pipe.events": ("Événements traités", "Events processed"),
+    "pipe.payments": ("Paiements évalués", "Payments scored"),
+    "pipe.alerts": ("Alertes levées", "Alerts raised"),
+    "pipe.dead": ("Lettres mortes", "Dead letters"),
+    "pipe.throughput": ("Débit (événements/s)", "Throughput (events/s)"),
+    "pipe.no_samples": ("Pas encore de mesure de débit.", "No throughput samples yet."),
+    "pipe.lag": ("Retard du consommateur par partition", "Consumer lag per partition"),
+    "pipe.no_lag": (
+        "Aucun retard signalé (rejeu intégré ou détecteur arrêté).",
+        "No partition lag reported (embedded replay or detector stopped).",
+    ),
+    "pipe.partition": ("Partition", "Partition"),
+    "pipe.behind": ("Messages en retard", "Messages behind"),
+    "pipe.dead_list": ("Lettres mortes (plus récentes d'abord)", "Dead letters (newest first)"),
+    "pipe.no_dead": ("Aucune lettre morte.", "No dead letters."),
+    "pipe.ruleset": ("Jeu de règles actif", "Active rule set"),
+    "pipe.no_ruleset": (
+        "Aucun jeu de règles publié (valeurs par défaut).",
+        "No rule set published yet (defaults in use).",
+    ),
+    "pipe.health": ("Santé des services", "Service health"),
+    "pipe.thread": ("Thread du détecteur", "Detector thread"),
+    "pipe.alive": ("actif", "alive"),
+    "pipe.not_running": ("arrêté", "not running"),
+    "pipe.not_configured": ("non configuré", "not configured"),
+    "pipe.payload": ("Contenu de la lettre morte", "Payload of dead letter"),
+}

@@ -1,0 +1,153 @@
+"""The dataset studio."""
+
+from __future__ import annotations
+
+TEXT: dict[str, tuple[str, str]] = {
+    "st.tab.datasets": ("Jeux de données", "Datasets"),
+    "st.gen.help": (
+        "Mêmes paramètres et même graine = fichiers identiques à l'octet près.",
+        "The same seed and parameters give byte-identical files.",
+    ),
+    "st.seed": ("Graine", "Seed"),
+    "st.scale": ("Échelle", "Scale"),
+    "st.scale_help": (
+        "1 = 2 500 clients, ~7 600 paiements, ~72 000 événements.",
+        "1 = 2,500 customers, ~7,600 payments, ~72,000 events.",
+    ),
+    "st.fraud_rate": ("Taux de fraude", "Fraud rate"),
+    "st.start": ("Premier jour", "Start date"),
+    "st.days": ("Nombre de jours", "Days"),
+    "st.name": ("Nom du jeu", "Dataset name"),
+    "st.name_help": (
+        "Lettres, chiffres, '.', '_' ou '-' ; vide = nom tiré des paramètres.",
+        "Letters, digits, '.', '_' or '-'; empty = a name from the parameters.",
+    ),
+    "st.overwrite": ("Remplacer s'il existe", "Replace if it exists"),
+    "st.mix": (
+        "Répartition des scénarios de fraude (poids relatifs)",
+        "Fraud scenario mix (relative weights)",
+    ),
+    "st.generate": ("Générer", "Generate"),
+    "st.generating": ("Génération…", "Generating…"),
+    "st.generated": ("Jeu de données « {name} » généré.", 'Dataset "{name}" generated.'),
+    "st.bad_params": ("Paramètres invalides : {error}", "Invalid parameters: {error}"),
+    "st.none": (
+        "Aucun jeu de données : générez-en un ou importez-en un.",
+        "No dataset yet: generate or import one.",
+    ),
+    "st.dataset": ("Jeu de données", "Dataset"),
+    "st.size": ("Taille", "Size"),
+    "st.payments": ("Paiements", "Payments"),
+    "st.frauds": ("Fraudes", "Frauds"),
+    "st.modified": ("Modifié le {when} UTC", "Modified {when} UTC"),
+    "st.params": ("Paramètres : {p}", "Parameters: {p}"),
+    "st.preview": ("Aperçu des fichiers", "File preview"),
+    "st.summary": ("Résumé", "Summary"),
+    "st.layout": (
+        "Format : {layout} · labels : {labelled}",
+        "Layout: {layout} · labels: {labelled}",
+    ),
+    "st.per_day.title": ("Paiements et fraudes par jour", "Payments and frauds per day"),
+    "st.by_scenario.title": ("Paiements frauduleux par scénario", "Fraud payments by scenario"),
+    "st.no_fraud": ("Aucune fraude étiquetée.", "No labelled fraud."),
+    "st.download": ("Télécharger en zip", "Download as zip"),
+    "st.load": ("Charger en base", "Load into the database"),
+    "st.load_help": (
+        "Charge clients, produits, sessions, commandes et paiements (idempotent : les lignes "
+        "déjà présentes sont ignorées).",
+        "Loads customers, products, sessions, orders and payments (idempotent: rows already "
+        "there are skipped).",
+    ),
+    "st.load_btn": ("Charger", "Load"),
+    "st.loading": ("Chargement…", "Loading…"),
+    "st.load_progress": (
+        "{table} : {done}/{total} lignes ({rate} lignes/s)",
+        "{table}: {done}/{total} rows ({rate} rows/s)",
+    ),
+    "st.loaded_bar": ("Chargé", "Loaded"),
+    "st.loaded": (
+        "{rows} lignes lues, {new} nouvelles, en {s} s.",
+        "{rows} rows read, {new} new, in {s} s.",
+    ),
+    "st.stream": ("Rejouer dans le détecteur", "Replay into the detector"),
+    "st.replay_help": (
+        "Mode intégré (sans broker) : le détecteur de l'application rejoue le jeu de données "
+        "en temps d'événement ; un nouveau rejeu remplace le précédent.",
+        "Embedded mode (no broker): the app's detector replays the dataset in event time; a "
+        "new replay replaces the previous one.",
+    ),
+    "st.stream_help": (
+        "Envoie les événements, paiements et commandes dans Kafka, dans l'ordre des "
+        "événements ; le détecteur les consomme.",
+        "Sends the events, payments and orders to Kafka in event order; the detector "
+        "consumes them.",
+    ),
+    "st.speed": ("Vitesse", "Speed"),
+    "st.speed_help": (
+        "×60 = une minute de temps boutique par seconde.",
+        "×60 = one minute of shop time per second.",
+    ),
+    "st.speed.max": ("aussi vite que possible", "as fast as possible"),
+    "st.speed.x": ("×{x}", "×{x}"),
+    "st.replay_btn": ("Rejouer", "Replay"),
+    "st.stream_btn": ("Envoyer dans Kafka", "Stream into Kafka"),
+    "st.replay_started": ("Rejeu de « {name} » lancé.", 'Replay of "{name}" started.'),
+    "st.stream_started": ("Envoi de « {name} » lancé.", 'Streaming of "{name}" started.'),
+    "st.stop_stream": ("Arrêter l'envoi", "Stop streaming"),
+    "st.live": ("Détecteur : {state} · source : {source}", "Detector: {state} · source: {source}"),
+    "st.c.sent": (
+        "{name} : {done}/{total} messages envoyés",
+        "{name}: {done}/{total} messages sent",
+    ),
+    "st.import_help": (
+        "Un répertoire ou un zip au format de l'application ou un export du prototype "
+        "KiVendTout ; il est entièrement vérifié avant d'être ajouté.",
+        "A directory or zip in the app's layout or a KiVendTout prototype export; it is "
+        "fully checked before it is added.",
+    ),
+    "st.import_dir": ("Depuis un répertoire du serveur", "From a directory on the server"),
+    "st.dir_path": ("Chemin du répertoire", "Directory path"),
+    "st.import_btn": ("Importer", "Import"),
+    "st.import_zip": ("Depuis un zip", "From a zip"),
+    "st.zip": ("Archive zip (max. {mb} Mo)", "Zip archive (max {mb} MB)"),
+    "st.zip_help": (
+        "Les fichiers du jeu (CSV, events.jsonl ou events.parquet, manifest.json) à la "
+        "racine ou dans un seul dossier.",
+        "The dataset files (CSV, events.jsonl or events.parquet, manifest.json) at the root "
+        "or in one folder.",
+    ),
+    "st.imported": (
+        "« {name} » importé ({layout}, {payments} paiements).",
+        'Imported "{name}" ({layout}, {payments} payments).',
+    ),
+    "st.skipped": ("Fichiers ignorés : {files}.", "Ignored files: {files}."),
+    "st.err.title": ("Opération refusée, rien n'a été écrit.", "Refused: nothing was written."),
+    "st.err.file": ("fichier {file}", "file {file}"),
+    "st.err.line": ("ligne {line}", "line {line}"),
+    "st.err.column": ("colonne {column}", "column {column}"),
+    "st.check": ("Contrôle d'import", "Import check"),
+    "st.check_help": (
+        "Ce qui, dans ces données, fausserait les règles : erreur = import refusé, "
+        "avertissement = importé, à lire. « sans objet » : la règle se déclenche pour une "
+        "raison étrangère à la fraude ; « aveugle » : elle ne peut pas se déclencher.",
+        "What in this data would mislead the rules: error = import refused, warning = "
+        "imported, read it. 'meaningless': the rule fires for a reason unrelated to fraud; "
+        "'blind': it cannot fire.",
+    ),
+    "st.check_summary": (
+        "{errors} erreur(s), {warnings} avertissement(s), contrôlé en {seconds} s.",
+        "{errors} error(s), {warnings} warning(s), checked in {seconds} s.",
+    ),
+    "st.check_warnings": (
+        "Contrôle d'import : {n} avertissement(s), voir « Contrôle d'import ».",
+        "Import check: {n} warning(s), see 'Import check'.",
+    ),
+    "st.check.finding": ("Constat", "Finding"),
+    "st.check.rows": ("Lignes", "Rows"),
+    "st.check.examples": ("Exemples", "Examples"),
+    "st.check.rules": ("Règles touchées", "Rules affected"),
+    "st.check.inputs": ("Données présentes", "Inputs present"),
+    "st.check.fires": ("Se déclenche sur", "Fires on"),
+    "st.check.meaningless": ("sans objet", "meaningless"),
+    "st.check.blind": ("aveugle", "blind"),
+}
