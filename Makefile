@@ -6,6 +6,6 @@ test:   ## the whole test suite, services included
 unit:   ## unit tests only (no services)
 	KVT_NO_SERVICES=1 scripts/test tests/unit
 lint:
-	.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy
 bench:  ## every bench, on the local services (brought up if down): bench/out/RESULTS.md
 	scripts/bench

@@ -120,8 +120,7 @@ class Clock:
             zone = ZoneInfo(name)
             self._offsets.append(
                 [
-                    int((base + timedelta(hours=h)).astimezone(zone).utcoffset().total_seconds())
-                    * MS_S
+                    int(_utcoffset(base + timedelta(hours=h), zone).total_seconds()) * MS_S
                     for h in range(n_hours)
                 ]
             )
@@ -166,3 +165,10 @@ def iso_ms(ms: np.ndarray) -> list[str]:
     """Format epoch milliseconds as ``2025-11-03T14:22:05.123Z`` (vectorised)."""
     text = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")
     return [t + "Z" for t in text.tolist()]
+
+
+def _utcoffset(instant: datetime, zone: ZoneInfo) -> timedelta:
+    offset = instant.astimezone(zone).utcoffset()
+    if offset is None:  # an aware datetime in a ZoneInfo always has one
+        raise ValueError(f"{zone.key}: no UTC offset at {instant}")
+    return offset

@@ -165,10 +165,11 @@ def stream_messages(
     stats = StreamStats()
 
     def delivered(err: KafkaError | None, msg: Message) -> None:
+        topic = msg.topic() or "?"  # a delivery report always names its topic
         if err is None:
-            stats.sent[msg.topic()] += 1
+            stats.sent[topic] += 1
         else:
-            stats.failed[msg.topic()] += 1
+            stats.failed[topic] += 1
             stats.first_error = stats.first_error or err.str()
 
     producer = Producer(producer_config(settings))

@@ -42,9 +42,8 @@ def insert_many(
     """
     if not rows:
         return
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.returning(key)
-    session.execute(stmt, list(rows))
+    pg = session.get_bind().dialect.name == "postgresql"
+    session.execute(stmt.returning(key) if pg else stmt, list(rows))
 
 
 def serialize_writers(session: Session, key: int, table: str) -> None:

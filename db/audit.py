@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, select
+from sqlalchemy import Connection, Engine, Select, and_, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -56,7 +56,7 @@ def record(session: Session, entry: Entry, at: datetime | None = None) -> None:
     session.add(_row(entry, at))
 
 
-def record_alone(bind: Engine | Session, entry: Entry) -> None:
+def record_alone(bind: Engine | Connection | Session, entry: Entry) -> None:
     """Commit ``entry`` in a transaction of its own; never raises (a failure is logged)."""
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     try:

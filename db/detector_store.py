@@ -13,9 +13,9 @@ import logging
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Executable, Table, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from db import pg_batch
@@ -41,12 +41,13 @@ MAX_PAYLOAD_BYTES = 4096
 OUTBOX_PAGE = 10_000
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-_ALERTS = Alert.__table__
-_REASONS = AlertReason.__table__
-_STATES = DetectorStateRow.__table__
-_OFFSETS = ConsumerOffset.__table__
-_DEAD = DeadLetter.__table__
-_OUTBOX = OutboxMessage.__table__
+# Declarative classes type ``__table__`` as a FromClause; these are plain Tables.
+_ALERTS = cast(Table, Alert.__table__)
+_REASONS = cast(Table, AlertReason.__table__)
+_STATES = cast(Table, DetectorStateRow.__table__)
+_OFFSETS = cast(Table, ConsumerOffset.__table__)
+_DEAD = cast(Table, DeadLetter.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 @dataclass(frozen=True)
@@ -261,6 +262,7 @@ def _fence_offset(
 ) -> None:
     topic, partition = key
     table = _OFFSETS
+    stmt: Executable
     if expected is None:
         stmt = (
             upsert_insert(session, table)

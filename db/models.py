@@ -201,7 +201,7 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": row_version}
+    __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - read by the mapper
 
 
 class AlertReason(Base):

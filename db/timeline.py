@@ -87,7 +87,8 @@ class EventReader(Protocol):
     """Where behavioural events come from (:class:`db.archive.EventArchive`,
     :class:`DatasetEvents`)."""
 
-    source: str
+    @property
+    def source(self) -> str: ...
 
     def customer_events(self, customer_id: str, limit: int = ...) -> list[dict[str, Any]]: ...
 

@@ -99,13 +99,13 @@ def _local_groups(
     for b, *rest, n in session.execute(stmt):
         if b is None:
             continue
-        local = datetime.strptime(b, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).astimezone(zone)
-        rows.append((local.strftime("%Y-%m-%d"), local.hour, *rest, n))
+        at = datetime.strptime(b, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).astimezone(zone)
+        rows.append((at.strftime("%Y-%m-%d"), at.hour, *rest, n))
     frame = pd.DataFrame(rows, columns=["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
     return frame
 
 
-def _rows(session: Session, stmt: Select[Any], columns: list[str]) -> pd.DataFrame:
+def _rows(session: Session, stmt: Select[*tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([tuple(r) for r in session.execute(stmt)], columns=columns)
 
 

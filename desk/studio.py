@@ -218,7 +218,7 @@ def preview(path: Path, rows: int = 10) -> dict[str, pd.DataFrame]:
         batch = next(pq.ParquetFile(parquet).iter_batches(batch_size=rows), None)
         out[schema.EVENTS_PARQUET] = batch.to_pandas() if batch is not None else pd.DataFrame()
     elif jsonl.is_file():
-        records = []
+        records: list[dict[str, Any]] = []
         with jsonl.open(encoding="utf-8") as fh:
             for line in fh:
                 if len(records) >= rows:

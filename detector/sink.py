@@ -183,7 +183,7 @@ class AlertSink:
                     row.topic,
                     value=row.value,
                     key=row.key,
-                    headers=row.headers,
+                    headers=dict(row.headers) if row.headers else None,
                     on_delivery=partial(self._on_delivery, row.id),
                 )
                 if (retry := self._retries.get(row.id)) is not None:

@@ -164,13 +164,18 @@ class KafkaSource:
         records = out.records
         upto: dict[TopicPartition, int] = {}  # next offset per partition, stored once at the end
         for m in messages:
-            err = m.error()
-            topic, part, offset = m.topic(), m.partition(), m.offset()
+            topic, part, offset, err = m.topic(), m.partition(), m.offset(), m.error()
+            if topic is None or part is None:  # a client-level error names no partition
+                out.errors.append(f"consumer: {err.str() if err is not None else 'no topic'}")
+                continue
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
                     out.eof.append((topic, part))
                 else:
                     out.errors.append(f"{topic}[{part}]: {err.str()}")
+                continue
+            if offset is None:  # a message without error always has an offset
+                out.errors.append(f"{topic}[{part}]: message without an offset")
                 continue
             tp = (topic, part)
             if rebalanced and upto.get(tp, self._next.get(tp)) != offset:

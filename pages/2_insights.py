@@ -267,7 +267,7 @@ if data.decisions_by_day.empty:
     st.info(t("ins.no_decisions"))
 else:
     dec = data.decisions_by_day.assign(
-        label=lambda f: f["action"].map(lambda a: t(svc.ACTION_LABELS.get(a, a)))
+        label=lambda f: f["action"].map(lambda a: t(svc.ACTION_LABELS.get(str(a), str(a))))
     )
     fig = bars(
         dec,

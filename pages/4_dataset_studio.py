@@ -197,14 +197,14 @@ with tab_sets:
         info = next(d for d in datasets if d.name == name)
         path = info.path
         stamp = tuning.dataset_stamp(path)
-        c = st.columns(3)
-        c[0].metric(t("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
-        c[1].metric(t("st.payments"), f"{info.payments:,}" if info.payments else "–")
-        c[2].metric(t("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
+        cards = st.columns(3)
+        cards[0].metric(t("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
+        cards[1].metric(t("st.payments"), f"{info.payments:,}" if info.payments else "–")
+        cards[2].metric(t("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
         about = t("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
         if info.params:  # from the manifest: an imported one says what it likes
-            params = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")
-            about += " · " + t("st.params", p=inert(params))
+            shown = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")
+            about += " · " + t("st.params", p=inert(shown))
         st.caption(about)
 
         st.subheader(t("st.preview"))
@@ -213,6 +213,7 @@ with tab_sets:
         for tab, (file, frame) in zip(tabs, previews.items(), strict=True):
             tab.dataframe(frame, hide_index=True, key=f"st_prev_{file}")
 
+        summ: studio.Summary | None
         try:
             summ = cached_summary(str(path), stamp)
         except (studio.StudioError, Refused) as exc:
@@ -336,8 +337,8 @@ with tab_sets:
         st.subheader(t("st.stream"))
         embedded = rt.settings.embedded
         st.caption(t("st.replay_help") if embedded else t("st.stream_help"))
-        c = st.columns([2, 1])
-        speed = c[0].selectbox(
+        row = st.columns([2, 1])
+        speed = row[0].selectbox(
             t("st.speed"),
             SPEEDS,
             index=3,
@@ -345,9 +346,9 @@ with tab_sets:
             key="st_speed",
             help=t("st.speed_help"),
         )
-        c[1].write("")
+        row[1].write("")
         label = t("st.replay_btn") if embedded else t("st.stream_btn")
-        if c[1].button(label, key="st_stream", type="primary", icon=":material/play_arrow:"):
+        if row[1].button(label, key="st_stream", type="primary", icon=":material/play_arrow:"):
             try:
                 if embedded:
                     data_ops.replay(rt, current_user(), path, speed or None)
@@ -401,9 +402,9 @@ with tab_sets:
 with tab_import:
     st.caption(t("st.import_help"))
     st.subheader(t("st.import_dir"))
-    c = st.columns([3, 1])
-    src = c[0].text_input(t("st.dir_path"), key="st_import_dir", placeholder="/path/to/export")
-    dir_name = c[1].text_input(t("st.name"), key="st_import_dir_name", help=t("st.name_help"))
+    row = st.columns([3, 1])
+    src = row[0].text_input(t("st.dir_path"), key="st_import_dir", placeholder="/path/to/export")
+    dir_name = row[1].text_input(t("st.name"), key="st_import_dir_name", help=t("st.name_help"))
     if st.button(t("st.import_btn"), key="st_import_dir_btn", icon=":material/folder_open:"):
         try:
             res = data_ops.import_directory(
