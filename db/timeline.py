@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from common.settings import Settings
 from data_gen.readers import read_dataset
@@ -153,7 +153,7 @@ def _dataset_index(path: str, stamp: int) -> tuple[dict[str, tuple[dict[str, Any
 def customer_timeline(
     customer_id: str,
     *,
-    sessions_factory: sessionmaker[Session],
+    sessions_factory: Callable[[], Session],
     archive: EventReader | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> list[TimelineEntry]:
@@ -172,7 +172,7 @@ def customer_timeline(
 def session_timeline(
     session_id: str,
     *,
-    sessions_factory: sessionmaker[Session],
+    sessions_factory: Callable[[], Session],
     archive: EventReader | None = None,
     limit: int = DEFAULT_LIMIT,
 ) -> list[TimelineEntry]:
@@ -189,7 +189,7 @@ def session_timeline(
 
 
 def _timeline(
-    sessions_factory: sessionmaker[Session],
+    sessions_factory: Callable[[], Session],
     limit: int,
     *,
     events: Callable[[], list[dict[str, Any]]] | None,

@@ -11,8 +11,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from db.models import DeskSession, User
@@ -132,4 +133,4 @@ def revoke_user(
     )
     if keep is not None:
         stmt = stmt.where(DeskSession.id != keep)
-    return int(session.execute(stmt).rowcount or 0)
+    return int(cast(CursorResult[Any], session.execute(stmt)).rowcount or 0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from common.i18n import text
 from data_gen.readers import Dataset, read_dataset
@@ -583,7 +583,7 @@ def version_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(RulesetRow)) or 0)
 
 
-def current(sessions: sessionmaker[Session]) -> tuple[int, RuleSet]:
+def current(sessions: Callable[[], Session]) -> tuple[int, RuleSet]:
     with sessions() as session:
         version, rs = active_ruleset(session)
         session.commit()  # the first call seeds version 1
@@ -591,7 +591,7 @@ def current(sessions: sessionmaker[Session]) -> tuple[int, RuleSet]:
 
 
 def publish(
-    sessions: sessionmaker[Session], ruleset: RuleSet, who: Principal | None, note: str = ""
+    sessions: Callable[[], Session], ruleset: RuleSet, who: Principal | None, note: str = ""
 ) -> int:
     """Store ``ruleset`` as the new active version; the detector picks it up at its next
     ruleset poll.  Returns the version number.  Raises :class:`Refused` unless ``who`` may
@@ -609,7 +609,7 @@ def publish(
 
 
 def rollback(
-    sessions: sessionmaker[Session], version: int, who: Principal | None, note: str = ""
+    sessions: Callable[[], Session], version: int, who: Principal | None, note: str = ""
 ) -> int:
     """Publish a copy of ``version`` as a new version (history is never rewritten)."""
     me = authorize(sessions, who, Permission.PUBLISH_RULES, f"v{version}")

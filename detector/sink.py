@@ -115,7 +115,7 @@ class AlertSink:
         if unknown_customer:  # not in the customer reference: no new customer to trust
             body["unknown_customer"] = True
         return OutboxRow(
-            body["alert_id"], self.topics.alerts, verdict.customer_id, orjson.dumps(body)
+            str(body["alert_id"]), self.topics.alerts, verdict.customer_id, orjson.dumps(body)
         )
 
     def dead_letter(self, row: DeadLetterRow, record: Record) -> OutboxRow:

@@ -134,20 +134,20 @@ with right:
                 pd.DataFrame(
                     [
                         {
-                            t("us.tcol.id"): t.id,
-                            t("us.tcol.prefix"): f"{t.prefix}…",
-                            t("us.tcol.label"): t.label,
-                            t("us.tcol.expires_at"): t.expires_at,
-                            t("us.tcol.last_used_at"): t.last_used_at,
-                            t("us.tcol.revoked_at"): t.revoked_at,
+                            t("us.tcol.id"): tok.id,
+                            t("us.tcol.prefix"): f"{tok.prefix}…",
+                            t("us.tcol.label"): tok.label,
+                            t("us.tcol.expires_at"): tok.expires_at,
+                            t("us.tcol.last_used_at"): tok.last_used_at,
+                            t("us.tcol.revoked_at"): tok.revoked_at,
                         }
-                        for t in held
+                        for tok in held
                     ]
                 ),
                 hide_index=True,
                 width="stretch",
             )
-        usable = [t.id for t in held if t.usable]
+        usable = [tok.id for tok in held if tok.usable]
         if usable:
             with st.form("us_revoke"):
                 pick = st.selectbox(t("us.token_pick"), usable, key="us_token_pick")
