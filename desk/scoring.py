@@ -82,7 +82,6 @@ class Scorer:
             state = repo.load_states(session, [payment.customer_id]).get(payment.customer_id)
             alert_id = repo.alert_id_for(payment.payment_id)
             existing = session.scalar(select(Alert.alert_id).where(Alert.alert_id == alert_id))
-            session.commit()
         verdict = score(payment, state or CustomerState(), compiled)
         if not dry_run:
             self._send(payment.customer_id, payment_message(payment))
@@ -103,7 +102,9 @@ class Scorer:
             return cached
         version = session.scalar(select(RulesetRow.version).where(RulesetRow.active))
         if cached is None or version != cached[0]:
-            number, ruleset = repo.active_ruleset(session)  # seeds version 1 on a fresh db
+            number, ruleset = repo.active_ruleset(session)
+            if version is None:
+                session.commit()  # a fresh database: version 1 (the defaults) was just seeded
             cached = (number, CompiledRules.of(ruleset))
         with self._lock:
             self._rules, self._checked = cached, now

@@ -69,7 +69,8 @@ def authenticate(sessions: Sessions, secret: str | None, client: str = "") -> Pr
         raise BadToken(missing=True)
     with sessions() as session:
         owner = tokens.find_owner(session, secret)
-        session.commit()  # last_used_at
+        if session.dirty:  # last_used_at, at most once a minute: most calls write nothing
+            session.commit()
     if owner is None:
         _refused(sessions, client, "invalid")
         raise BadToken()

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import tokens
+from db.models import ApiToken
 from db.types import utc_now
 from tests.unit.api.conftest import Api
 
@@ -18,6 +20,9 @@ def test_a_valid_token_acts_as_its_account(api: Api) -> None:
     r = api.client.get("/api/me", headers=api.as_("analyst"))
     assert r.status_code == 200
     assert r.json() == {"username": "analyst", "role": "analyst"}
+    with api.ctx.sessions() as s:
+        used = s.scalars(select(ApiToken.last_used_at).where(ApiToken.username == "analyst"))
+        assert [u is not None for u in used] == [True]
 
 
 def test_missing_or_wrong_tokens_get_401_problems_and_are_audited(api: Api) -> None:
