@@ -1,7 +1,8 @@
 """``python -m api [--host H] [--port P]``: the REST API under Uvicorn.
 
 The database and the broker come from the settings (``KVT_DATABASE_URL``,
-``KVT_KAFKA_BOOTSTRAP``, ...); exit 2 with a one-line message on a bad setting.
+``KVT_KAFKA_BOOTSTRAP``, ...); exit 2 with a one-line message on a bad setting or an
+unreachable database.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 import uvicorn
 
 from api.app import create_app
-from desk import ApiRuntime, DbError, SettingsError
+from desk import ApiRuntime, startup_problem
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -24,8 +25,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         ctx = ApiRuntime.create()
-    except (SettingsError, DbError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except Exception as exc:
+        problem = startup_problem(exc)
+        if problem is None:
+            raise
+        # A bad setting or an unreachable database: one line naming it, never a traceback.
+        print(f"error: {problem[1]}", file=sys.stderr)
         return 2
     try:
         uvicorn.run(

@@ -84,7 +84,12 @@ def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
 
 
 async def _open_loop(
-    base: str, make: Callable[[int], Call], rate: float, seconds: float, conns: int = 32
+    base: str,
+    make: Callable[[int], Call],
+    rate: float,
+    seconds: float,
+    conns: int = 32,
+    from_due: bool = True,
 ) -> tuple[list[float], int]:
     """Latencies (ms, from each request's scheduled time) and the number of failures.
 
@@ -103,6 +108,8 @@ async def _open_loop(
         reader, writer = await asyncio.open_connection(host, int(port))
         while (job := await queue.get()) is not None:
             due, raw = job
+            if not from_due:
+                due = time.perf_counter()  # service time: from when the request is sent
             ok = False
             try:
                 writer.write(raw)
@@ -147,6 +154,13 @@ def _encode(host: str, port: str, call: Call) -> bytes:
 
 def _p(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000)[int(q * 1000) - 1] if len(values) > 1 else 0.0
+
+
+def service_time(base: str, make: Callable[[int], Call], n: int = 200) -> tuple[float, float]:
+    """p50 and p99 (ms) of one request at a time on one connection: the cost of a request
+    without queueing behind others (closed loop, so not a latency at a rate)."""
+    lat, _ = asyncio.run(_open_loop(base, make, rate=1e6, seconds=n / 1e6, conns=1, from_due=False))
+    return _p(lat, 0.5), _p(lat, 0.99)
 
 
 def measure(
@@ -209,11 +223,16 @@ def main() -> None:
             return "GET", "/api/alerts", {"params": params, "headers": auth}
 
         results: dict[str, dict[str, tuple[float, float, int]]] = {}
+        alone: dict[str, dict[str, tuple[float, float]]] = {}
         for name, argv, port in (("api", api_argv, api_port), ("bare", bare_argv, bare_port)):
             with server(argv, env, port) as base:
                 results[name] = {
                     "score": measure(base, score_request, args.score_rate, args.seconds),
                     "list": measure(base, list_request, args.list_rate, args.seconds),
+                }
+                alone[name] = {
+                    "score": service_time(base, score_request),
+                    "list": service_time(base, list_request),
                 }
     load = os.getloadavg()[0]
     for key, label, rate, target in (
@@ -227,6 +246,12 @@ def main() -> None:
                 f"{failed} failed; load average {load:.1f}")  # fmt: skip
         figures.append(Figure(f"{label}: p99", p99, "ms", f"<= {target:g}",
                               p99 <= target and failed == 0, p99 / 1000 / calib, note))  # fmt: skip
+        s50, s99 = alone["api"][key]
+        c50, c99 = alone["bare"][key]
+        note = (f"one request at a time, 200 requests; p50 {s50:.1f} ms; bare FastAPI p99 "
+                f"{c99:.1f} ms (p50 {c50:.1f}): x{s99 / c99:.1f}")  # fmt: skip
+        figures.append(Figure(f"{label}: service time p99", s99, "ms", "(info)", True,
+                              s99 / 1000 / calib, note))  # fmt: skip
     config = {
         "alerts": args.alerts if not args.schema else f"kept schema {args.schema}",
         "seconds": args.seconds,

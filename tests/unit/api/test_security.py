@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -102,3 +106,22 @@ def test_openapi_documents_bearer_auth(api: Api) -> None:
     decision = spec["paths"]["/api/alerts/{alert_id}/decision"]["post"]
     assert {"409", "428", "403", "401"} <= set(decision["responses"])
     assert api.client.get("/docs").status_code == 200
+
+
+def test_the_server_refuses_to_start_on_a_bad_setting_with_one_line(tmp_path: Path) -> None:
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
+    for bad, says in (
+        ({"KVT_DATABASE_URL": "nonsense://"}, "database"),
+        ({"KVT_DATABASE_URL": "postgresql://u:secretpw@127.0.0.1:1/x"}, "connection to server"),
+        ({"KVT_BATCH_MAX": "0"}, "KVT_BATCH_MAX"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "api", "--port", "1"],
+            env={**env, "KVT_DATA_DIR": str(tmp_path), **bad},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode == 2, r.stderr
+        assert says in r.stderr and "Traceback" not in r.stderr and "secretpw" not in r.stderr
