@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from db.models import DeskSession, User
@@ -24,6 +24,9 @@ HANDOFF_FOR = timedelta(seconds=60)  # the browser fetches its cookie right afte
 # write may wait for the detector's batch).  Idle limits are minutes, so a minute is precise
 # enough.
 TOUCH_EVERY = timedelta(seconds=60)
+# Rows older than the longest possible session (KVT_SESSION_MAX_H is at most 30 days) are
+# deleted at the next sign-in: they can only be ended sessions.
+KEEP_FOR = timedelta(days=31)
 
 
 def digest(secret: str) -> str:
@@ -42,6 +45,7 @@ def start(
     """A new session of ``username``; ``binding`` (e.g. a browser cookie's value) must come
     back with the handoff, so a handoff link sent to someone else signs nobody in."""
     now = now or utc_now()
+    session.execute(delete(DeskSession).where(DeskSession.created_at < now - KEEP_FOR))
     sid = secrets.token_hex(16)
     handoff = secrets.token_urlsafe(32)
     session.add(

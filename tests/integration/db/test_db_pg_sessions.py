@@ -163,3 +163,17 @@ def test_lockout_answers_the_same_for_a_name_that_does_not_exist(sessions: Sessi
     assert [m.split(" after ")[0] for m in real[4:]] == [m.split(" after ")[0] for m in ghost[4:]]
     with sessions() as s:
         assert s.get(SignInFailure, "nobody-here") is not None
+
+
+def test_sessions_older_than_any_limit_are_deleted_at_the_next_sign_in(sessions: Sessions) -> None:
+    old = _open(sessions, "ana", "analyst")
+    with sessions() as s:
+        row = s.get(DeskSession, old.session_id)
+        assert row is not None
+        row.created_at = utc_now() - timedelta(days=32)
+        s.commit()
+    fresh = _sign_in(sessions, "ana").principal
+    assert fresh is not None
+    with sessions() as s:
+        assert s.get(DeskSession, old.session_id) is None
+        assert s.get(DeskSession, fresh.session_id) is not None
