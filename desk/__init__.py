@@ -42,6 +42,7 @@ from desk import (
 from desk.api_runtime import ApiRuntime
 from desk.auth import Permission, Principal, Refused
 from desk.runtime import Runtime
+from desk.selection import Selection
 from detector.backtest import HitMatrix
 from detector.rules import RULE_DEFS, RULE_IDS, RuleSet
 from detector.suggest import OBJECTIVES, Objective
@@ -83,6 +84,7 @@ __all__ = [
     "Refused",
     "RuleSet",
     "Runtime",
+    "Selection",
     "SettingsError",
     "alert_feed",
     "api_runtime",

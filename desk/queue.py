@@ -391,11 +391,17 @@ def customer_history(
     before: datetime,
     exclude_alert_id: str | None = None,
     limit: int = HISTORY_LIMIT,
+    *,
+    exclude_payment_id: str | None = None,
 ) -> CustomerHistory:
-    """What the customer did up to ``before`` (the alert's event time, inclusive)."""
+    """What the customer did up to ``before`` (the alert's event time, inclusive), without
+    the alert itself and its own payment (the detail shows those already)."""
+    where = [PaymentRow.customer_id == customer_id, PaymentRow.attempt_ts <= before]
+    if exclude_payment_id is not None:
+        where.append(PaymentRow.payment_id != exclude_payment_id)
     payments = session.scalars(
         select(PaymentRow)
-        .where(PaymentRow.customer_id == customer_id, PaymentRow.attempt_ts <= before)
+        .where(*where)
         .order_by(PaymentRow.attempt_ts.desc(), PaymentRow.payment_id.desc())
         .limit(limit)
     ).all()
@@ -582,3 +588,15 @@ def versions_of(session: Session, alert_ids: Iterable[str]) -> dict[str, int]:
         select(Alert.alert_id, Alert.row_version).where(Alert.alert_id.in_(ids))
     ).all()
     return {a: int(v) for a, v in rows}
+
+
+def count_decided(session: Session, alert_ids: Iterable[str]) -> int:
+    """How many of ``alert_ids`` are already approved or blocked (a bulk confirmation says
+    so before changing them)."""
+    ids = list(dict.fromkeys(alert_ids))
+    if not ids:
+        return 0
+    stmt = select(func.count()).where(
+        Alert.alert_id.in_(ids), Alert.status.in_(("APPROVED", "BLOCKED"))
+    )
+    return int(session.scalar(stmt) or 0)

@@ -137,4 +137,43 @@ TEXT: dict[str, tuple[str, str]] = {
     "pipe.not_running": ("arrêté", "not running"),
     "pipe.not_configured": ("non configuré", "not configured"),
     "pipe.payload": ("Contenu de la lettre morte", "Payload of dead letter"),
+    "queue.act": ("{action} {alert_id}", "{action} {alert_id}"),
+    "queue.deciding_on": (
+        "Décision sur {alert_id} (affichée : {status}, version {version})",
+        "Decision on {alert_id} (as shown: {status}, version {version})",
+    ),
+    "queue.redecide_title": ("Changer une décision ?", "Change a decision?"),
+    "queue.redecide": (
+        "{alert_id} est déjà décidée : {status}, par {actor} le {at}. "
+        "La remplacer par « {action} » ?",
+        "{alert_id} is already decided: {status}, by {actor} on {at}. Replace it with “{action}”?",
+    ),
+    "queue.previous_note": ("Note de cette décision", "Note of that decision"),
+    "queue.confirm": ("Confirmer : {action}", "Confirm: {action}"),
+    "queue.cancel": ("Annuler", "Cancel"),
+    "queue.bulk_title": ("Confirmer une décision groupée", "Confirm a bulk decision"),
+    "queue.bulk_confirm": ("{action} sur {n} alerte(s) :", "{action} on {n} alert(s):"),
+    "queue.bulk_decided": (
+        "{n} d'entre elles sont déjà décidées et vont changer.",
+        "{n} of them are already decided and will change.",
+    ),
+    "queue.bulk_none": ("Aucune alerte à décider.", "No alert to decide."),
+    "queue.gone": (
+        "L'alerte sélectionnée n'existe plus (son jeu de données a été vidé) ; "
+        "la sélection a été vidée.",
+        "The selected alert no longer exists (its dataset was cleared); the selection was emptied.",
+    ),
+    "queue.off_page": (
+        "{alert_id} n'est pas sur cette page ou ce filtre ; son détail reste ouvert plus bas.",
+        "{alert_id} is not on this page or filter; its detail stays open below.",
+    ),
+    "queue.no_such": ("Il n'y a pas d'alerte {alert_id}.", "There is no alert {alert_id}."),
+    "queue.col.id": ("Alerte", "Alert"),
+    "queue.col.age": ("Âge", "Age"),
+    "queue.col.time": ("Date de l'événement (UTC)", "Event time (UTC)"),
+    "queue.col.amount": ("Montant (€)", "Amount (€)"),
+    "queue.col.score": ("Score", "Score"),
+    "queue.age.d": ("{n} j", "{n} d"),
+    "queue.age.h": ("{n} h", "{n} h"),
+    "queue.age.m": ("{n} min", "{n} min"),
 }

@@ -200,6 +200,22 @@ def test_customer_history_lists_earlier_alerts_and_payments(
     session.commit()
     h = q.customer_history(session, target.customer_id, target.event_ts, target.alert_id)
     assert h.payments_loaded and [p.payment_id for p in h.payments] == ["PX"]
+    # The alert's own payment is not an earlier one.
+    h = q.customer_history(
+        session, target.customer_id, target.event_ts, target.alert_id, exclude_payment_id="PX"
+    )
+    assert h.payments == () and h.payments_loaded
+
+
+def test_count_decided_counts_approved_and_blocked_only(
+    session: Session, alerts: list[Alert]
+) -> None:
+    ids = [a.alert_id for a in alerts[:3]]
+    decide(session, ids[0], "BLOCK", "ana", None, 1)
+    decide(session, ids[1], "INVESTIGATE", "ana", None, 1)
+    session.commit()
+    assert q.count_decided(session, ids) == 1
+    assert q.count_decided(session, []) == 0
 
 
 def test_session_timeline_without_clickstream_says_so(rt: Runtime) -> None:

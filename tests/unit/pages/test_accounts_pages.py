@@ -14,7 +14,7 @@ from db.engine import make_engine
 from db.models import AuditEvent, User
 from tests.unit.db.builders import PASSWORD
 from tests.unit.pages.conftest import add_user, app_test, assert_clean
-from tests.unit.pages.test_alert_queue import _first_shown, _select
+from tests.unit.pages.test_alert_queue import _first_shown, _select, button
 
 CREATE = "FormSubmitter:us_create-Créer un compte"
 
@@ -143,7 +143,7 @@ def test_audit_page_lists_and_filters_the_trail(seeded_dir: Path) -> None:
     queue.run()
     alert_id = _first_shown(queue)
     _select(queue, alert_id)
-    queue.button(key="q_act_BLOCK").click().run()
+    button(queue, f"q_act_BLOCK_{alert_id}_").click().run()
     at = app_test("pages/6_audit.py", role="admin", username="root")
     at.run()
     assert_clean(at)

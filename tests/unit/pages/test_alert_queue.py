@@ -53,15 +53,28 @@ def widget(at, kind: str, key: str):
     return found[0]
 
 
+def picker(at):
+    """The id picker: one per selection generation (``q_pick_<n>``)."""
+    (found,) = [w for w in at.multiselect if w.key.startswith("q_pick_")]
+    return found
+
+
+def button(at, prefix: str):
+    """The one button whose key starts with ``prefix`` (decision keys carry id and version)."""
+    found = [b for b in at.button if b.key.startswith(prefix)]
+    assert len(found) == 1, [b.key for b in at.button]
+    return found[0]
+
+
 def _select(at, alert_id: str):
-    widget(at, "multiselect", "q_sel").select(alert_id).run()
+    picker(at).select(alert_id).run()
     assert_clean(at)
-    assert at.session_state["q_focus"] == alert_id
+    assert at.session_state["q_selection"].focus == alert_id
     return at
 
 
 def _first_shown(at) -> str:
-    return widget(at, "multiselect", "q_sel").options[0].split(" · ")[0]
+    return picker(at).options[0].split(" · ")[0]
 
 
 def test_page_renders_cards_table_and_filters(db) -> None:
@@ -124,7 +137,7 @@ def test_approve_changes_the_row_and_appends_to_the_audit_trail(db) -> None:
     alert_id = _first_shown(at)
     _select(at, alert_id)
     widget(at, "text_area", "q_note").input("known customer")
-    at.button(key="q_act_APPROVE").click().run()
+    button(at, f"q_act_APPROVE_{alert_id}_").click().run()
     assert_clean(at)
     a = _alert(db, alert_id)
     assert (a.status, a.decided_by, a.notes, a.row_version) == (
@@ -144,7 +157,7 @@ def test_the_decision_is_recorded_under_the_signed_in_account(db) -> None:
     at.run()
     alert_id = _first_shown(at)
     _select(at, alert_id)
-    at.button(key="q_act_BLOCK").click().run()
+    button(at, f"q_act_BLOCK_{alert_id}_").click().run()
     assert _alert(db, alert_id).status == "BLOCKED"
     assert _trail(db, alert_id) == [("BLOCK", "root.admin", None)]
 
@@ -155,7 +168,7 @@ def test_a_rule_owner_sees_the_queue_but_cannot_decide(db) -> None:
     assert_clean(at)
     alert_id = _first_shown(at)
     _select(at, alert_id)
-    at.button(key="q_act_BLOCK").click().run()
+    button(at, f"q_act_BLOCK_{alert_id}_").click().run()
     assert not at.exception
     assert any("may not decide alerts" in e.value for e in at.error)
     assert _alert(db, alert_id).status == "PENDING_REVIEW"
@@ -189,7 +202,7 @@ def test_conflicting_decision_shows_a_message_and_overwrites_nothing(db) -> None
         decide(s, alert_id, "BLOCK", "bob", "fraud ring", 1)
         s.commit()
     widget(at, "text_area", "q_note").input("looks fine")
-    at.button(key="q_act_APPROVE").click().run()
+    button(at, f"q_act_APPROVE_{alert_id}_").click().run()
     assert not at.exception
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and "Conflit" in errors[0] and "bob" in errors[0]
@@ -202,7 +215,8 @@ def test_conflicting_decision_shows_a_message_and_overwrites_nothing(db) -> None
 def test_state_survives_refresh_and_new_alerts(db) -> None:
     at = app_test(PAGE)
     at.run()
-    widget(at, "multiselect", "q_status").select("PENDING_REVIEW").run()
+    assert at.session_state["q_status"] == ["PENDING_REVIEW", "INVESTIGATING"]  # open ones
+    widget(at, "multiselect", "q_status").unselect("INVESTIGATING").run()
     alert_id = _first_shown(at)
     _select(at, alert_id)
     widget(at, "text_area", "q_note").input("half typed")
@@ -217,34 +231,164 @@ def test_state_survives_refresh_and_new_alerts(db) -> None:
     at.run()
     at.run()
     assert_clean(at)
-    assert at.session_state["q_sel"] == [alert_id]
-    assert at.session_state["q_focus"] == alert_id
+    assert at.session_state["q_selection"].ids == (alert_id,)
+    assert at.session_state["q_selection"].focus == alert_id
     assert at.session_state["q_status"] == ["PENDING_REVIEW"]
     assert widget(at, "multiselect", "q_status").value == ["PENDING_REVIEW"]
     assert widget(at, "text_area", "q_note").value == "half typed"
-    assert widget(at, "multiselect", "q_sel").value == [alert_id]
+    assert picker(at).value == [alert_id]
     # The detail shown is still the selected alert, by id.
     fields = at.dataframe[1].value
     assert alert_id in set(fields.iloc[:, 1])
 
 
-def test_bulk_actions_on_selection_and_customer(db) -> None:
+def test_bulk_actions_confirm_with_the_count_and_ids_first(db) -> None:
     at = app_test(PAGE)
     at.run()
-    options = [o.split(" · ")[0] for o in widget(at, "multiselect", "q_sel").options[:3]]
+    options = [o.split(" · ")[0] for o in picker(at).options[:3]]
     for alert_id in options:
-        widget(at, "multiselect", "q_sel").select(alert_id).run()
-    assert at.session_state["q_sel"] == options
+        picker(at).select(alert_id).run()
+    assert at.session_state["q_selection"].ids == tuple(options)
     at.button(key="q_bulk_sel_INVESTIGATE").click().run()
     assert_clean(at)
+    # Nothing changed yet: a dialog names the count and every id.
+    assert all(_alert(db, a).status == "PENDING_REVIEW" for a in options)
+    assert any("3 alerte(s)" in m.value for m in at.markdown)
+    (ids,) = [c.value for c in at.code if "ALT-" in c.value]
+    assert ids.split("\n") == options
+    at.button(key="q_bulk_confirm_INVESTIGATE").click().run()
+    assert_clean(at)
     assert all(_alert(db, a).status == "INVESTIGATING" for a in options)
-    # All open alerts of the shown alert's customer.
-    customer = _alert(db, at.session_state["q_focus"]).customer_id
+    # All open alerts of the shown alert's customer, listed before they change.
+    customer = _alert(db, at.session_state["q_selection"].focus).customer_id
+    with Session(db) as s:
+        open_ids = sorted(
+            s.scalars(
+                select(Alert.alert_id).where(
+                    Alert.customer_id == customer,
+                    Alert.status.in_(("PENDING_REVIEW", "INVESTIGATING")),
+                )
+            )
+        )
     at.button(key="q_bulk_customer_BLOCK").click().run()
+    (ids,) = [c.value for c in at.code if "ALT-" in c.value]
+    assert sorted(ids.split("\n")) == open_ids
+    at.button(key="q_bulk_confirm_cancel").click().run()
+    assert_clean(at)
+    assert all(_alert(db, a).status != "BLOCKED" for a in open_ids)
+    at.button(key="q_bulk_customer_BLOCK").click().run()
+    at.button(key="q_bulk_confirm_BLOCK").click().run()
     assert_clean(at)
     with Session(db) as s:
         statuses = set(s.scalars(select(Alert.status).where(Alert.customer_id == customer)))
     assert statuses == {"BLOCKED"}
+
+
+def _two_alerts(db) -> tuple[str, str]:
+    with Session(db) as s:
+        a, b = s.scalars(select(Alert.alert_id).order_by(Alert.score.desc()).limit(2)).all()
+    return a, b
+
+
+def test_finding_1_a_decision_lands_on_the_alert_shown_never_on_a_removed_one(db) -> None:
+    at = app_test(PAGE, role="analyst", username="ana")
+    at.run()
+    first, second = _two_alerts(db)
+    _select(at, first)
+    widget(at, "text_area", "q_note").input("stolen card")
+    button(at, f"q_act_BLOCK_{first}_").click().run()
+    assert _alert(db, first).status == "BLOCKED"
+    picker(at).unselect(first).run()  # remove its chip
+    assert at.session_state["q_selection"].ids == ()
+    _select(at, second)
+    for _ in range(3):  # live refreshes never bring the removed alert back
+        at.run()
+    assert at.session_state["q_selection"].ids == (second,)
+    assert picker(at).value == [second]
+    # The buttons name the alert shown; only its buttons exist.
+    assert all(first not in b.key for b in at.button if b.key.startswith("q_act_"))
+    approve = button(at, "q_act_APPROVE_")
+    assert second in approve.label and approve.key == f"q_act_APPROVE_{second}_1"
+    widget(at, "text_area", "q_note").input("fine")
+    approve.click().run()
+    assert_clean(at)
+    assert (_alert(db, second).status, _alert(db, second).notes) == ("APPROVED", "fine")
+    a = _alert(db, first)
+    assert (a.status, a.notes, a.row_version) == ("BLOCKED", "stolen card", 2)
+
+
+def test_re_deciding_shows_the_previous_decision_and_asks_first(db) -> None:
+    at = app_test(PAGE, role="analyst", username="ana")
+    at.run()
+    alert_id = _first_shown(at)
+    _select(at, alert_id)
+    widget(at, "text_area", "q_note").input("stolen card")
+    button(at, f"q_act_BLOCK_{alert_id}_1").click().run()
+    assert _alert(db, alert_id).status == "BLOCKED"
+    button(at, f"q_act_APPROVE_{alert_id}_2").click().run()
+    assert_clean(at)
+    assert _alert(db, alert_id).status == "BLOCKED"  # not yet
+    (warning,) = [w.value for w in at.warning if "déjà décidée" in w.value]
+    assert alert_id.replace("-", "\\-") in warning  # escaped for markdown
+    assert "Bloquée" in warning and "ana" in warning
+    assert "stolen card" in [x.value for x in at.text]
+    at.button(key="q_redecide_APPROVE").click().run()
+    assert_clean(at)
+    a = _alert(db, alert_id)
+    assert (a.status, a.row_version) == ("APPROVED", 3)
+
+
+def _fields(at) -> set[str]:
+    """The values of the detail panel's field table (whatever its language)."""
+    (frame,) = [
+        d.value
+        for d in at.dataframe
+        if list(d.value.columns) in (["Champ", "Valeur"], ["Field", "Value"])
+    ]
+    return set(frame.iloc[:, 1])
+
+
+def test_finding_2_a_selection_hidden_by_a_filter_or_page_keeps_its_detail(db) -> None:
+    at = app_test(PAGE)
+    at.run()
+    alert_id = _first_shown(at)
+    _select(at, alert_id)
+    widget(at, "number_input", "q_page").set_value(2).run()  # paged away
+    assert_clean(at)
+    assert alert_id not in set(at.dataframe[0].value["alert_id"])
+    assert alert_id in _fields(at)
+    widget(at, "text_input", "q_customer").input("C999999").run()  # filtered away
+    assert_clean(at)
+    assert not [w for w in at.warning if "existe plus" in w.value]
+    assert any("Hors de la page" in c.value for c in at.caption)
+    assert alert_id in _fields(at)
+    at.button(key="q_reset").click().run()
+    assert_clean(at)
+    assert at.session_state["q_selection"].focus == alert_id
+    assert alert_id in set(at.dataframe[0].value["alert_id"])
+    # EN: the same selection, the same detail.
+    at.sidebar.radio[0].set_value("en").run()
+    assert_clean(at)
+    assert picker(at).value == [alert_id]
+    assert not [i for i in at.info if "Select an alert" in i.value]
+    assert alert_id in _fields(at)
+
+
+def test_a_link_opens_its_alert_and_the_address_follows_the_selection(db) -> None:
+    first, second = _two_alerts(db)
+    at = app_test(PAGE)
+    at.query_params["alert"] = second
+    at.run()
+    assert_clean(at)
+    assert at.session_state["q_selection"].focus == second
+    assert button(at, "q_act_BLOCK_").key == f"q_act_BLOCK_{second}_1"
+    picker(at).unselect(second).select(first).run()
+    at.run()
+    assert at.query_params["alert"] == first
+    at.query_params["alert"] = "ALT-NOPE"
+    at.run()
+    assert any("NOPE" in w.value for w in at.warning)
+    assert at.session_state["q_selection"].focus == first  # what was shown stays
 
 
 def test_empty_database_says_how_to_get_alerts(data_dir: Path) -> None:

@@ -12,7 +12,7 @@ from common.settings import load_settings
 from db.alerts import decide
 from db.engine import make_engine
 from tests.unit.pages.conftest import app_test, assert_clean
-from tests.unit.pages.test_alert_queue import _select
+from tests.unit.pages.test_alert_queue import _select, button
 from tests.unit.security.payloads import MARKUP
 from tests.unit.security.rendering import EVIL, assert_inert, plain_text
 
@@ -31,12 +31,14 @@ def test_alert_queue_shows_hostile_text_inert(hostile: str) -> None:
         decide(s, hostile, "INVESTIGATE", MARKUP[2], EVIL, 1)
         s.commit()
     engine.dispose()
-    at.button(key="q_act_BLOCK").click().run()
+    button(at, f"q_act_BLOCK_{hostile}_").click().run()
     assert_inert(at)
     assert any("javascript" in e.value for e in at.error)  # shown, escaped
     # The customer-wide action on the hostile customer id: once to decide its open alert,
     # then again, when the message names the customer with nothing left to decide.
     at.button(key="q_bulk_customer_APPROVE").click().run()
+    assert_inert(at)
+    at.button(key="q_bulk_confirm_APPROVE").click().run()
     at.button(key="q_bulk_customer_APPROVE").click().run()
     assert_inert(at)
     assert any("onerror" in i.value for i in at.info)
