@@ -272,8 +272,6 @@ def detail_panel() -> None:
             key=key,
             on_change=lambda: _focus(key),
         )
-    if sel.focus not in st.session_state.get("q_shown", ()):
-        st.caption(t("queue.off_page"))
     with db_session() as session:
         detail = q.alert_detail(session, sel.focus)
         if detail is None:

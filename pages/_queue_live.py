@@ -217,23 +217,31 @@ def _severity_style(value: str) -> str:
     return ""
 
 
+def _current(key: str) -> bool:
+    """Only the widgets drawn last may change the selection: a grid the browser replaced
+    (another page, a refresh with new rows) still reports its ticks, or their loss."""
+    return key in st.session_state.get("q_live_keys", ()) and key in st.session_state
+
+
 def _on_grid(key: str, generation: int, shown: tuple[str, ...], versions: dict[str, int]) -> None:
     sel = selection()
-    if sel.generation != generation:
-        return  # a grid drawn for an older selection: applying it would undo the newer one
+    if sel.generation != generation or not _current(key):
+        return  # drawn for an older selection or page: applying it would undo the newer one
     rows = st.session_state[key]["selection"]["rows"]
     set_selection(sel.from_grid(shown, rows, versions))
 
 
 def _on_pick(key: str, generation: int, versions: dict[str, int]) -> None:
     sel = selection()
-    if sel.generation != generation:
+    if sel.generation != generation or not _current(key):
         return
     set_selection(sel.with_ids(st.session_state[key], versions))
 
 
 def _forget_old_widgets(keep: set[str]) -> None:
     for key in [k for k in st.session_state if str(k).startswith(("q_grid_", "q_pick_"))]:
+        if key in ("q_grid_rows", "q_grid_seq", "q_live_keys"):
+            continue
         if key not in keep:
             del st.session_state[key]
 
@@ -273,14 +281,19 @@ def live_queue() -> None:
         **bind("q_page"),
     )
     shown = tuple(r.alert_id for r in page.rows)
-    ss["q_shown"] = shown
     if not page.rows:
         st.info(t("queue.empty"))
     sel = selection()
     versions = {r.alert_id: r.row_version for r in page.rows}
+    # A grid key is never used twice: the browser keeps a grid's ticks by key, and a page
+    # shown again (back from page 2, filters reset) must start from the selection.
     digest = hashlib.blake2s("|".join(shown).encode(), digest_size=6).hexdigest()
-    grid_key, pick_key = f"q_grid_{sel.generation}_{digest}", f"q_pick_{sel.generation}"
+    if ss.get("q_grid_rows") != digest:
+        ss["q_grid_rows"], ss["q_grid_seq"] = digest, ss.get("q_grid_seq", 0) + 1
+    grid_key = f"q_grid_{sel.generation}_{ss['q_grid_seq']}"
+    pick_key = f"q_pick_{sel.generation}"
     _forget_old_widgets({grid_key, pick_key})
+    ss["q_live_keys"] = (grid_key, pick_key) if page.rows else (pick_key,)
     if page.rows:
         st.dataframe(
             _frame(page.rows).style.map(_severity_style, subset=["severity"]),
@@ -294,18 +307,20 @@ def live_queue() -> None:
             column_config=_columns(f.score_max),
             height=min(38 + 35 * len(page.rows), 640),
         )
-    labels = {r.alert_id: f"{r.alert_id} · {r.score} · {r.customer_id}" for r in page.rows}
+    # Options are bare ids: Streamlit keeps a multiselect's value as the option labels, so a
+    # label that changed (the alert left the page) would come back as a new, unknown value.
     st.multiselect(
         t("queue.select"),
         list(dict.fromkeys([*sel.ids, *shown])),
         default=list(sel.ids),
-        format_func=lambda a: labels.get(a, a),
         help=t("queue.select_help"),
         placeholder=t("queue.select_placeholder"),
         key=pick_key,
         on_change=_on_pick,
         args=(pick_key, sel.generation, versions),
     )
+    if sel.focus is not None and sel.focus not in shown:
+        st.caption(t("queue.off_page", alert_id=sel.focus))
 
 
 def _cards(stats: q.QueueStats) -> None:

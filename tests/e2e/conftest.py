@@ -38,11 +38,16 @@ PASSWORD = "an end-to-end password"
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's data dir (its SQLite database is ``kvt.db`` there)."""
+    return tmp_path_factory.mktemp("kvt_e2e")
+
+
+@pytest.fixture(scope="session")
+def server(data_dir: Path) -> Iterator[str]:
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium"
     import playwright.sync_api  # noqa: F401 - fails loudly when the package is missing
 
-    data_dir = tmp_path_factory.mktemp("kvt_e2e")
     env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
     env["KVT_DATA_DIR"] = str(data_dir)
     # The first admin, created the way the README says (no account exists otherwise).

@@ -183,16 +183,16 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
 
     blocked = _pick(page, "Selected alerts", re.compile("^ALT-")).split(" · ")[0]
     expect(page.get_by_text("Alert detail")).to_be_visible()
-    page.get_by_role("button", name=re.compile(r"Block$")).first.click()
-    expect(page.get_by_text("Block: 1 alert(s) updated.")).to_be_visible()
+    page.get_by_role("button", name=re.compile(rf"Block {re.escape(blocked)}$")).click()
+    expect(page.get_by_text("Block: 1 alert(s) updated.").first).to_be_visible()
     approved = _pick(
         page, "Selected alerts", re.compile(r"^ALT-(?!" + re.escape(blocked[4:]) + ")")
     )
     approved = approved.split(" · ")[0]
     assert approved != blocked
     page.get_by_role("textbox", name="Note", exact=True).fill("known customer, e2e")
-    page.get_by_role("button", name=re.compile(r"Approve$")).first.click()
-    expect(page.get_by_text("Approve: 1 alert(s) updated.")).to_be_visible()
+    page.get_by_role("button", name=re.compile(rf"Approve {re.escape(approved)}$")).click()
+    expect(page.get_by_text("Approve: 1 alert(s) updated.").first).to_be_visible()
     picker = page.locator('[data-testid="stMultiSelect"]', has_text="Selected alerts").first
     assert picker.inner_text().count("ALT-") == 2
     # Tick a third row in the table itself: the selection is kept as ids.

@@ -360,7 +360,7 @@ def test_finding_2_a_selection_hidden_by_a_filter_or_page_keeps_its_detail(db) -
     widget(at, "text_input", "q_customer").input("C999999").run()  # filtered away
     assert_clean(at)
     assert not [w for w in at.warning if "existe plus" in w.value]
-    assert any("Hors de la page" in c.value for c in at.caption)
+    assert any(f"{alert_id} n'est pas sur cette page" in c.value for c in at.caption)
     assert alert_id in _fields(at)
     at.button(key="q_reset").click().run()
     assert_clean(at)
