@@ -42,6 +42,7 @@ class Runtime:
     _service: DetectorService | None = None
     _archiver: Archiver | None = None  # beside the detector when KVT_MONGO_URL is set
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _replay_seq: int = 0  # the latest replay asked for; an older one still starting gives way
 
     @classmethod
     def create(cls, settings: Settings | None = None) -> Runtime:
@@ -74,11 +75,34 @@ class Runtime:
             self._start_archiver()
 
     def start_replay(self, dataset_dir: str | Path, speed: float | None) -> None:
-        """Embedded mode: score a dataset through the same service, paced in event time."""
+        """Embedded mode: score a dataset through the same service, paced in event time.
+
+        Returns at once: reading a large dataset takes seconds, so it happens on a thread
+        while the status says "starting" (the page answers the click within a second); a
+        dataset that cannot be read leaves the detector stopped with the error in its status.
+        """
         with self._lock:
             self._stop_workers()
             self.replay_dir = Path(dataset_dir)
+            self._replay_seq += 1
+            seq = self._replay_seq
+            self.status.update(state="starting", source=f"replay:{Path(dataset_dir).name}")
+        threading.Thread(
+            target=self._begin_replay, args=(seq, dataset_dir, speed), name="kvt-replay-start",
+            daemon=True,
+        ).start()  # fmt: skip
+
+    def _begin_replay(self, seq: int, dataset_dir: str | Path, speed: float | None) -> None:
+        try:
             messages = replay_messages(dataset_dir)
+        except Exception as exc:  # a thread has no caller: the status carries the error
+            log.exception("replay of %s could not start", dataset_dir)
+            self.status.update(state="stopped")
+            self.status.error(f"{Path(dataset_dir).name}: {exc}")
+            return
+        with self._lock:
+            if seq != self._replay_seq:
+                return  # another replay (or a stop) came meanwhile
             self._service = build_service(
                 self.settings,
                 self.sessions,
@@ -121,6 +145,7 @@ class Runtime:
 
     def stop(self) -> None:
         with self._lock:
+            self._replay_seq += 1  # a replay still reading its dataset will not start
             self._stop_workers()
 
 

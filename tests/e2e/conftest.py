@@ -14,6 +14,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,13 +39,15 @@ PASSWORD = "an end-to-end password"
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The server's data dir (its SQLite database is ``kvt.db`` there)."""
-    return tmp_path_factory.mktemp("kvt_e2e")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_server(tmp_path_factory.mktemp("kvt_e2e"), PORT) as url:
+        yield url
 
 
-@pytest.fixture(scope="session")
-def server(data_dir: Path) -> Iterator[str]:
+@contextmanager
+def running_server(data_dir: Path, port: int) -> Iterator[str]:
+    """A Streamlit server of the app on ``data_dir`` (its SQLite database is ``kvt.db``
+    there), with the first admin account; stopped on exit."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium"
     import playwright.sync_api  # noqa: F401 - fails loudly when the package is missing
 
@@ -58,11 +61,11 @@ def server(data_dir: Path) -> Iterator[str]:
         )  # fmt: skip
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(PORT),
+        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
          "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
-    url = f"http://127.0.0.1:{PORT}"
+    url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, data_dir / "server.log")
         yield url

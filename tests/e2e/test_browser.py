@@ -168,7 +168,7 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     _tab(page, "Datasets")  # a rerun that drops the flash message re-creates the tabs
     _shot(page, "02_dataset_studio")
     page.get_by_role("button", name=re.compile("Replay")).click()
-    expect(page.get_by_text('Replay of "e2e" started.')).to_be_visible()
+    expect(page.get_by_text('Replay of "e2e" started.')).to_be_visible(timeout=30_000)
 
     # ----------------------------------------------------------------- live queue
     url_before = page.url
@@ -184,7 +184,9 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     blocked = _pick(page, "Selected alerts", re.compile("^ALT-")).split(" · ")[0]
     expect(page.get_by_text("Alert detail")).to_be_visible()
     page.get_by_role("button", name=re.compile(rf"Block {re.escape(blocked)}$")).click()
-    expect(page.get_by_text("Block: 1 alert(s) updated.").first).to_be_visible()
+    expect(page.get_by_text("Block: 1 alert(s) updated.").filter(visible=True).first).to_be_visible(
+        timeout=15_000
+    )
     approved = _pick(
         page, "Selected alerts", re.compile(r"^ALT-(?!" + re.escape(blocked[4:]) + ")")
     )
@@ -192,7 +194,9 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     assert approved != blocked
     page.get_by_role("textbox", name="Note", exact=True).fill("known customer, e2e")
     page.get_by_role("button", name=re.compile(rf"Approve {re.escape(approved)}$")).click()
-    expect(page.get_by_text("Approve: 1 alert(s) updated.").first).to_be_visible()
+    expect(
+        page.get_by_text("Approve: 1 alert(s) updated.").filter(visible=True).first
+    ).to_be_visible(timeout=15_000)
     picker = page.locator('[data-testid="stMultiSelect"]', has_text="Selected alerts").first
     assert picker.inner_text().count("ALT-") == 2
     # Tick a third row in the table itself: the selection is kept as ids.
