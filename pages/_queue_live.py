@@ -88,7 +88,7 @@ def _reset_filters() -> None:
 
 def filters_ui(f: q.Facets) -> None:
     ss = st.session_state
-    any_ = {"placeholder": t("queue.any")}
+    any_ = t("queue.any")
     with st.expander(t("queue.filters"), expanded=True):
         c1, c2, c3, c4 = st.columns(4)
         for col, key, label, options, fmt in (
@@ -101,7 +101,7 @@ def filters_ui(f: q.Facets) -> None:
                 options,
                 default=ss[key],
                 format_func=functools.partial(fmt, code=lang()),
-                **any_,
+                placeholder=any_,
                 **bind(key, _reset_page, per_lang=True),
             )
         top = max(f.score_max, 100)
@@ -128,7 +128,7 @@ def filters_ui(f: q.Facets) -> None:
                 t(label),
                 options,
                 default=[v for v in ss[key] if v in options],
-                **any_,
+                placeholder=any_,
                 **bind(key, _reset_page),
             )
         s1, s2 = st.columns([3, 1])
