@@ -56,46 +56,8 @@ class BadMessage(DetectorError):
         self.detail = detail
 
 
-# Epoch ms of "YYYY-MM-DDTHH" prefixes already parsed: nearly every message carries the wire's
-# canonical form (24 characters, milliseconds, Z), and consecutive ones share their hour, so
-# minutes, seconds and milliseconds are added to a cached hour instead of parsing a datetime.
-_HOURS: dict[str, int] = {}
-_CACHE_MAX = 100_000
-
-
 def parse_ts_ms(value: object, field: str = "timestamp") -> int:
     """ISO-8601 (Z, offset or naive UTC; nanoseconds allowed) to epoch ms, range-checked."""
-    if type(value) is str and len(value) == 24 and value[23] == "Z":
-        hour = _HOURS.get(value[:13])
-        if hour is not None:
-            rest = _canonical_rest(value)
-            if rest is not None:
-                return hour + rest
-    ms = _parse_ts_ms(value, field)
-    if type(value) is str and len(value) == 24 and value[23] == "Z":
-        rest = _canonical_rest(value)
-        if rest is not None:  # the same instant as the full parse: cache its hour
-            if len(_HOURS) >= _CACHE_MAX:
-                _HOURS.clear()
-            _HOURS[value[:13]] = ms - rest
-    return ms
-
-
-def _canonical_rest(value: str) -> int | None:
-    """Milliseconds after the hour of ":MM:SS.mmm" at value[13:23], or None if not exactly
-    that (then the full parser decides)."""
-    if value[13] != ":" or value[16] != ":" or value[19] != ".":
-        return None
-    digits = value[14:16] + value[17:19] + value[20:23]
-    if not (digits.isascii() and digits.isdigit()):
-        return None
-    minutes, seconds = int(digits[:2]), int(digits[2:4])
-    if minutes > 59 or seconds > 59:
-        return None
-    return minutes * 60_000 + seconds * 1000 + int(digits[4:])
-
-
-def _parse_ts_ms(value: object, field: str) -> int:
     if not isinstance(value, str) or not value:
         raise BadMessage("bad_timestamp", f"{field}: expected an ISO-8601 string, got {value!r}")
     # The canonical form (24 chars, ms, Z) parses directly; longer fractions are cut first.
@@ -133,6 +95,7 @@ def load_json(raw: bytes | None, max_bytes: int) -> Mapping[str, Any]:
 # Customer and session ids that passed _ID: they recur in message after message, and a set
 # lookup costs a fraction of the regular expression.  Event and payment ids never recur.
 _VALID_IDS: set[str] = set()
+_VALID_IDS_MAX = 100_000
 
 
 def _id(obj: Mapping[str, Any], field: str, required: bool = True, recurs: bool = False) -> str:
@@ -148,7 +111,7 @@ def _id(obj: Mapping[str, Any], field: str, required: bool = True, recurs: bool 
     if not _ID.fullmatch(value):
         raise BadMessage("bad_id", f"{field}: {value[:40]!r} is not a valid identifier")
     if recurs:
-        if len(_VALID_IDS) >= _CACHE_MAX:
+        if len(_VALID_IDS) >= _VALID_IDS_MAX:
             _VALID_IDS.clear()
         _VALID_IDS.add(value)
     return value
