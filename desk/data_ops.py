@@ -97,13 +97,13 @@ def replay(rt: Runtime, who: Principal | None, path: Path, speed: float | None) 
 
 def stream(rt: Runtime, who: Principal | None, path: Path, speed: float | None) -> studio.StreamJob:
     me = _allowed(rt.sessions, who, path.name)
-    job = studio.start_stream(path, rt.settings, speed)
+    job = studio.start_stream(rt, path, speed)
     _done(rt.sessions, me, "stream", path.name, speed=speed)
     return job
 
 
 def stop_stream(rt: Runtime, who: Principal | None) -> None:
-    job = studio.current_stream()
+    job = studio.current_stream(rt)
     if job is None:
         return
     me = _allowed(rt.sessions, who, job.dataset.name)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -25,6 +25,9 @@ from sqlalchemy.orm import Session, aliased
 
 from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
 from detector.rules import RULE_IDS
+
+if TYPE_CHECKING:
+    from desk.runtime import Runtime
 
 UNKNOWN = "unknown"
 DEFAULT_TZ = "Europe/Paris"  # the shop's zone; the page passes settings.display_tz
@@ -285,3 +288,18 @@ def compute(session: Session, tz: str = DEFAULT_TZ) -> Insights:
 def to_csv(frame: pd.DataFrame) -> bytes:
     """The frame as UTF-8 CSV with a BOM, so spreadsheet tools read accents right."""
     return frame.to_csv(index=False).encode("utf-8-sig")
+
+
+# --------------------------------------------------------------------------- front ends
+
+
+def version_of(rt: Runtime) -> tuple[int, int, int]:
+    """:func:`data_version` of the runtime's database (a cache key for :func:`insights`)."""
+    with rt.sessions() as session:
+        return data_version(session)
+
+
+def insights(rt: Runtime, tz: str | None = None) -> Insights:
+    """Every insight, in the runtime's display zone unless ``tz`` says otherwise."""
+    with rt.sessions() as session:
+        return compute(session, tz or rt.settings.display_tz)

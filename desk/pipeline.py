@@ -1,10 +1,10 @@
 """The pipeline page's service layer: service health, throughput history, dead letters.
 
-No Streamlit here.  The throughput history is a small module-level ring buffer of
-``(wall time, events_total)`` samples fed from status snapshots by whoever renders status
-(the sidebar and the pipeline page call :func:`record_sample` on each render), so the chart
-survives page switches without touching the Runtime.  It lives per server process, like the
-Runtime itself.
+No Streamlit here.  The throughput history (:class:`Samples`) and the broker answers
+(:class:`BrokerChecks`) are process state and live in the :class:`~desk.runtime.Runtime`, fed
+from status snapshots by whoever renders status (the sidebar and the pipeline page).  The
+functions a front end calls take the runtime; the session-level queries under them are
+tested on their own.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -24,15 +25,69 @@ from common.settings import Settings
 from db.models import DeadLetter, RulesetRow
 from detector.status import StatusSnapshot
 
+if TYPE_CHECKING:
+    from desk.runtime import Runtime
+
 SAMPLE_CAPACITY = 720  # one hour at a 5 s refresh
 MIN_SAMPLE_GAP_S = 0.5  # several sessions render at once: keep one sample per half second
 BROKER_CHECK_TTL_S = 15.0
 DEAD_PAGE_SIZE = 50
 
-_samples: deque[tuple[float, int]] = deque(maxlen=SAMPLE_CAPACITY)
-_samples_lock = threading.Lock()
-_broker_cache: dict[str, tuple[float, bool, str]] = {}
-_broker_lock = threading.Lock()
+
+class Samples:
+    """The throughput history: a ring of ``(wall time, events_total)`` fed from status
+    snapshots by whoever renders status (the sidebar and the pipeline page), so the chart
+    survives page switches.  One per process, held by the :class:`~desk.runtime.Runtime`."""
+
+    def __init__(self, capacity: int = SAMPLE_CAPACITY) -> None:
+        self._ring: deque[tuple[float, int]] = deque(maxlen=capacity)
+        self._lock = threading.Lock()
+
+    def record(self, snap: StatusSnapshot, now: float | None = None) -> None:
+        """Append ``(now, events_total)`` unless the previous sample is too recent.  A counter
+        that goes down (a new replay resets the status) clears the history."""
+        now = time.time() if now is None else now
+        total = snap.events_total + snap.dead_letters_total
+        with self._lock:
+            if self._ring:
+                last_t, last_n = self._ring[-1]
+                if total < last_n:
+                    self._ring.clear()
+                elif now - last_t < MIN_SAMPLE_GAP_S:
+                    return
+            self._ring.append((now, total))
+
+    def points(self) -> list[tuple[float, int]]:
+        with self._lock:
+            return list(self._ring)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._ring.clear()
+
+
+class BrokerChecks:
+    """The last answer of each broker address, with its time: a page refreshing every few
+    seconds must not open an admin client each time."""
+
+    def __init__(self) -> None:
+        self._answers: dict[str, tuple[float, bool, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, address: str, now: float, ttl_s: float) -> tuple[bool, str] | None:
+        with self._lock:
+            hit = self._answers.get(address)
+        if hit is not None and now - hit[0] < ttl_s:
+            return hit[1], hit[2]
+        return None
+
+    def put(self, address: str, now: float, answer: tuple[bool, str]) -> None:
+        with self._lock:
+            self._answers[address] = (now, *answer)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._answers.clear()
 
 
 @dataclass(frozen=True)
@@ -69,15 +124,21 @@ def database_reachable(engine: Engine) -> tuple[bool, str]:
     return True, ""
 
 
-def broker_reachable(settings: Settings, ttl_s: float = BROKER_CHECK_TTL_S) -> tuple[bool, str]:
-    """Ask the broker for its metadata; cached ``ttl_s`` seconds per address so that a page
-    refreshing every few seconds does not open an admin client each time."""
+# For a process without a desk Runtime (the REST API): its own answers, kept the same way.
+_UNOWNED_CHECKS = BrokerChecks()
+
+
+def broker_reachable(
+    settings: Settings, ttl_s: float = BROKER_CHECK_TTL_S, checks: BrokerChecks | None = None
+) -> tuple[bool, str]:
+    """Ask the broker for its metadata; the answer is kept ``ttl_s`` seconds per address in
+    ``checks`` (the runtime's)."""
+    checks = _UNOWNED_CHECKS if checks is None else checks
     address = settings.kafka_bootstrap
     now = time.monotonic()
-    with _broker_lock:
-        hit = _broker_cache.get(address)
-        if hit is not None and now - hit[0] < ttl_s:
-            return hit[1], hit[2]
+    cached = checks.get(address, now, ttl_s)
+    if cached is not None:
+        return cached
     from detector.kafka_admin import check_broker  # confluent-kafka only when configured
 
     try:
@@ -85,18 +146,22 @@ def broker_reachable(settings: Settings, ttl_s: float = BROKER_CHECK_TTL_S) -> t
         result = (True, "")
     except Exception as exc:  # any failure means "not reachable"; say why
         result = (False, str(exc)[:300])
-    with _broker_lock:
-        _broker_cache[address] = (now, *result)
+    checks.put(address, now, result)
     return result
 
 
-def health(settings: Settings, engine: Engine, detector_alive: bool) -> Health:
+def health(
+    settings: Settings,
+    engine: Engine,
+    detector_alive: bool,
+    checks: BrokerChecks | None = None,
+) -> Health:
     db_ok, db_err = database_reachable(engine)
     if settings.embedded:
         broker_ok: bool | None = None
         broker_err = ""
     else:
-        broker_ok, broker_err = broker_reachable(settings)
+        broker_ok, broker_err = broker_reachable(settings, checks=checks)
     return Health(
         database_ok=db_ok,
         database_error=db_err,
@@ -107,32 +172,20 @@ def health(settings: Settings, engine: Engine, detector_alive: bool) -> Health:
     )
 
 
+def runtime_health(rt: Runtime) -> Health:
+    """:func:`health` of the runtime's services (its broker answers are kept in it)."""
+    return health(rt.settings, rt.engine, rt.detector_running, rt.broker_checks)
+
+
 # --------------------------------------------------------------------------- throughput
 
 
-def record_sample(snap: StatusSnapshot, now: float | None = None) -> None:
-    """Append ``(now, events_total)`` unless the previous sample is too recent.  A counter
-    that goes down (a new replay resets the status) clears the history."""
-    now = time.time() if now is None else now
-    total = snap.events_total + snap.dead_letters_total
-    with _samples_lock:
-        if _samples:
-            last_t, last_n = _samples[-1]
-            if total < last_n:
-                _samples.clear()
-            elif now - last_t < MIN_SAMPLE_GAP_S:
-                return
-        _samples.append((now, total))
+def record_sample(rt: Runtime, snap: StatusSnapshot, now: float | None = None) -> None:
+    rt.samples.record(snap, now)
 
 
-def samples() -> list[tuple[float, int]]:
-    with _samples_lock:
-        return list(_samples)
-
-
-def clear_samples() -> None:
-    with _samples_lock:
-        _samples.clear()
+def samples(rt: Runtime) -> list[tuple[float, int]]:
+    return rt.samples.points()
 
 
 def throughput(points: list[tuple[float, int]]) -> list[tuple[datetime, float]]:
@@ -201,3 +254,33 @@ def active_ruleset_info(session: Session) -> ActiveRuleset | None:
 def lag_rows(snap: StatusSnapshot) -> list[tuple[str, int]]:
     """``(topic[partition], messages behind)`` sorted by name."""
     return sorted(snap.lag.items())
+
+
+# --------------------------------------------------------------------------- front ends
+
+
+@dataclass(frozen=True)
+class DeadLetterPage:
+    rows: list[DeadLetterView]  # newest first
+    total: int
+    page: int  # 1-based, clamped to the last page
+    pages: int
+
+
+def dead_letter_page(rt: Runtime, page: int = 1, page_size: int = DEAD_PAGE_SIZE) -> DeadLetterPage:
+    with rt.sessions() as session:
+        total = count_dead_letters(session)
+        pages = max(1, -(-total // page_size))
+        page = min(max(1, page), pages)
+        rows = list_dead_letters(session, page, page_size) if total else []
+    return DeadLetterPage(rows, total, page, pages)
+
+
+def active_ruleset(rt: Runtime) -> ActiveRuleset | None:
+    """The active published version (None before any publication or when the database
+    cannot say: the health line reports the database itself)."""
+    try:
+        with rt.sessions() as session:
+            return active_ruleset_info(session)
+    except SQLAlchemyError:
+        return None

@@ -600,3 +600,57 @@ def count_decided(session: Session, alert_ids: Iterable[str]) -> int:
         Alert.alert_id.in_(ids), Alert.status.in_(("APPROVED", "BLOCKED"))
     )
     return int(session.scalar(stmt) or 0)
+
+
+# --------------------------------------------------------------------------- front ends
+# What the queue page reads, each in one session of the runtime's database.
+
+
+def load_overview(rt: Runtime) -> Overview:
+    with rt.sessions() as session:
+        return overview(session)
+
+
+def load_facets(rt: Runtime, ov: Overview | None = None) -> Facets:
+    with rt.sessions() as session:
+        return facets(session, ov)
+
+
+def count_payments(rt: Runtime) -> int:
+    """:func:`payments_rows` (changes only when a dataset is loaded: cache it)."""
+    with rt.sessions() as session:
+        return payments_rows(session)
+
+
+def load_page(
+    rt: Runtime,
+    filters: repo.AlertFilters,
+    sort: repo.AlertSort,
+    page: int,
+    payments_in_table: int | None = None,
+    ov: Overview | None = None,
+) -> tuple[QueueStats, QueuePage]:
+    """The header numbers and one page of the queue, in one read."""
+    with rt.sessions() as session:
+        stats = queue_stats(session, rt.snapshot().payments_total, payments_in_table, ov)
+        return stats, queue_page(session, filters, sort, page, ov=ov)
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """Everything the detail panel shows about one alert."""
+
+    detail: AlertDetail
+    history: CustomerHistory
+    timeline: SessionTimeline | None  # None: the alert has no session id
+
+
+def load_alert(rt: Runtime, alert_id: str) -> AlertView | None:
+    with rt.sessions() as session:
+        detail = alert_detail(session, alert_id)
+        if detail is None:
+            return None
+        f = detail.fields
+        history = customer_history(session, f["customer_id"], f["event_ts"], detail.alert_id)
+    story = session_timeline(rt, f["session_id"]) if f["session_id"] else None
+    return AlertView(detail, history, story)

@@ -1,4 +1,6 @@
-"""Process-wide resources of the app: database, settings and the detector thread.
+"""Process-wide resources of the app: database, settings, the detector and archiver threads,
+the studio's Kafka producer, the throughput history and the broker answers: all of the
+process's state, in one object.
 
 The app creates one `Runtime` per server process (through `st.cache_resource`), so there is
 exactly one detector consumer however many browser sessions are open.  With a broker
@@ -12,6 +14,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,11 +24,15 @@ from common.settings import Settings, load_settings
 from db.archiver import Archiver
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
+from desk.pipeline import BrokerChecks, Samples
 from detector.feed import OutMessage
 from detector.runner import build_archiver, build_service, replay_messages
 from detector.service import DetectorService
 from detector.status import Status, StatusSnapshot
 from detector.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from desk.studio import StreamJob
 
 log = logging.getLogger("kvt.runtime")
 
@@ -39,6 +46,10 @@ class Runtime:
     telemetry: Telemetry = field(default_factory=Telemetry)
     replay_dir: Path | None = None
     archive_status: Status = field(default_factory=Status)
+    samples: Samples = field(default_factory=Samples)  # the throughput chart's history
+    broker_checks: BrokerChecks = field(default_factory=BrokerChecks)
+    stream: StreamJob | None = None  # the dataset studio's Kafka producer, one at a time
+    stream_lock: threading.Lock = field(default_factory=threading.Lock)
     _service: DetectorService | None = None
     _archiver: Archiver | None = None  # beside the detector when KVT_MONGO_URL is set
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,8 +71,7 @@ class Runtime:
 
     @property
     def detector_running(self) -> bool:
-        t = self._service._thread if self._service is not None else None
-        return t is not None and t.is_alive()
+        return self._service is not None and self._service.alive
 
     def start_detector(self) -> None:
         """Kafka mode: start the consumer thread (idempotent)."""

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow.parquet as pq
@@ -44,6 +44,9 @@ from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
+
+if TYPE_CHECKING:
+    from desk.runtime import Runtime
 
 DATASETS_DIR = "datasets"
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -587,26 +590,21 @@ class StreamJob:
             self.finished = True
 
 
-_stream_lock = threading.Lock()
-_stream: StreamJob | None = None
+def current_stream(rt: Runtime) -> StreamJob | None:
+    return rt.stream
 
 
-def current_stream() -> StreamJob | None:
-    return _stream
-
-
-def start_stream(dataset: Path, settings: Settings, speed: float | None) -> StreamJob:
+def start_stream(rt: Runtime, dataset: Path, speed: float | None) -> StreamJob:
     """Start streaming ``dataset`` into the configured broker; one stream per process."""
-    global _stream
-    if settings.embedded:
+    if rt.settings.embedded:
         raise StudioError("no Kafka broker configured (KVT_KAFKA_BOOTSTRAP): use the replay")
-    with _stream_lock:
-        if _stream is not None and _stream.running:
-            raise StudioError(f"a stream of {_stream.dataset.name} is already running")
+    with rt.stream_lock:
+        if rt.stream is not None and rt.stream.running:
+            raise StudioError(f"a stream of {rt.stream.dataset.name} is already running")
         job = StreamJob(dataset, speed)
         job._thread = threading.Thread(
-            target=job._run, args=(settings,), name="kvt-stream", daemon=True
+            target=job._run, args=(rt.settings,), name="kvt-stream", daemon=True
         )
         job._thread.start()
-        _stream = job
+        rt.stream = job
         return job

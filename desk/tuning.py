@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,9 @@ from detector.metrics import (
 )
 from detector.rules import MAX_POINTS, RULE_DEFS, RULE_IDS, RuleDef, RuleSet
 from detector.suggest import Objective
+
+if TYPE_CHECKING:
+    from desk.runtime import Runtime
 from detector.tuning import (
     HOLDOUT_SEED_OFFSET,
     SuggestReport,
@@ -581,6 +584,18 @@ def history(
 
 def version_count(session: Session) -> int:
     return int(session.scalar(select(func.count()).select_from(RulesetRow)) or 0)
+
+
+def versions(rt: Runtime) -> int:
+    """How many rule-set versions were published."""
+    with rt.sessions() as session:
+        return version_count(session)
+
+
+def history_page(rt: Runtime, lang: str, limit: int, offset: int = 0) -> list[VersionEntry]:
+    """:func:`history` of the runtime's database."""
+    with rt.sessions() as session:
+        return history(session, lang, limit=limit, offset=offset)
 
 
 def current(sessions: Callable[[], Session]) -> tuple[int, RuleSet]:

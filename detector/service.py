@@ -116,6 +116,11 @@ class DetectorService:
         self._thread.start()
         return self._thread
 
+    @property
+    def alive(self) -> bool:
+        """Whether the consumer thread started by :meth:`start_thread` still runs."""
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self, timeout_s: float = 10.0) -> None:
         self._stop.set()
         if self._thread is not None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import html
-from typing import Any
-
 import pandas as pd
 import streamlit as st
 
 from desk import DatabaseError, Permission
 from desk import insights as svc
 from desk import queue as q
+from pages._charts import Figure, axis, bars
 from pages._ui import (
     SEVERITY_COLOURS,
     require,
@@ -30,11 +28,7 @@ require(Permission.READ_INSIGHTS)
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
 def load(db_url: str, version: tuple[int, int, int], tz: str) -> svc.Insights:
     """All aggregates; ``version`` changes with new alerts, decisions or loaded payments."""
-    with runtime().sessions() as session:
-        return svc.compute(session, tz)
-
-
-Figure = dict[str, Any]
+    return svc.insights(runtime(), tz)
 
 
 def show(fig: Figure, data: pd.DataFrame, name: str) -> None:
@@ -52,58 +46,6 @@ def show(fig: Figure, data: pd.DataFrame, name: str) -> None:
     )
 
 
-def axis(title: str, **extra: Any) -> dict[str, Any]:
-    return {"title": {"text": title}, **extra}
-
-
-def bars(
-    frame: pd.DataFrame,
-    x: str,
-    y: str,
-    *,
-    title: str,
-    x_title: str,
-    y_title: str,
-    color: str | None = None,
-    colours: dict[str, str] | None = None,
-    horizontal: bool = False,
-    barmode: str = "stack",
-    legend_title: str = "",
-) -> Figure:
-    """A bar chart, one trace per ``color`` value.  Figures are plain dicts that
-    ``st.plotly_chart`` validates once: plotly.express costs ~40 ms a figure and the object
-    API several ms, too much for a page that draws a dozen on every rerun."""
-    groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=False))
-    data = []
-    for name, part in groups:
-        # Plotly renders a subset of HTML in category labels (links included): data values
-        # (countries, devices, sources) must reach it escaped.
-        labels = part[x].map(lambda v: html.escape(str(v)))
-        trace: dict[str, Any] = {
-            "type": "bar",
-            "x": part[y] if horizontal else labels,
-            "y": labels if horizontal else part[y],
-            "orientation": "h" if horizontal else "v",
-            "name": str(name) if name is not None else y_title,
-        }
-        if colours and str(name) in colours:
-            trace["marker"] = {"color": colours[str(name)]}
-        data.append(trace)
-    if not data:  # plotly refuses a figure without traces
-        data.append({"type": "bar", "x": [], "y": []})
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": title},
-            "barmode": barmode,
-            "xaxis": axis(y_title if horizontal else x_title),
-            "yaxis": axis(x_title if horizontal else y_title),
-            "showlegend": color is not None,
-            "legend": {"title": {"text": legend_title}},
-        },
-    }
-
-
 def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFrame:
     out = frame.copy()
     out.insert(out.columns.get_loc(column) + 1, "rule", out[column].map(rule_label))
@@ -114,8 +56,7 @@ st.title(t("nav.insights"))
 rt = runtime()
 TZ = rt.settings.display_tz  # validated by the settings object
 try:
-    with rt.sessions() as session:
-        version = svc.data_version(session)
+    version = svc.version_of(rt)
     data = load(rt.settings.db_url, version, TZ)
 except DatabaseError as exc:
     st.error(t("db_error"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 
 import pandas as pd
@@ -20,6 +19,7 @@ from desk import (
     studio,
     tuning,
 )
+from pages._charts import day_chart, pr_chart, scenario_chart, threshold_chart
 from pages._ui import current_user, inert, lang, refused, require, runtime, sidebar, t
 
 HISTORY_SHOWN = 20
@@ -206,143 +206,6 @@ def metrics_row(bt: tuning.Backtest, ref: tuning.Backtest) -> None:
     )
 
 
-# Figures are built as plain dicts and validated once by st.plotly_chart: adding traces and
-# shapes one call at a time through plotly's object API costs several times more, and this page
-# redraws on every edit.
-def _line(x: float | None = None, y: float | None = None, colour: str = "grey") -> dict:
-    """A dashed rule across the plot at ``x`` (vertical) or ``y`` (horizontal)."""
-    if x is not None:
-        pos = {"x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "paper"}
-    else:
-        pos = {"y0": y, "y1": y, "yref": "y", "x0": 0, "x1": 1, "xref": "paper"}
-    return {"type": "line", **pos, "line": {"dash": "dash", "color": colour}}
-
-
-def _note(text_: str, x: float | None = None, y: float | None = None) -> dict:
-    if x is not None:
-        return {
-            "x": x,
-            "y": 1,
-            "xref": "x",
-            "yref": "paper",
-            "text": text_,
-            "showarrow": False,
-            "xanchor": "left",
-            "yanchor": "bottom",
-        }
-    return {
-        "x": 1,
-        "y": y,
-        "xref": "paper",
-        "yref": "y",
-        "text": text_,
-        "showarrow": False,
-        "xanchor": "right",
-        "yanchor": "bottom",
-    }
-
-
-def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
-    data: list[dict] = [
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": bt.pr["recall"],
-            "y": bt.pr["precision"],
-            "name": t("tun.draft"),
-        },
-        {
-            "type": "scatter",
-            "mode": "lines",
-            "x": ref.pr["recall"],
-            "y": ref.pr["precision"],
-            "name": t("tun.active"),
-            "line": {"dash": "dot"},
-        },
-    ]
-    for b, label, symbol in ((bt, t("tun.draft"), "circle"), (ref, t("tun.active"), "x")):
-        assert b.metrics is not None
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "markers",
-                "x": [b.metrics.recall],
-                "y": [b.metrics.precision],
-                "marker": {"size": 12, "symbol": symbol},
-                "name": t("tun.operating_point", who=label, t=int(b.metrics.threshold)),
-            }
-        )
-    axis = {"range": [0, 1.02], "tickformat": ".0%"}
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": t("tun.pr.title")},
-            "xaxis": {**axis, "title": {"text": t("m.recall")}},
-            "yaxis": {**axis, "title": {"text": t("m.precision")}},
-            "legend": {"orientation": "h", "y": -0.2},
-        },
-    }
-
-
-def threshold_chart(bt: tuning.Backtest, threshold: int) -> dict:
-    th = bt.thresholds
-    return {
-        "data": [
-            {"type": "scatter", "x": th["threshold"], "y": th[k], "name": t(f"m.{k}")}
-            for k in ("precision", "recall", "alert_rate")
-        ],
-        "layout": {
-            "title": {"text": t("tun.thr.title")},
-            "xaxis": {"title": {"text": t("ax.score_threshold")}},
-            "yaxis": {"title": {"text": t("ax.share")}, "tickformat": ".0%"},
-            "legend": {"orientation": "h", "y": -0.2},
-            "shapes": [_line(x=threshold)],
-            "annotations": [_note(t("tun.current_threshold"), x=threshold)],
-        },
-    }
-
-
-def day_chart(bt: tuning.Backtest) -> dict:
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "x": bt.per_day["day"],
-                "y": bt.per_day["alerts"],
-                "name": t("m.alerts"),
-            }
-        ],
-        "layout": {
-            "title": {"text": t("tun.day.title", capacity=capacity)},
-            "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
-            "yaxis": {"title": {"text": t("m.alerts")}},
-            "shapes": [_line(y=capacity, colour="red")],
-            "annotations": [_note(t("tun.cap"), y=capacity)],
-        },
-    }
-
-
-def scenario_chart(bt: tuning.Backtest) -> dict:
-    sc = bt.scenarios
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "orientation": "h",
-                "x": sc["recall"],
-                "y": [html.escape(t(f"sc.{s}")) for s in sc["scenario"]],
-                "customdata": sc[["payments", "caught"]].to_numpy(),
-                "hovertemplate": "%{x:.0%} (%{customdata[1]}/%{customdata[0]})<extra></extra>",
-            }
-        ],
-        "layout": {
-            "title": {"text": t("tun.sc.title")},
-            "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], "tickformat": ".0%"},
-            "yaxis": {"title": {"text": t("ax.scenario")}},
-        },
-    }
-
-
 def workbench(draft: RuleSet) -> None:
     with st.spinner(t("tun.building")):
         hm = matrix(str(path), stamp, tuning.matrix_key(draft), draft)
@@ -361,7 +224,7 @@ def workbench(draft: RuleSet) -> None:
         right.plotly_chart(
             threshold_chart(bt, draft.alert_threshold), width="stretch", key="tun_thr"
         )
-    st.plotly_chart(day_chart(bt), width="stretch", key="tun_day")
+    st.plotly_chart(day_chart(bt, capacity), width="stretch", key="tun_day")
 
     left, right = st.columns([3, 2])
     with left:
@@ -556,18 +419,15 @@ else:
 
 # --------------------------------------------------------------------------- history
 st.header(t("tun.sec.history"))
-with rt.sessions() as session:
-    n_versions = tuning.version_count(session)
-    n_pages = max(1, -(-n_versions // HISTORY_SHOWN))
-    st.caption(t("tun.history_count", n=n_versions))
-    hist_page = (
-        int(st.number_input(t("tun.history_page", pages=n_pages), 1, n_pages, key="tun_hist"))
-        if n_pages > 1
-        else 1
-    )
-    entries = tuning.history(
-        session, L, limit=HISTORY_SHOWN, offset=(hist_page - 1) * HISTORY_SHOWN
-    )
+n_versions = tuning.versions(rt)
+n_pages = max(1, -(-n_versions // HISTORY_SHOWN))
+st.caption(t("tun.history_count", n=n_versions))
+hist_page = (
+    int(st.number_input(t("tun.history_page", pages=n_pages), 1, n_pages, key="tun_hist"))
+    if n_pages > 1
+    else 1
+)
+entries = tuning.history_page(rt, L, HISTORY_SHOWN, (hist_page - 1) * HISTORY_SHOWN)
 for entry in entries:
     info = entry.info
     when = info.created_at.strftime("%Y-%m-%d %H:%M UTC")

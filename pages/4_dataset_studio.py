@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import time
 from datetime import date
 from pathlib import Path
@@ -21,6 +20,7 @@ from desk import (
     studio,
     tuning,
 )
+from pages._charts import fraud_scenarios_chart, per_day_chart
 from pages._ui import current_user, inert, lang, live, refused, require, runtime, sidebar, t
 
 PREVIEW_ROWS = 10
@@ -227,64 +227,9 @@ with tab_sets:
                 + ", ".join(f"{k}: {v:,}" for k, v in summ.counts.items())
             )
             left, right = st.columns(2)
-            per_day = summ.per_day
-            fig = {
-                "data": [
-                    {
-                        "type": "bar",
-                        "x": per_day["day"],
-                        "y": per_day["payments"],
-                        "name": t("st.payments"),
-                        "marker": {"color": "#6c8ebf"},
-                    },
-                    {
-                        "type": "scatter",
-                        "mode": "lines+markers",
-                        "x": per_day["day"],
-                        "y": per_day["frauds"],
-                        "name": t("st.frauds"),
-                        "yaxis": "y2",
-                        "line": {"color": "#d64545"},
-                    },
-                ],
-                "layout": {
-                    "title": {"text": t("st.per_day.title")},
-                    "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
-                    "yaxis": {"title": {"text": t("st.payments")}},
-                    "yaxis2": {
-                        "title": {"text": t("st.frauds")},
-                        "overlaying": "y",
-                        "side": "right",
-                        "rangemode": "tozero",
-                        "showgrid": False,
-                    },
-                    "legend": {"orientation": "h", "y": -0.25},
-                },
-            }
-            left.plotly_chart(fig, width="stretch", key="st_per_day")
+            left.plotly_chart(per_day_chart(summ.per_day), width="stretch", key="st_per_day")
             if not summ.by_scenario.empty:
-                # Scenario names come from the file; Plotly renders some HTML (links) in
-                # labels, and decodes entities back to text: escaped, they show as written.
-                sc = summ.by_scenario.assign(
-                    label=lambda f: f["scenario"].map(lambda s: html.escape(t(f"sc.{s}")))
-                )
-                fig = {
-                    "data": [
-                        {
-                            "type": "bar",
-                            "x": sc["label"],
-                            "y": sc["payments"],
-                            "customdata": sc["incidents"],
-                            "marker": {"color": "#d64545"},
-                            "hovertemplate": "%{x}: %{y} (%{customdata} incidents)<extra></extra>",
-                        }
-                    ],
-                    "layout": {
-                        "title": {"text": t("st.by_scenario.title")},
-                        "xaxis": {"title": {"text": t("ax.scenario")}},
-                        "yaxis": {"title": {"text": t("st.frauds")}},
-                    },
-                }
+                fig = fraud_scenarios_chart(summ.by_scenario)
                 right.plotly_chart(fig, width="stretch", key="st_by_scenario")
             else:
                 right.info(t("st.no_fraud"))
@@ -371,7 +316,7 @@ def live_counters() -> None:
     c[1].metric(t("pipe.payments"), f"{snap.payments_total:,}")
     c[2].metric(t("pipe.alerts"), f"{snap.alerts_total:,}")
     c[3].metric(t("sidebar.events_s"), f"{snap.events_per_s:,.0f}")
-    job = studio.current_stream()
+    job = studio.current_stream(runtime())
     if job is not None:
         share = job.done / job.total if job.total else 0.0
         st.progress(

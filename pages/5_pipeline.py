@@ -6,15 +6,14 @@ of ``desk.pipeline`` (fed by this page and the sidebar from status snapshots).
 
 from __future__ import annotations
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from desk import Permission
 from desk import pipeline as pl
+from pages._charts import throughput_chart
 from pages._ui import (
     bind,
-    db_session,
     init_state,
     live,
     renew,
@@ -33,7 +32,7 @@ init_state({"p_dead_page": 1, "p_dead_id": None})
 
 def _health_rows() -> list[dict[str, str]]:
     rt = runtime()
-    h = pl.health(rt.settings, rt.engine, rt.detector_running)
+    h = pl.runtime_health(rt)
     rows = [
         {
             "service": t("sidebar.database"),
@@ -70,7 +69,7 @@ def _health_rows() -> list[dict[str, str]]:
 def live_status() -> None:
     rt = runtime()
     snap = rt.snapshot()
-    pl.record_sample(snap)
+    pl.record_sample(rt, snap)
     c = st.columns(6)
     c[0].metric(t("pipe.state"), snap.state, border=True)
     c[1].metric(t("pipe.events"), f"{snap.events_total:,}", border=True)
@@ -88,20 +87,9 @@ def live_status() -> None:
     left, right = st.columns([3, 2])
     with left:
         st.subheader(t("pipe.throughput"))
-        points = pl.throughput(pl.samples())
+        points = pl.throughput(pl.samples(rt))
         if points:
-            frame = pd.DataFrame(points, columns=["time", "events_per_s"])
-            chart = (
-                alt.Chart(frame)
-                .mark_area(line=True, opacity=0.35)
-                .encode(
-                    x=alt.X("time:T", title=None),
-                    y=alt.Y("events_per_s:Q", title=t("sidebar.events_s")),
-                    tooltip=["time:T", alt.Tooltip("events_per_s:Q", format=",.0f")],
-                )
-                .properties(height=220)
-            )
-            st.altair_chart(chart, width="stretch")
+            st.altair_chart(throughput_chart(points), width="stretch")
         else:
             st.caption(t("pipe.no_samples"))
     with right:
@@ -127,8 +115,7 @@ def live_status() -> None:
         st.dataframe(pd.DataFrame(_health_rows()), hide_index=True, width="stretch")
     with r:
         st.subheader(t("pipe.ruleset"))
-        with db_session() as session:
-            info = pl.active_ruleset_info(session)
+        info = pl.active_ruleset(rt)
         if info is None:
             st.caption(t("pipe.no_ruleset"))
         else:
@@ -145,11 +132,8 @@ def live_status() -> None:
 def dead_letters() -> None:
     ss = st.session_state
     st.subheader(t("pipe.dead_list"))
-    with db_session() as session:
-        total = pl.count_dead_letters(session)
-        pages = max(1, -(-total // pl.DEAD_PAGE_SIZE))
-        page = min(max(1, int(ss["p_dead_page"])), pages)
-        rows = pl.list_dead_letters(session, page) if total else []
+    dead = pl.dead_letter_page(runtime(), int(ss["p_dead_page"]))
+    rows, total, page, pages = dead.rows, dead.total, dead.page, dead.pages
     if not rows:
         st.caption(t("pipe.no_dead"))
         return

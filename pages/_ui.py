@@ -58,7 +58,8 @@ def runtime() -> Runtime:
 
 @contextmanager
 def db_session() -> Iterator[Any]:
-    """A session of the runtime's database; the caller commits."""
+    """A session of the runtime's database, for the queue page's modules until they read
+    through ``desk.queue.load_*`` like the other pages (the caller commits)."""
     with runtime().sessions() as session:
         yield session
 
@@ -394,8 +395,8 @@ def _service_status() -> None:
     # Live refreshes are not activity: they check the session without extending it.
     rt = runtime()
     snap = rt.snapshot()
-    pipeline.record_sample(snap)
-    h = pipeline.health(rt.settings, rt.engine, rt.detector_running)
+    pipeline.record_sample(rt, snap)
+    h = pipeline.runtime_health(rt)
     st.caption(t("sidebar.services"))
     rows: list[tuple[str, str]] = [
         (t("sidebar.database"), t("ok") if h.database_ok else t("error")),
@@ -424,11 +425,7 @@ def _service_status() -> None:
 def _ruleset_text(rt: Runtime, detector_version: str) -> str:
     """The published active version, and the running detector's one while it switches (it
     checks every half second, idle or not)."""
-    try:
-        with rt.sessions() as session:
-            info = pipeline.active_ruleset_info(session)
-    except Exception:  # the database line above already says it is down
-        info = None
+    info = pipeline.active_ruleset(rt)  # None also when the database is down (said above)
     published = f"v{info.version}" if info is not None else "-"
     if detector_version and info is not None and detector_version != str(info.version):
         return t("sidebar.ruleset_switching", published=published, old=detector_version)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
@@ -13,15 +12,9 @@ from common.settings import Settings
 from db.models import DeadLetter
 from db.rulesets import active_ruleset, publish_ruleset
 from desk import pipeline as pl
+from desk.runtime import Runtime
 from detector.rules import default_ruleset
 from detector.status import StatusSnapshot
-
-
-@pytest.fixture(autouse=True)
-def _fresh_samples():
-    pl.clear_samples()
-    yield
-    pl.clear_samples()
 
 
 def test_health_of_embedded_mode(engine: Engine) -> None:
@@ -37,7 +30,7 @@ def test_unreachable_database_is_reported(tmp_path) -> None:
     assert not ok and "OperationalError" in err
 
 
-def test_unreachable_broker_is_reported_and_cached(monkeypatch) -> None:
+def test_unreachable_broker_is_reported_and_cached(rt: Runtime, monkeypatch) -> None:
     calls = []
 
     def fake_check(settings, timeout_s):
@@ -46,32 +39,34 @@ def test_unreachable_broker_is_reported_and_cached(monkeypatch) -> None:
 
     monkeypatch.setattr("detector.kafka_admin.check_broker", fake_check)
     settings = replace(Settings(), kafka_bootstrap="127.0.0.1:1")
-    pl._broker_cache.clear()
-    assert pl.broker_reachable(settings) == (False, "cannot reach Kafka at 127.0.0.1:1")
-    assert pl.broker_reachable(settings)[0] is False
+    checks = rt.broker_checks
+    assert pl.broker_reachable(settings, checks=checks) == (
+        False,
+        "cannot reach Kafka at 127.0.0.1:1",
+    )
+    assert pl.broker_reachable(settings, checks=checks)[0] is False
     assert calls == ["127.0.0.1:1"]  # the second answer came from the cache
-    assert pl.broker_reachable(settings, ttl_s=0)[0] is False and len(calls) == 2
-    pl._broker_cache.clear()
+    assert pl.broker_reachable(settings, ttl_s=0, checks=checks)[0] is False and len(calls) == 2
 
 
-def test_samples_make_a_throughput_series() -> None:
+def test_samples_make_a_throughput_series(rt: Runtime) -> None:
     for i, total in enumerate((0, 100, 300, 300)):
-        pl.record_sample(StatusSnapshot(events_total=total), now=1000.0 + i)
-    pl.record_sample(StatusSnapshot(events_total=999), now=1003.1)  # too soon: skipped
-    assert pl.samples() == [(1000.0, 0), (1001.0, 100), (1002.0, 300), (1003.0, 300)]
-    assert [round(r) for _, r in pl.throughput(pl.samples())] == [100, 200, 0]
+        pl.record_sample(rt, StatusSnapshot(events_total=total), now=1000.0 + i)
+    pl.record_sample(rt, StatusSnapshot(events_total=999), now=1003.1)  # too soon: skipped
+    assert pl.samples(rt) == [(1000.0, 0), (1001.0, 100), (1002.0, 300), (1003.0, 300)]
+    assert [round(r) for _, r in pl.throughput(pl.samples(rt))] == [100, 200, 0]
 
 
-def test_a_counter_reset_starts_a_new_history() -> None:
-    pl.record_sample(StatusSnapshot(events_total=500), now=1.0)
-    pl.record_sample(StatusSnapshot(events_total=10), now=2.0)
-    assert pl.samples() == [(2.0, 10)]
+def test_a_counter_reset_starts_a_new_history(rt: Runtime) -> None:
+    pl.record_sample(rt, StatusSnapshot(events_total=500), now=1.0)
+    pl.record_sample(rt, StatusSnapshot(events_total=10), now=2.0)
+    assert pl.samples(rt) == [(2.0, 10)]
 
 
-def test_ring_buffer_is_bounded() -> None:
+def test_ring_buffer_is_bounded(rt: Runtime) -> None:
     for i in range(pl.SAMPLE_CAPACITY + 50):
-        pl.record_sample(StatusSnapshot(events_total=i), now=float(i))
-    assert len(pl.samples()) == pl.SAMPLE_CAPACITY
+        pl.record_sample(rt, StatusSnapshot(events_total=i), now=float(i))
+    assert len(pl.samples(rt)) == pl.SAMPLE_CAPACITY
 
 
 def test_dead_letters_newest_first_and_paged(session: Session) -> None:

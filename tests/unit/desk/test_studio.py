@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import PaymentRow
 from desk import studio
+from desk.runtime import Runtime
 from tests.unit.desk.zips import dataset_files, zip_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data_gen" / "fixtures"
@@ -220,10 +220,10 @@ def test_load_into_db_reports_progress_and_rows(tiny: Path, tmp_path: Path) -> N
     engine.dispose()
 
 
-def test_stream_needs_a_broker(tiny: Path) -> None:
+def test_stream_needs_a_broker(tiny: Path, rt: Runtime) -> None:
     with pytest.raises(studio.StudioError, match="no Kafka broker"):
-        studio.start_stream(tiny, Settings(), 60.0)
-    assert studio.current_stream() is None or not studio.current_stream().running
+        studio.start_stream(rt, tiny, 60.0)
+    assert studio.current_stream(rt) is None or not studio.current_stream(rt).running
 
 
 # --------------------------------------------------------------------------- hostile uploads

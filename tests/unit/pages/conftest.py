@@ -24,7 +24,6 @@ from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
-from desk import pipeline
 from desk.auth import Principal
 from detector.feed import dataset_messages
 from detector.service import DetectorService
@@ -82,7 +81,6 @@ def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _fresh_process_state() -> None:
     st.cache_resource.clear()
     st.cache_data.clear()
-    pipeline.clear_samples()
 
 
 @pytest.fixture

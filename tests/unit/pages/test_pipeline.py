@@ -52,8 +52,8 @@ def test_lag_and_throughput_follow_the_status(data_dir: Path) -> None:
     at.run()
     status = runtime().status
     status.update(lag={"payments[1]": 7, "payments[0]": 3}, state="running")
-    pl.clear_samples()
-    pl.record_sample(status.snapshot(), now=time.time() - 10)
+    runtime().samples.clear()
+    pl.record_sample(runtime(), status.snapshot(), now=time.time() - 10)
     status.count_batch(events=500, payments=40, alerts=3, dead=0)
     at.run()  # the page samples the status itself
     assert_clean(at)
@@ -62,7 +62,7 @@ def test_lag_and_throughput_follow_the_status(data_dir: Path) -> None:
     assert list(lag["Partition"]) == ["payments[0]", "payments[1]"]
     assert list(lag["Messages en retard"]) == [3, 7]
     assert any("Retard total: 10" in c.value for c in at.caption)
-    assert [x for x, _ in pl.samples()][-1] > time.time() - 5
+    assert [x for x, _ in pl.samples(runtime())][-1] > time.time() - 5
     assert not any("Pas encore de mesure" in c.value for c in at.caption)
 
 

@@ -1,0 +1,295 @@
+"""Chart builders of the pages: plain Plotly figure dicts (and one Altair chart), built from the
+desk's frames with the session's words.
+
+Figures are dicts that ``st.plotly_chart`` validates once: plotly.express costs ~40 ms a figure
+and the object API several ms, too much for pages that draw a dozen on every rerun.  Plotly
+renders a subset of HTML in category labels (links included), so data values reach it escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from desk import tuning
+from pages._ui import t
+
+Figure = dict[str, Any]
+
+# --------------------------------------------------------------------------- shared
+
+
+def axis(title: str, **extra: Any) -> dict[str, Any]:
+    return {"title": {"text": title}, **extra}
+
+
+def bars(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    color: str | None = None,
+    colours: dict[str, str] | None = None,
+    horizontal: bool = False,
+    barmode: str = "stack",
+    legend_title: str = "",
+) -> Figure:
+    """A bar chart, one trace per ``color`` value.  Figures are plain dicts that
+    ``st.plotly_chart`` validates once: plotly.express costs ~40 ms a figure and the object
+    API several ms, too much for a page that draws a dozen on every rerun."""
+    groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=False))
+    data = []
+    for name, part in groups:
+        # Plotly renders a subset of HTML in category labels (links included): data values
+        # (countries, devices, sources) must reach it escaped.
+        labels = part[x].map(lambda v: html.escape(str(v)))
+        trace: dict[str, Any] = {
+            "type": "bar",
+            "x": part[y] if horizontal else labels,
+            "y": labels if horizontal else part[y],
+            "orientation": "h" if horizontal else "v",
+            "name": str(name) if name is not None else y_title,
+        }
+        if colours and str(name) in colours:
+            trace["marker"] = {"color": colours[str(name)]}
+        data.append(trace)
+    if not data:  # plotly refuses a figure without traces
+        data.append({"type": "bar", "x": [], "y": []})
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": title},
+            "barmode": barmode,
+            "xaxis": axis(y_title if horizontal else x_title),
+            "yaxis": axis(x_title if horizontal else y_title),
+            "showlegend": color is not None,
+            "legend": {"title": {"text": legend_title}},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- rule tuning
+
+
+# Figures are built as plain dicts and validated once by st.plotly_chart: adding traces and
+# shapes one call at a time through plotly's object API costs several times more, and this page
+# redraws on every edit.
+def _line(x: float | None = None, y: float | None = None, colour: str = "grey") -> dict:
+    """A dashed rule across the plot at ``x`` (vertical) or ``y`` (horizontal)."""
+    if x is not None:
+        pos = {"x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "paper"}
+    else:
+        pos = {"y0": y, "y1": y, "yref": "y", "x0": 0, "x1": 1, "xref": "paper"}
+    return {"type": "line", **pos, "line": {"dash": "dash", "color": colour}}
+
+
+def _note(text_: str, x: float | None = None, y: float | None = None) -> dict:
+    if x is not None:
+        return {
+            "x": x,
+            "y": 1,
+            "xref": "x",
+            "yref": "paper",
+            "text": text_,
+            "showarrow": False,
+            "xanchor": "left",
+            "yanchor": "bottom",
+        }
+    return {
+        "x": 1,
+        "y": y,
+        "xref": "paper",
+        "yref": "y",
+        "text": text_,
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "bottom",
+    }
+
+
+def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
+    data: list[dict] = [
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": bt.pr["recall"],
+            "y": bt.pr["precision"],
+            "name": t("tun.draft"),
+        },
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": ref.pr["recall"],
+            "y": ref.pr["precision"],
+            "name": t("tun.active"),
+            "line": {"dash": "dot"},
+        },
+    ]
+    for b, label, symbol in ((bt, t("tun.draft"), "circle"), (ref, t("tun.active"), "x")):
+        assert b.metrics is not None
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "x": [b.metrics.recall],
+                "y": [b.metrics.precision],
+                "marker": {"size": 12, "symbol": symbol},
+                "name": t("tun.operating_point", who=label, t=int(b.metrics.threshold)),
+            }
+        )
+    axis = {"range": [0, 1.02], "tickformat": ".0%"}
+    return {
+        "data": data,
+        "layout": {
+            "title": {"text": t("tun.pr.title")},
+            "xaxis": {**axis, "title": {"text": t("m.recall")}},
+            "yaxis": {**axis, "title": {"text": t("m.precision")}},
+            "legend": {"orientation": "h", "y": -0.2},
+        },
+    }
+
+
+def threshold_chart(bt: tuning.Backtest, threshold: int) -> dict:
+    th = bt.thresholds
+    return {
+        "data": [
+            {"type": "scatter", "x": th["threshold"], "y": th[k], "name": t(f"m.{k}")}
+            for k in ("precision", "recall", "alert_rate")
+        ],
+        "layout": {
+            "title": {"text": t("tun.thr.title")},
+            "xaxis": {"title": {"text": t("ax.score_threshold")}},
+            "yaxis": {"title": {"text": t("ax.share")}, "tickformat": ".0%"},
+            "legend": {"orientation": "h", "y": -0.2},
+            "shapes": [_line(x=threshold)],
+            "annotations": [_note(t("tun.current_threshold"), x=threshold)],
+        },
+    }
+
+
+def day_chart(bt: tuning.Backtest, capacity: int) -> dict:
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": bt.per_day["day"],
+                "y": bt.per_day["alerts"],
+                "name": t("m.alerts"),
+            }
+        ],
+        "layout": {
+            "title": {"text": t("tun.day.title", capacity=capacity)},
+            "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
+            "yaxis": {"title": {"text": t("m.alerts")}},
+            "shapes": [_line(y=capacity, colour="red")],
+            "annotations": [_note(t("tun.cap"), y=capacity)],
+        },
+    }
+
+
+def scenario_chart(bt: tuning.Backtest) -> dict:
+    sc = bt.scenarios
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "orientation": "h",
+                "x": sc["recall"],
+                "y": [html.escape(t(f"sc.{s}")) for s in sc["scenario"]],
+                "customdata": sc[["payments", "caught"]].to_numpy(),
+                "hovertemplate": "%{x:.0%} (%{customdata[1]}/%{customdata[0]})<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": t("tun.sc.title")},
+            "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], "tickformat": ".0%"},
+            "yaxis": {"title": {"text": t("ax.scenario")}},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- dataset studio
+
+
+def per_day_chart(per_day: pd.DataFrame) -> Figure:
+    """Payments per day (bars) and frauds per day (line, right axis)."""
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": per_day["day"],
+                "y": per_day["payments"],
+                "name": t("st.payments"),
+                "marker": {"color": "#6c8ebf"},
+            },
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "x": per_day["day"],
+                "y": per_day["frauds"],
+                "name": t("st.frauds"),
+                "yaxis": "y2",
+                "line": {"color": "#d64545"},
+            },
+        ],
+        "layout": {
+            "title": {"text": t("st.per_day.title")},
+            "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
+            "yaxis": {"title": {"text": t("st.payments")}},
+            "yaxis2": {
+                "title": {"text": t("st.frauds")},
+                "overlaying": "y",
+                "side": "right",
+                "rangemode": "tozero",
+                "showgrid": False,
+            },
+            "legend": {"orientation": "h", "y": -0.25},
+        },
+    }
+
+
+def fraud_scenarios_chart(by_scenario: pd.DataFrame) -> Figure:
+    # Scenario names come from the file; Plotly renders some HTML (links) in
+    # labels, and decodes entities back to text: escaped, they show as written.
+    sc = by_scenario.assign(label=lambda f: f["scenario"].map(lambda s: html.escape(t(f"sc.{s}"))))
+    return {
+        "data": [
+            {
+                "type": "bar",
+                "x": sc["label"],
+                "y": sc["payments"],
+                "customdata": sc["incidents"],
+                "marker": {"color": "#d64545"},
+                "hovertemplate": "%{x}: %{y} (%{customdata} incidents)<extra></extra>",
+            }
+        ],
+        "layout": {
+            "title": {"text": t("st.by_scenario.title")},
+            "xaxis": {"title": {"text": t("ax.scenario")}},
+            "yaxis": {"title": {"text": t("st.frauds")}},
+        },
+    }
+
+
+# --------------------------------------------------------------------------- pipeline
+
+
+def throughput_chart(points: list[tuple[Any, float]]) -> alt.Chart:
+    """Events per second over time, from :func:`desk.pipeline.throughput`."""
+    frame = pd.DataFrame(points, columns=["time", "events_per_s"])
+    return (
+        alt.Chart(frame)
+        .mark_area(line=True, opacity=0.35)
+        .encode(
+            x=alt.X("time:T", title=None),
+            y=alt.Y("events_per_s:Q", title=t("sidebar.events_s")),
+            tooltip=["time:T", alt.Tooltip("events_per_s:Q", format=",.0f")],
+        )
+        .properties(height=220)
+    )
