@@ -22,8 +22,8 @@ from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from detector.backtest import HitMatrix, score_table
 from detector.engine import Detector
+from detector.evaluation import EvalInput, evaluate
 from detector.feed import dataset_events
-from detector.metrics import EvalInput, evaluate
 from detector.rules import RULE_IDS, default_ruleset
 
 PROTOTYPE_EVENTS_PER_S = 169.0

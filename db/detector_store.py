@@ -50,8 +50,9 @@ _DEAD = cast(Table, DeadLetter.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
+# ``*Record``: a plain record handed between packages; ``*Row`` names ORM models only.
 @dataclass(frozen=True)
-class DeadLetterRow:
+class DeadLetterRecord:
     """A message the detector could not use: ``reason`` is short and stable (it labels
     metrics), ``detail`` says what exactly was wrong; ``payload`` is cut to 4 KB when stored."""
 
@@ -65,7 +66,7 @@ class DeadLetterRow:
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxRow:
+class OutboxRecord:
     """A message for Kafka, committed with its batch and published after the commit.
     ``id`` is derived from what the message reports, so a replayed batch adds no second row."""
 
@@ -139,8 +140,8 @@ def save_batch(
     states: Mapping[str, CustomerState],
     offsets: Mapping[tuple[str, int], int],
     expected_offsets: Mapping[tuple[str, int], int | None],
-    dead_letters: Sequence[DeadLetterRow],
-    outbox: Sequence[OutboxRow] = (),
+    dead_letters: Sequence[DeadLetterRecord],
+    outbox: Sequence[OutboxRecord] = (),
     published: Collection[str] = (),
 ) -> None:
     """Write one batch in the caller's transaction; the caller commits.
@@ -211,7 +212,7 @@ def _save_pg(
 
 def load_outbox(
     session: Session, older_than: datetime | None = None, limit: int = OUTBOX_PAGE
-) -> list[OutboxRow]:
+) -> list[OutboxRecord]:
     """Messages committed but not yet acknowledged by a broker, oldest first, at most
     ``limit`` (an outbox that grew during a long broker outage is sent page by page)."""
     t = _OUTBOX
@@ -220,7 +221,7 @@ def load_outbox(
         stmt = stmt.where(t.c.created_at < older_than)
     rows = session.execute(stmt.order_by(t.c.created_at, t.c.id).limit(limit))
     return [
-        OutboxRow(i, topic, key, bytes(value), headers) for i, topic, key, value, headers in rows
+        OutboxRecord(i, topic, key, bytes(value), headers) for i, topic, key, value, headers in rows
     ]
 
 
@@ -233,7 +234,7 @@ def delete_outbox(session: Session, ids: Collection[str]) -> None:
         session.execute(delete(_OUTBOX).where(_OUTBOX.c.id.in_(part)))
 
 
-def _outbox_rows(rows: Sequence[OutboxRow], now: datetime) -> list[dict[str, Any]]:
+def _outbox_rows(rows: Sequence[OutboxRecord], now: datetime) -> list[dict[str, Any]]:
     return [
         {
             "id": r.id,
@@ -385,7 +386,9 @@ def _is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _dead_letter_rows(dead_letters: Sequence[DeadLetterRow], now: datetime) -> list[dict[str, Any]]:
+def _dead_letter_rows(
+    dead_letters: Sequence[DeadLetterRecord], now: datetime
+) -> list[dict[str, Any]]:
     return [
         {
             "source_topic": d.source_topic,

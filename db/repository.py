@@ -1,4 +1,4 @@
-"""The functions the detector service and the pages call; one import for all of them.
+"""The storage functions the detector service and the desk call; one import for all of them.
 
 Every function takes a ``Session`` and works in its transaction: the caller commits (except
 for the audit line of a losing decision, which ``decide`` commits on its own).
@@ -20,8 +20,8 @@ from db.alerts import (
     stats,
 )
 from db.detector_store import (
-    DeadLetterRow,
-    OutboxRow,
+    DeadLetterRecord,
+    OutboxRecord,
     alert_id_for,
     count_outbox,
     delete_outbox,
@@ -56,10 +56,10 @@ __all__ = [
     "AlertSort",
     "AlertStats",
     "DbError",
-    "DeadLetterRow",
+    "DeadLetterRecord",
     "DecisionConflict",
     "OffsetConflict",
-    "OutboxRow",
+    "OutboxRecord",
     "RulesetConflict",
     "RulesetInfo",
     "RulesetNotFound",

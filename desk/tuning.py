@@ -34,14 +34,14 @@ from db.rulesets import (
 from desk.auth import Permission, Principal, authorize
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
 from detector.errors import RuleSetError
-from detector.feed import dataset_events
-from detector.metrics import (
+from detector.evaluation import (
     BacktestMetrics,
     UnlabelledSummary,
     evaluate,
     pr_curve,
     unlabelled_summary,
 )
+from detector.feed import dataset_events
 from detector.rules import MAX_POINTS, RULE_DEFS, RULE_IDS, RuleDef, RuleSet
 from detector.suggest import Objective
 

@@ -17,8 +17,8 @@ from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
 from detector.backtest import build_hit_matrix, evaluate_ruleset
 from detector.errors import DetectorError
+from detector.evaluation import unlabelled_summary
 from detector.kafka_admin import ensure_topics
-from detector.metrics import unlabelled_summary
 from detector.report import render_text, render_unlabelled_text
 from detector.rule_files import read_ruleset
 from detector.rules import RULE_IDS, default_ruleset

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.settings import Settings
 from db import repository as repo
-from db.repository import DeadLetterRow, OffsetConflict, OutboxRow
+from db.repository import DeadLetterRecord, OffsetConflict, OutboxRecord
 from db.types import utc_now
 from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, format_ts, load_json
@@ -256,7 +256,7 @@ class DetectorService:
             work = self._states
             detector = Detector(self._ruleset, work)
             verdicts: list[tuple[Verdict, Payment]] = []
-            dead: list[DeadLetterRow] = []
+            dead: list[DeadLetterRecord] = []
             dead_records: list[Record] = []
             offsets: dict[TopicPartition, int] = {}
             payments = 0
@@ -275,7 +275,7 @@ class DetectorService:
                     )
                 if error is not None:
                     dead.append(
-                        DeadLetterRow(
+                        DeadLetterRecord(
                             r.topic, r.partition, r.offset, error.reason, error.detail,
                             _excerpt(r.value),
                         )
@@ -297,7 +297,7 @@ class DetectorService:
                 if id(i) in self._late and i.event is not None and id(i.event) not in repeated
             ]
             flagged = [p for _, p in verdicts if p.customer_id in unknown]
-            outbox: list[OutboxRow] = []
+            outbox: list[OutboxRecord] = []
             if self.sink is not None:
                 outbox = [self.sink.alert(v, p, p.customer_id in unknown) for v, p in alerts]
                 outbox += [
@@ -348,7 +348,7 @@ class DetectorService:
             format_ts(first.event.ts_ms),
         )  # fmt: skip
 
-    def _count_unknown(self, flagged: list[Payment], dead: list[DeadLetterRow]) -> None:
+    def _count_unknown(self, flagged: list[Payment], dead: list[DeadLetterRecord]) -> None:
         refused = sum(1 for d in dead if d.reason == "unknown_customer")
         self.telemetry.unknown_customers.labels("flagged").inc(len(flagged))
         self.telemetry.unknown_customers.labels("dead_lettered").inc(refused)
@@ -451,7 +451,7 @@ class DetectorService:
         them too: at-least-once, deduplicated downstream by alert id."""
         assert self.sink is not None
         stale = utc_now() - timedelta(seconds=OUTBOX_STALE_S)
-        rows: list[OutboxRow] = []
+        rows: list[OutboxRecord] = []
 
         def read(session: Session) -> None:
             self.telemetry.outbox_pending.set(repo.count_outbox(session))

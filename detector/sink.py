@@ -1,6 +1,6 @@
 """Publishes the detector's alerts and dead letters to Kafka from its transactional outbox.
 
-A batch's messages are committed with the batch (``db.detector_store.OutboxRow``) and handed
+A batch's messages are committed with the batch (``db.detector_store.OutboxRecord``) and handed
 to :class:`AlertSink` after the commit, so a broker's acknowledgement is never awaited on the
 way from an event to its committed alert.  Acknowledged ids are collected for the next batch
 to delete; a failed delivery is retried with its own back-off; rows left by a crash, or by an
@@ -22,7 +22,7 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from common.settings import Settings
-from db.detector_store import DeadLetterRow, OutboxRow, alert_id_for
+from db.detector_store import DeadLetterRecord, OutboxRecord, alert_id_for
 from detector.backoff import backoff
 from detector.engine import Verdict
 from detector.errors import DetectorError
@@ -86,7 +86,7 @@ def dead_letter_message(
 
 @dataclass
 class _Retry:
-    row: OutboxRow
+    row: OutboxRecord
     delays: Iterator[float] = field(default_factory=lambda: backoff(RETRY_FIRST_S, RETRY_MAX_S))
     due: float = 0.0
 
@@ -100,7 +100,7 @@ class AlertSink:
             )
         )
         self._producer = producer or self._new_producer()
-        self._in_flight: dict[str, OutboxRow] = {}  # sent or waiting to be resent, not acked
+        self._in_flight: dict[str, OutboxRecord] = {}  # sent or waiting to be resent, not acked
         self._delivered: set[str] = set()
         self._retries: dict[str, _Retry] = {}
         self._fatal = False
@@ -110,15 +110,15 @@ class AlertSink:
 
     def alert(
         self, verdict: Verdict, payment: Payment, unknown_customer: bool = False
-    ) -> OutboxRow:
+    ) -> OutboxRecord:
         body = alert_body(verdict, payment)
         if unknown_customer:  # not in the customer reference: no new customer to trust
             body["unknown_customer"] = True
-        return OutboxRow(
+        return OutboxRecord(
             str(body["alert_id"]), self.topics.alerts, verdict.customer_id, orjson.dumps(body)
         )
 
-    def dead_letter(self, row: DeadLetterRow, record: Record) -> OutboxRow:
+    def dead_letter(self, row: DeadLetterRecord, record: Record) -> OutboxRecord:
         value, headers = dead_letter_message(
             row.reason, record.topic, record.partition, record.offset, record.value
         )
@@ -127,11 +127,11 @@ class AlertSink:
         if key is None and record.key is not None:
             # The outbox stores keys as text: a binary key rides in a header instead.
             headers["source_key_b64"] = base64.b64encode(record.key).decode("ascii")
-        return OutboxRow(ident, self.topics.dead_letter, key, value, headers)
+        return OutboxRecord(ident, self.topics.dead_letter, key, value, headers)
 
     # --- publishing (after the commit) -------------------------------------------------------
 
-    def publish(self, rows: list[OutboxRow]) -> None:
+    def publish(self, rows: list[OutboxRecord]) -> None:
         """Send committed rows; returns without waiting for the brokers."""
         for row in rows:
             if row.id in self._in_flight:
@@ -176,7 +176,7 @@ class AlertSink:
                 f"{timeout_s:.0f}s; they stay in the outbox and are sent again later"
             )
 
-    def _send(self, row: OutboxRow) -> None:
+    def _send(self, row: OutboxRecord) -> None:
         for attempt in range(2):
             try:
                 self._producer.produce(
@@ -211,7 +211,7 @@ class AlertSink:
             self._fatal = True
         self._failure(row, f"{err.name()}: {err.str()}")
 
-    def _failure(self, row: OutboxRow, error: str) -> None:
+    def _failure(self, row: OutboxRecord, error: str) -> None:
         # librdkafka has already retried for message.timeout.ms: back off before resending.
         retry = self._retries.setdefault(row.id, _Retry(row))
         delay = next(retry.delays)

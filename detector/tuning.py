@@ -21,7 +21,7 @@ from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import Dataset, read_dataset
 from detector.backtest import HitMatrix, build_hit_matrix, evaluate_ruleset
-from detector.metrics import BacktestMetrics, evaluate
+from detector.evaluation import BacktestMetrics, evaluate
 from detector.rules import RULE_IDS, RuleSet
 from detector.suggest import Objective, Suggestion, objective_value, suggest_weights
 from detector.validation import (

@@ -222,7 +222,7 @@ class WriteDeadLetter(MapFunction, _Database):
         topic, partition, offset, reason, detail, raw = value
         self.write(
             dead_letters=[
-                repo.DeadLetterRow(topic, partition, offset, reason, detail, _excerpt(raw))
+                repo.DeadLetterRecord(topic, partition, offset, reason, detail, _excerpt(raw))
             ]
         )
         body, headers = dead_letter_message(reason, topic, partition, offset, raw)

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from db.alerts import AlertFilters, alert_history, count_alerts, decide, get_alert, list_alerts
-from db.detector_store import OutboxRow, alert_id_for, load_offsets, load_outbox, load_states
+from db.detector_store import OutboxRecord, alert_id_for, load_offsets, load_outbox, load_states
 from db.engine import make_engine
 from db.errors import DecisionConflict, OffsetConflict
 from db.migrate import upgrade
@@ -22,7 +22,7 @@ from db.models import Alert, AlertReason, DeadLetter
 from db.rulesets import active_ruleset, list_rulesets, publish_ruleset
 from detector.rules import default_ruleset
 from tests.integration.db.race import at_once
-from tests.unit.db.builders import DeadLetterRow, batch, scored, session_of, write
+from tests.unit.db.builders import DeadLetterRecord, batch, scored, session_of, write
 
 pytestmark = pytest.mark.integration
 
@@ -82,8 +82,8 @@ def test_fenced_batch_writes_nothing(pg_engine: Engine) -> None:
         with pytest.raises(OffsetConflict) as info:
             write(s, pairs, states, offsets={KEY: 120, ("payments", 1): 5},
                   expected={KEY: 90, ("payments", 1): None},
-                  dead_letters=[DeadLetterRow("payments", 0, 95, "bad", "", b"\x00")],
-                  outbox=[OutboxRow("ALT-X", "fraud-alerts", None, b"x")])  # fmt: skip
+                  dead_letters=[DeadLetterRecord("payments", 0, 95, "bad", "", b"\x00")],
+                  outbox=[OutboxRecord("ALT-X", "fraud-alerts", None, b"x")])  # fmt: skip
         s.rollback()
         assert (info.value.partition, info.value.expected, info.value.found) == (0, 90, 100)
         assert load_offsets(s, "g") == {KEY: 100}
@@ -125,7 +125,7 @@ def test_two_consumers_racing_for_a_new_partition_one_is_fenced(pg_engine: Engin
 
 
 def test_dead_letters_with_nul_bytes_are_stored_once(pg_engine: Engine) -> None:
-    letter = DeadLetterRow("payments", 2, 7, "bad\x00reason", "d", b"\x00\xff" + b"x" * 9000)
+    letter = DeadLetterRecord("payments", 2, 7, "bad\x00reason", "d", b"\x00\xff" + b"x" * 9000)
     with session_of(pg_engine) as s:
         write(s, [], dead_letters=[letter])
         write(s, [], dead_letters=[letter])
@@ -213,8 +213,8 @@ def test_postgresql_and_sqlite_store_the_same_rows(pg_engine: Engine, tmp_path: 
     from db.models import DetectorStateRow
 
     pairs, states = scored(batch(60))
-    dead = [DeadLetterRow("payments", 1, o, "bad\x00", "why", b"\xff" * o) for o in (3, 9000)]
-    outbox = [OutboxRow("ALT-1", "fraud-alerts", "C1", b"\x00\x01", {"h": "v"})]
+    dead = [DeadLetterRecord("payments", 1, o, "bad\x00", "why", b"\xff" * o) for o in (3, 9000)]
+    outbox = [OutboxRecord("ALT-1", "fraud-alerts", "C1", b"\x00\x01", {"h": "v"})]
 
     def write_twice(engine: Engine) -> None:
         with session_of(engine) as s:
@@ -264,8 +264,8 @@ def test_postgresql_and_sqlite_store_the_same_rows(pg_engine: Engine, tmp_path: 
 
 def test_outbox_round_trips_binary_values_and_headers(pg_engine: Engine) -> None:
     rows = [
-        OutboxRow("ALT-P1", "fraud-alerts", "C1", b'{"score": 90}'),
-        OutboxRow("DLQ-payments-0-7", "dead-letters", None, b"\x00\xff\n", {"reason": "bad"}),
+        OutboxRecord("ALT-P1", "fraud-alerts", "C1", b'{"score": 90}'),
+        OutboxRecord("DLQ-payments-0-7", "dead-letters", None, b"\x00\xff\n", {"reason": "bad"}),
     ]
     with session_of(pg_engine) as s:
         write(s, [], outbox=rows)

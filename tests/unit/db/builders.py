@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from db import accounts
-from db.detector_store import DeadLetterRow, OutboxRow, save_batch
+from db.detector_store import DeadLetterRecord, OutboxRecord, save_batch
 from db.models import User
 from db.types import utc_now
 from desk.auth import Principal
@@ -23,7 +23,7 @@ from detector.state import CustomerState
 from tests.unit.detector.factories import ms, pay
 
 __all__ = [
-    "DeadLetterRow",
+    "DeadLetterRecord",
     "Pair",
     "batch",
     "ms",
@@ -83,8 +83,8 @@ def write(
     group_id: str = "g",
     offsets: dict[tuple[str, int], int] | None = None,
     expected: dict[tuple[str, int], int | None] | None = None,
-    dead_letters: Sequence[DeadLetterRow] = (),
-    outbox: Sequence[OutboxRow] = (),
+    dead_letters: Sequence[DeadLetterRecord] = (),
+    outbox: Sequence[OutboxRecord] = (),
     published: Collection[str] = (),
 ) -> None:
     save_batch(

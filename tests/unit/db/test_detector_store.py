@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from db.alerts import decide, get_alert
 from db.detector_store import (
     MAX_PAYLOAD_BYTES,
-    OutboxRow,
+    OutboxRecord,
     alert_id_for,
     delete_outbox,
     load_offsets,
@@ -21,7 +21,7 @@ from db.detector_store import (
 )
 from db.errors import OffsetConflict
 from db.models import Alert, AlertReason, DeadLetter, DetectorStateRow
-from tests.unit.db.builders import DeadLetterRow, batch, scored, write
+from tests.unit.db.builders import DeadLetterRecord, batch, scored, write
 
 KEY = ("payments", 0)
 
@@ -134,7 +134,7 @@ def test_a_zombie_consumer_is_fenced_off_and_writes_nothing(
     pairs, states = scored(batch(10))
     with pytest.raises(OffsetConflict) as info:
         write(session, pairs, states, offsets={KEY: 20}, expected={KEY: expected},
-              dead_letters=[DeadLetterRow("payments", 0, 12, "bad", "why", "x")])  # fmt: skip
+              dead_letters=[DeadLetterRecord("payments", 0, 12, "bad", "why", "x")])  # fmt: skip
     session.rollback()
     assert (info.value.topic, info.value.partition) == KEY
     assert (info.value.expected, info.value.found) == (expected, found)
@@ -150,12 +150,12 @@ def test_expecting_an_offset_where_none_is_stored_is_a_conflict(session: Session
 
 def test_dead_letters_are_stored_once_per_message(session: Session) -> None:
     letters = [
-        DeadLetterRow("payments", 0, 7, "invalid_json", "line 1 column 2", b"{not json"),
-        DeadLetterRow("payments", 1, 7, "missing_field", "no payment_id", "{}"),
+        DeadLetterRecord("payments", 0, 7, "invalid_json", "line 1 column 2", b"{not json"),
+        DeadLetterRecord("payments", 1, 7, "missing_field", "no payment_id", "{}"),
     ]
     write(session, [], dead_letters=letters)
     session.commit()
-    write(session, [], dead_letters=[*letters, DeadLetterRow("payments", 0, 8, "x", "y", "z")])
+    write(session, [], dead_letters=[*letters, DeadLetterRecord("payments", 0, 8, "x", "y", "z")])
     session.commit()
     rows = session.scalars(select(DeadLetter).order_by(DeadLetter.id)).all()
     assert [(r.partition, r.offset) for r in rows] == [(0, 7), (1, 7), (0, 8)]
@@ -174,8 +174,8 @@ def test_payloads_are_cut_to_4_kb_on_a_character_boundary() -> None:
 
 
 OUTBOX = [
-    OutboxRow("ALT-P1", "fraud-alerts", "C1", b'{"score": 90}'),
-    OutboxRow("DLQ-payments-0-7", "dead-letters", None, b"\x00\xffnot json", {"reason": "bad"}),
+    OutboxRecord("ALT-P1", "fraud-alerts", "C1", b'{"score": 90}'),
+    OutboxRecord("DLQ-payments-0-7", "dead-letters", None, b"\x00\xffnot json", {"reason": "bad"}),
 ]
 
 

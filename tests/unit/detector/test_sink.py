@@ -13,7 +13,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 
 from common.settings import Settings
-from db.detector_store import DeadLetterRow, OutboxRow
+from db.detector_store import DeadLetterRecord, OutboxRecord
 from detector import sink as sink_module
 from detector.ordering import Record
 from detector.sink import AlertSink, SinkError
@@ -52,7 +52,7 @@ class FakeProducer:
         return len(self._callbacks)
 
 
-ROWS = [OutboxRow(f"ALT-P{i}", "fraud-alerts", f"C{i}", b"{}") for i in range(3)]
+ROWS = [OutboxRecord(f"ALT-P{i}", "fraud-alerts", f"C{i}", b"{}") for i in range(3)]
 
 
 @pytest.fixture
@@ -135,7 +135,7 @@ def test_a_fatal_producer_error_starts_a_new_producer_that_resends(producer) -> 
 def test_a_dead_letter_too_large_to_send_is_cut_and_says_so() -> None:
     sink = AlertSink(Settings(), FakeProducer())  # type: ignore[arg-type]
     record = Record("payments", 0, 5, None, b"x" * 1_000_000, 0.0)
-    letter = sink.dead_letter(DeadLetterRow("payments", 0, 5, "too_large", "", ""), record)
+    letter = sink.dead_letter(DeadLetterRecord("payments", 0, 5, "too_large", "", ""), record)
     assert len(letter.value) == sink_module.DEAD_LETTER_MAX_BYTES
     assert letter.headers is not None and letter.headers["truncated_from_bytes"] == "1000000"
 
@@ -182,7 +182,7 @@ def test_alert_and_dead_letter_messages() -> None:
     assert row.topic == Settings().topics.alerts
     assert b'"score":%d' % verdict.score in row.value
     record = Record("payments", 2, 41, None, b"{oops", 0.0)
-    letter = sink.dead_letter(DeadLetterRow("payments", 2, 41, "invalid_json", "", ""), record)
+    letter = sink.dead_letter(DeadLetterRecord("payments", 2, 41, "invalid_json", "", ""), record)
     assert letter.id == "DLQ-payments-2-41" and letter.value == b"{oops"
     assert letter.headers == {
         "reason": "invalid_json",
@@ -194,7 +194,7 @@ def test_alert_and_dead_letter_messages() -> None:
 
 def test_a_dead_letter_keeps_the_original_key() -> None:
     sink = AlertSink(Settings(), FakeProducer())  # type: ignore[arg-type]
-    row = DeadLetterRow("payments", 2, 41, "invalid_json", "", "")
+    row = DeadLetterRecord("payments", 2, 41, "invalid_json", "", "")
     text = sink.dead_letter(row, Record("payments", 2, 41, b"C000042", b"{oops", 0.0))
     assert text.key == "C000042" and "source_key_b64" not in (text.headers or {})
     binary = sink.dead_letter(row, Record("payments", 2, 41, b"\xff\x00k", b"{oops", 0.0))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from detector.errors import EvaluationError
-from detector.metrics import (
+from detector.evaluation import (
     DayReview,
     EvalInput,
     ScenarioRecall,
