@@ -83,10 +83,14 @@ def attempt_everywhere(engine: Engine) -> None:
         out = sign_in(sessions, payload, payload, timedelta(minutes=1), timedelta(hours=1))
         assert out.principal is None
     after = _row_counts(engine)
-    # Only the failed sign-ins were added (to the audit trail): every table is still there
+    # Only the failed sign-ins were added: to the audit trail, and one failure counter per
+    # name without an account (the lockout of unknown names).  Every table is still there
     # with every row.
     assert set(after) == set(before)
     assert after["audit_log"] == before["audit_log"] + len(SQL)
-    assert {k: v for k, v in after.items() if k != "audit_log"} == {
-        k: v for k, v in before.items() if k != "audit_log"
+    names = {p.strip().lower()[:64] for p in SQL}
+    assert after["sign_in_failures"] == before["sign_in_failures"] + len(names)
+    counters = {"audit_log", "sign_in_failures"}
+    assert {k: v for k, v in after.items() if k not in counters} == {
+        k: v for k, v in before.items() if k not in counters
     }
