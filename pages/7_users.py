@@ -66,7 +66,8 @@ st.dataframe(
 )
 
 left, right = st.columns(2)
-with left, st.form("us_create", clear_on_submit=True):
+# Fields stay after a refusal (to fix one of them); they empty once the account exists.
+with left, st.form("us_create"):
     st.subheader(t("us.create"))
     name = st.text_input(t("us.user"), max_chars=64, key="us_name")
     display = st.text_input(t("us.display_name"), max_chars=128, key="us_display")
@@ -76,6 +77,8 @@ with left, st.form("us_create", clear_on_submit=True):
     )
     submit = st.form_submit_button(t("us.create"), type="primary", icon=":material/person_add:")
     if submit and act(auth.create_user, name, role, password, display or None):
+        for key in ("us_name", "us_display", "us_password"):
+            del st.session_state[key]
         done(t("us.created", name=name.strip().lower()))
 
 with right:

@@ -368,12 +368,12 @@ def _account_menu() -> None:
     if who is None:
         return
     st.caption(t("me.signed_in", name=inert(who.username), role=t(f"role.{who.role}")))
-    c = st.columns(2)
-    if c[0].button(t("me.sign_out"), key="me_sign_out", icon=":material/logout:"):
+    # One button a line, full width: side by side, the sidebar cuts their labels.
+    if st.button(t("me.sign_out"), key="me_sign_out", icon=":material/logout:", width="stretch"):
         sign_out()
         st.rerun()
     with (
-        c[1].popover(t("in.password"), icon=":material/key:"),
+        st.popover(t("in.password"), icon=":material/key:", width="stretch"),
         st.form("me_password", clear_on_submit=True),
     ):
         current = st.text_input(t("me.current"), type="password", max_chars=256, key="me_current")

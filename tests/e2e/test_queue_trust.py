@@ -242,3 +242,26 @@ def test_finding_2_a_hidden_selection_keeps_its_detail(
     expect(page.get_by_text("Sélectionnez une alerte")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "finding2_fr.png"))
     assert console.errors == [], "\n".join(console.errors)
+
+
+def test_finding_8_account_form_keeps_its_fields_and_sidebar_buttons_fit(
+    server: str, alerts_db: Path, page: Page
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    _sign_in(page, server)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    for name in ("Sign out", "Password"):
+        button = sidebar.get_by_role("button", name=re.compile(name)).first
+        label = button.locator("p").first
+        assert label.evaluate("e => e.scrollWidth <= e.clientWidth"), f"{name} is cut"
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Users").click()
+    expect(page.locator("h1", has_text="Users")).to_be_visible(timeout=60_000)
+    _settle(page)
+    form = page.locator('[data-testid="stForm"]').first
+    form.get_by_role("textbox", name="Account", exact=True).fill("x")
+    form.get_by_role("textbox", name="Initial password").fill("short")
+    form.get_by_role("button", name=re.compile("Create")).click()
+    _settle(page)
+    expect(page.get_by_text(re.compile("user name")).first).to_be_visible()
+    assert form.get_by_role("textbox", name="Account", exact=True).input_value() == "x"
+    assert form.get_by_role("textbox", name="Initial password").input_value() == "short"

@@ -102,6 +102,8 @@ def test_admin_creates_and_edits_a_user(data_dir: Path) -> None:
     at.button(key=CREATE).click().run()
     assert_clean(at)
     assert any("new.analyst" in s.value for s in at.success)
+    assert at.text_input(key="us_name").value == ""  # emptied once created
+    assert at.text_input(key="us_password").value == ""
     (user,) = _db_rows(User, User.username == "new.analyst")
     assert user.role == "analyst" and user.created_by == "root"
     at.selectbox(key="us_pick").set_value("new.analyst").run()
@@ -128,6 +130,9 @@ def test_users_page_shows_bad_input_without_creating_anything(data_dir: Path) ->
     assert not at.exception
     assert any("user name" in e.value for e in at.error)
     assert [u.username for u in _db_rows(User)] == ["root"]
+    # What was typed stays, to be corrected.
+    assert at.text_input(key="us_name").value == "x"
+    assert at.text_input(key="us_password").value == "short"
 
 
 def test_an_analyst_cannot_open_the_users_page(data_dir: Path) -> None:
