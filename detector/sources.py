@@ -7,6 +7,7 @@ apart, which is what keeps the embedded demo and the live pipeline honest with e
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,11 +17,16 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka import TopicPartition as KTopicPartition
 
 from common.settings import Settings
+from detector.backoff import backoff
 from detector.feed import OutMessage
 from detector.ordering import Record, TopicPartition
 
 LONG_WAIT_S = 0.02
 FETCH_WAIT_MAX_MS = 500  # Kafka's own default
+# A leader election after a broker restart takes seconds; a minute of no answer is an outage.
+WATERMARK_RETRY_S = 60.0
+
+log = logging.getLogger(__name__)
 
 OffsetLookup = Callable[[list[TopicPartition]], dict[TopicPartition, int]]
 
@@ -188,8 +194,21 @@ class KafkaSource:
 
     @staticmethod
     def _low_watermark(c: Consumer, p: KTopicPartition) -> int:
-        low, _ = c.get_watermark_offsets(KTopicPartition(p.topic, p.partition), timeout=10)
-        return int(low)
+        """Where a partition without a stored offset starts.  Right after a broker restart the
+        leader can be briefly unknown (NOT_LEADER, timeouts): retry a bounded time rather than
+        let the exception escape the assignment callback and stop the detector."""
+        waits = backoff(0.2, 2.0)
+        deadline = time.monotonic() + WATERMARK_RETRY_S
+        while True:
+            try:
+                low, _ = c.get_watermark_offsets(KTopicPartition(p.topic, p.partition), timeout=5)
+                return int(low)
+            except KafkaException as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("%s[%d]: low watermark not known yet (%s); retrying",
+                            p.topic, p.partition, exc)  # fmt: skip
+                time.sleep(next(waits))
 
     def seek(self, offsets: dict[TopicPartition, int]) -> None:
         assert self._consumer is not None
