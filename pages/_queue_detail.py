@@ -36,6 +36,8 @@ ACTIONS: tuple[tuple[str, str, str], ...] = (
     ("INVESTIGATE", "queue.investigate", "🔎"),
 )
 DECIDED = ("APPROVED", "BLOCKED")
+# The audit trail's actions in words; any other (a lost race) reads as a conflict.
+DECISION_LABELS = {action: key for action, key, _ in ACTIONS}
 FLASH = "q_flash"
 # (kind, action, ((id, version), ...), how many already decided, target) awaiting a yes
 CONFIRM = "q_confirm"
@@ -331,12 +333,12 @@ def _body(detail: q.AlertDetail, history: q.CustomerHistory) -> None:
     _table(
         [
             {
-                "at": _fmt(d.at),
-                "actor": d.actor,
-                "action": d.action,
-                "from": status_label(d.from_status or ""),
-                "to": status_label(d.to_status or ""),
-                "note": d.note or "",
+                t("au.col.at"): _fmt(d.at),
+                t("au.actor"): d.actor,
+                t("au.action"): t(DECISION_LABELS.get(d.action, "queue.h.conflict")),
+                t("queue.h.from"): status_label(d.from_status or ""),
+                t("queue.h.to"): status_label(d.to_status or ""),
+                t("queue.note"): d.note or "",
             }
             for d in detail.decisions
         ],
@@ -345,17 +347,32 @@ def _body(detail: q.AlertDetail, history: q.CustomerHistory) -> None:
     h1, h2 = st.columns(2)
     with h1:
         st.markdown(f"**{t('queue.history')}: {t('queue.payments')}**")
-        _table([p.__dict__ for p in history.payments], t("queue.no_payments"))
+        _table(
+            [
+                {
+                    t("col.payment"): p.payment_id,
+                    t("col.time"): _fmt(p.attempt_ts),
+                    t("col.amount"): p.amount,
+                    t("queue.h.currency"): p.currency or "",
+                    t("ax.method"): p.method or "",
+                    t("queue.h.result"): p.result,
+                    t("ax.country"): p.country or "",
+                    t("ax.device"): p.device or "",
+                }
+                for p in history.payments
+            ],
+            t("queue.no_payments"),
+        )
     with h2:
         st.markdown(f"**{t('queue.earlier_alerts')}**")
         _table(
             [
                 {
-                    "alert_id": a.alert_id,
-                    "time": _fmt(a.event_ts),
-                    "score": a.score,
-                    "status": status_label(a.status),
-                    "decided_by": a.decided_by or "",
+                    t("queue.col.id"): a.alert_id,
+                    t("col.time"): _fmt(a.event_ts),
+                    t("queue.col.score"): a.score,
+                    t("queue.status"): status_label(a.status),
+                    t("queue.h.decided_by"): a.decided_by or "",
                 }
                 for a in history.alerts
             ],
@@ -375,4 +392,14 @@ def _timeline(session_id: str | None) -> None:
     if tl.problem:
         st.code(tl.problem, language=None, wrap_lines=True)
     if tl.events:
-        _table([{"ts": _fmt(e.ts), "kind": e.kind, "detail": e.summary} for e in tl.events], "")
+        _table(
+            [
+                {
+                    t("col.time"): _fmt(e.ts),
+                    t("queue.h.kind"): e.kind,
+                    t("queue.detail_col"): e.summary,
+                }
+                for e in tl.events
+            ],
+            "",
+        )

@@ -176,4 +176,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "queue.age.d": ("{n} j", "{n} d"),
     "queue.age.h": ("{n} h", "{n} h"),
     "queue.age.m": ("{n} min", "{n} min"),
+    "queue.h.from": ("De", "From"),
+    "queue.h.to": ("Vers", "To"),
+    "queue.h.conflict": ("Conflit (tentative perdue)", "Conflict (lost race)"),
+    "queue.h.currency": ("Devise", "Currency"),
+    "queue.h.result": ("Issue du paiement", "Payment result"),
+    "queue.h.decided_by": ("Décidée par", "Decided by"),
+    "queue.h.kind": ("Type", "Kind"),
 }

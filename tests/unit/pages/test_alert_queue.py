@@ -336,6 +336,11 @@ def test_re_deciding_shows_the_previous_decision_and_asks_first(db) -> None:
     assert_clean(at)
     a = _alert(db, alert_id)
     assert (a.status, a.row_version) == ("APPROVED", 3)
+    # The alert's audit trail, in words of the page's language.
+    (trail,) = [d.value for d in at.dataframe if "Qui" in d.value.columns]
+    assert list(trail.columns) == ["Quand (UTC)", "Qui", "Action", "De", "Vers", "Note"]
+    assert list(trail["Action"]) == ["Bloquer", "Approuver"]
+    assert list(trail["Vers"]) == ["Bloquée", "Approuvée"]
 
 
 def _fields(at) -> set[str]:
@@ -417,8 +422,9 @@ class _Archive:
 
 
 def _timeline(at) -> list[str]:
-    (frame,) = [d.value for d in at.dataframe if list(d.value.columns) == ["ts", "kind", "detail"]]
-    return list(frame["kind"])
+    headers = ["Date (UTC)", "Type", "Détail"]
+    (frame,) = [d.value for d in at.dataframe if list(d.value.columns) == headers]
+    return list(frame["Type"])
 
 
 @pytest.mark.parametrize("down", [False, True])
