@@ -92,7 +92,7 @@ class Settings:
     app_detector: int = 1  # 0: the app only reads (a separate detector service consumes)
     # detector.ordering: a partition read to its end and silent this long stops holding back
     # the other topic's events (the end of a stream, a topic nobody writes).
-    order_idle_ms: int = 2000
+    order_idle_ms: int = 5000
     # An event further ahead than this of its partition's event time, or (live) of the wall
     # clock, is dead-lettered as future_timestamp: it moves no watermark and no state.
     max_ahead_ms: int = 7 * 86_400_000

@@ -52,6 +52,18 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def expected(dataset: Path) -> Expected:
     """What the backtest path says: the reference every live run must equal exactly."""
+    return expectation(dataset)
+
+
+@pytest.fixture(scope="session")
+def full_dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Expected]:
+    """The default-size dataset (~79,000 input events), for what only shows at volume."""
+    out = tmp_path_factory.mktemp("pipeline-full-ds")
+    generate(out, GenParams(seed=11))
+    return out, expectation(out)
+
+
+def expectation(dataset: Path) -> Expected:
     ds = read_dataset(dataset)
     det = Detector(default_ruleset())
     events = dataset_events(ds)

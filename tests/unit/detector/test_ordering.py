@@ -150,5 +150,5 @@ def test_drain_respects_the_batch_limit() -> None:
     for k in range(10):
         m.add(item(EV, k, cart(k)))
     m.mark_eof(PAY, 0, now_s=0.0)
-    assert len(m.drain(now_s=3.0, limit=4)) == 4
+    assert len(m.drain(now_s=6.0, limit=4)) == 4
     assert m.pending == 6
