@@ -106,8 +106,12 @@ rt = runtime()
 root = studio.datasets_root(rt.settings.data_dir)
 show_flash()
 
+# Keyed: the tab the user is on stays open through the reruns an action makes (a new key per
+# language, as the selection is kept by label).
 tab_gen, tab_sets, tab_import = st.tabs(
-    [t("st.generate"), t("st.tab.datasets"), t("st.import_btn")]
+    [t("st.generate"), t("st.tab.datasets"), t("st.import_btn")],
+    key=f"st_tab.{lang()}",
+    on_change="rerun",
 )
 
 # --------------------------------------------------------------------------- generate

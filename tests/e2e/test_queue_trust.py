@@ -265,3 +265,22 @@ def test_finding_8_account_form_keeps_its_fields_and_sidebar_buttons_fit(
     expect(page.get_by_text(re.compile("user name")).first).to_be_visible()
     assert form.get_by_role("textbox", name="Account", exact=True).input_value() == "x"
     assert form.get_by_role("textbox", name="Initial password").input_value() == "short"
+
+
+def test_finding_8_the_studio_keeps_its_tab(server: str, alerts_db: Path, page: Page) -> None:
+    page.set_viewport_size({"width": 1280, "height": 1000})
+    _sign_in(page, server)
+    page.locator('[data-testid="stSidebarNav"] a', has_text="Dataset studio").click()
+    expect(page.locator("h1", has_text="Dataset studio")).to_be_visible(timeout=60_000)
+    _settle(page)
+    tab = page.get_by_role("tab", name="Datasets")
+    tab.click()
+    _settle(page)
+    expect(tab).to_have_attribute("aria-selected", "true")
+    # An action whose message shows above the tabs, then a rerun.
+    page.get_by_role("button", name=re.compile("Replay$")).click()
+    expect(page.get_by_text('Replay of "trust" started.')).to_be_visible(timeout=60_000)
+    _settle(page)
+    page.wait_for_timeout(2_000)  # the page's live counters rerun it meanwhile
+    _settle(page)
+    expect(page.get_by_role("tab", name="Datasets")).to_have_attribute("aria-selected", "true")
