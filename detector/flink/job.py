@@ -18,19 +18,17 @@ from pyflink.common.serialization import SimpleStringSchema
 from pyflink.common.typeinfo import Types
 from pyflink.datastream import DataStream, StreamExecutionEnvironment
 from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSource
+from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
 from common.settings import Settings
 from detector.flink.bridge import ruleset_topic
 from detector.flink.functions import (
     ALERT_ROW,
-    DEAD_ROW,
     DEAD_TAG,
     RULESETS,
     Decode,
     Score,
-    WriteAlert,
-    WriteDeadLetter,
 )
 
 JOB_NAME = "kvt-fraud-detector"
@@ -48,6 +46,7 @@ class JobOptions:
     rest_port: int = 0
     python: str = ""  # the interpreter of the Python workers
     connector_jar: str = ""
+    order_jar: str = ""  # detector/flink/java, built by scripts/flink-setup
     ship_code: tuple[str, ...] = ()  # package directories sent to a remote cluster's workers
 
 
@@ -76,8 +75,9 @@ def configuration(settings: Settings, opts: JobOptions) -> Configuration:
         conf["rest.address"] = conf["rest.bind-address"] = "127.0.0.1"
     if opts.python:
         conf["python.executable"] = conf["python.client.executable"] = opts.python
-    if opts.connector_jar:
-        conf["pipeline.jars"] = Path(opts.connector_jar).resolve().as_uri()
+    jars = [Path(j).resolve().as_uri() for j in (opts.connector_jar, opts.order_jar) if j]
+    if jars:
+        conf["pipeline.jars"] = ";".join(jars)
     if opts.restore_from:
         conf["execution.state-recovery.path"] = opts.restore_from
     out = Configuration()
@@ -167,32 +167,44 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
             "events_in", topics.user_events, ("event_timestamp", "ts"), settings, opts.bounded
         )
     )
-    columns = "SELECT `value`, `topic`, `partition`, `offset`, `event_time` FROM "
-    payments = t_env.to_data_stream(t_env.sql_query(columns + "payments_in"))
-    events = t_env.to_data_stream(t_env.sql_query(columns + "events_in"))
 
-    decoded = (
-        payments.union(events)
-        .process(Decode(topics.payments, settings.max_message_bytes), Types.PICKLED_BYTE_ARRAY())
+    # One stream of both topics, released per customer in the engine's order by a small Java
+    # operator (detector/flink/java): its buffer and timers are Flink's keyed state.
+    def view(table: str, kind: int, id_field: str) -> str:
+        text = "CAST(`value` AS STRING)"
+        return (
+            f"SELECT `value`, `topic`, `partition`, `offset`, `event_time`, "
+            f"JSON_VALUE({text}, '$.customer_id') AS customer, {kind} AS kind, "
+            f"JSON_VALUE({text}, '$.{id_field}') AS id FROM {table}"
+        )
+
+    inputs = t_env.to_data_stream(
+        t_env.sql_query(
+            f"{view('events_in', 0, 'event_id')} UNION ALL {view('payments_in', 1, 'payment_id')}"
+        )
+    )
+    jvm = get_gateway().jvm
+    j_inputs = inputs._j_data_stream
+    row_type = j_inputs.getType()
+    ordered = DataStream(
+        j_inputs.keyBy(jvm.kvt.flink.CustomerKey())
+        .process(jvm.kvt.flink.EventTimeSorter(row_type), row_type)
+        .uid("order")
+        .name("event-time order per customer")
+    )
+
+    decoder = Decode(topics.payments, settings.max_message_bytes)
+    alerts = (
+        ordered.flat_map(decoder, Types.PICKLED_BYTE_ARRAY())
         .uid("decode")
         .name("decode")
-    )
-    alerts = (
-        decoded.key_by(lambda pair: pair[0], key_type=Types.STRING())
+        .key_by(lambda pair: pair[0], key_type=Types.STRING())
         .connect(_rulesets(env, settings, opts).broadcast(RULESETS))
-        .process(Score(opts.fail_at, opts.fail_dir), Types.PICKLED_BYTE_ARRAY())
+        .process(Score(opts.fail_at, opts.fail_dir), ALERT_ROW)
         .uid("score")
         .name("score")
-        .map(WriteAlert(), ALERT_ROW)
-        .uid("write-alerts")
-        .name("write alerts to PostgreSQL")
     )
-    dead = (
-        decoded.get_side_output(DEAD_TAG)
-        .map(WriteDeadLetter(), DEAD_ROW)
-        .uid("write-dead-letters")
-        .name("write dead letters to PostgreSQL")
-    )
+    dead = alerts.get_side_output(DEAD_TAG)
 
     keyed = {"key.format": "raw", "key.fields": "k", "value.format": "raw",
              "value.fields-include": "EXCEPT_KEY"}  # fmt: skip

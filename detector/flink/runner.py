@@ -30,8 +30,10 @@ from detector.kafka_admin import ensure_topics
 log = logging.getLogger("kvt.flink")
 
 CONNECTOR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
+ORDER_JAR = "kvt-flink-order.jar"
 JAR_DIR = Path(os.environ.get("KVT_CACHE_DIR", Path.home() / ".cache" / "kvt")) / "flink-jars"
 STOP_TIMEOUT_S = 120.0
+CHECKPOINT_FILE = ".checkpoint"  # in the failure tests' directory: latest completed checkpoint
 
 
 class FlinkJobError(DetectorError):
@@ -52,9 +54,17 @@ class Summary:
 
 
 def connector_jar() -> Path:
-    jar = JAR_DIR / CONNECTOR
+    return _jar(CONNECTOR)
+
+
+def order_jar() -> Path:
+    return _jar(ORDER_JAR)
+
+
+def _jar(name: str) -> Path:
+    jar = JAR_DIR / name
     if not jar.exists():
-        raise FlinkJobError(f"{jar} is missing: run scripts/flink-setup (fetches it with mvn)")
+        raise FlinkJobError(f"{jar} is missing: run scripts/flink-setup")
     return jar
 
 
@@ -144,6 +154,7 @@ def run(
         rest_port=port,
         python=sys.executable,
         connector_jar=str(connector_jar()),
+        order_jar=str(order_jar()),
     )
     if restore:
         log.info("restoring from %s", restore)
@@ -152,16 +163,21 @@ def run(
     summary = Summary(job_id=job_id, restored_from=restore)
     stop = stop or threading.Event()
     _on_signals(stop)
-    log.info("job %s running (REST on 127.0.0.1:%d, parallelism %d)", job_id, port,
-             opts.parallelism)  # fmt: skip
+    # stderr, not the logger: PyFlink's start-up leaves this process's logging unreliable.
+    print(f"job {job_id} running (REST on 127.0.0.1:{port}, parallelism {opts.parallelism})",
+          file=sys.stderr, flush=True)  # fmt: skip
     done = client.get_job_execution_result()
     while not done.done():
         # The REST endpoint starts with the job, and stops with it.
         with contextlib.suppress(OSError):
-            summary.checkpoints = _checkpoint_stats(_rest(port, f"/jobs/{job_id}/checkpoints"))
+            raw = _rest(port, f"/jobs/{job_id}/checkpoints")
+            summary.checkpoints = _checkpoint_stats(raw)
+            if fail_dir:  # the failure tests fail the job only after a new checkpoint
+                latest = ((raw.get("latest") or {}).get("completed") or {}).get("id", 0)
+                (Path(fail_dir) / CHECKPOINT_FILE).write_text(str(latest))
         if stop.is_set():
             savepoint_dir = settings.flink_checkpoints.rstrip("/") + "/savepoints"
-            summary.savepoint = client.stop_with_savepoint(drain, savepoint_dir).result()
+            summary.savepoint = _stop_with_savepoint(client, drain, savepoint_dir)
             break
         bridge.poll()
         time.sleep(0.25)
@@ -173,6 +189,15 @@ def run(
         raise FlinkJobError(f"job {job_id} failed ({_first_line(exc)}); see {log_dir}") from None
     summary.seconds = round(time.monotonic() - t0, 2)
     return summary
+
+
+def _stop_with_savepoint(client: Any, drain: bool, directory: str) -> str:
+    """JobClient.stop_with_savepoint of PyFlink 2.2 calls a Java overload that no longer
+    exists; the current one takes the savepoint format too."""
+    from pyflink.java_gateway import get_gateway
+
+    canonical = get_gateway().jvm.org.apache.flink.core.execution.SavepointFormatType.CANONICAL
+    return str(client._j_job_client.stopWithSavepoint(drain, directory, canonical).get())
 
 
 def bridge_forever(settings: Settings, stop: threading.Event | None = None) -> None:

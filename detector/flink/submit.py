@@ -13,7 +13,7 @@ import sys
 
 from common.settings import ROOT, load_settings
 from detector.flink.job import JOB_NAME, JobOptions, build
-from detector.flink.runner import connector_jar
+from detector.flink.runner import connector_jar, order_jar
 
 PACKAGES = ("common", "data_gen", "db", "detector")
 
@@ -24,6 +24,7 @@ def main() -> None:
         parallelism=settings.flink_parallelism,
         python=sys.executable,
         connector_jar=str(connector_jar()),
+        order_jar=str(order_jar()),
         ship_code=tuple(str(ROOT / p) for p in PACKAGES),
     )
     build(settings, opts).execute(JOB_NAME)

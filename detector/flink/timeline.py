@@ -1,7 +1,8 @@
-"""What the Flink job decides without Flink: event order, pending events, rule-set versions.
+"""What the Flink job decides without Flink: which messages it scores, which rule-set version
+scores a payment.
 
-Kept free of PyFlink so that the rules of the job (which rule set scores a payment, in which
-order a customer's events are applied) are unit-tested in the main environment.
+Kept free of PyFlink so that these rules are unit-tested in the main environment.  (The order
+of a customer's events is kept by the Java operator in detector/flink/java.)
 """
 
 from __future__ import annotations
@@ -22,13 +23,6 @@ Entry = tuple[int, str, dict[str, Any]]
 NO_TIME = -(2**63)
 
 
-def event_order(e: Event) -> tuple[int, int, str]:
-    """The engine's total order (detector.feed): time, clicks before payments, then id."""
-    if isinstance(e, Payment):
-        return (e.ts_ms, 1, e.payment_id)
-    return (e.ts_ms, 0, e.event_id)
-
-
 def decode(is_payment: bool, value: bytes | None, max_bytes: int) -> Event | None:
     """The engine event of an input message; None for a behavioural event that changes no
     state (a page view: the engine would ignore it).  Raises BadMessage, as the service."""
@@ -37,13 +31,6 @@ def decode(is_payment: bool, value: bytes | None, max_bytes: int) -> Event | Non
         return decode_payment(obj)
     a = decode_activity(obj)
     return a if a.event_type in STATEFUL_EVENT_TYPES else None
-
-
-def split_due(pending: Sequence[Event], until_ms: int) -> tuple[list[Event], list[Event]]:
-    """Pending events up to `until_ms` in engine order, and the ones still to wait."""
-    due = sorted((e for e in pending if e.ts_ms <= until_ms), key=event_order)
-    rest = [e for e in pending if e.ts_ms > until_ms]
-    return due, rest
 
 
 # --- rule sets ----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The Flink job's decisions that need no Flink: event order, waiting events, rule-set versions."""
+"""The Flink job's decisions that need no Flink: what it scores, which rule-set version."""
 
 from __future__ import annotations
 
@@ -6,44 +6,22 @@ import orjson
 import pytest
 
 from detector.codec import BadMessage, payment_message
-from detector.engine import Detector
 from detector.events import Activity
 from detector.flink.timeline import (
     add_version,
     decode,
     read_ruleset_message,
     ruleset_message,
-    split_due,
     version_for,
 )
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
-from tests.unit.detector.factories import cart, ms, pay
+from tests.unit.detector.factories import ms, pay
 
 T = ms("2025-11-20T14:00:00")
 
 
 def v(version: str) -> RuleSet:
     return RuleSet.from_dict(default_ruleset().to_dict(), version=version)
-
-
-def test_due_events_come_in_engine_order_clicks_first_then_ids() -> None:
-    p2, p1 = pay(payment_id="P2", ts_ms=T), pay(payment_id="P1", ts_ms=T)
-    c = cart(T)
-    later = pay(payment_id="P3", ts_ms=T + 1)
-    due, rest = split_due([p2, later, c, p1], T)
-    assert due == [c, p1, p2]
-    assert rest == [later]
-
-
-def test_scoring_due_events_equals_the_engine_over_the_sorted_stream() -> None:
-    """A payment 20 s after its session's first add_to_cart is a fast checkout only if the
-    click is applied first, whatever order the two topics delivered them in."""
-    click, payment = cart(T - 20_000), pay(ts_ms=T)
-    due, _ = split_due([payment, click], T)
-    (verdict,) = Detector(default_ruleset()).process_all(due)
-    (reference,) = Detector(default_ruleset()).process_all([click, payment])
-    assert verdict == reference
-    assert "FAST_CHECKOUT" in {r.rule_id for r in verdict.reasons}
 
 
 def test_decode_keeps_payments_and_state_changing_clicks_only() -> None:
