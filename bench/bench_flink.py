@@ -37,11 +37,11 @@ from confluent_kafka.admin import AdminClient
 
 from bench._common import Figure, calibration_seconds, report
 from bench.bench_pipeline import KAFKA, PG, drop, fresh, produce_from_own_process
-from common.settings import ROOT, Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from data_gen.stream import stream_messages
+from detector.common.settings import ROOT, Settings
 from detector.feed import OutMessage, dataset_messages
 
 FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"

@@ -28,10 +28,10 @@ from pathlib import Path
 
 from bench._common import Figure, calibration_seconds, report
 from bench.bench_pipeline import KAFKA, drop, fresh
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db.engine import make_engine, session_factory
+from detector.common.settings import Settings
 from detector.pacing import IdleWait
 from detector.runner import replay_messages
 from detector.service import DetectorService

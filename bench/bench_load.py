@@ -26,7 +26,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._common import Figure, calibration_seconds, report
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -35,6 +34,7 @@ from db.detector_store import save_batch
 from db.engine import in_schema, make_engine
 from db.loader import TABLES, dataset_tables, load_dataset
 from db.pg_copy import arrow_csv, copy_csv
+from detector.common.settings import Settings
 from detector.engine import Detector, Verdict
 from detector.events import Payment
 from detector.feed import dataset_events

@@ -39,13 +39,13 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from bench._common import Figure, calibration_seconds, report
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from data_gen.stream import producer_config, stream_messages
 from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
+from detector.common.settings import Settings
 from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import ensure_topics
 from detector.service import BatchResult, DetectorService

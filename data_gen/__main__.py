@@ -122,8 +122,8 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
 def _run_stream(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from common.settings import SettingsError, load_settings
     from data_gen.stream import print_progress, stream_dataset
+    from detector.common.settings import SettingsError, load_settings
     from detector.errors import DetectorError
 
     try:

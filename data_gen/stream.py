@@ -27,9 +27,9 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka import TopicPartition as KTopicPartition
 
-from common.settings import Settings
 from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
+from detector.common.settings import Settings
 from detector.feed import OutMessage, dataset_messages
 from detector.kafka_admin import BrokerUnavailable, check_broker, ensure_topics
 

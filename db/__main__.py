@@ -29,7 +29,6 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from common.settings import SettingsError, load_settings
 from data_gen.check import ImportRefused, check_dataset
 from data_gen.errors import DataGenError
 from db import accounts, migrate, tokens
@@ -40,6 +39,7 @@ from db.errors import DbError
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import ROLES
 from db.types import utc_now
+from detector.common.settings import SettingsError, load_settings
 from detector.runner import build_archiver
 from detector.telemetry import Telemetry
 

@@ -24,10 +24,10 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings
 from db.archive import ArchiveError, EventArchive
 from db.detector_store import load_offsets, save_offsets
 from detector.backoff import backoff
+from detector.common.settings import Settings
 from detector.ordering import TopicPartition
 from detector.pacing import IdleWait
 from detector.sources import Source

@@ -11,9 +11,9 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.private import private_file
-from common.settings import load_settings
 from db.errors import DbError
+from detector.common.private import private_file
+from detector.common.settings import load_settings
 
 # The detector thread and the pages write to the same SQLite file: wait for the lock a while
 # instead of failing at once.

@@ -22,10 +22,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import URL, make_url
 
-from common.settings import Settings
 from db.engine import make_engine
 from db.errors import DbError
 from db.privileges import grant_app_role
+from detector.common.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # Any constant shared by every process of the project; "KVT" in ASCII.

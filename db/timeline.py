@@ -25,10 +25,10 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from common.settings import Settings
 from data_gen.readers import read_dataset
 from db.archive import EventArchive
 from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
+from detector.common.settings import Settings
 
 DEFAULT_LIMIT = 200
 ORDER = "order"

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from common import i18n
-from common.settings import SettingsError
 from data_gen.errors import DataGenError
 from data_gen.params import DEFAULT_MIX, GenParams
 from data_gen.schema import FRAUD_SCENARIOS
@@ -44,6 +42,8 @@ from desk.auth import Permission, Principal, Refused
 from desk.runtime import Runtime
 from desk.selection import Selection
 from detector.backtest import HitMatrix
+from detector.common import i18n
+from detector.common.settings import SettingsError
 from detector.rules import RULE_DEFS, RULE_IDS, RuleSet
 from detector.suggest import OBJECTIVES, Objective
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings, load_settings
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
 from db.timeline import EventReader, event_reader_for
 from desk.alert_feed import OverviewCache
 from desk.scoring import Scorer
 from desk.stream_health import Throughput
+from detector.common.settings import Settings, load_settings
 
 __all__ = ["ApiRuntime"]
 

@@ -27,11 +27,11 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from common.private import private_dir
 from db import accounts, web_sessions
 from db import audit as trail
 from db.models import ROLES, User
 from db.types import utc_now
+from detector.common.private import private_dir
 
 Sessions = Callable[[], Session]
 

@@ -21,8 +21,8 @@ from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from common.settings import Settings
 from db.models import DeadLetter, RulesetRow
+from detector.common.settings import Settings
 from detector.status import StatusSnapshot
 
 if TYPE_CHECKING:

@@ -20,12 +20,12 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.settings import Settings
 from db import audit as trail
 from db import repository as repo
 from db.models import Alert, RulesetRow
 from desk.auth import Permission, Principal, Sessions, authorize
 from detector.codec import BadMessage, decode_payment, payment_message
+from detector.common.settings import Settings
 from detector.engine import CompiledRules, Verdict, score
 from detector.state import CustomerState
 

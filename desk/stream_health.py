@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from common.settings import Settings
 from db.models import ConsumerOffset
 from desk import pipeline
 from desk.auth import Permission, Principal, Sessions, authorize
+from detector.common.settings import Settings
 
 __all__ = ["PipelineView", "Throughput", "detector_members", "pipeline_view"]
 

@@ -35,8 +35,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
-from common.i18n import text
-from common.settings import Settings
 from data_gen import schema
 from data_gen.check import CheckReport, ImportRefused, check_dataset
 from data_gen.errors import DataGenError
@@ -44,6 +42,8 @@ from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
+from detector.common.i18n import text
+from detector.common.settings import Settings
 
 if TYPE_CHECKING:
     from desk.runtime import Runtime

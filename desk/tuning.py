@@ -20,7 +20,6 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from common.i18n import text
 from data_gen.readers import Dataset, read_dataset
 from db import audit as trail
 from db.models import RulesetRow
@@ -33,6 +32,7 @@ from db.rulesets import (
 )
 from desk.auth import Permission, Principal, authorize
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
+from detector.common.i18n import text
 from detector.errors import RuleSetError
 from detector.evaluation import (
     BacktestMetrics,

@@ -11,11 +11,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from common.settings import SettingsError, load_settings
 from data_gen.check import ImportRefused, check_dataset
 from data_gen.errors import DataGenError
 from data_gen.readers import read_dataset
 from detector.backtest import build_hit_matrix, evaluate_ruleset
+from detector.common.settings import SettingsError, load_settings
 from detector.errors import DetectorError
 from detector.evaluation import unlabelled_summary
 from detector.kafka_admin import ensure_topics

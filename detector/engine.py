@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
-from common.i18n import text
+from detector.common.i18n import text
 from detector.conditions import CONDITIONS, Params
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.rules import RULE_IDS, RULES_BY_ID, RuleSet

@@ -5,7 +5,7 @@ from __future__ import annotations
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from common.settings import Settings
+from detector.common.settings import Settings
 from detector.errors import DetectorError
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from common.i18n import LANGS, text
+from detector.common.i18n import LANGS, text
 from detector.errors import EvaluationError
 from detector.evaluation import BacktestMetrics, UnlabelledSummary, safe_ratio
 
-# The report's words: keys of the one catalogue (common.i18n), by the name the layout uses.
+# The report's words: keys of the one catalogue (detector.common.i18n), by the name the layout uses.
 _KEYS: dict[str, str] = {
     "title": "report.title",
     "payments": "st.payments",

@@ -3,7 +3,7 @@
 The seed's eleven rules keep their points; rules added later ship at 0 points.
 
 A rule definition is static: its id, default points and parameter bounds; its label and its
-parameters' names are keys of the one catalogue (``common.i18n``: ``rule.<id>``,
+parameters' names are keys of the one catalogue (``detector.common.i18n``: ``rule.<id>``,
 ``param.<id>.<name>``).  A `RuleSet` is what a rule owner edits and publishes: per-rule
 points, enabled flag and parameter values, plus the alert and severity thresholds.  The
 conditions themselves live in `detector.conditions`, keyed by rule id.
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from common.i18n import text
+from detector.common.i18n import text
 from detector.errors import RuleSetError
 
 

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
 from detector.backoff import backoff
+from detector.common.settings import Settings
 from detector.feed import OutMessage, dataset_messages
 from detector.service import DetectorService
 from detector.sink import AlertSink

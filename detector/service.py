@@ -26,12 +26,12 @@ from confluent_kafka import KafkaException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings
 from db import repository as repo
 from db.repository import DeadLetterRecord, OffsetConflict, OutboxRecord
 from db.types import utc_now
 from detector.backoff import backoff
 from detector.codec import BadMessage, decode_activity, decode_payment, format_ts, load_json
+from detector.common.settings import Settings
 from detector.engine import Detector, Skipped, Verdict
 from detector.events import Activity, Payment
 from detector.heap import HeapKeeper

@@ -21,9 +21,9 @@ from functools import partial
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
-from common.settings import Settings
 from db.detector_store import DeadLetterRecord, OutboxRecord, alert_id_for
 from detector.backoff import backoff
+from detector.common.settings import Settings
 from detector.engine import Verdict
 from detector.errors import DetectorError
 from detector.events import Payment

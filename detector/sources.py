@@ -16,8 +16,8 @@ from typing import Protocol
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KTopicPartition
 
-from common.settings import Settings
 from detector.backoff import backoff
+from detector.common.settings import Settings
 from detector.feed import OutMessage
 from detector.ordering import Record, TopicPartition
 

@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from common.settings import ROOT, load_settings
+from detector.common.settings import ROOT, load_settings
 from detector.errors import DetectorError
 
 FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"

@@ -15,8 +15,8 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings
 from db import repository as repo
+from detector.common.settings import Settings
 from detector.errors import DetectorError
 from detector.flink.timeline import ruleset_message
 

@@ -26,7 +26,7 @@ from pyflink.datastream import (
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from sqlalchemy.exc import DBAPIError
 
-from common.settings import load_settings
+from detector.common.settings import load_settings
 from db import repository as repo
 from db.engine import make_engine, session_factory
 from detector.backoff import backoff

@@ -21,7 +21,7 @@ from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSo
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
-from common.settings import Settings
+from detector.common.settings import Settings
 from detector.flink.bridge import ruleset_topic
 from detector.flink.functions import (
     ALERT_ROW,

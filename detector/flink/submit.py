@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from common.settings import ROOT, load_settings
+from detector.common.settings import ROOT, load_settings
 from detector.flink.job import JOB_NAME, JobOptions, build
 from detector.flink.runner import connector_jar, order_jar
 

@@ -19,13 +19,13 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy.orm import Session
 
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert
+from detector.common.settings import Settings
 from detector.feed import dataset_messages
 from detector.service import DetectorService
 from detector.sources import ReplaySource

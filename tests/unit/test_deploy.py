@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-from common.settings import Settings, load_settings
+from detector.common.settings import Settings, load_settings
 from detector.telemetry import Telemetry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,10 +11,10 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from common.settings import Settings
 from db import tokens
 from db.models import AlertDecision, AuditEvent
 from desk import ApiRuntime
+from detector.common.settings import Settings
 from tests.integration.db.race import at_once
 from tests.unit.db.builders import batch, scored, signed_in, write
 

@@ -17,7 +17,6 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from db import __main__ as cli
@@ -27,6 +26,7 @@ from db.engine import in_schema, make_engine, session_factory
 from db.loader import load_dataset
 from desk import auth
 from desk import queue as q
+from detector.common.settings import Settings
 from detector.runner import replay_messages
 from detector.service import DetectorService
 from detector.sources import ReplaySource

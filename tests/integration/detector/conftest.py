@@ -17,13 +17,13 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert, DetectorStateRow
+from detector.common.settings import Settings
 from detector.engine import Detector
 from detector.events import Activity, Payment
 from detector.feed import OutMessage, dataset_events, dataset_messages

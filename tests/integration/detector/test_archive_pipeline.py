@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from common.settings import Settings
 from data_gen.readers import read_dataset
 from data_gen.schema import EVENT_TYPES
 from data_gen.stream import stream_messages
@@ -23,6 +22,7 @@ from db.archive import EventArchive
 from db.archiver import Archiver, archive_group
 from db.models import Alert
 from db.timeline import customer_timeline
+from detector.common.settings import Settings
 from detector.service import BatchResult, DetectorService
 from detector.sink import AlertSink
 from detector.sources import KafkaSource

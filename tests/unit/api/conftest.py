@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from api.limits import Throttle
-from common.settings import Settings
 from db import tokens
 from db.models import AuditEvent, PaymentRow
 from desk import ApiRuntime
 from desk.auth import Principal
+from detector.common.settings import Settings
 from tests.unit.db.builders import batch, scored, signed_in, write
 
 ROLES = ("viewer", "analyst", "rule_owner", "admin")

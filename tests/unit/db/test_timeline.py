@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -25,6 +24,7 @@ from db.timeline import (
     event_reader_for,
     session_timeline,
 )
+from detector.common.settings import Settings
 
 T0 = datetime(2025, 11, 20, 9, 0, tzinfo=UTC)
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from common.settings import Settings
 from db.engine import session_factory
 from desk.runtime import Runtime
+from detector.common.settings import Settings
 from tests.unit.db.conftest import db_url, engine, session
 
 __all__ = ["db_url", "engine", "rt", "session"]

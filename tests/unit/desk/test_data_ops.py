@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from common.settings import Settings
 from data_gen.params import GenParams
 from db import audit as trail
 from desk import auth, data_ops, studio
 from desk.auth import Principal
 from desk.runtime import Runtime
+from detector.common.settings import Settings
 from tests.unit.db.builders import signed_in
 from tests.unit.desk.zips import zip_of
 

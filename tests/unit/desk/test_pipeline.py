@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
-from common.settings import Settings
 from db.models import DeadLetter
 from db.rulesets import active_ruleset, publish_ruleset
 from desk import pipeline as pl
 from desk.runtime import Runtime
+from detector.common.settings import Settings
 from detector.rules import default_ruleset
 from detector.status import StatusSnapshot
 

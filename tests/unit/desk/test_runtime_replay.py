@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from common.settings import load_settings
 from desk import runtime as rt_module
 from desk.runtime import Runtime
+from detector.common.settings import load_settings
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from common.settings import Settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -17,6 +16,7 @@ from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert, DeadLetter
 from db.rulesets import publish_ruleset
+from detector.common.settings import Settings
 from detector.engine import Detector
 from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.rules import default_ruleset

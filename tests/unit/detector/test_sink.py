@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from common.settings import Settings
 from db.detector_store import DeadLetterRecord, OutboxRecord
 from detector import sink as sink_module
+from detector.common.settings import Settings
 from detector.ordering import Record
 from detector.sink import AlertSink, SinkError
 from tests.unit.db.builders import batch, scored

@@ -8,8 +8,8 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KTopicPartition
 
-from common.settings import Settings
 from detector import sources
+from detector.common.settings import Settings
 from detector.sources import FETCH_WAIT_MAX_MS, KafkaSource, fetch_wait_for
 
 

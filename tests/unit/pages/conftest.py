@@ -18,13 +18,13 @@ import streamlit as st
 from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.testing.v1 import AppTest
 
-from common.settings import Settings, load_settings
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from desk.auth import Principal
+from detector.common.settings import Settings, load_settings
 from detector.feed import dataset_messages
 from detector.service import DetectorService
 from detector.sources import ReplaySource

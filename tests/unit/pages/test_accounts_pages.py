@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from common.settings import load_settings
 from db import accounts
 from db.engine import make_engine
 from db.models import AuditEvent, User
+from detector.common.settings import load_settings
 from tests.unit.db.builders import PASSWORD
 from tests.unit.pages.conftest import add_user, app_test, assert_clean
 from tests.unit.pages.test_alert_queue import _first_shown, _select, button

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from common.settings import load_settings
 from db import audit as trail
 from db.engine import make_engine
 from db.models import Alert, AlertDecision, DeadLetter
 from db.rulesets import active_ruleset, publish_ruleset
 from db.types import utc_now
+from detector.common.settings import load_settings
 from tests.unit.db.conftest import db_url, engine, session
 from tests.unit.pages.conftest import data_dir, seeded_dir, seeded_template
 from tests.unit.security.payloads import MARKUP

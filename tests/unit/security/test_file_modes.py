@@ -8,10 +8,10 @@ import stat
 from dataclasses import replace
 from pathlib import Path
 
-from common.private import private_dir, private_file
-from common.settings import Settings
 from desk import auth
 from desk.runtime import Runtime
+from detector.common.private import private_dir, private_file
+from detector.common.settings import Settings
 
 
 def _mode(path: Path) -> int:

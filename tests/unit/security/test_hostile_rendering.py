@@ -8,9 +8,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session
 
-from common.settings import load_settings
 from db.alerts import decide
 from db.engine import make_engine
+from detector.common.settings import load_settings
 from tests.unit.pages.conftest import app_test, assert_clean
 from tests.unit.pages.test_alert_queue import _select, button
 from tests.unit.security.payloads import MARKUP

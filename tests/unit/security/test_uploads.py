@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit import config
 
-from common.settings import ROOT
+from detector.common.settings import ROOT
 from tests.unit.pages.conftest import app_test
 
 CONFIG = ROOT / ".streamlit" / "config.toml"

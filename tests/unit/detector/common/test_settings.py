@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from common.settings import SettingsError, load_settings
+from detector.common.settings import SettingsError, load_settings
 
 
 def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:
@@ -80,7 +80,7 @@ def test_any_iana_zone_is_accepted(tmp_path: Path) -> None:
 def test_the_shipped_example_loads_and_reaches_every_kafka_client(tmp_path: Path) -> None:
     from data_gen.stream import producer_config
 
-    example = Path(__file__).resolve().parents[3] / ".streamlit" / "secrets.toml.example"
+    example = Path(__file__).resolve().parents[4] / ".streamlit" / "secrets.toml.example"
     s = load_settings(env={}, secrets_file=example)
     assert s.database_url.startswith("postgresql+psycopg2://") and s.mongo_url
     secret = {"sasl.username": "kvt-detector", "sasl.password": "CHANGE-ME"}
@@ -108,5 +108,5 @@ def test_credentials_never_show_in_the_settings_repr(tmp_path: Path) -> None:
 
 
 def test_the_real_secrets_file_is_git_ignored() -> None:
-    ignored = (Path(__file__).resolve().parents[3] / ".gitignore").read_text().split()
+    ignored = (Path(__file__).resolve().parents[4] / ".gitignore").read_text().split()
     assert ".streamlit/secrets.toml" in ignored

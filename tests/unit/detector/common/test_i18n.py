@@ -15,16 +15,16 @@ from collections import Counter
 from pathlib import Path
 from typing import get_args
 
-from common.i18n import AREAS, CATALOGUE, LANGS, text
 from data_gen.check import Effect
 from data_gen.schema import FRAUD_SCENARIOS
 from db.models import ALERT_STATUSES, ROLES, SEVERITIES
 from desk import insights
 from desk.tuning import EDITOR_FIELDS
+from detector.common.i18n import AREAS, CATALOGUE, LANGS, text
 from detector.rules import RULE_DEFS, RULE_IDS
 from detector.suggest import OBJECTIVES
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 SOURCES = ("app.py", "serve.py", "pages", "api", "desk", "detector")
 SORTS = ("score_desc", "score_asc", "time_desc", "time_asc")
 METRICS = ("alert_rate", "precision", "recall", "f1", "average_precision", "incident_recall")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import make_url
 
-from common.settings import ROOT, Settings, SettingsError, load_settings
+from detector.common.settings import ROOT, Settings, SettingsError, load_settings
 
 EXAMPLE = ROOT / ".streamlit" / "secrets.toml.example"
 PG_SECRET, MONGO_SECRET, KAFKA_SECRET = "pg-s3cret-pw", "mongo-s3cret-pw", "kafka-s3cret-pw"
