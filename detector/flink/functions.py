@@ -26,11 +26,11 @@ from pyflink.datastream import (
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from sqlalchemy.exc import DBAPIError
 
-from detector.common.settings import load_settings
 from db import repository as repo
 from db.engine import make_engine, session_factory
 from detector.backoff import backoff
 from detector.codec import BadMessage
+from detector.common.settings import load_settings
 from detector.engine import Detector
 from detector.events import Payment
 from detector.flink.timeline import (

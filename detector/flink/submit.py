@@ -15,7 +15,7 @@ from detector.common.settings import ROOT, load_settings
 from detector.flink.job import JOB_NAME, JobOptions, build
 from detector.flink.runner import connector_jar, order_jar
 
-PACKAGES = ("common", "data_gen", "db", "detector")
+PACKAGES = ("data_gen", "db", "detector")
 
 
 def main() -> None:
