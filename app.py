@@ -87,7 +87,7 @@ else:
     )
     sidebar()
 go_to = st.session_state.pop(web.GO_KEY, None)
-if go_to:
+if go_to and web.routes_served():
     # The browser leaves for a route of ours (the session cookie after signing in, its
     # removal after signing out); a page run now could switch pages and lose the redirect.
     web.go(go_to, t("in.continue"))

@@ -33,6 +33,7 @@ from desk import auth, runtime
 # browser session opening /insights would run that page's script without app.py (and its
 # sign-in).  The flag is process-wide, read when a session starts.
 PagesManager.uses_pages_directory = False
+web.serve_routes()
 
 
 @functools.cache

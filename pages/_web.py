@@ -38,6 +38,24 @@ SIGN_OUT_PATH = "/_kvt/sign-out"
 GO_KEY = "_browser_go"  # session state: where the browser must go at the end of this run
 XSRF_COOKIE = "_streamlit_xsrf"
 
+
+class _Routes:
+    """Whether this process serves our HTTP routes: serve.py (`make app`, compose) does; a
+    plain `streamlit run app.py` does not, and its sign-in must then stay in the Streamlit
+    session (no cookie: a reload asks to sign in again) instead of sending the browser to a
+    route that is not there."""
+
+    served = False
+
+
+def serve_routes() -> None:
+    _Routes.served = True
+
+
+def routes_served() -> bool:
+    return _Routes.served
+
+
 # url_path of every page (the navigation in app.py uses the same names).
 PAGE_PATHS: dict[str, str] = {
     "pages/1_alert_queue.py": "alert_queue",

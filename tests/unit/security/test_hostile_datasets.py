@@ -106,7 +106,7 @@ def test_studio_shows_a_hostile_stream_error_inert(
     evil_dataset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     job = studio.StreamJob(evil_dataset, None, error=EVIL, finished=True)
-    monkeypatch.setattr(studio, "_stream", job)
+    monkeypatch.setattr(studio, "current_stream", lambda rt: job)
     at = _studio()
     assert_inert(at)
     assert any("onerror" in e.value for e in at.error)
