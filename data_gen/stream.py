@@ -99,6 +99,7 @@ def _topic_names(settings: Settings) -> dict[str, str]:
 class Resume:
     start: int  # the first message to send
     foreign: int  # partitions whose last message is not this stream's (0: a clean resume)
+    seen: bool = False  # some partition already holds messages of this stream
 
 
 def resume_point(messages: list[OutMessage], settings: Settings, stream_id: str) -> Resume:
@@ -121,7 +122,9 @@ def resume_point(messages: list[OutMessage], settings: Settings, stream_id: str)
         consumer.close()
     if not positions or foreign:
         return Resume(0, foreign)
-    return Resume(min(positions) + 1, 0)
+    # An empty partition (-1) has received none of this stream yet: its first message may come
+    # before every other partition's last, so nothing can be skipped.
+    return Resume(min(positions) + 1, 0, seen=max(positions) >= 0)
 
 
 def _last_position(consumer: Consumer, topic: str, part: int, stream_id: str) -> int | None:
@@ -246,6 +249,12 @@ def stream_dataset(
             say(
                 f"stream: resuming at message {start:,} of {len(messages):,}; the few sent "
                 "past it before the stop are sent twice (the detector ignores them)"
+            )
+        elif point.seen:
+            say(
+                f"stream: a partition has received nothing of this stream yet: sending all "
+                f"{len(messages):,} messages; those already there are sent twice "
+                "(the detector ignores repeated payments and events)"
             )
     return stream_messages(messages, settings, speed, progress, start=start, stream_id=stream_id)
 
