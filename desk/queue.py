@@ -622,6 +622,35 @@ def count_payments(rt: Runtime) -> int:
         return payments_rows(session)
 
 
+def load_versions(rt: Runtime, alert_ids: Iterable[str]) -> dict[str, int]:
+    """:func:`versions_of`: the row version of each of ``alert_ids`` that exists."""
+    with rt.sessions() as session:
+        return versions_of(session, alert_ids)
+
+
+def load_detail(rt: Runtime, alert_id: str) -> AlertDetail | None:
+    """:func:`alert_detail` alone (a confirmation dialog needs no history or timeline)."""
+    with rt.sessions() as session:
+        return alert_detail(session, alert_id)
+
+
+def bulk_preview(
+    rt: Runtime,
+    seen: Iterable[tuple[str, int]] | None = None,
+    *,
+    customer_id: str | None = None,
+    device_id: str | None = None,
+) -> tuple[tuple[tuple[str, int], ...], int]:
+    """What a bulk action would change, ``((alert_id, row_version), ...)``, and how many of
+    those are already approved or blocked: ``seen`` as it is, else the open alerts of one
+    customer or one device (:func:`open_alerts`) at their versions now."""
+    with rt.sessions() as session:
+        if seen is None:
+            seen = open_alerts(session, customer_id=customer_id, device_id=device_id)
+        pairs = tuple(seen)
+        return pairs, count_decided(session, [a for a, _ in pairs])
+
+
 def load_page(
     rt: Runtime,
     filters: repo.AlertFilters,
@@ -651,6 +680,12 @@ def load_alert(rt: Runtime, alert_id: str) -> AlertView | None:
         if detail is None:
             return None
         f = detail.fields
-        history = customer_history(session, f["customer_id"], f["event_ts"], detail.alert_id)
+        history = customer_history(
+            session,
+            f["customer_id"],
+            f["event_ts"],
+            detail.alert_id,
+            exclude_payment_id=f["payment_id"],
+        )
     story = session_timeline(rt, f["session_id"]) if f["session_id"] else None
     return AlertView(detail, history, story)

@@ -24,7 +24,7 @@ from pages._queue_live import (
     overview,
     selection,
 )
-from pages._ui import db_session, inert, init_state, require, runtime, sidebar, t
+from pages._ui import inert, init_state, require, runtime, sidebar, t
 
 STATE_DEFAULTS: dict[str, Any] = {
     **FILTER_DEFAULTS,
@@ -45,8 +45,7 @@ def _open_from_link() -> None:
     st.session_state[URL_SEEN] = wanted
     if wanted == selection().focus:
         return
-    with db_session() as session:
-        version = q.versions_of(session, [wanted]).get(wanted)
+    version = q.load_versions(runtime(), [wanted]).get(wanted)
     if version is None:
         st.warning(t("queue.no_such", alert_id=inert(wanted)))
         return

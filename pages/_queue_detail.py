@@ -19,7 +19,6 @@ from pages._queue_live import SEL, selection
 from pages._ui import (
     bind,
     current_user,
-    db_session,
     inert,
     lang,
     renew,
@@ -70,9 +69,7 @@ def _decide(seen: list[tuple[str, int]], action: str, note_key: str) -> None:
     st.session_state[FLASH] = _messages(result)
     if result.updated:
         renew(note_key, "")
-        with db_session() as session:
-            now = q.versions_of(session, result.updated)
-        st.session_state[SEL] = selection().decided(now)
+        st.session_state[SEL] = selection().decided(q.load_versions(runtime(), result.updated))
     st.cache_data.clear()
 
 
@@ -122,8 +119,7 @@ def _show_flash() -> None:
 
 def _redecide(action: str, seen: tuple[tuple[str, int], ...], _decided: int, _target: str) -> None:
     ((alert_id, _seen_version),) = seen
-    with db_session() as session:
-        detail = q.alert_detail(session, alert_id)
+    detail = q.load_detail(runtime(), alert_id)
     if detail is None:
         st.warning(t("queue.no_such", alert_id=inert(alert_id)))
         return
@@ -247,14 +243,13 @@ def _bulk_ui(detail: q.AlertDetail) -> None:
 def _on_bulk(what: str, value: str, action: str) -> None:
     """List what a bulk action would change (ids at their current versions): the dialog
     shows exactly that list and a confirmation decides exactly it."""
-    with db_session() as session:
-        if what == "sel":
-            seen = selection().seen()
-        else:
-            kw = {"customer_id": value} if what == "customer" else {"device_id": value}
-            seen = q.open_alerts(session, **kw)
-        decided = q.count_decided(session, [a for a, _ in seen])
-    st.session_state[CONFIRM] = ("bulk", action, tuple(seen), decided, value)
+    if what == "sel":
+        seen, decided = q.bulk_preview(runtime(), selection().seen())
+    elif what == "customer":
+        seen, decided = q.bulk_preview(runtime(), customer_id=value)
+    else:
+        seen, decided = q.bulk_preview(runtime(), device_id=value)
+    st.session_state[CONFIRM] = ("bulk", action, seen, decided, value)
 
 
 def detail_panel() -> None:
@@ -274,20 +269,11 @@ def detail_panel() -> None:
             key=key,
             on_change=lambda: _focus(key),
         )
-    with db_session() as session:
-        detail = q.alert_detail(session, sel.focus)
-        if detail is None:
-            st.session_state[SEL] = sel.dropped([sel.focus], "queue.gone")
-            st.rerun()
-        f = detail.fields
-        history = q.customer_history(
-            session,
-            f["customer_id"],
-            f["event_ts"],
-            detail.alert_id,
-            exclude_payment_id=f["payment_id"],
-        )
-    _body(detail, history)
+    view = q.load_alert(runtime(), sel.focus)
+    if view is None:
+        st.session_state[SEL] = sel.dropped([sel.focus], "queue.gone")
+        st.rerun()
+    _body(view)
 
 
 def _focus(key: str) -> None:
@@ -301,7 +287,8 @@ def _table(rows: list[dict[str, Any]], empty: str) -> None:
         st.caption(empty)
 
 
-def _body(detail: q.AlertDetail, history: q.CustomerHistory) -> None:
+def _body(view: q.AlertView) -> None:
+    detail, history = view.detail, view.history
     f = detail.fields
     left, right = st.columns([1, 1])
     with left:
@@ -378,15 +365,14 @@ def _body(detail: q.AlertDetail, history: q.CustomerHistory) -> None:
             ],
             t("queue.no_earlier"),
         )
-    _timeline(f["session_id"])
+    _timeline(view.timeline)
 
 
-def _timeline(session_id: str | None) -> None:
+def _timeline(tl: q.SessionTimeline | None) -> None:
     st.markdown(f"**{t('queue.timeline')}**")
-    if not session_id:
+    if tl is None:
         st.info(t("queue.no_session"))
         return
-    tl = q.session_timeline(runtime(), session_id)
     if not tl.has_clickstream:
         st.info(t("queue.no_clickstream"))
     if tl.problem:

@@ -22,7 +22,6 @@ from desk import queue as q
 from pages._ui import (
     SEVERITY_COLOURS,
     bind,
-    db_session,
     lang,
     live,
     renew,
@@ -52,20 +51,17 @@ FILTER_DEFAULTS: dict[str, Any] = {
 
 @st.cache_data(ttl=2, show_spinner=False)
 def overview(db_url: str) -> q.Overview:
-    with db_session() as session:
-        return q.overview(session)
+    return q.load_overview(runtime())
 
 
 @st.cache_data(ttl=10, show_spinner=False)
 def facets(db_url: str, ov: q.Overview) -> q.Facets:
-    with db_session() as session:
-        return q.facets(session, ov)
+    return q.load_facets(runtime(), ov)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
 def _payments_rows(db_url: str) -> int:
-    with db_session() as session:
-        return q.payments_rows(session)
+    return q.count_payments(runtime())
 
 
 def selection() -> Selection:
@@ -255,9 +251,9 @@ def live_queue() -> None:
     url = rt.settings.db_url
     ov = overview(url)
     f = facets(url, ov)
-    with db_session() as session:
-        stats = q.queue_stats(session, rt.snapshot().payments_total, _payments_rows(url), ov)
-        page = q.queue_page(session, current_filters(f), ss["q_sort"], ss["q_page"], ov=ov)
+    stats, page = q.load_page(
+        rt, current_filters(f), ss["q_sort"], ss["q_page"], _payments_rows(url), ov
+    )
     _cards(stats)
     if stats.total_alerts == 0:
         st.info(t("queue.no_alerts"))

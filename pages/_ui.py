@@ -12,8 +12,7 @@ import functools
 import html
 import re
 import weakref
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -54,14 +53,6 @@ STATUS_COLOURS: dict[str, str] = {
 def runtime() -> Runtime:
     """The process-wide runtime (database, settings, detector thread); created once."""
     return Runtime.create()
-
-
-@contextmanager
-def db_session() -> Iterator[Any]:
-    """A session of the runtime's database, for the queue page's modules until they read
-    through ``desk.queue.load_*`` like the other pages (the caller commits)."""
-    with runtime().sessions() as session:
-        yield session
 
 
 # --------------------------------------------------------------------------- language

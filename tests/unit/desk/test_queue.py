@@ -391,3 +391,38 @@ def test_broad_filters_are_counted_up_to_the_cap(
     simple = q.queue_page(session, AlertFilters(), "score_desc", 1, page_size=2,
                           ov=q.overview(session))  # fmt: skip
     assert simple.total == len(alerts) and not simple.capped  # exact, from the overview
+
+
+# --------------------------------------------------------------------------- front-end reads
+
+
+def test_load_alert_reads_detail_history_and_timeline_without_the_alerts_own_payment(
+    rt: Runtime, session: Session, alerts: list[Alert]
+) -> None:
+    target = alerts[-1]
+    session.add(
+        PaymentRow(payment_id=target.payment_id, customer_id=target.customer_id,
+                   attempt_ts=target.event_ts, amount=5.0, result="failed")
+    )  # fmt: skip
+    session.commit()
+    view = q.load_alert(rt, target.alert_id)
+    assert view is not None and view.detail.alert_id == target.alert_id
+    # the alert's own payment is in the detail, not among the earlier payments
+    assert view.history.payments == () and view.history.payments_loaded
+    assert (view.timeline is None) == (not target.session_id)
+    assert q.load_alert(rt, "ALT-nope") is None
+    assert q.load_detail(rt, target.alert_id) is not None and q.load_detail(rt, "x") is None
+
+
+def test_bulk_preview_lists_the_targets_and_counts_those_already_decided(
+    rt: Runtime, session: Session, alerts: list[Alert]
+) -> None:
+    customer = alerts[0].customer_id
+    mine = [a.alert_id for a in alerts if a.customer_id == customer]
+    decide(session, mine[0], "BLOCK", "ana", None, 1)
+    session.commit()
+    seen, decided = q.bulk_preview(rt, customer_id=customer)
+    assert [a for a, _ in seen] == mine[1:] and decided == 0  # a blocked alert is not open
+    seen, decided = q.bulk_preview(rt, [(mine[0], 2), (mine[1], 1)])
+    assert seen == ((mine[0], 2), (mine[1], 1)) and decided == 1
+    assert q.load_versions(rt, [mine[0], "missing"]) == {mine[0]: 2}
