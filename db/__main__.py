@@ -287,7 +287,9 @@ def _account(engine: Engine, args: argparse.Namespace) -> int:
                 done = f"created {username} ({args.role})"
             else:
                 accounts.set_password(session, username, password)
-                entry = trail.Entry(actor, trail.USER_PASSWORD, target=username)
+                revoked = tokens.revoke_all(session, username, actor)
+                entry = trail.Entry(actor, trail.USER_PASSWORD, target=username,
+                                    detail={"tokens_revoked": revoked})  # fmt: skip
                 done = f"new password set for {username}"
         except accounts.AccountError as exc:
             return _fail(str(exc), EXIT_INPUT)

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from db.accounts import AccountError, require_user
@@ -115,6 +115,29 @@ def revoke_token(session: Session, token_id: int, revoked_by: str) -> ApiToken:
         token.revoked_at = utc_now()
         token.revoked_by = revoked_by
     return token
+
+
+def revoke_all(
+    session: Session, username: str, revoked_by: str, now: datetime | None = None
+) -> list[int]:
+    """Revoke every token of ``username`` not revoked yet (a password or role change, a
+    disabled account: no token outlives the trust it was issued under); returns their ids."""
+    now = now or utc_now()
+    ids = list(
+        session.scalars(
+            select(ApiToken.id)
+            .where(ApiToken.username == username, ApiToken.revoked_at.is_(None))
+            .order_by(ApiToken.id)
+        )
+    )
+    if ids:
+        session.execute(
+            update(ApiToken)
+            .where(ApiToken.id.in_(ids))
+            .values(revoked_at=now, revoked_by=revoked_by)
+            .execution_options(synchronize_session="fetch")
+        )
+    return ids
 
 
 def list_tokens(session: Session, username: str | None = None) -> list[ApiToken]:

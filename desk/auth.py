@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from db import accounts, web_sessions
+from db import accounts, tokens, web_sessions
 from db import audit as trail
 from db.models import ROLES, User
 from db.types import utc_now
@@ -401,10 +401,11 @@ def change_role(sessions: Sessions, who: Principal | None, username: str, role: 
         user = accounts.require_user(session, username)
         before = user.role
         accounts.set_role(session, username, role)
+        revoked = tokens.revoke_all(session, user.username, me.username) if role != before else []
         trail.record(
             session,
             trail.Entry(me.username, trail.USER_ROLE, target=user.username, role=me.role,
-                        detail={"from": before, "to": role}),
+                        detail={"from": before, "to": role, "tokens_revoked": revoked}),
         )  # fmt: skip
         session.commit()
 
@@ -413,10 +414,11 @@ def set_active(sessions: Sessions, who: Principal | None, username: str, active:
     me = authorize(sessions, who, Permission.MANAGE_USERS, username)
     with sessions() as session:
         user = accounts.set_active(session, username, active)
+        revoked = [] if active else tokens.revoke_all(session, user.username, me.username)
         trail.record(
             session,
             trail.Entry(me.username, trail.USER_ACTIVE, target=user.username, role=me.role,
-                        detail={"active": active}),
+                        detail={"active": active, "tokens_revoked": revoked}),
         )  # fmt: skip
         session.commit()
 
@@ -442,9 +444,11 @@ def _set_password(
 ) -> None:
     with sessions() as session:
         user = accounts.set_password(session, username, password, keep_session=keep)
+        revoked = tokens.revoke_all(session, user.username, me.username)
         # The hash never goes to the trail: only the fact that it changed.
         trail.record(
             session,
-            trail.Entry(me.username, trail.USER_PASSWORD, target=user.username, role=me.role),
-        )
+            trail.Entry(me.username, trail.USER_PASSWORD, target=user.username, role=me.role,
+                        detail={"tokens_revoked": revoked}),
+        )  # fmt: skip
         session.commit()

@@ -1,8 +1,10 @@
 """Two clients deciding one alert at the same moment on PostgreSQL: one 200, one 409 naming
-the winner, both attempts in the audit trail."""
+the winner, both attempts in the audit trail; a token outlives no change of its account's
+password, role or state."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,7 @@ from sqlalchemy.orm import Session
 from api.app import create_app
 from db import tokens
 from db.models import AlertDecision, AuditEvent
-from desk import ApiRuntime
+from desk import ApiRuntime, auth
 from detector.common.settings import Settings
 from tests.integration.db.race import at_once
 from tests.unit.db.builders import batch, scored, signed_in, write
@@ -62,5 +64,43 @@ def test_two_clients_decide_one_alert_at_once(
         loser = "bob" if winner == "alice" else "alice"
         assert outcomes == sorted([(winner, "ok"), (loser, "conflict")])
         assert sorted(actions) == sorted(["CONFLICT", "BLOCK" if winner == "alice" else "APPROVE"])
+    finally:
+        ctx.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s, root: auth.reset_password(s, root, "bot", "a brand new password"),
+        lambda s, root: auth.change_role(s, root, "bot", "viewer"),
+        lambda s, root: auth.set_active(s, root, "bot", False),
+    ],
+    ids=["password", "role", "disable"],
+)
+def test_a_token_used_after_its_accounts_password_or_role_changed_gets_401(
+    pg_engine: Engine, schema_url: str, tmp_path: Path, change: Callable[..., None]
+) -> None:
+    ctx = ApiRuntime.create(Settings(data_dir=tmp_path, database_url=schema_url))
+    try:
+        root = signed_in(ctx.sessions, "root", "admin")
+        signed_in(ctx.sessions, "bot", "analyst")
+        with Session(ctx.engine) as s:
+            secret = tokens.create_token(s, "bot", "root").secret
+            s.commit()
+        client = TestClient(create_app(ctx))
+        bearer = {"Authorization": f"Bearer {secret}"}
+        assert client.get("/api/me", headers=bearer).status_code == 200
+        change(ctx.sessions, root)
+        refused = client.get("/api/me", headers=bearer)
+        assert refused.status_code == 401, refused.text
+        with Session(ctx.engine) as s:
+            revoked = s.scalars(
+                select(AuditEvent.detail).where(AuditEvent.action.like("user.%"))
+            ).one()
+            why = s.scalars(
+                select(AuditEvent.detail).where(AuditEvent.action == "auth.token")
+            ).all()
+        assert revoked["tokens_revoked"] == [1]
+        assert [w["why"] for w in why] == ["invalid"]
     finally:
         ctx.close()

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.orm import Session
 
-from db import accounts
+from db import accounts, tokens
 from db import audit as trail
 from db.__main__ import main
 from db.alerts import decide
@@ -131,14 +131,20 @@ def test_create_user_command(db_url: str, monkeypatch: pytest.MonkeyPatch, capsy
     # Without a terminal and without --password-stdin nothing is created.
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["create-user", "x2", "--role", "admin", "--url", db_url]) == 2
-    monkeypatch.setattr("sys.stdin", io.StringIO("a new long password\n"))
-    assert main(["set-password", "root", "--password-stdin", "--url", db_url]) == 0
     from db.engine import make_engine
 
     engine = make_engine(db_url)
     with Session(engine) as s:
+        token = tokens.create_token(s, "root", "test")
+        s.commit()
+    monkeypatch.setattr("sys.stdin", io.StringIO("a new long password\n"))
+    assert main(["set-password", "root", "--password-stdin", "--url", db_url]) == 0
+    with Session(engine) as s:
         assert [u.username for u in accounts.list_users(s)] == ["root"]
         assert accounts.sign_in(s, "root", "a new long password").outcome is accounts.SignIn.OK
+        assert tokens.find_owner(s, token.secret) is None  # the password change revoked it
         events = [(e.actor.startswith("cli:"), e.action, e.target) for e in trail.list_events(s)]
+        detail = trail.list_events(s)[0].detail
     engine.dispose()
     assert events == [(True, "user.password", "root"), (True, "user.create", "root")]
+    assert detail == {"tokens_revoked": [token.id]}

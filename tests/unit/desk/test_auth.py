@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db import audit as trail
 from db import tokens as db_tokens
 from db.engine import session_factory
-from db.models import Alert, AuditEvent
+from db.models import Alert, ApiToken, AuditEvent
 from db.rulesets import active_ruleset
 from desk import alert_feed, audit, auth, tokens, tuning
 from desk import queue as q
@@ -242,3 +242,47 @@ def test_own_password_change_needs_the_current_one(sessions: sessionmaker[Sessio
     auth.change_own_password(sessions, ana, PASSWORD, "a new long password")
     idle, max_age = timedelta(minutes=30), timedelta(hours=12)
     assert auth.sign_in(sessions, "ana", "a new long password", idle, max_age).principal
+
+
+@pytest.mark.parametrize(
+    ("change", "action"),
+    [
+        (lambda s, root: auth.change_role(s, root, "ana", "viewer"), "user.role"),
+        (lambda s, root: auth.set_active(s, root, "ana", False), "user.active"),
+        (
+            lambda s, root: auth.reset_password(s, root, "ana", "a brand new password"),
+            "user.password",
+        ),
+    ],
+    ids=["role", "disable", "password"],
+)
+def test_a_change_of_trust_revokes_the_accounts_api_tokens(
+    sessions: sessionmaker[Session], change: Callable[..., None], action: str
+) -> None:
+    root = signed_in(sessions, "root", "admin")
+    signed_in(sessions, "ana", "analyst")
+    with sessions() as s:
+        mine = [db_tokens.create_token(s, "ana", "root") for _ in range(2)]
+        other = db_tokens.create_token(s, "target", "root")
+        db_tokens.revoke_token(s, mine[1].id, "root")  # already revoked: not revoked twice
+        s.commit()
+    change(sessions, root)
+    with pytest.raises(tokens.BadToken):
+        tokens.authenticate(sessions, mine[0].secret)
+    assert tokens.authenticate(sessions, other.secret).username == "target"
+    with sessions() as s:
+        entry = s.scalars(select(AuditEvent).where(AuditEvent.action == action)).one()
+        revoked_by = s.scalars(select(ApiToken.revoked_by).where(ApiToken.id == mine[0].id)).one()
+    assert (entry.actor, entry.target) == ("root", "ana")
+    assert entry.detail["tokens_revoked"] == [mine[0].id] and revoked_by == "root"
+
+
+def test_the_same_role_again_or_enabling_keeps_the_tokens(sessions: sessionmaker[Session]) -> None:
+    root = signed_in(sessions, "root", "admin")
+    signed_in(sessions, "ana", "analyst")
+    with sessions() as s:
+        new = db_tokens.create_token(s, "ana", "root")
+        s.commit()
+    auth.change_role(sessions, root, "ana", "analyst")
+    auth.set_active(sessions, root, "ana", True)
+    assert tokens.authenticate(sessions, new.secret).username == "ana"
