@@ -1,10 +1,12 @@
 """ISO 3166-1 alpha-2 country codes and their time zones, from the tz database's own tables.
 
 The tz database (the ``tzdata`` package) ships ``iso3166.tab`` (every code it knows, with its
-name) and ``zone.tab`` (each country's zones, "most populous first where that makes
-geographical sense").  A country's *primary* zone is the first one listed there, the same
-choice ``pytz.country_timezones(code)[0]`` makes.  The shop writes the United Kingdom ``UK``;
-``GB`` is read as ``UK`` and both resolve to GB's zones.
+name) and ``zone.tab`` (each country's zones).  zone.tab's first zone of a country is a
+geographical choice (Canada's is St. John's, Russia's Kaliningrad), so a country with several
+zones takes its most populous one from ``primary_zones.tab``, generated from GeoNames' city
+populations (see :mod:`data_gen.primary_zones`); zone.tab's first zone only where that table has
+no figure (Antarctica, the US minor outlying islands).  The shop writes the United Kingdom
+``UK``; ``GB`` is read as ``UK`` and both resolve to GB's zones.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import pandas as pd
 UK_ALIAS: Mapping[str, str] = {"GB": "UK"}
 _ISO_OF = {"UK": "GB"}
 NO_ZONE = "UTC"  # uninhabited territories (BV, HM) have no zone of their own
+PRIMARY_ZONES_FILE = "primary_zones.tab"
 
 
 def _rows(name: str) -> list[list[str]]:
@@ -44,13 +47,30 @@ def _zones() -> Mapping[str, tuple[str, ...]]:
 
 
 def zones_of(code: str) -> tuple[str, ...]:
-    """The country's zones, primary first; empty for a code with none (or not a country)."""
+    """The country's zones in zone.tab's order; empty for a code with none (or not a country)."""
     return _zones().get(_ISO_OF.get(code, code), ())
 
 
+@cache
+def _primary() -> Mapping[str, tuple[str, float]]:
+    text = (resources.files("data_gen") / PRIMARY_ZONES_FILE).read_text(encoding="utf-8")
+    rows = (line.split("\t") for line in text.splitlines() if line and not line.startswith("#"))
+    return {code: (zone, float(share)) for code, zone, share in rows}
+
+
 def primary_zone(code: str) -> str:
+    """The zone most of the country's people live in (its only zone, or UTC for none)."""
     zones = zones_of(code)
-    return zones[0] if zones else NO_ZONE
+    if not zones:
+        return NO_ZONE
+    ranked = _primary().get(_ISO_OF.get(code, code))
+    return ranked[0] if ranked and ranked[0] in zones else zones[0]
+
+
+def primary_share(code: str) -> float | None:
+    """Share of the country's people living in its primary zone (None: not known)."""
+    ranked = _primary().get(_ISO_OF.get(code, code))
+    return ranked[1] if ranked and ranked[0] in zones_of(code) else None
 
 
 @dataclass(frozen=True)
@@ -62,11 +82,18 @@ class ZoneChoice:
     zones: int  # how many zones the country has (0: none, UTC taken)
     customers: int
     examples: tuple[str, ...]
+    share: float | None = None  # of the country's people living in ``zone`` (None: unknown)
 
     def describe(self) -> str:
         if self.zones == 0:
             return f"{self.country} has no time zone of its own: {self.zone} assumed"
-        return f"{self.country} has {self.zones} time zones: its primary one, {self.zone}, taken"
+        if self.share is None:
+            first = f"zone.tab's first, {self.zone}"
+            return f"{self.country} has {self.zones} time zones: {first}, taken"
+        return (
+            f"{self.country} has {self.zones} time zones: its most populous, {self.zone} "
+            f"({self.share:.0%} of its people), taken"
+        )
 
 
 def derive_zones(
@@ -87,7 +114,14 @@ def derive_zones(
         mask = (countries == code).to_numpy()
         picked = ids[mask]
         choices.append(
-            ZoneChoice(code, zone_of[code], n, int(mask.sum()), tuple(picked.iloc[:examples]))
+            ZoneChoice(
+                code,
+                zone_of[code],
+                n,
+                int(mask.sum()),
+                tuple(picked.iloc[:examples]),
+                primary_share(code) if n else None,
+            )
         )
     return derived, tuple(choices)
 

