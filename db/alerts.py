@@ -75,9 +75,10 @@ class AlertFilters:
     customer_id: str | None = None
     country: tuple[str, ...] = ()
     device: tuple[str, ...] = ()
+    dataset: tuple[str, ...] = ()  # where the alerts come from: replayed datasets, "live"
 
     def __post_init__(self) -> None:
-        for name in ("status", "severity", "rule_ids", "country", "device"):
+        for name in ("status", "severity", "rule_ids", "country", "device", "dataset"):
             value = getattr(self, name)
             object.__setattr__(self, name, (value,) if isinstance(value, str) else tuple(value))
         _check_known("status", self.status, ALERT_STATUSES)
@@ -114,6 +115,8 @@ class AlertFilters:
             out.append(Alert.country.in_(self.country))
         if self.device:
             out.append(Alert.device.in_(self.device))
+        if self.dataset:
+            out.append(Alert.dataset.in_(self.dataset))
         return out
 
 

@@ -22,6 +22,7 @@ from db import pg_batch
 from db._sql import IN_CHUNK, chunks, insert_many, upsert_insert
 from db.errors import OffsetConflict
 from db.models import (
+    LIVE_DATASET,
     Alert,
     AlertReason,
     ConsumerOffset,
@@ -143,8 +144,12 @@ def save_batch(
     dead_letters: Sequence[DeadLetterRecord],
     outbox: Sequence[OutboxRecord] = (),
     published: Collection[str] = (),
+    dataset: str = LIVE_DATASET,
 ) -> None:
     """Write one batch in the caller's transaction; the caller commits.
+
+    ``dataset`` names where the batch's payments come from (a replayed dataset, or the live
+    topics); the alerts carry it.
 
     ``outbox`` holds the batch's messages for Kafka; ``published`` names outbox rows the
     brokers have acknowledged since the last batch, deleted here at no extra commit.
@@ -157,7 +162,7 @@ def save_batch(
     has one writer at a time, the fences come first and the rows follow.
     """
     now = utc_now()
-    alert_rows, reasons = _alert_rows(verdicts, now)
+    alert_rows, reasons = _alert_rows(verdicts, now, dataset)
     state_rows = _state_rows(states, now)
     dead_rows = _dead_letter_rows(dead_letters, now)
     outbox_rows = _outbox_rows(outbox, now)
@@ -297,7 +302,9 @@ def _fence_offset(
     raise OffsetConflict(group_id, topic, partition, expected, found)
 
 
-def alert_row(verdict: Verdict, payment: Payment, now: datetime) -> dict[str, Any]:
+def alert_row(
+    verdict: Verdict, payment: Payment, now: datetime, dataset: str = LIVE_DATASET
+) -> dict[str, Any]:
     return {
         "alert_id": alert_id_for(verdict.payment_id),
         "payment_id": verdict.payment_id,
@@ -317,6 +324,7 @@ def alert_row(verdict: Verdict, payment: Payment, now: datetime) -> dict[str, An
         "severity": verdict.severity,
         "reasons": [r.to_dict() for r in verdict.reasons],
         "ruleset_version": verdict.ruleset_version,
+        "dataset": dataset,
         "status": "PENDING_REVIEW",
         "row_version": 1,
         "created_at": now,
@@ -334,14 +342,14 @@ def ms_to_datetime(ts_ms: int) -> datetime:
 
 
 def _alert_rows(
-    verdicts: Sequence[tuple[Verdict, Payment]], now: datetime
+    verdicts: Sequence[tuple[Verdict, Payment]], now: datetime, dataset: str
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Alert rows, one per payment, and each alert's rule ids."""
     rows: dict[str, dict[str, Any]] = {}
     reasons: dict[str, list[str]] = {}
     for verdict, payment in verdicts:
         if verdict.is_alert and verdict.payment_id not in rows:
-            rows[verdict.payment_id] = alert_row(verdict, payment, now)
+            rows[verdict.payment_id] = alert_row(verdict, payment, now, dataset)
             reasons[alert_id_for(verdict.payment_id)] = [r.rule_id for r in verdict.reasons]
     return list(rows.values()), reasons
 

@@ -41,6 +41,7 @@ ALERT_COLUMNS = (
     "severity",
     "reasons",
     "ruleset_version",
+    "dataset",
     "status",
     "row_version",
     "created_at",

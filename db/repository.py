@@ -39,6 +39,7 @@ from db.errors import (
     RulesetConflict,
     RulesetNotFound,
 )
+from db.models import LIVE_DATASET, UNATTRIBUTED_DATASET
 from db.rulesets import (
     RulesetInfo,
     active_ruleset,
@@ -50,6 +51,8 @@ from db.rulesets import (
 
 __all__ = [
     "ACTION_STATUS",
+    "LIVE_DATASET",
+    "UNATTRIBUTED_DATASET",
     "Action",
     "AlertFilters",
     "AlertNotFound",

@@ -42,6 +42,7 @@ from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
+from db.models import LIVE_DATASET
 from detector.common.i18n import text
 from detector.common.settings import Settings
 
@@ -155,6 +156,9 @@ def check_name(root: Path, name: str, *, overwrite: bool = False) -> Path:
             f"dataset name {name!r}: use 1-80 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
         )
+    if name.lower() == LIVE_DATASET:
+        # Alerts name their dataset, and "live" names the Kafka topics' alerts.
+        raise StudioError(f"dataset name {name!r} is reserved for the live stream's alerts")
     dest = root / name
     if dest.exists() and not overwrite:
         raise StudioError(f"dataset {name!r} already exists; pick another name")

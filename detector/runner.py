@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from data_gen.readers import read_dataset
+from db import repository as repo
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
 from detector.backoff import backoff
@@ -73,15 +74,23 @@ def build_service(
     sessions = sessions or open_database(settings)
     source: Source
     sink = None
+    dataset = repo.LIVE_DATASET
     if replay_dir is not None:
         messages = replay_messages(replay_dir) if messages is None else messages
         source = ReplaySource(messages, settings, replay_group(replay_dir), speed)
+        dataset = replay_dataset(replay_dir)
     else:
         source = KafkaSource(settings)
         sink = AlertSink(settings)
     return DetectorService(
-        settings, source, sessions, sink, status, telemetry, own_process=own_process
-    )
+        settings, source, sessions, sink, status, telemetry, own_process=own_process,
+        dataset=dataset,
+    )  # fmt: skip
+
+
+def replay_dataset(dataset_dir: str | Path) -> str:
+    """The dataset a replay's alerts name: its directory's name, as the studio lists it."""
+    return Path(dataset_dir).resolve().name
 
 
 def build_archiver(

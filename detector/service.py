@@ -75,9 +75,11 @@ class DetectorService:
         telemetry: Telemetry | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
         own_process: bool = False,
+        dataset: str = repo.LIVE_DATASET,
     ) -> None:
         self.settings = settings
         self.source = source
+        self.dataset = dataset  # what the alerts name as their origin: a replay's dataset, or live
         self.sessions = sessions
         self.sink = sink
         self.status = status or Status()
@@ -313,6 +315,7 @@ class DetectorService:
                 dead_letters=dead,
                 outbox=outbox,
                 published=published,
+                dataset=self.dataset,
             )
         self._expected.update(offsets)
         self.source.committed(offsets)

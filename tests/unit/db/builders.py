@@ -86,6 +86,7 @@ def write(
     dead_letters: Sequence[DeadLetterRecord] = (),
     outbox: Sequence[OutboxRecord] = (),
     published: Collection[str] = (),
+    dataset: str = "live",
 ) -> None:
     save_batch(
         session,
@@ -97,6 +98,7 @@ def write(
         dead_letters=dead_letters,
         outbox=outbox,
         published=published,
+        dataset=dataset,
     )
 
 

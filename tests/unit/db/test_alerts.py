@@ -40,6 +40,7 @@ class Row:
     customer_id: str
     country: str
     device: str
+    dataset: str
 
 
 DECIDED = {0: "BLOCK", 1: "APPROVE", 2: "INVESTIGATE", 5: "BLOCK"}
@@ -48,10 +49,13 @@ STATUS_OF = {"BLOCK": "BLOCKED", "APPROVE": "APPROVED", "INVESTIGATE": "INVESTIG
 
 @pytest.fixture
 def queue(session: Session) -> list[Row]:
-    """80 payments' alerts, a few of them decided; returns the oracle's view of them."""
+    """80 payments' alerts, a few of them decided, the first 30 payments from a replayed
+    dataset and the rest live; returns the oracle's view of them."""
     pairs, states = scored(batch(80))
-    write(session, pairs, states)
+    write(session, pairs[:30], states, dataset="seed42")
+    write(session, pairs[30:], states)
     session.commit()
+    replayed = {v.payment_id for v, _ in pairs[:30]}
     alerting: list[Pair] = [pair for pair in pairs if pair[0].is_alert]
     rows = []
     for i, (v, p) in enumerate(alerting):
@@ -62,7 +66,8 @@ def queue(session: Session) -> list[Row]:
         rows.append(
             Row(alert_id_for(v.payment_id), status, v.severity,
                 frozenset(r.rule_id for r in v.reasons), v.score, ms_to_datetime(v.ts_ms),
-                v.customer_id, p.country, p.device)
+                v.customer_id, p.country, p.device,
+                "seed42" if v.payment_id in replayed else "live")
         )  # fmt: skip
     session.commit()
     return rows
@@ -80,6 +85,7 @@ def _matches(row: Row, f: AlertFilters) -> bool:
         and (not f.customer_id or row.customer_id == f.customer_id)
         and (not f.country or row.country in f.country)
         and (not f.device or row.device in f.device)
+        and (not f.dataset or row.dataset in f.dataset)
     )
 
 
@@ -96,6 +102,8 @@ FILTERS = [
     AlertFilters(customer_id="C3"),
     AlertFilters(country=("DE", "US"), device="ios"),
     AlertFilters(status="PENDING_REVIEW", severity="HIGH", rule_ids="NEW_DEVICE", score_min=80),
+    AlertFilters(dataset="seed42"),
+    AlertFilters(dataset="live", status="PENDING_REVIEW"),
 ]
 
 

@@ -220,3 +220,17 @@ def test_alert_rows_keep_the_payments_card_bin_and_ip_hash() -> None:
     row = alert_row(v, p, datetime(2025, 11, 20, tzinfo=UTC))
     assert (row["card_bin"], row["ip_hash"]) == ("411111", "ipx")
     assert alert_row(v, pay(), datetime(2025, 11, 20, tzinfo=UTC))["card_bin"] is None
+
+
+def test_alerts_name_the_dataset_of_their_batch(session: Session) -> None:
+    pairs, states = scored(batch(30))
+    write(session, pairs[:15], states, dataset="seed42")
+    write(session, pairs[15:], states)
+    session.commit()
+    by_dataset = dict(
+        session.execute(select(Alert.dataset, func.count()).group_by(Alert.dataset)).all()
+    )
+    assert by_dataset == {
+        "seed42": sum(v.is_alert for v, _ in pairs[:15]),
+        "live": sum(v.is_alert for v, _ in pairs[15:]),
+    }

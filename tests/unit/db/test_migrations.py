@@ -102,3 +102,23 @@ def test_at_most_one_active_ruleset_is_enforced_by_the_database(engine: Engine) 
         conn.execute(insert, [{"active": True}, {"active": False}, {"active": False}])
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert, {"active": True})
+
+
+def test_alerts_before_0009_read_unattributed_and_new_ones_default_to_live(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0007")
+    insert = text(
+        "INSERT INTO fraud_alerts (alert_id, payment_id, event_ts, alert_ts, customer_id,"
+        " amount, score, severity, reasons, ruleset_version, created_at, updated_at)"
+        " VALUES (:a, :p, '2025-11-20 10:00:00', '2025-11-20 10:00:01', 'C1',"
+        " 12.5, 70, 'MEDIUM', '[]', '1', '2025-11-20 10:00:01', '2025-11-20 10:00:01')"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, {"a": "ALT-P1", "p": "P1"})
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert, {"a": "ALT-P2", "p": "P2"})
+        rows = conn.execute(text("SELECT alert_id, dataset FROM fraud_alerts ORDER BY 1")).all()
+    assert [tuple(r) for r in rows] == [("ALT-P1", "?"), ("ALT-P2", "live")]

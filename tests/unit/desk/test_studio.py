@@ -63,7 +63,7 @@ def test_generate_refuses_existing_name_and_bad_names(root: Path) -> None:
     studio.generate_dataset(root, "a", TINY)
     with pytest.raises(studio.StudioError, match="already exists"):
         studio.generate_dataset(root, "a", TINY)
-    for bad in ("../evil", "a/b", "", ".hidden", "x" * 81):
+    for bad in ("../evil", "a/b", "", ".hidden", "x" * 81, "live", "Live"):
         with pytest.raises(studio.StudioError, match="dataset name"):
             studio.check_name(root, bad)
     assert sorted(p.name for p in root.iterdir()) == ["a"]

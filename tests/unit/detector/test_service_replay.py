@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from data_gen.generate import generate
 from data_gen.params import GenParams
@@ -20,6 +20,7 @@ from detector.common.settings import Settings
 from detector.engine import Detector
 from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.rules import default_ruleset
+from detector.runner import build_service
 from detector.service import DetectorService
 from detector.sources import ReplaySource
 
@@ -161,3 +162,14 @@ def test_a_finished_replay_does_not_spin(dataset: Path, tmp_path: Path) -> None:
     assert not thread.is_alive()
     assert idle_polls <= 2.0 / 0.25 + 2, idle_polls
     assert svc.status.snapshot().events_total == 500
+
+
+def test_a_replays_alerts_name_its_dataset(dataset: Path, tmp_path: Path) -> None:
+    settings = replace(Settings(), data_dir=tmp_path)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    build_service(settings, sessions, replay_dir=dataset).run(until_idle=True)
+    with sessions() as s:
+        names = s.execute(select(Alert.dataset, func.count()).group_by(Alert.dataset)).all()
+    assert [(name, n > 0) for name, n in names] == [(dataset.name, True)]
