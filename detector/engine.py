@@ -15,7 +15,7 @@ from detector.common.i18n import text
 from detector.conditions import CONDITIONS, Params
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.rules import RULE_IDS, RULES_BY_ID, RuleSet
-from detector.state import NEW, CustomerState
+from detector.state import DEDUP_WINDOW_MS, NEW, CustomerState
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +110,15 @@ class Detector:
     """Scores a stream of events in order, keeping each customer's state.
 
     An event a customer's state has already applied changes nothing and gets no verdict; it is
-    appended to `skipped` for the caller to count (and to clear)."""
+    appended to `skipped` for the caller to count (and to clear).  Applied ids are remembered
+    for `dedup_window_ms` of each customer's event time (the service and the Flink job pass
+    `KVT_DEDUP_WINDOW_MS`; the backtest's input is checked for repeated ids and sorted, so the
+    window never decides anything there)."""
 
     ruleset: RuleSet
     states: MutableMapping[str, CustomerState] = field(default_factory=dict)
     skipped: list[Skipped] = field(default_factory=list)
+    dedup_window_ms: int = DEDUP_WINDOW_MS
     _compiled: CompiledRules = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -134,18 +138,18 @@ class Detector:
     def process(self, event: Payment | Activity) -> Verdict | None:
         if isinstance(event, Payment):
             s = self.state_of(event.customer_id)
-            if (seen := s.admit(event)) != NEW:
+            if (seen := s.admit(event, self.dedup_window_ms)) != NEW:
                 self.skipped.append(Skipped(event, seen))
                 return None
             verdict = score(event, s, self._compiled)
-            s.record_payment(event)
+            s.record_payment(event, self.dedup_window_ms)
             return verdict
         if event.event_type in STATEFUL_EVENT_TYPES:
             s = self.state_of(event.customer_id)
-            if (seen := s.admit(event)) != NEW:
+            if (seen := s.admit(event, self.dedup_window_ms)) != NEW:
                 self.skipped.append(Skipped(event, seen))
                 return None
-            s.record_activity(event)
+            s.record_activity(event, self.dedup_window_ms)
         return None
 
     def process_all(self, events: Iterable[Payment | Activity]) -> list[Verdict]:
@@ -164,11 +168,12 @@ class Detector:
             (fires, params, 1 << i) for i, (fires, params) in enumerate(self._compiled.checks)
         ]
         states = self.states
+        window = self.dedup_window_ms
         for e in events:
             s = states.get(e.customer_id)
             if s is None:
                 s = states[e.customer_id] = CustomerState()
-            if (seen := s.admit(e)) != NEW:
+            if (seen := s.admit(e, window)) != NEW:
                 self.skipped.append(Skipped(e, seen))
                 continue
             if type(e) is Payment:
@@ -178,7 +183,7 @@ class Detector:
                         mask |= bit
                 ids.append(e.payment_id)
                 masks.append(mask)
-                s.record_payment(e)
+                s.record_payment(e, window)
             else:
-                s.record_activity(e)  # type: ignore[arg-type]
+                s.record_activity(e, window)  # type: ignore[arg-type]
         return ids, masks

@@ -256,7 +256,7 @@ class DetectorService:
             # States are scored in place; any failure below clears the cache, so memory
             # never runs ahead of the database.
             work = self._states
-            detector = Detector(self._ruleset, work)
+            detector = Detector(self._ruleset, work, dedup_window_ms=self.settings.dedup_window_ms)
             verdicts: list[tuple[Verdict, Payment]] = []
             dead: list[DeadLetterRecord] = []
             dead_records: list[Record] = []

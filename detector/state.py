@@ -8,8 +8,9 @@ Real sources repeat themselves (retries, a producer restarted from the beginning
 also remembers which payments and events it has applied: `admit` tells a new event from one
 already applied (`DUPLICATE`) and from one so far behind the customer's latest event that its
 id is no longer remembered (`STALE`: a replay, or a source days late).  Neither changes the
-state.  Ids are kept for `DEDUP_WINDOW_MS` of the customer's event time, with the state, so the
-check survives restarts and reads the same on every database.
+state.  Ids are kept for a window of the customer's event time (`window_ms`: the service and
+the Flink job pass the `KVT_DEDUP_WINDOW_MS` setting, `DEDUP_WINDOW_MS` is its default), with
+the state, so the check survives restarts and reads the same on every database.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ CART_PRUNE_AT = 4  # sessions remembered before old ones are pruned
 # its largest threshold can ask about (a card-testing burst cannot grow the state).
 FAILED_RETENTION_MS = 90 * 86_400_000
 FAILED_MAX = 20
-# Applied payment and event ids are remembered this long behind the customer's latest event;
-# anything older is refused unseen as STALE.  Far beyond the ordering's wait (seconds to
-# minutes), far below a replay's distance (the whole history).
+# Applied payment and event ids are remembered this long behind the customer's latest event
+# by default (the setting's default; a test keeps the two equal); anything older is refused
+# unseen as STALE.  Far beyond the ordering's wait (seconds to minutes), far below a replay's
+# distance (the whole history).
 DEDUP_WINDOW_MS = 7 * 24 * 3600 * 1000
 
 NEW = "new"
@@ -54,23 +56,23 @@ class CustomerState:
     event_ids: dict[str, int] = field(default_factory=dict)
     oldest_id_ms: int = -1  # the oldest time in the two id maps (-1: none): pruning is due
 
-    def admit(self, e: Payment | Activity) -> str:
+    def admit(self, e: Payment | Activity, window_ms: int = DEDUP_WINDOW_MS) -> str:
         """NEW, DUPLICATE (this id was applied) or STALE (older than the remembered ids)."""
         ids = self.payment_ids if type(e) is Payment else self.event_ids
         ident = e.payment_id if type(e) is Payment else e.event_id  # type: ignore[union-attr]
         if ident in ids:
             return DUPLICATE
-        if e.ts_ms < self.latest_ms - DEDUP_WINDOW_MS:
+        if e.ts_ms < self.latest_ms - window_ms:
             return STALE
         return NEW
 
-    def _remember(self, ids: dict[str, int], ident: str, ts_ms: int) -> None:
+    def _remember(self, ids: dict[str, int], ident: str, ts_ms: int, window_ms: int) -> None:
         ids[ident] = ts_ms
         if self.oldest_id_ms < 0 or ts_ms < self.oldest_id_ms:
             self.oldest_id_ms = ts_ms
         if ts_ms > self.latest_ms:
             self.latest_ms = ts_ms
-            cutoff = ts_ms - DEDUP_WINDOW_MS
+            cutoff = ts_ms - window_ms
             if self.oldest_id_ms < cutoff:
                 self._forget_before(cutoff)
 
@@ -80,8 +82,8 @@ class CustomerState:
         times = [*self.payment_ids.values(), *self.event_ids.values()]
         self.oldest_id_ms = min(times) if times else -1
 
-    def record_payment(self, p: Payment) -> None:
-        self._remember(self.payment_ids, p.payment_id, p.ts_ms)
+    def record_payment(self, p: Payment, window_ms: int = DEDUP_WINDOW_MS) -> None:
+        self._remember(self.payment_ids, p.payment_id, p.ts_ms, window_ms)
         self.payments += 1
         recent = self.recent_ms
         # Events arrive in time order, so recent_ms stays sorted and pruning is a bisect.
@@ -99,10 +101,10 @@ class CustomerState:
         if len(self.cart_start_ms) > CART_PRUNE_AT:
             self._prune_carts(p.ts_ms)
 
-    def record_activity(self, a: Activity) -> None:
+    def record_activity(self, a: Activity, window_ms: int = DEDUP_WINDOW_MS) -> None:
         if a.event_type not in STATEFUL_EVENT_TYPES:
             return
-        self._remember(self.event_ids, a.event_id, a.ts_ms)
+        self._remember(self.event_ids, a.event_id, a.ts_ms, window_ms)
         if not a.session_id:
             return
         first = self.cart_start_ms.get(a.session_id)

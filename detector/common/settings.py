@@ -54,6 +54,7 @@ _BOUNDS: tuple[tuple[str, float, float], ...] = (
     ("order_idle_ms", 0, 3_600_000),
     ("max_ahead_ms", 60_000, 365 * 86_400_000),
     ("max_ahead_clock_ms", 1_000, 365 * 86_400_000),
+    ("dedup_window_ms", 3_600_000, 365 * 86_400_000),
     ("session_idle_min", 1, 24 * 60),
     ("session_max_h", 1, 24 * 30),
     ("flink_parallelism", 1, 1024),
@@ -97,6 +98,12 @@ class Settings:
     # clock, is dead-lettered as future_timestamp: it moves no watermark and no state.
     max_ahead_ms: int = 7 * 86_400_000
     max_ahead_clock_ms: int = 3_600_000
+    # A payment or event id a customer's state has applied is remembered this long behind the
+    # customer's latest event (a repeat inside it changes nothing; an event older than it is
+    # ignored as stale).  Longer: older replays are caught, at the cost of every id of the
+    # window in each customer's stored state.  Never shorter than max_ahead_ms: an accepted
+    # event that far ahead would make the customer's next ordinary events stale.
+    dedup_window_ms: int = 7 * 86_400_000
     # A payment of a customer the customers table does not list (when it lists anyone):
     # "flag" scores it and marks its alert message, "dead_letter" refuses it.
     unknown_customers: str = "flag"
@@ -120,6 +127,11 @@ class Settings:
                 raise SettingsError(
                     f"{PREFIX}{name.upper()}: must be between {low:,} and {high:,}, got {value!r}"
                 )
+        if self.dedup_window_ms < self.max_ahead_ms:
+            raise SettingsError(
+                f"{PREFIX}DEDUP_WINDOW_MS: must be at least {PREFIX}MAX_AHEAD_MS "
+                f"({self.max_ahead_ms:,}), got {self.dedup_window_ms:,}"
+            )
         if self.unknown_customers not in ("flag", "dead_letter"):
             raise SettingsError(
                 f"{PREFIX}UNKNOWN_CUSTOMERS: must be 'flag' or 'dead_letter', "

@@ -136,9 +136,10 @@ class Score(KeyedBroadcastProcessFunction, _Database):
 
     def open(self, ctx: RuntimeContext) -> None:
         self.open_db()
+        self.window_ms = load_settings().dedup_window_ms  # as the service's
         self.customer = ctx.get_state(ValueStateDescriptor("customer", Types.PICKLED_BYTE_ARRAY()))
         self.detectors: dict[str, Detector] = {}
-        self.fallback = Detector(default_ruleset())
+        self.fallback = Detector(default_ruleset(), dedup_window_ms=self.window_ms)
         self.payments = ctx.get_metrics_group().counter("verdicts")
         self.repeated = ctx.get_metrics_group().counter("repeated_events")
 
@@ -203,7 +204,8 @@ class Score(KeyedBroadcastProcessFunction, _Database):
             return self.fallback
         det = self.detectors.get(entry[1])
         if det is None:
-            det = self.detectors[entry[1]] = Detector(RuleSet.from_dict(entry[2], entry[1]))
+            ruleset = RuleSet.from_dict(entry[2], entry[1])
+            det = self.detectors[entry[1]] = Detector(ruleset, dedup_window_ms=self.window_ms)
         return det
 
     def _maybe_fail(self, payment_id: str) -> None:

@@ -93,3 +93,24 @@ def test_states_stored_before_ids_were_kept_still_load() -> None:
     }
     s = CustomerState.from_dict(old)
     assert (s.latest_ms, s.payment_ids, s.event_ids) == (-1, {}, {})
+
+
+def test_the_window_is_the_detectors_setting_on_both_paths() -> None:
+    """KVT_DEDUP_WINDOW_MS reaches the states through the Detector: with a two-day window, a
+    payment three days behind the customer's latest is stale, and ids older than two days are
+    forgotten; the default window still admits it."""
+    day = 24 * 3600 * 1000
+    start = ms("2025-12-01T10:00:00")
+    events = [pay(payment_id=f"P{i}", ts_ms=start + i * day) for i in range(5)]
+    late = pay(payment_id="PLATE", ts_ms=start + day)
+    short = Detector(RS, dedup_window_ms=2 * day)
+    short.process_all(events)
+    assert sorted(short.states["C1"].payment_ids) == ["P2", "P3", "P4"]
+    assert short.process(late) is None and [s.reason for s in short.skipped] == [STALE]
+    default = Detector(RS)
+    default.process_all(events)
+    assert len(default.states["C1"].payment_ids) == 5
+    assert default.process(late) is not None and default.skipped == []
+    matrix = Detector(RS, dedup_window_ms=2 * day)
+    ids, _ = matrix.hit_rows([*events, late])
+    assert "PLATE" not in ids and [s.reason for s in matrix.skipped] == [STALE]

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from detector.common.settings import SettingsError, load_settings
+from detector.common.settings import Settings, SettingsError, load_settings
+from detector.state import DEDUP_WINDOW_MS
 
 
 def test_defaults_are_the_embedded_mode(tmp_path: Path) -> None:
@@ -62,6 +63,12 @@ def test_bad_values_name_the_variable(tmp_path: Path) -> None:
         ("KVT_UNKNOWN_CUSTOMERS", "ignore", "KVT_UNKNOWN_CUSTOMERS: must be 'flag' or"),
         ("KVT_MAX_AHEAD_MS", "10", "KVT_MAX_AHEAD_MS: must be between 60,000"),
         ("KVT_MAX_AHEAD_CLOCK_MS", "0", "KVT_MAX_AHEAD_CLOCK_MS: must be between 1,000"),
+        ("KVT_DEDUP_WINDOW_MS", "60000", "KVT_DEDUP_WINDOW_MS: must be between 3,600,000"),
+        (
+            "KVT_DEDUP_WINDOW_MS",
+            str(86_400_000),
+            "KVT_DEDUP_WINDOW_MS: must be at least KVT_MAX_AHEAD_MS (604,800,000), got 86,400,000",
+        ),
     ],
 )
 def test_out_of_range_values_name_the_variable(
@@ -110,3 +117,13 @@ def test_credentials_never_show_in_the_settings_repr(tmp_path: Path) -> None:
 def test_the_real_secrets_file_is_git_ignored() -> None:
     ignored = (Path(__file__).resolve().parents[4] / ".gitignore").read_text().split()
     assert ".streamlit/secrets.toml" in ignored
+
+
+def test_the_dedup_window_is_a_bounded_setting_whose_default_is_the_engines(
+    tmp_path: Path,
+) -> None:
+    assert Settings().dedup_window_ms == DEDUP_WINDOW_MS
+    env = {"KVT_DEDUP_WINDOW_MS": str(2 * 86_400_000), "KVT_MAX_AHEAD_MS": str(86_400_000)}
+    assert load_settings(env=env, secrets_file=tmp_path / "x.toml").dedup_window_ms == (
+        2 * 86_400_000
+    )
