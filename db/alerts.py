@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, tuple_
+from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -282,6 +283,181 @@ def stats(session: Session) -> AlertStats:
     ).one()
     payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
     return AlertStats(total_alerts=row[0], payments=int(payments), high=row[1], pending=row[2])
+
+
+# --------------------------------------------------------------------------- the desk's reads
+# The queries behind the queue page and the integration API (``desk.queue``,
+# ``desk.alert_feed``): rows and counts only; the desk shapes them.
+
+GroupCount = tuple[str, str, str | None, str | None, int]
+# A keyset page's columns: sort -> (column, descending); alert_id breaks ties.
+_KEYSET: dict[str, tuple[Any, bool]] = {
+    "score_desc": (Alert.score, True),
+    "score_asc": (Alert.score, False),
+    "time_desc": (Alert.event_ts, True),
+    "time_asc": (Alert.event_ts, False),
+}
+
+
+def count_groups(session: Session) -> list[GroupCount]:
+    """Alerts per ``(status, severity, country, device)``: one grouped scan."""
+    cols = (Alert.status, Alert.severity, Alert.country, Alert.device)
+    rows = session.execute(select(*cols, func.count()).group_by(*cols)).all()
+    return [(a, b, c, d, int(n)) for a, b, c, d, n in rows]
+
+
+def payment_rows(session: Session, estimate_above: int) -> int:
+    """Rows of the loaded ``payments`` table.  On PostgreSQL a table the planner believes
+    holds at least ``estimate_above`` rows is not counted: its statistics (``reltuples``,
+    kept fresh by autovacuum and by the loader's ANALYZE) are close enough for a rate and
+    cost nothing, where a count scans millions of rows."""
+    if session.get_bind().dialect.name == "postgresql":
+        estimate = session.scalar(
+            sql_text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('payments')")
+        )
+        if estimate is not None and estimate >= estimate_above:
+            return int(estimate)
+    return int(session.scalar(select(func.count()).select_from(PaymentRow)) or 0)
+
+
+def score_and_time_range(
+    session: Session,
+) -> tuple[int | None, datetime | None, datetime | None]:
+    """The highest score and the first and last event times of all alerts."""
+    # Three separate aggregates: each is one index probe (a combined one may scan).
+    top = session.scalar(select(func.max(Alert.score)))
+    first = session.scalar(select(func.min(Alert.event_ts)))
+    last = session.scalar(select(func.max(Alert.event_ts)))
+    return top, first, last
+
+
+def payments_before(
+    session: Session,
+    customer_id: str,
+    before: datetime,
+    limit: int,
+    exclude_payment_id: str | None = None,
+) -> list[PaymentRow]:
+    """A customer's payments up to ``before`` (inclusive), newest first."""
+    where = [PaymentRow.customer_id == customer_id, PaymentRow.attempt_ts <= before]
+    if exclude_payment_id is not None:
+        where.append(PaymentRow.payment_id != exclude_payment_id)
+    stmt = (
+        select(PaymentRow)
+        .where(*where)
+        .order_by(PaymentRow.attempt_ts.desc(), PaymentRow.payment_id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def payments_loaded(session: Session) -> bool:
+    """The payments table holds rows at all (a replay alone does not fill it)."""
+    return session.scalar(select(PaymentRow.payment_id).limit(1)) is not None
+
+
+def alerts_before(
+    session: Session,
+    customer_id: str,
+    before: datetime,
+    limit: int,
+    exclude_alert_id: str | None = None,
+) -> list[Alert]:
+    """A customer's alerts up to ``before`` (inclusive), newest first."""
+    stmt = select(Alert).where(Alert.customer_id == customer_id, Alert.event_ts <= before)
+    if exclude_alert_id is not None:
+        stmt = stmt.where(Alert.alert_id != exclude_alert_id)
+    stmt = stmt.order_by(Alert.event_ts.desc(), Alert.alert_id.desc()).limit(limit)
+    return list(session.scalars(stmt))
+
+
+def decided_by(session: Session, alert_id: str) -> str | None:
+    return session.scalar(select(Alert.decided_by).where(Alert.alert_id == alert_id))
+
+
+def versions_of(session: Session, alert_ids: Iterable[str]) -> dict[str, int]:
+    """``{alert_id: row_version}`` of those of ``alert_ids`` that exist."""
+    ids = list(dict.fromkeys(alert_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Alert.alert_id, Alert.row_version).where(Alert.alert_id.in_(ids))
+    ).all()
+    return {a: int(v) for a, v in rows}
+
+
+def count_decided(session: Session, alert_ids: Iterable[str]) -> int:
+    """How many of ``alert_ids`` are already approved or blocked (a bulk confirmation says
+    so before changing them)."""
+    ids = list(dict.fromkeys(alert_ids))
+    if not ids:
+        return 0
+    stmt = select(func.count()).where(
+        Alert.alert_id.in_(ids), Alert.status.in_(("APPROVED", "BLOCKED"))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def versions_where(
+    session: Session,
+    statuses: Iterable[str],
+    limit: int,
+    *,
+    customer_id: str | None = None,
+    device_id: str | None = None,
+) -> list[tuple[str, int]]:
+    """``(alert_id, row_version)`` of the alerts in ``statuses`` of one customer or one
+    device, oldest first, at most ``limit``."""
+    if (customer_id is None) == (device_id is None):
+        raise DbError("open_alerts: give exactly one of customer_id or device_id")
+    stmt = select(Alert.alert_id, Alert.row_version).where(Alert.status.in_(tuple(statuses)))
+    if customer_id is not None:
+        stmt = stmt.where(Alert.customer_id == customer_id)
+    else:
+        stmt = stmt.where(Alert.device_id == device_id)
+    stmt = stmt.order_by(Alert.event_ts, Alert.alert_id).limit(limit)
+    return [(a, int(v)) for a, v in session.execute(stmt).all()]
+
+
+def keyset_page(
+    session: Session,
+    filters: AlertFilters | None,
+    sort: AlertSort,
+    after: tuple[Any, str] | None,
+    limit: int,
+) -> list[Alert]:
+    """Up to ``limit`` alerts matching ``filters`` in ``sort`` order, after the row whose
+    ``(sort value, alert_id)`` is ``after``: one index range scan however deep the page."""
+    if sort not in _KEYSET:
+        raise DbError(f"sort: expected one of {list(_KEYSET)}, got {sort!r}")
+    column, desc = _KEYSET[sort]
+    stmt = _filtered(select(Alert), filters)
+    if after is not None:
+        key = tuple_(column, Alert.alert_id)
+        stmt = stmt.where(key < after if desc else key > after)
+    order = (column.desc(), Alert.alert_id.desc()) if desc else (column, Alert.alert_id)
+    return list(session.scalars(stmt.order_by(*order).limit(limit)))
+
+
+def sort_value(alert: Alert, sort: AlertSort) -> Any:
+    """The value ``alert`` is sorted by under ``sort`` (a keyset cursor keeps it)."""
+    return getattr(alert, _KEYSET[sort][0].key)
+
+
+def count_by_rule(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(AlertReason.rule_id, func.count()).group_by(AlertReason.rule_id)
+    ).all()
+    return {r: int(n) for r, n in sorted(rows)}
+
+
+def count_by_day(session: Session) -> dict[str, int]:
+    """Alerts per UTC calendar day (``YYYY-MM-DD``)."""
+    day = func.date(Alert.event_ts)
+    if session.get_bind().dialect.name == "postgresql":
+        day = func.to_char(func.timezone("UTC", Alert.event_ts), "YYYY-MM-DD")
+    rows = session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
+    return {str(d): int(n) for d, n in rows}
 
 
 def _filtered(stmt: Select[Any], filters: AlertFilters | None) -> Select[Any]:

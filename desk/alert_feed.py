@@ -15,16 +15,13 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 import orjson
-from sqlalchemy import func, select, tuple_
-from sqlalchemy.orm import Session
 
+from db import alerts
 from db import repository as repo
-from db.alerts import _filtered
 from db.errors import DbError
-from db.models import Alert, AlertReason
 from desk import queue as q
 from desk.auth import Permission, Principal, Sessions, authorize
 
@@ -96,14 +93,6 @@ class OverviewCache:
 # --------------------------------------------------------------------------- list
 
 
-_KEYS: dict[str, tuple[Any, bool]] = {  # sort -> (column, descending)
-    "score_desc": (Alert.score, True),
-    "score_asc": (Alert.score, False),
-    "time_desc": (Alert.event_ts, True),
-    "time_asc": (Alert.event_ts, False),
-}
-
-
 @dataclass(frozen=True)
 class AlertList:
     rows: tuple[q.AlertSummary, ...]
@@ -124,32 +113,26 @@ def alert_list(
     payments_total: int = 0,
 ) -> AlertList:
     authorize(sessions, who, Permission.READ_QUEUE)
-    if sort not in _KEYS:
-        raise DbError(f"sort: expected one of {list(_KEYS)}, got {sort!r}")
+    if sort not in get_args(repo.AlertSort):
+        raise DbError(f"sort: expected one of {list(get_args(repo.AlertSort))}, got {sort!r}")
     if not 1 <= limit <= MAX_LIMIT:
         raise DbError(f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
     query = _query_id(filters, sort)
     after = _decode(cursor, query, sort) if cursor else None
-    column, desc = _KEYS[sort]
-    stmt = _filtered(select(Alert), filters)
-    if after is not None:
-        key = tuple_(column, Alert.alert_id)
-        stmt = stmt.where(key < after if desc else key > after)
-    order = (column.desc(), Alert.alert_id.desc()) if desc else (column, Alert.alert_id)
     ov, paid = overview.get(sessions) if overview is not None else (None, None)
     with sessions() as session:
-        alerts = list(session.scalars(stmt.order_by(*order).limit(limit + 1)))
+        rows = alerts.keyset_page(session, filters, sort, after, limit + 1)
         if ov is None:
             ov = q.overview(session)
         known = ov.matching(filters)
         matching = repo.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
         header = q.queue_stats(session, payments_total, paid, ov)
-    more = len(alerts) > limit
-    alerts = alerts[:limit]
-    last = alerts[-1] if more and alerts else None
-    token = _encode(query, sort, getattr(last, column.key), last.alert_id) if last else None
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more and rows else None
+    token = _encode(query, sort, alerts.sort_value(last, sort), last.alert_id) if last else None
     return AlertList(
-        tuple(q._summary(a) for a in alerts),
+        tuple(q.AlertSummary.of(a) for a in rows),
         token,
         matching,
         known is None and matching > q.COUNT_CAP,
@@ -230,7 +213,7 @@ def decide_one(
     if version is None:
         with sessions() as session:
             version = q.versions_of(session, [alert_id]).get(alert_id, 0)
-    return q._decide_all(sessions, [(alert_id, version)], action, me, note)
+    return q.decide_as(sessions, [(alert_id, version)], action, me, note)
 
 
 def decide_ids(
@@ -249,7 +232,7 @@ def decide_ids(
     with sessions() as session:
         now = q.versions_of(session, unknown) if unknown else {}
     resolved = [(a, v if v is not None else now.get(a, 0)) for a, v in pairs]
-    return q._decide_all(sessions, resolved, action, me, note)
+    return q.decide_as(sessions, resolved, action, me, note)
 
 
 # --------------------------------------------------------------------------- stats
@@ -276,26 +259,11 @@ def stats(
         if ov is None:
             ov = q.overview(session)
         header = q.queue_stats(session, payments_total, paid, ov)
-        by_rule = _by_rule(session)
-        by_day = _by_day(session)
+        by_rule = alerts.count_by_rule(session)
+        by_day = alerts.count_by_day(session)
     by_severity: dict[str, int] = {}
     by_status: dict[str, int] = {}
     for status, severity, _c, _d, n in ov.groups:
         by_severity[severity] = by_severity.get(severity, 0) + n
         by_status[status] = by_status.get(status, 0) + n
     return StatsView(header, by_severity, by_status, by_rule, by_day)
-
-
-def _by_rule(session: Session) -> dict[str, int]:
-    rows = session.execute(
-        select(AlertReason.rule_id, func.count()).group_by(AlertReason.rule_id)
-    ).all()
-    return {r: int(n) for r, n in sorted(rows)}
-
-
-def _by_day(session: Session) -> dict[str, int]:
-    day = func.date(Alert.event_ts)
-    if session.get_bind().dialect.name == "postgresql":
-        day = func.to_char(func.timezone("UTC", Alert.event_ts), "YYYY-MM-DD")
-    rows = session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
-    return {str(d): int(n) for d, n in rows}

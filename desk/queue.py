@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from db import alerts, timeline
 from db import repository as repo
-from db import timeline
+from db.alerts import count_decided, versions_of
 from db.archive import ArchiveError
-from db.models import Alert, AlertDecision, PaymentRow
+from db.models import Alert, AlertDecision
 from db.timeline import EventReader, TimelineEntry
 from desk.auth import Permission, Principal, authorize
 from desk.runtime import Runtime
@@ -120,27 +120,17 @@ class Overview:
 
 
 def overview(session: Session) -> Overview:
-    cols = (Alert.status, Alert.severity, Alert.country, Alert.device)
-    rows = session.execute(select(*cols, func.count()).group_by(*cols)).all()
-    return Overview(tuple((a, b, c, d, int(n)) for a, b, c, d, n in rows))
+    return Overview(tuple(alerts.count_groups(session)))
 
 
 ESTIMATE_ABOVE = 1_000_000
 
 
 def payments_rows(session: Session, estimate_above: int = ESTIMATE_ABOVE) -> int:
-    """Rows of the loaded ``payments`` table.  On PostgreSQL a table the planner believes
-    holds at least ``estimate_above`` rows is not counted: its statistics (``reltuples``,
-    kept fresh by autovacuum and by the loader's ANALYZE) are close enough for a rate and
-    cost nothing, where a count scans millions of rows.  The table changes only when a
-    dataset is loaded, so callers may cache the answer too."""
-    if session.get_bind().dialect.name == "postgresql":
-        estimate = session.scalar(
-            text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('payments')")
-        )
-        if estimate is not None and estimate >= estimate_above:
-            return int(estimate)
-    return int(session.scalar(select(func.count()).select_from(PaymentRow)) or 0)
+    """Rows of the loaded ``payments`` table (:func:`db.alerts.payment_rows`: estimated
+    above ``estimate_above``).  The table changes only when a dataset is loaded, so callers
+    may cache the answer too."""
+    return alerts.payment_rows(session, estimate_above)
 
 
 def queue_stats(
@@ -177,10 +167,7 @@ class Facets:
 
 def facets(session: Session, ov: Overview | None = None) -> Facets:
     ov = overview(session) if ov is None else ov
-    # Three separate aggregates: each is one index probe (a combined one may scan).
-    top = session.scalar(select(func.max(Alert.score)))
-    first = session.scalar(select(func.min(Alert.event_ts)))
-    last = session.scalar(select(func.max(Alert.event_ts)))
+    top, first, last = alerts.score_and_time_range(session)
     return Facets(
         countries=ov.countries,
         devices=ov.devices,
@@ -249,6 +236,25 @@ class AlertSummary:
     decided_by: str | None
     row_version: int
 
+    @classmethod
+    def of(cls, a: Alert) -> AlertSummary:
+        return cls(
+            alert_id=a.alert_id,
+            event_ts=a.event_ts,
+            customer_id=a.customer_id,
+            amount=float(a.amount),
+            currency=a.currency,
+            score=a.score,
+            severity=a.severity,
+            status=a.status,
+            rule_ids=tuple(str(r.get("rule_id", "")) for r in a.reasons or ()),
+            country=a.country,
+            device=a.device,
+            device_id=a.device_id,
+            decided_by=a.decided_by,
+            row_version=a.row_version,
+        )
+
 
 @dataclass(frozen=True)
 class QueuePage:
@@ -283,27 +289,8 @@ def queue_page(
     last = max(1, -(-(COUNT_CAP if capped else total) // page_size))
     page = min(max(1, page), last)
     exact = None if capped else total
-    alerts = repo.list_alerts(session, filters, sort, page, page_size, exact) if total else []
-    return QueuePage(tuple(_summary(a) for a in alerts), total, page, page_size, capped)
-
-
-def _summary(a: Alert) -> AlertSummary:
-    return AlertSummary(
-        alert_id=a.alert_id,
-        event_ts=a.event_ts,
-        customer_id=a.customer_id,
-        amount=float(a.amount),
-        currency=a.currency,
-        score=a.score,
-        severity=a.severity,
-        status=a.status,
-        rule_ids=tuple(str(r.get("rule_id", "")) for r in a.reasons or ()),
-        country=a.country,
-        device=a.device,
-        device_id=a.device_id,
-        decided_by=a.decided_by,
-        row_version=a.row_version,
-    )
+    rows = alerts.list_alerts(session, filters, sort, page, page_size, exact) if total else []
+    return QueuePage(tuple(AlertSummary.of(a) for a in rows), total, page, page_size, capped)
 
 
 # --------------------------------------------------------------------------- detail
@@ -396,22 +383,9 @@ def customer_history(
 ) -> CustomerHistory:
     """What the customer did up to ``before`` (the alert's event time, inclusive), without
     the alert itself and its own payment (the detail shows those already)."""
-    where = [PaymentRow.customer_id == customer_id, PaymentRow.attempt_ts <= before]
-    if exclude_payment_id is not None:
-        where.append(PaymentRow.payment_id != exclude_payment_id)
-    payments = session.scalars(
-        select(PaymentRow)
-        .where(*where)
-        .order_by(PaymentRow.attempt_ts.desc(), PaymentRow.payment_id.desc())
-        .limit(limit)
-    ).all()
-    loaded = bool(payments) or session.scalar(select(PaymentRow.payment_id).limit(1)) is not None
-    stmt = select(Alert).where(Alert.customer_id == customer_id, Alert.event_ts <= before)
-    if exclude_alert_id is not None:
-        stmt = stmt.where(Alert.alert_id != exclude_alert_id)
-    alerts = session.scalars(
-        stmt.order_by(Alert.event_ts.desc(), Alert.alert_id.desc()).limit(limit)
-    ).all()
+    payments = alerts.payments_before(session, customer_id, before, limit, exclude_payment_id)
+    loaded = bool(payments) or alerts.payments_loaded(session)
+    earlier = alerts.alerts_before(session, customer_id, before, limit, exclude_alert_id)
     return CustomerHistory(
         customer_id=customer_id,
         payments=tuple(
@@ -428,7 +402,7 @@ def customer_history(
             for p in payments
         ),
         payments_loaded=loaded,
-        alerts=tuple(_summary(a) for a in alerts),
+        alerts=tuple(AlertSummary.of(a) for a in earlier),
     )
 
 
@@ -506,17 +480,18 @@ def decide_many(
     one conflict neither blocks nor rolls back the others.  Conflicting alerts are left
     untouched (their losing attempt is in the audit trail).  Raises :class:`Refused` unless
     ``who`` may decide; the decision is recorded under ``who``'s account name."""
-    return _decide_all(sessions, seen, action, authorize(sessions, who, Permission.DECIDE), note)
+    return decide_as(sessions, seen, action, authorize(sessions, who, Permission.DECIDE), note)
 
 
-def _decide_all(
+def decide_as(
     sessions: Callable[[], Session],
     seen: Iterable[tuple[str, int]],
     action: repo.Action,
     me: Principal,
     note: str | None,
 ) -> ActionResult:
-    """:func:`decide_many` for a caller already authorized."""
+    """:func:`decide_many` for ``me``, a principal the caller has just authorized
+    (:func:`~desk.auth.authorize` with :attr:`Permission.DECIDE`)."""
     actor = me.username
     note = (note or "").strip() or None
     updated: list[str] = []
@@ -544,7 +519,7 @@ def _decide_all(
 
 def _decided_by(sessions: Callable[[], Session], alert_id: str) -> str:
     with sessions() as session:
-        return session.scalar(select(Alert.decided_by).where(Alert.alert_id == alert_id)) or "?"
+        return alerts.decided_by(session, alert_id) or "?"
 
 
 def open_alerts(
@@ -552,15 +527,9 @@ def open_alerts(
 ) -> list[tuple[str, int]]:
     """``(alert_id, row_version)`` of the open alerts (pending or investigating) of one
     customer or one device, oldest first, at most :data:`MAX_BULK`."""
-    if (customer_id is None) == (device_id is None):
-        raise repo.DbError("open_alerts: give exactly one of customer_id or device_id")
-    stmt = select(Alert.alert_id, Alert.row_version).where(Alert.status.in_(OPEN_STATUSES))
-    if customer_id is not None:
-        stmt = stmt.where(Alert.customer_id == customer_id)
-    else:
-        stmt = stmt.where(Alert.device_id == device_id)
-    stmt = stmt.order_by(Alert.event_ts, Alert.alert_id).limit(MAX_BULK)
-    return [(a, int(v)) for a, v in session.execute(stmt).all()]
+    return alerts.versions_where(
+        session, OPEN_STATUSES, MAX_BULK, customer_id=customer_id, device_id=device_id
+    )
 
 
 def decide_open_of(
@@ -577,29 +546,7 @@ def decide_open_of(
     me = authorize(sessions, who, Permission.DECIDE)
     with sessions() as session:
         seen = open_alerts(session, customer_id=customer_id, device_id=device_id)
-    return _decide_all(sessions, seen, action, me, note)
-
-
-def versions_of(session: Session, alert_ids: Iterable[str]) -> dict[str, int]:
-    ids = list(dict.fromkeys(alert_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(Alert.alert_id, Alert.row_version).where(Alert.alert_id.in_(ids))
-    ).all()
-    return {a: int(v) for a, v in rows}
-
-
-def count_decided(session: Session, alert_ids: Iterable[str]) -> int:
-    """How many of ``alert_ids`` are already approved or blocked (a bulk confirmation says
-    so before changing them)."""
-    ids = list(dict.fromkeys(alert_ids))
-    if not ids:
-        return 0
-    stmt = select(func.count()).where(
-        Alert.alert_id.in_(ids), Alert.status.in_(("APPROVED", "BLOCKED"))
-    )
-    return int(session.scalar(stmt) or 0)
+    return decide_as(sessions, seen, action, me, note)
 
 
 # --------------------------------------------------------------------------- front ends
