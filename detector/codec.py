@@ -158,6 +158,9 @@ _PAYMENT_REQUIRED = ("payment_id", "customer_id", "attempt_ts", "amount", "resul
 def decode_activity(obj: Mapping[str, Any]) -> Activity:
     _require(obj, _ACTIVITY_REQUIRED)
     event_type = obj.get("event_type")
+    if not isinstance(event_type, str):  # a list or an object is not even hashable
+        what = type(event_type).__name__
+        raise BadMessage("wrong_type", f"event_type: expected a string, got {what}")
     if event_type not in _KNOWN_TYPES:
         raise BadMessage("unknown_event_type", f"event_type {str(event_type)[:40]!r}")
     ts = obj.get("event_timestamp", obj.get("ts"))
@@ -179,7 +182,10 @@ def decode_payment(obj: Mapping[str, Any]) -> Payment:
         raise BadMessage("wrong_type", f"amount: expected a number, got {amount!r}"[:120])
     if not math.isfinite(amount) or not 0 < amount <= MAX_AMOUNT:
         raise BadMessage("absurd_amount", f"amount {amount!r} outside (0, {MAX_AMOUNT:g}]")
-    device = _DEVICE_ALIASES.get(obj.get("device") or "", obj.get("device") or "")
+    device = obj.get("device") or ""
+    if not isinstance(device, str):  # a list or an object is not even hashable
+        raise BadMessage("wrong_type", f"device: expected a string, got {type(device).__name__}")
+    device = _DEVICE_ALIASES.get(device, device)
     tz = _text(obj, "customer_tz") or "UTC"
     try:
         zone_info(tz)

@@ -30,7 +30,7 @@ from db import repository as repo
 from db.repository import DeadLetterRecord, OffsetConflict, OutboxRecord
 from db.types import utc_now
 from detector.backoff import backoff
-from detector.codec import BadMessage, decode_activity, decode_payment, format_ts, load_json
+from detector.codec import BadMessage, format_ts
 from detector.common.settings import Settings
 from detector.engine import Detector, Skipped, Verdict
 from detector.events import Activity, Payment
@@ -44,6 +44,7 @@ from detector.sources import Source
 from detector.state import CustomerState
 from detector.status import Status
 from detector.telemetry import Telemetry
+from detector.wire import decode
 
 log = logging.getLogger("kvt.detector")
 
@@ -195,10 +196,8 @@ class DetectorService:
 
     def _decode(self, rec: Record) -> Item:
         try:
-            obj = load_json(rec.value, self.settings.max_message_bytes)
-            if rec.topic == self._payments_topic:
-                return Item(rec, decode_payment(obj))
-            return Item(rec, decode_activity(obj))
+            is_payment = rec.topic == self._payments_topic
+            return Item(rec, decode(rec.value, is_payment, self.settings.max_message_bytes))
         except BadMessage as exc:
             return Item(rec, None, exc)
 

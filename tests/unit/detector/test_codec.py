@@ -56,6 +56,8 @@ def good_payment(**kw: object) -> dict:
         (orjson.dumps(good_payment(attempt_ts="1970-01-01T00:00:00Z")), "bad_timestamp"),
         (orjson.dumps(good_payment(result="maybe")), "bad_value"),
         (orjson.dumps(good_payment(device="toaster")), "bad_value"),
+        # Unhashable: looked up in the alias table, it raised a TypeError that stopped the service.
+        (orjson.dumps(good_payment(device=["mobile"])), "wrong_type"),
         (orjson.dumps(good_payment(customer_tz="Mars/Olympus")), "bad_value"),
         (orjson.dumps(good_payment(payment_country="France")), "bad_value"),
         (orjson.dumps(good_payment(utm_source="ads\u0000")), "bad_value"),
@@ -102,6 +104,15 @@ def test_an_activity_without_its_timestamp_is_missing_a_field() -> None:
     with pytest.raises(BadMessage) as err:
         decode_activity(body)
     assert (err.value.reason, err.value.detail) == ("missing_field", "event_timestamp required")
+
+
+@pytest.mark.parametrize("event_type", [["page_view"], {"a": 1}, 7])
+def test_an_event_type_that_is_not_a_string_is_a_wrong_type(event_type: object) -> None:
+    body = {"event_id": "E1", "customer_id": "C1", "event_type": event_type,
+            "event_timestamp": "2025-11-03T14:22:05Z"}  # fmt: skip
+    with pytest.raises(BadMessage) as err:
+        decode_activity(body)
+    assert err.value.reason == "wrong_type"
 
 
 def test_invalid_utf8_is_invalid_json() -> None:
