@@ -574,12 +574,21 @@ class ImportRefused(DataGenError):
         super().__init__(first.message + (f" (and {more} more error(s))" if more else ""))
 
 
-def gate(path: str | Path, dataset: Dataset | None = None) -> CheckReport:
-    """The check every import runs first: the report, or :class:`ImportRefused`."""
-    report = check_dataset(path, dataset=dataset)
-    if not report.ok:
-        raise ImportRefused(report)
-    return report
+def read_checked(
+    path: str | Path, ruleset: RuleSet | None = None
+) -> tuple[Dataset | None, CheckReport]:
+    """Read the dataset once and check it: what an import loads and the report it shows.
+
+    The dataset is None when it could not be read (the report's error says where); the
+    caller refuses the import when ``not report.ok`` (see :class:`ImportRefused`).
+    """
+    t0 = time.perf_counter()
+    try:
+        ds = read_dataset(path)
+    except DatasetError as exc:
+        return None, _unreadable(Path(path), exc, t0)
+    report = check_dataset(path, ruleset, dataset=ds)
+    return ds, replace(report, seconds=time.perf_counter() - t0)  # the read is part of it
 
 
 def is_generated(path: str | Path) -> bool:
@@ -589,6 +598,20 @@ def is_generated(path: str | Path) -> bool:
         return "params" in json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError, TypeError):
         return False
+
+
+def _unreadable(path: Path, exc: DatasetError, t0: float) -> CheckReport:
+    return CheckReport(
+        str(path),
+        "?",
+        is_generated(path),
+        0,
+        False,
+        0,
+        0.0,
+        (_read_failure(path, exc),),
+        seconds=time.perf_counter() - t0,
+    )
 
 
 _EVENT_COLUMNS = ("event_id", "customer_id", "session_id", "event_type", "event_timestamp")
@@ -613,17 +636,7 @@ def check_dataset(
         )
         events = ds.event_columns(_EVENT_COLUMNS, zoneless)
     except DatasetError as exc:
-        return CheckReport(
-            str(path),
-            "?",
-            generated,
-            0,
-            False,
-            0,
-            0.0,
-            (_read_failure(path, exc),),
-            seconds=time.perf_counter() - t0,
-        )
+        return _unreadable(path, exc, t0)
     labels, frauds, prevalence = _label_findings(ds)
     findings = [
         *_reference_findings(ds, events),

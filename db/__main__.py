@@ -29,7 +29,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from data_gen.check import ImportRefused, check_dataset
+from data_gen.check import ImportRefused, read_checked
 from data_gen.errors import DataGenError
 from db import accounts, migrate, tokens
 from db import audit as trail
@@ -85,12 +85,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("create-token", "list-tokens", "revoke-token"):
             migrate.upgrade(engine)
             return _token_command(engine, args)
-        check = check_dataset(args.dataset)
+        dataset, check = read_checked(args.dataset)
         print(check.render(), file=sys.stderr)
-        if not check.ok:
+        if dataset is None or not check.ok:
             raise ImportRefused(check)
         progress = _Progress(sys.stderr)
-        report = load_dataset(engine, args.dataset, replace=args.replace, progress=progress)
+        report = load_dataset(
+            engine, args.dataset, replace=args.replace, progress=progress, dataset=dataset
+        )
         progress.finish()
         print(_summary(report))
         return 0

@@ -90,13 +90,15 @@ def load_dataset(
     replace: bool = False,
     progress: ProgressFn | None = None,
     chunk_rows: int = CHUNK_ROWS,
+    dataset: Dataset | None = None,
 ) -> LoadReport:
-    """Read, validate and load the dataset at ``path``; migrates the schema first.
+    """Read, validate and load the dataset at ``path`` (``dataset``: already read, e.g. by
+    the import check, so it is not read twice); migrates the schema first.
 
     Raises ``data_gen.readers.DatasetError`` for a dataset that cannot be read.
     """
     t0 = time.perf_counter()
-    tables = dataset_tables(read_dataset(path))
+    tables = dataset_tables(dataset if dataset is not None else read_dataset(path))
     read_s = time.perf_counter() - t0
     migrate.upgrade(engine)
     t1 = time.perf_counter()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from data_gen.__main__ import main
-from data_gen.check import CheckReport, Finding, check_dataset
+from data_gen.check import CheckReport, Finding, check_dataset, read_checked
 from tests.unit.data_gen.exports import OWN, PROTOTYPE, Export, clean_export, iso, write
 
 LAYOUTS = pytest.mark.parametrize("layout", [OWN, PROTOTYPE])
@@ -182,6 +182,22 @@ def test_duplicated_ids_and_unknown_customers_are_refused(
     f = only(report, code)
     assert (f.severity, f.where) == ("error", where)
     assert "line" in f.message or "row" in f.message
+
+
+@LAYOUTS
+def test_read_checked_reads_once_and_returns_the_dataset_with_its_report(
+    tmp_path: Path, layout: str
+) -> None:
+    good = write(clean_export(), tmp_path / "good", layout)
+    ds, report = read_checked(good)
+    assert ds is not None and len(ds.payments) == report.payments == 120
+    assert report.ok and report.codes() == check_dataset(good).codes()
+
+    bad_export = clean_export()
+    bad_export.payment("PAY0012")["payment_id"] = "PAY0011"
+    ds, report = read_checked(write(bad_export, tmp_path / "bad", layout))
+    assert ds is None and not report.ok
+    assert only(report, "duplicate_id").where == "payments.csv, column payment_id"
 
 
 @LAYOUTS

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 
 from data_gen import GenParams, generate
-from data_gen.readers import read_dataset
+from data_gen.readers import Dataset, read_dataset
 from db import migrate
 from db.__main__ import main
 from db.engine import make_engine
@@ -99,6 +99,25 @@ def test_cli_load_and_upgrade(
     out = capsys.readouterr()
     assert f"{sum(_expected(dataset).values()):,} new" in out.out.replace(")", "")
     assert "payments" in out.err and "rows/s" in out.err
+
+
+def test_cli_load_reads_the_dataset_once_for_the_check_and_the_load(
+    db_url: str, dataset: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import data_gen.check
+    import db.loader
+
+    reads: list[Path] = []
+
+    def counted(path: str | Path) -> Dataset:
+        reads.append(Path(path))
+        return read_dataset(path)
+
+    monkeypatch.setattr(data_gen.check, "read_dataset", counted)
+    monkeypatch.setattr(db.loader, "read_dataset", counted)
+    assert main(["load", str(dataset), "--url", db_url]) == 0
+    assert reads == [dataset]
+    assert _counts(make_engine(db_url)) == _expected(dataset)
 
 
 @pytest.mark.parametrize(
