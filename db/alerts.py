@@ -299,10 +299,14 @@ _KEYSET: dict[str, tuple[Any, bool]] = {
 }
 
 
-def count_groups(session: Session) -> list[GroupCount]:
-    """Alerts per ``(status, severity, country, device)``: one grouped scan."""
+def count_groups(session: Session, dataset: str | None = None) -> list[GroupCount]:
+    """Alerts (of ``dataset``; None: of all) per ``(status, severity, country, device)``:
+    one grouped scan."""
     cols = (Alert.status, Alert.severity, Alert.country, Alert.device)
-    rows = session.execute(select(*cols, func.count()).group_by(*cols)).all()
+    stmt = select(*cols, func.count()).group_by(*cols)
+    if dataset is not None:
+        stmt = stmt.where(Alert.dataset == dataset)
+    rows = session.execute(stmt).all()
     return [(a, b, c, d, int(n)) for a, b, c, d, n in rows]
 
 
@@ -321,13 +325,16 @@ def payment_rows(session: Session, estimate_above: int) -> int:
 
 
 def score_and_time_range(
-    session: Session,
+    session: Session, datasets: Iterable[str] = ()
 ) -> tuple[int | None, datetime | None, datetime | None]:
-    """The highest score and the first and last event times of all alerts."""
+    """The highest score and the first and last event times of the alerts of ``datasets``
+    (empty: of all alerts)."""
+    names = list(datasets)
+    scope = [Alert.dataset.in_(names)] if names else []
     # Three separate aggregates: each is one index probe (a combined one may scan).
-    top = session.scalar(select(func.max(Alert.score)))
-    first = session.scalar(select(func.min(Alert.event_ts)))
-    last = session.scalar(select(func.max(Alert.event_ts)))
+    top = session.scalar(select(func.max(Alert.score)).where(*scope))
+    first = session.scalar(select(func.min(Alert.event_ts)).where(*scope))
+    last = session.scalar(select(func.max(Alert.event_ts)).where(*scope))
     return top, first, last
 
 
@@ -362,11 +369,15 @@ def alerts_before(
     before: datetime,
     limit: int,
     exclude_alert_id: str | None = None,
+    dataset: str | None = None,
 ) -> list[Alert]:
-    """A customer's alerts up to ``before`` (inclusive), newest first."""
+    """A customer's alerts up to ``before`` (inclusive), newest first; with ``dataset``,
+    that dataset's only (another dataset's customer of the same id is someone else)."""
     stmt = select(Alert).where(Alert.customer_id == customer_id, Alert.event_ts <= before)
     if exclude_alert_id is not None:
         stmt = stmt.where(Alert.alert_id != exclude_alert_id)
+    if dataset is not None:
+        stmt = stmt.where(Alert.dataset == dataset)
     stmt = stmt.order_by(Alert.event_ts.desc(), Alert.alert_id.desc()).limit(limit)
     return list(session.scalars(stmt))
 

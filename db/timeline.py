@@ -22,7 +22,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, select
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from data_gen.readers import read_dataset
@@ -150,6 +151,34 @@ def _dataset_index(path: str, stamp: int) -> tuple[dict[str, tuple[dict[str, Any
     )
 
 
+@dataclass(frozen=True)
+class DatasetPayments:
+    """A dataset's payments file, by customer: a replayed dataset's payment history is
+    readable at once, without loading the dataset into the ``payments`` table."""
+
+    path: Path
+
+    def customer_payments(self, customer_id: str) -> tuple[dict[str, Any], ...]:
+        """The customer's payments, oldest first (attempt_ts as an aware datetime)."""
+        return _payments_index(str(self.path), self.path.stat().st_mtime_ns).get(customer_id, ())
+
+
+@lru_cache(maxsize=2)
+def _payments_index(path: str, stamp: int) -> dict[str, tuple[dict[str, Any], ...]]:
+    cols = ["payment_id", "customer_id", "attempt_ts", "amount", "currency", "method", "result",
+            "payment_country", "device"]  # fmt: skip
+    pay = read_dataset(path).payments
+    frame = pay[cols].copy()
+    frame["attempt_ts"] = pd.to_datetime(frame["attempt_ts"], utc=True)
+    frame = frame.sort_values(["attempt_ts", "payment_id"], kind="stable")
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.itertuples(index=False):
+        doc = {k: (v if v == v and v != "" else None) for k, v in zip(cols, row, strict=True)}
+        doc["attempt_ts"] = row.attempt_ts.to_pydatetime()
+        out.setdefault(str(row.customer_id), []).append(doc)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def customer_timeline(
     customer_id: str,
     *,
@@ -175,14 +204,19 @@ def session_timeline(
     sessions_factory: Callable[[], Session],
     archive: EventReader | None = None,
     limit: int = DEFAULT_LIMIT,
+    dataset: str | None = None,
 ) -> list[TimelineEntry]:
-    """The session's latest ``limit`` entries, oldest first."""
+    """The session's latest ``limit`` entries, oldest first; with ``dataset``, only that
+    dataset's alerts (two datasets may both have a session of this id)."""
+    alert_filter = Alert.session_id == session_id
+    if dataset is not None:
+        alert_filter = and_(alert_filter, Alert.dataset == dataset)
     return _timeline(
         sessions_factory,
         limit,
         events=(lambda: archive.session_events(session_id, limit)) if archive else None,
         payment_filter=PaymentRow.session_id == session_id,
-        alert_filter=Alert.session_id == session_id,
+        alert_filter=alert_filter,
         session_filter=WebSession.session_id == session_id,
         order_filter=Order.session_id == session_id,
     )

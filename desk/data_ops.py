@@ -8,16 +8,17 @@ downloading a dataset) needs no more than the page's own permission check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
 from data_gen.params import GenParams
 from db import audit as trail
 from db.loader import LoadProgress, LoadReport
-from desk import studio
+from desk import datasets, studio
 from desk.auth import Permission, Principal, Sessions, authorize
 from desk.runtime import Runtime
+from detector.runner import replay_group
 
 
 def _allowed(sessions: Sessions, who: Principal | None, target: str) -> Principal:
@@ -88,11 +89,28 @@ def load(
     return report
 
 
-def replay(rt: Runtime, who: Principal | None, path: Path, speed: float | None) -> None:
-    """Embedded mode: score the dataset through the detector service (replaces a replay)."""
+def replay(
+    rt: Runtime,
+    who: Principal | None,
+    path: Path,
+    speed: float | None,
+    *,
+    clear: Sequence[str] = (),
+) -> int:
+    """Embedded mode: score the dataset through the detector service (replaces a replay).
+
+    ``clear``: datasets whose alerts go first (the studio asks, see
+    :func:`desk.datasets.replay_plan`); returns how many alerts were cleared.  Customer
+    states written by another dataset's replay are forgotten before this one starts."""
     me = _allowed(rt.sessions, who, path.name)
+    rt.stop()  # nothing writes alerts or states while they are cleared
+    with rt.sessions() as session, session.begin():
+        cleared = datasets.clear_alerts(session, clear)
+        reset = rt.settings.embedded and datasets.switch_replay_state(session, replay_group(path))
     rt.start_replay(path, speed)
-    _done(rt.sessions, me, "replay", path.name, speed=speed)
+    _done(rt.sessions, me, "replay", path.name, speed=speed, cleared=list(clear),
+          alerts_cleared=cleared, state_reset=reset)  # fmt: skip
+    return cleared
 
 
 def stream(rt: Runtime, who: Principal | None, path: Path, speed: float | None) -> studio.StreamJob:

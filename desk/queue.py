@@ -22,8 +22,9 @@ from db import alerts, timeline
 from db import repository as repo
 from db.alerts import count_decided, versions_of
 from db.archive import ArchiveError
-from db.models import Alert, AlertDecision
-from db.timeline import EventReader, TimelineEntry
+from db.models import Alert, AlertDecision, PaymentRow
+from db.timeline import DatasetPayments, EventReader, TimelineEntry
+from desk import datasets
 from desk.auth import Permission, Principal, authorize
 from desk.runtime import Runtime
 
@@ -76,6 +77,7 @@ class Overview:
     those four columns only, the matching count.  Hashable, so it can be cached."""
 
     groups: tuple[tuple[str, str, str | None, str | None, int], ...]
+    dataset: tuple[str, ...] = ()  # the datasets counted (empty: every alert)
 
     @property
     def total(self) -> int:
@@ -107,6 +109,7 @@ class Overview:
             or f.event_from is not None
             or f.event_to is not None
             or f.customer_id
+            or f.dataset != self.dataset
         ):
             return None
         return sum(
@@ -119,8 +122,10 @@ class Overview:
         )
 
 
-def overview(session: Session) -> Overview:
-    return Overview(tuple(alerts.count_groups(session)))
+def overview(session: Session, dataset: str | None = None) -> Overview:
+    """The grouped count of the alerts of ``dataset`` (None: of every dataset)."""
+    scope = (dataset,) if dataset is not None else ()
+    return Overview(tuple(alerts.count_groups(session, dataset)), scope)
 
 
 ESTIMATE_ABOVE = 1_000_000
@@ -166,8 +171,9 @@ class Facets:
 
 
 def facets(session: Session, ov: Overview | None = None) -> Facets:
+    """The filter widgets' values, over the overview's datasets."""
     ov = overview(session) if ov is None else ov
-    top, first, last = alerts.score_and_time_range(session)
+    top, first, last = alerts.score_and_time_range(session, ov.dataset)
     return Facets(
         countries=ov.countries,
         devices=ov.devices,
@@ -188,6 +194,7 @@ def build_filters(
     customer: str = "",
     country: Iterable[str] = (),
     device: Iterable[str] = (),
+    dataset: str | None = None,
 ) -> repo.AlertFilters:
     """Widget values → :class:`AlertFilters`.  A score range equal to the slider's bounds
     means "any"; days are UTC calendar days, both ends included."""
@@ -213,6 +220,7 @@ def build_filters(
         customer_id=customer.strip() or None,
         country=tuple(country),
         device=tuple(device),
+        dataset=(dataset,) if dataset else (),
     )
 
 
@@ -235,6 +243,7 @@ class AlertSummary:
     device_id: str | None
     decided_by: str | None
     row_version: int
+    dataset: str = repo.LIVE_DATASET
 
     @classmethod
     def of(cls, a: Alert) -> AlertSummary:
@@ -253,6 +262,7 @@ class AlertSummary:
             device_id=a.device_id,
             decided_by=a.decided_by,
             row_version=a.row_version,
+            dataset=a.dataset,
         )
 
 
@@ -380,29 +390,54 @@ def customer_history(
     limit: int = HISTORY_LIMIT,
     *,
     exclude_payment_id: str | None = None,
+    dataset: str | None = None,
+    payments_file: DatasetPayments | None = None,
 ) -> CustomerHistory:
     """What the customer did up to ``before`` (the alert's event time, inclusive), without
-    the alert itself and its own payment (the detail shows those already)."""
-    payments = alerts.payments_before(session, customer_id, before, limit, exclude_payment_id)
-    loaded = bool(payments) or alerts.payments_loaded(session)
-    earlier = alerts.alerts_before(session, customer_id, before, limit, exclude_alert_id)
+    the alert itself and its own payment (the detail shows those already).
+
+    ``dataset``: only that dataset's alerts (another dataset's customer of the same id is
+    someone else); ``payments_file``: the payments are read from the replayed dataset's
+    file instead of the ``payments`` table, which holds only loaded datasets."""
+    if payments_file is not None:
+        payments = [
+            PastPayment(
+                p["payment_id"],
+                p["attempt_ts"],
+                float(p["amount"]),
+                p["currency"],
+                p["method"],
+                str(p["result"]),
+                p["payment_country"],
+                p["device"],
+            )
+            for p in reversed(payments_file.customer_payments(customer_id))
+            if p["attempt_ts"] <= before and p["payment_id"] != exclude_payment_id
+        ][:limit]
+        loaded = True
+    else:
+        rows = alerts.payments_before(session, customer_id, before, limit, exclude_payment_id)
+        payments = [_past(p) for p in rows]
+        loaded = bool(payments) or alerts.payments_loaded(session)
+    earlier = alerts.alerts_before(session, customer_id, before, limit, exclude_alert_id, dataset)
     return CustomerHistory(
         customer_id=customer_id,
-        payments=tuple(
-            PastPayment(
-                p.payment_id,
-                p.attempt_ts,
-                float(p.amount),
-                p.currency,
-                p.method,
-                p.result,
-                p.payment_country,
-                p.device,
-            )
-            for p in payments
-        ),
+        payments=tuple(payments),
         payments_loaded=loaded,
         alerts=tuple(AlertSummary.of(a) for a in earlier),
+    )
+
+
+def _past(p: PaymentRow) -> PastPayment:
+    return PastPayment(
+        p.payment_id,
+        p.attempt_ts,
+        float(p.amount),
+        p.currency,
+        p.method,
+        p.result,
+        p.payment_country,
+        p.device,
     )
 
 
@@ -426,22 +461,26 @@ class SessionTimeline:
 
 
 def session_timeline(
-    rt: Runtime, session_id: str, reader: EventReader | None = None
+    rt: Runtime, session_id: str, reader: EventReader | None = None, dataset: str | None = None
 ) -> SessionTimeline:
     """``reader``: where behavioural events are read; by default the runtime's
-    (:func:`db.timeline.event_reader_for`: the archive, else the replayed dataset).
+    (:func:`db.timeline.event_reader_for`: the archive, else the files of the alert's
+    ``dataset``, whichever dataset is replayed now).
     When it fails, the relational store's story is still told, and the failure with it: an
     archive that is down must not hide the payments and decisions of an alert."""
     sessions = rt.sessions
     if reader is None:
-        reader = timeline.event_reader_for(rt.settings, rt.replay_dir)
+        files = datasets.dataset_dir(rt, dataset) if dataset is not None else rt.replay_dir
+        reader = timeline.event_reader_for(rt.settings, files)
     problem = ""
     try:
-        entries = timeline.session_timeline(session_id, sessions_factory=sessions, archive=reader)
+        entries = timeline.session_timeline(
+            session_id, sessions_factory=sessions, archive=reader, dataset=dataset
+        )
     except (ArchiveError, OSError) as exc:
         log.warning("session %s: events from %s failed: %s", session_id, reader, exc)
         problem = str(exc)
-        entries = timeline.session_timeline(session_id, sessions_factory=sessions)
+        entries = timeline.session_timeline(session_id, sessions_factory=sessions, dataset=dataset)
     source = reader.source if reader is not None else "relational store (no events table)"
     return SessionTimeline(session_id, tuple(entries), source, problem)
 
@@ -622,17 +661,23 @@ class AlertView:
 
 
 def load_alert(rt: Runtime, alert_id: str) -> AlertView | None:
+    """The alert with its customer's history and its session's timeline, both read in its
+    own dataset: right after a replay, from the dataset's files (no load step needed)."""
     with rt.sessions() as session:
         detail = alert_detail(session, alert_id)
         if detail is None:
             return None
         f = detail.fields
+        dataset = str(f["dataset"])
+        files = datasets.dataset_dir(rt, dataset)
         history = customer_history(
             session,
             f["customer_id"],
             f["event_ts"],
             detail.alert_id,
             exclude_payment_id=f["payment_id"],
+            dataset=dataset,
+            payments_file=DatasetPayments(files) if files is not None else None,
         )
-    story = session_timeline(rt, f["session_id"]) if f["session_id"] else None
+    story = session_timeline(rt, f["session_id"], dataset=dataset) if f["session_id"] else None
     return AlertView(detail, history, story)

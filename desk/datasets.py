@@ -1,0 +1,201 @@
+"""Datasets as a dimension of the alerts: which datasets produced alerts, which one a page
+shows by default, and what replaying a dataset over another one keeps or clears.
+
+Every alert names its dataset (``fraud_alerts.dataset``): a replayed dataset's name, ``live``
+for the Kafka topics, ``?`` for alerts written before alerts named one.  The queue, insights
+and pipeline pages show one dataset at a time, so two replays never blend into one queue or
+one alert rate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from data_gen.readers import read_dataset
+from db.models import (
+    LIVE_DATASET,
+    UNATTRIBUTED_DATASET,
+    Alert,
+    AlertDecision,
+    AlertReason,
+    ConsumerOffset,
+    DetectorStateRow,
+)
+from desk.runtime import Runtime
+from desk.studio import DATASETS_DIR
+from detector.runner import replay_dataset
+
+_IN_CHUNK = 2000  # ids per IN list (SQLite binds at most 32,766 parameters)
+
+__all__ = [
+    "LIVE_DATASET",
+    "UNATTRIBUTED_DATASET",
+    "AlertDataset",
+    "ReplayPlan",
+    "alert_datasets",
+    "clear_alerts",
+    "dataset_dir",
+    "default_dataset",
+    "load_alert_datasets",
+    "overlap",
+    "page_default",
+    "replay_plan",
+    "replaying",
+    "switch_replay_state",
+]
+
+
+@dataclass(frozen=True)
+class AlertDataset:
+    name: str
+    alerts: int
+    last_alert_at: datetime | None  # when its newest alert was written
+
+    @property
+    def live(self) -> bool:
+        return self.name == LIVE_DATASET
+
+
+def alert_datasets(session: Session) -> tuple[AlertDataset, ...]:
+    """Every dataset that has alerts, the live stream first, then the most recently scored."""
+    rows = session.execute(
+        select(Alert.dataset, func.count(), func.max(Alert.alert_ts)).group_by(Alert.dataset)
+    ).all()
+    out = [AlertDataset(str(name), int(n), at) for name, n, at in rows]
+    return tuple(sorted(out, key=_recency))
+
+
+def _recency(d: AlertDataset) -> tuple[int, float, str]:
+    at = d.last_alert_at.timestamp() if d.last_alert_at is not None else 0.0
+    return (0 if d.live else 1, -at, d.name)
+
+
+def default_dataset(datasets: Sequence[AlertDataset], replaying: str | None = None) -> str | None:
+    """What a page shows first: the live stream when it has alerts, else the dataset being
+    replayed, else the most recently scored one; None when no alert exists."""
+    names = [d.name for d in datasets]
+    if LIVE_DATASET in names:
+        return LIVE_DATASET
+    if replaying is not None and replaying in names:
+        return replaying
+    return names[0] if names else None
+
+
+def load_alert_datasets(rt: Runtime) -> tuple[AlertDataset, ...]:
+    with rt.sessions() as session:
+        return alert_datasets(session)
+
+
+def replaying(rt: Runtime) -> str | None:
+    """The dataset the embedded detector replays (or last replayed), if any."""
+    return replay_dataset(rt.replay_dir) if rt.replay_dir is not None else None
+
+
+def dataset_dir(rt: Runtime, name: str | None) -> Path | None:
+    """Where the files of the dataset ``name`` are: the replay's own directory, else the
+    studio's dataset of that name; None for the live stream or a dataset no longer there.
+    Alerts written before alerts named their dataset (``?``) get the replay's, as before."""
+    if name == UNATTRIBUTED_DATASET or (name is not None and name == replaying(rt)):
+        return rt.replay_dir if rt.replay_dir is not None and rt.replay_dir.is_dir() else None
+    if name is None or name == LIVE_DATASET:
+        return None
+    path = Path(rt.settings.data_dir) / DATASETS_DIR / name
+    return path if (path / "payments.csv").is_file() else None
+
+
+def page_default(rt: Runtime, datasets: Sequence[AlertDataset]) -> str | None:
+    return default_dataset(datasets, replaying(rt))
+
+
+# --------------------------------------------------------------------------- replay over another
+
+
+@dataclass(frozen=True)
+class ReplayPlan:
+    """What a replay of ``dataset`` finds: alerts of other datasets (the user keeps or
+    clears them) and how many of those an analyst already decided."""
+
+    dataset: str
+    others: tuple[AlertDataset, ...]
+    decided: int
+
+    @property
+    def asks(self) -> bool:
+        return bool(self.others)
+
+
+def replay_plan(rt: Runtime, dataset: str) -> ReplayPlan:
+    with rt.sessions() as session:
+        others = tuple(d for d in alert_datasets(session) if d.name != dataset)
+        decided = 0
+        if others:
+            names = [d.name for d in others]
+            decided = int(
+                session.scalar(
+                    select(func.count()).where(
+                        Alert.dataset.in_(names), Alert.status.in_(("APPROVED", "BLOCKED"))
+                    )
+                )
+                or 0
+            )
+    return ReplayPlan(dataset, others, decided)
+
+
+def overlap(rt: Runtime, path: Path, others: Sequence[str]) -> int:
+    """How many of the dataset's payments already have an alert of one of ``others``: an
+    alert is one per payment id, so a kept alert stands for a same-id payment of the replay."""
+    if not others:
+        return 0
+    ids = read_dataset(path).payments["payment_id"].astype(str).tolist()
+    found = 0
+    with rt.sessions() as session:
+        for at in range(0, len(ids), _IN_CHUNK):
+            part = ids[at : at + _IN_CHUNK]
+            found += int(
+                session.scalar(
+                    select(func.count()).where(
+                        Alert.payment_id.in_(part), Alert.dataset.in_(list(others))
+                    )
+                )
+                or 0
+            )
+    return found
+
+
+def clear_alerts(session: Session, names: Sequence[str]) -> int:
+    """Delete the alerts of ``names`` with their reasons and decision history, in the
+    caller's transaction (the audit trail keeps every decision that was taken); returns
+    how many alerts went.  The live stream's alerts are never cleared this way."""
+    names = [d for d in names if d != LIVE_DATASET]
+    if not names:
+        return 0
+    ids = select(Alert.alert_id).where(Alert.dataset.in_(names)).scalar_subquery()
+    session.execute(delete(AlertReason).where(AlertReason.alert_id.in_(ids)))
+    session.execute(delete(AlertDecision).where(AlertDecision.alert_id.in_(ids)))
+    result = session.execute(delete(Alert).where(Alert.dataset.in_(names)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def switch_replay_state(session: Session, group_id: str) -> bool:
+    """Before a replay of the dataset whose offsets are kept under ``group_id``: when another
+    replay stored offsets, the customer states hold that dataset's payments, and a customer
+    of the same id in this dataset must not be scored against them.  Then every replay's
+    states and offsets are forgotten (True), and this replay starts from its beginning:
+    the alerts it wrote before are found again and left as they are.  Embedded mode only:
+    there, replays are the only writers of states."""
+    others = session.scalar(
+        select(func.count()).where(
+            ConsumerOffset.group_id.like("replay:%"), ConsumerOffset.group_id != group_id
+        )
+    )
+    if not others:
+        return False
+    session.execute(delete(DetectorStateRow))
+    session.execute(delete(ConsumerOffset).where(ConsumerOffset.group_id.like("replay:%")))
+    return True

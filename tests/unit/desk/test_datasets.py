@@ -1,0 +1,157 @@
+"""Datasets as a dimension: a replay's alerts name their dataset, the queue shows one dataset,
+a replay over another keeps or clears the first one's alerts, and an alert's history and
+timeline are read in its own dataset right after the replay (no load step)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from data_gen.params import GenParams
+from data_gen.readers import read_dataset
+from db import audit as trail
+from db.models import Alert, ConsumerOffset
+from desk import data_ops, datasets, studio
+from desk import queue as q
+from desk.runtime import Runtime
+from detector.common.settings import Settings
+from detector.engine import Detector
+from detector.feed import dataset_events
+from detector.rules import default_ruleset
+from detector.runner import replay_group
+from tests.unit.db.builders import signed_in
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> Iterator[Runtime]:
+    runtime = Runtime.create(replace(Settings(), data_dir=tmp_path))
+    yield runtime
+    runtime.stop()
+    runtime.engine.dispose()
+
+
+@pytest.fixture
+def two(rt: Runtime) -> tuple[Path, Path]:
+    root = studio.datasets_root(rt.settings.data_dir)
+    a = studio.generate_dataset(root, "shop-a", GenParams(scale=0.04, seed=11))
+    b = studio.generate_dataset(root, "shop-b", GenParams(scale=0.04, seed=12))
+    return a, b
+
+
+def replayed(rt: Runtime, path: Path, timeout_s: float = 120.0) -> None:
+    """Wait until every payment of the dataset is scored and committed."""
+    payments = len(read_dataset(path).payments)
+    group = replay_group(path)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with rt.sessions() as s:
+            done = s.scalar(
+                select(ConsumerOffset.next_offset).where(
+                    ConsumerOffset.group_id == group,
+                    ConsumerOffset.topic == rt.settings.topics.payments,
+                )
+            )
+        if done == payments:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"replay of {path.name} did not finish")
+
+
+def backtest(path: Path) -> set[str]:
+    verdicts = Detector(default_ruleset()).process_all(dataset_events(read_dataset(path)))
+    return {v.payment_id for v in verdicts if v.is_alert}
+
+
+def stored(rt: Runtime, dataset: str) -> set[str]:
+    with rt.sessions() as s:
+        return set(s.scalars(select(Alert.payment_id).where(Alert.dataset == dataset)))
+
+
+def test_two_replays_stay_apart_and_the_second_is_scored_on_its_own(
+    rt: Runtime, two: tuple[Path, Path]
+) -> None:
+    a, b = two
+    owner = signed_in(rt.sessions, "owner", "rule_owner")
+    data_ops.replay(rt, owner, a, None)
+    replayed(rt, a)
+    plan = datasets.replay_plan(rt, "shop-b")
+    assert plan.asks and [d.name for d in plan.others] == ["shop-a"]
+    assert not datasets.replay_plan(rt, "shop-a").asks  # replaying it again asks nothing
+    data_ops.replay(rt, owner, b, None)  # keep shop-a's alerts
+    replayed(rt, b)
+
+    kept_a, got_b = stored(rt, "shop-a"), stored(rt, "shop-b")
+    assert kept_a == backtest(a)
+    # shop-b is scored as if alone (shop-a's customer states were forgotten); an alert is one
+    # per payment id, so the ids shop-a's kept alerts already hold are not raised again.
+    assert got_b == backtest(b) - kept_a and got_b
+    b_ids = set(read_dataset(b).payments["payment_id"])
+    assert datasets.overlap(rt, b, ["shop-a"]) == len(b_ids & kept_a) > 0
+
+    listed = datasets.load_alert_datasets(rt)
+    assert [d.name for d in listed] == ["shop-b", "shop-a"]  # the latest scored first
+    assert [d.alerts for d in listed] == [len(got_b), len(kept_a)]
+    assert datasets.page_default(rt, listed) == "shop-b"
+
+    only_a = q.build_filters(dataset="shop-a")
+    with rt.sessions() as s:
+        ov = q.overview(s, "shop-a")
+        page = q.queue_page(s, only_a, page_size=1000, ov=ov)
+    assert ov.total == page.total == len(kept_a)
+    assert {r.dataset for r in page.rows} == {"shop-a"}
+    assert ov.matching(q.build_filters(dataset="shop-b")) is None  # not what it counted
+
+
+def test_clearing_on_replay_removes_the_other_datasets_alerts_and_says_so(
+    rt: Runtime, two: tuple[Path, Path]
+) -> None:
+    a, b = two
+    owner = signed_in(rt.sessions, "owner", "rule_owner")
+    data_ops.replay(rt, owner, a, None)
+    replayed(rt, a)
+    n_a = len(stored(rt, "shop-a"))
+    assert data_ops.replay(rt, owner, b, None, clear=["shop-a"]) == n_a
+    replayed(rt, b)
+    assert stored(rt, "shop-a") == set()
+    assert stored(rt, "shop-b") == backtest(b)
+    with rt.sessions() as s:
+        (last,) = trail.list_events(s, trail.AuditFilters(action=trail.DATA_CHANGE), limit=1)
+    assert last.detail["cleared"] == ["shop-a"] and last.detail["alerts_cleared"] == n_a
+
+
+def test_an_alerts_history_and_timeline_come_from_its_dataset_without_a_load(
+    rt: Runtime, two: tuple[Path, Path]
+) -> None:
+    a, b = two
+    owner = signed_in(rt.sessions, "owner", "rule_owner")
+    data_ops.replay(rt, owner, a, None)
+    replayed(rt, a)
+    data_ops.replay(rt, owner, b, None)  # shop-a is no longer the dataset replayed
+    replayed(rt, b)
+    pay = read_dataset(a).payments
+    counts = pay["customer_id"].value_counts()
+    with rt.sessions() as s:
+        alert = s.scalars(
+            select(Alert)
+            .where(Alert.dataset == "shop-a", Alert.customer_id.in_(counts[counts > 2].index))
+            .order_by(Alert.event_ts.desc())
+        ).first()
+    assert alert is not None and alert.session_id
+    view = q.load_alert(rt, alert.alert_id)
+    assert view is not None and view.timeline is not None
+    assert view.timeline.has_clickstream  # the events of shop-a's file
+    earlier = pay[(pay["customer_id"] == alert.customer_id)]
+    earlier = earlier[earlier["payment_id"] != alert.payment_id]
+    earlier_ids = {
+        p for p, ts in zip(earlier["payment_id"], earlier["attempt_ts"], strict=True)
+        if ts <= alert.event_ts
+    }  # fmt: skip
+    assert view.history.payments_loaded and earlier_ids
+    assert {p.payment_id for p in view.history.payments} == earlier_ids
+    assert alert.payment_id not in {p.payment_id for p in view.history.payments}
+    assert {x.dataset for x in view.history.alerts} <= {"shop-a"}
