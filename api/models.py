@@ -128,6 +128,12 @@ class AlertDetail(Response):
     device_id: str | None
     utm_source: str | None
     country: str | None
+    unknown_customer: bool | None = Field(
+        description="true: the shop's customer reference did not list this customer when the "
+        "payment was scored (scored as a new customer); false: it did, or it lists nobody; "
+        "null: not checked (alerts from before this field, the Flink job)",
+        examples=[False],
+    )
     amount: float
     currency: str | None
     score: int

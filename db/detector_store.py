@@ -145,11 +145,13 @@ def save_batch(
     outbox: Sequence[OutboxRecord] = (),
     published: Collection[str] = (),
     dataset: str = LIVE_DATASET,
+    unknown_customers: Collection[str] | None = None,
 ) -> None:
     """Write one batch in the caller's transaction; the caller commits.
 
     ``dataset`` names where the batch's payments come from (a replayed dataset, or the live
-    topics); the alerts carry it.
+    topics); the alerts carry it.  ``unknown_customers``: the batch's customers the customer
+    reference does not list, flagged on their alerts (None: the writer did not check).
 
     ``outbox`` holds the batch's messages for Kafka; ``published`` names outbox rows the
     brokers have acknowledged since the last batch, deleted here at no extra commit.
@@ -162,7 +164,7 @@ def save_batch(
     has one writer at a time, the fences come first and the rows follow.
     """
     now = utc_now()
-    alert_rows, reasons = _alert_rows(verdicts, now, dataset)
+    alert_rows, reasons = _alert_rows(verdicts, now, dataset, unknown_customers)
     state_rows = _state_rows(states, now)
     dead_rows = _dead_letter_rows(dead_letters, now)
     outbox_rows = _outbox_rows(outbox, now)
@@ -303,7 +305,11 @@ def _fence_offset(
 
 
 def alert_row(
-    verdict: Verdict, payment: Payment, now: datetime, dataset: str = LIVE_DATASET
+    verdict: Verdict,
+    payment: Payment,
+    now: datetime,
+    dataset: str = LIVE_DATASET,
+    unknown_customer: bool | None = None,
 ) -> dict[str, Any]:
     return {
         "alert_id": alert_id_for(verdict.payment_id),
@@ -318,6 +324,7 @@ def alert_row(
         "country": payment.country or None,
         "card_bin": payment.card_bin or None,
         "ip_hash": payment.ip_hash or None,
+        "unknown_customer": unknown_customer,
         "amount": payment.amount,
         "currency": payment.currency or None,
         "score": verdict.score,
@@ -342,14 +349,18 @@ def ms_to_datetime(ts_ms: int) -> datetime:
 
 
 def _alert_rows(
-    verdicts: Sequence[tuple[Verdict, Payment]], now: datetime, dataset: str
+    verdicts: Sequence[tuple[Verdict, Payment]],
+    now: datetime,
+    dataset: str,
+    unknown: Collection[str] | None,
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
     """Alert rows, one per payment, and each alert's rule ids."""
     rows: dict[str, dict[str, Any]] = {}
     reasons: dict[str, list[str]] = {}
     for verdict, payment in verdicts:
         if verdict.is_alert and verdict.payment_id not in rows:
-            rows[verdict.payment_id] = alert_row(verdict, payment, now, dataset)
+            flag = None if unknown is None else payment.customer_id in unknown
+            rows[verdict.payment_id] = alert_row(verdict, payment, now, dataset, flag)
             reasons[alert_id_for(verdict.payment_id)] = [r.rule_id for r in verdict.reasons]
     return list(rows.values()), reasons
 

@@ -192,6 +192,8 @@ class Alert(Base):
     country: Mapped[str | None] = mapped_column(String)
     card_bin: Mapped[str | None] = mapped_column(String)
     ip_hash: Mapped[str | None] = mapped_column(String)
+    # The customer reference did not list the customer (None: not checked; migration 0008).
+    unknown_customer: Mapped[bool | None] = mapped_column(Boolean)
     amount: Mapped[float] = mapped_column(money())
     currency: Mapped[str | None] = mapped_column(String)
     score: Mapped[int] = mapped_column(Integer)

@@ -35,6 +35,7 @@ ALERT_COLUMNS = (
     "country",
     "card_bin",
     "ip_hash",
+    "unknown_customer",
     "amount",
     "currency",
     "score",

@@ -315,6 +315,7 @@ class DetectorService:
                 outbox=outbox,
                 published=published,
                 dataset=self.dataset,
+                unknown_customers=unknown,
             )
         self._expected.update(offsets)
         self.source.committed(offsets)

@@ -290,6 +290,8 @@ def _table(rows: list[dict[str, Any]], empty: str) -> None:
 def _body(view: q.AlertView) -> None:
     detail, history = view.detail, view.history
     f = detail.fields
+    if f.get("unknown_customer"):
+        st.warning(t("queue.unknown_customer", customer=inert(f["customer_id"])))
     left, right = st.columns([1, 1])
     with left:
         st.dataframe(

@@ -8,21 +8,17 @@ default, stored once in the catalogue rather than written into every row, then t
 becomes ``live`` for rows to come: no table rewrite, however many alerts there are.
 
 Revision ID: 0009
-Revises: 0008 when present, else 0007
+Revises: 0008
 Create Date: 2026-12-02
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-# 0008 (an unknown-customer flag on alerts) is written at the same time as this revision and
-# may land after it: follow it when it is there, so that the chain stays one line either way.
-down_revision = "0008" if any(Path(__file__).parent.glob("0008_*.py")) else "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

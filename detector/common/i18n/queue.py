@@ -52,6 +52,12 @@ TEXT: dict[str, tuple[str, str]] = {
         "Select an alert in the table to see its detail.",
     ),
     "queue.open": ("Alerte affichée", "Alert shown"),
+    "queue.unknown_customer": (
+        "Client inconnu : le référentiel clients ne liste pas {customer}. Le paiement a été "
+        "évalué comme celui d'un nouveau client.",
+        "Unknown customer: the customer reference does not list {customer}. The payment was "
+        "scored as a new customer's.",
+    ),
     "queue.breakdown": ("Score par règle", "Score by rule"),
     "queue.points": ("Points", "Points"),
     "queue.measured": ("Valeurs mesurées", "Measured"),

@@ -4,9 +4,12 @@ If-Match (409 with the winner), bulk, stats, scoring, and hostile input changing
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from db.detector_store import save_batch
 from db.models import Alert, AlertDecision
 from tests.unit.api.conftest import Api, seed_alerts
+from tests.unit.db.builders import batch, scored
 
 PROBLEM = "application/problem+json"
 
@@ -213,3 +216,22 @@ def test_rulesets_publish_rollback_and_metrics(api: Api) -> None:
     ]
     metrics = api.client.get("/metrics").text
     assert 'kvt_api_requests_total{method="POST",route="/api/rulesets",status="201"} 1.0' in metrics
+
+
+def test_detail_says_whether_the_customer_was_unknown(api: Api) -> None:
+    pairs, _ = scored(batch(40))
+    alerted = [(v, p) for v, p in pairs if v.is_alert][:2]
+    stranger = alerted[0][1].customer_id
+    with Session(api.ctx.engine) as s:
+        save_batch(s, group_id="g", verdicts=alerted[:1], states={}, offsets={},
+                   expected_offsets={}, dead_letters=[], unknown_customers={stranger})  # fmt: skip
+        save_batch(s, group_id="g", verdicts=alerted[1:], states={}, offsets={},
+                   expected_offsets={}, dead_letters=[])  # fmt: skip
+        s.commit()
+    flags = [
+        api.client.get(f"/api/alerts/ALT-{v.payment_id}", headers=api.as_("analyst")).json()[
+            "unknown_customer"
+        ]
+        for v, _ in alerted
+    ]
+    assert flags == [True, None]  # the second writer did not check the reference

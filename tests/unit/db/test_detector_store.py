@@ -17,6 +17,7 @@ from db.detector_store import (
     load_offsets,
     load_outbox,
     load_states,
+    save_batch,
     truncate_payload,
 )
 from db.errors import OffsetConflict
@@ -234,3 +235,25 @@ def test_alerts_name_the_dataset_of_their_batch(session: Session) -> None:
         "seed42": sum(v.is_alert for v, _ in pairs[:15]),
         "live": sum(v.is_alert for v, _ in pairs[15:]),
     }
+
+
+def test_alerts_keep_whether_the_reference_knew_their_customer(session: Session) -> None:
+    pairs, _ = scored(batch(40))
+    alerted = [(v, p) for v, p in pairs if v.is_alert]
+    stranger = alerted[0][1].customer_id
+    save_batch(
+        session,
+        group_id="g",
+        verdicts=alerted[: len(alerted) // 2],
+        states={},
+        offsets={},
+        expected_offsets={},
+        dead_letters=[],
+        unknown_customers={stranger},
+    )
+    write(session, alerted[len(alerted) // 2 :])  # a writer that did not check: the Flink job
+    session.commit()
+    flags = dict(session.execute(select(Alert.payment_id, Alert.unknown_customer)).tuples().all())
+    checked = {p.payment_id: p.customer_id == stranger for _, p in alerted[: len(alerted) // 2]}
+    unchecked = {p.payment_id: None for _, p in alerted[len(alerted) // 2 :]}
+    assert flags == {**checked, **unchecked} and True in checked.values()

@@ -122,3 +122,29 @@ def test_alerts_before_0009_read_unattributed_and_new_ones_default_to_live(
         conn.execute(insert, {"a": "ALT-P2", "p": "P2"})
         rows = conn.execute(text("SELECT alert_id, dataset FROM fraud_alerts ORDER BY 1")).all()
     assert [tuple(r) for r in rows] == [("ALT-P1", "?"), ("ALT-P2", "live")]
+
+
+def test_0008_flags_unknown_customers_and_reads_earlier_alerts_as_unchecked(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0007")
+    insert = text(
+        "INSERT INTO fraud_alerts (alert_id, payment_id, event_ts, alert_ts, customer_id,"
+        " amount, score, severity, reasons, ruleset_version, created_at, updated_at)"
+        " VALUES ('ALT-P1', 'P1', '2025-11-20 10:00:00', '2025-11-20 10:00:01', 'C1',"
+        " 12.5, 70, 'MEDIUM', '[]', '1', '2025-11-20 10:00:01', '2025-11-20 10:00:01')"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert)
+    migrate.upgrade(engine, "0008")
+    with engine.begin() as conn:
+        flag = conn.execute(text("SELECT unknown_customer FROM fraud_alerts")).scalar_one()
+    assert flag is None
+    migrate.downgrade(engine, "0007")
+    assert "unknown_customer" not in {
+        c["name"] for c in inspect(engine).get_columns("fraud_alerts")
+    }
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    engine.dispose()

@@ -442,3 +442,22 @@ def test_the_session_timeline_comes_from_the_event_source_or_says_why_not(
     assert problems == (["MongoDB archive unreachable at mongo.example:27017 (find): "
                          "connection refused"] if down else [])  # fmt: skip
     assert any("Aucun parcours" in i.value for i in at.info) is down
+
+
+def test_the_detail_warns_when_the_customer_was_unknown(db) -> None:
+    first, second = _two_alerts(db)
+    with Session(db) as s:
+        flagged = s.get(Alert, first)
+        assert flagged is not None
+        flagged.unknown_customer = True
+        s.commit()
+    shown = {}
+    for alert_id in (first, second):
+        at = app_test(PAGE)
+        at.query_params["alert"] = alert_id
+        at.run()
+        assert_clean(at)
+        shown[alert_id] = [w.value for w in at.warning]
+    assert shown[second] == []
+    (text,) = shown[first]
+    assert "Client inconnu" in text and _alert(db, first).customer_id in text
