@@ -1,59 +1,43 @@
-"""The insights page's service layer: every chart's data, aggregated in SQL.
+"""The insights page's use cases: every chart's data in one read (the aggregates are
+:mod:`db.alert_counts`), a cheap fingerprint to key a cache on, and the CSV under each chart.
 
-Each function runs one ``GROUP BY`` query and returns a small frame (one row per group), so
-the cost does not depend on loading alerts into Python.  :func:`data_version` is a cheap
-fingerprint of the data behind the charts (alert count, last decision id, payment count):
-pages key their cache on it, so a new alert, decision or loaded dataset refreshes the charts.
-
-Hours and days are the shop's local ones (``display_tz``, an IANA zone; Europe/Paris by
-default): an analyst reads "alerts at 3 am" in the shop's time.  PostgreSQL converts in SQL
-(``timezone(zone, ts)``); SQLite has no time zones, so it groups by UTC quarter-hour and each
-of those few buckets is converted in Python (exact for every zone, DST included: offsets are
-whole quarters of an hour, Kathmandu's +05:45 too).
+:func:`version_of` changes with a new alert, decision or loaded dataset, so a page that keys
+its cache on it refreshes the charts then and only then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
-from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
-from detector.rules import RULE_IDS
+from db import alert_counts as counts
+from db.alert_counts import DEFAULT_TZ, DIMENSIONS, UNKNOWN, Totals
 
 if TYPE_CHECKING:
     from desk.runtime import Runtime
 
-UNKNOWN = "unknown"
-DEFAULT_TZ = "Europe/Paris"  # the shop's zone; the page passes settings.display_tz
-CONFLICT_ACTION = "CONFLICT"
+__all__ = [
+    "ACTION_LABELS",
+    "DEFAULT_TZ",
+    "DIMENSIONS",
+    "UNKNOWN",
+    "Insights",
+    "Totals",
+    "compute",
+    "insights",
+    "to_csv",
+    "version_of",
+]
+
 # The label of each decision in the charts: a decided alert's status, or the act itself.
 ACTION_LABELS: dict[str, str] = {
     "APPROVE": "status.APPROVED",
     "BLOCK": "status.BLOCKED",
     "INVESTIGATE": "act.INVESTIGATE",
 }
-# Alert columns the breakdown can group by; "method" comes from the payments table.
-DIMENSIONS: tuple[str, ...] = ("country", "device", "utm_source", "method")
-
-
-@dataclass(frozen=True)
-class Totals:
-    alerts: int
-    payments: int
-    high: int
-    decided: int
-    blocked: int
-    approved: int
-
-    @property
-    def alert_rate(self) -> float:
-        return self.alerts / self.payments if self.payments else 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -72,216 +56,19 @@ class Insights:
     rule_precision: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-# --------------------------------------------------------------------------- dialect helpers
-
-
-def _is_pg(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _local_groups(
-    session: Session, col: Any, tz: str, *keys: Any, where: Any = None
-) -> pd.DataFrame:
-    """Counts of rows per (local day, local hour, *keys) of the timestamp ``col``."""
-    if _is_pg(session):
-        local = func.timezone(tz, col)
-        day = func.to_char(local, "YYYY-MM-DD")
-        hour = cast(func.extract("hour", local), Integer)
-        stmt = select(day, hour, *keys, func.count()).group_by(day, hour, *keys)
-        if where is not None:
-            stmt = stmt.where(where)
-        return _rows(session, stmt, ["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
-    # SQLite keeps naive UTC text; "2025-11-20 13:30" is the quarter from 13:30 to 13:45.
-    quarter = func.printf("%02d", cast(func.strftime("%M", col), Integer) / 15 * 15)
-    bucket = func.strftime("%Y-%m-%d %H:", col).concat(quarter)
-    stmt = select(bucket, *keys, func.count()).group_by(bucket, *keys)
-    if where is not None:
-        stmt = stmt.where(where)
-    zone = ZoneInfo(tz)
-    rows = []
-    for b, *rest, n in session.execute(stmt):
-        if b is None:
-            continue
-        at = datetime.strptime(b, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).astimezone(zone)
-        rows.append((at.strftime("%Y-%m-%d"), at.hour, *rest, n))
-    frame = pd.DataFrame(rows, columns=["day", "hour", *[f"k{i}" for i in range(len(keys))], "n"])
-    return frame
-
-
-def _rows(session: Session, stmt: Select[*tuple[Any, ...]], columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([tuple(r) for r in session.execute(stmt)], columns=columns)
-
-
-# --------------------------------------------------------------------------- queries
-
-
-def data_version(session: Session) -> tuple[int, int, int]:
-    """Changes whenever an alert is raised, a decision taken or payments are loaded."""
-    alerts = session.scalar(select(func.count()).select_from(Alert)) or 0
-    last_decision = session.scalar(select(func.max(AlertDecision.id))) or 0
-    payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
-    return int(alerts), int(last_decision), int(payments)
-
-
-def totals(session: Session) -> Totals:
-    row = session.execute(
-        select(
-            func.count(),
-            func.count(case((Alert.severity == "HIGH", 1))),
-            func.count(case((Alert.status.in_(("APPROVED", "BLOCKED")), 1))),
-            func.count(case((Alert.status == "BLOCKED", 1))),
-            func.count(case((Alert.status == "APPROVED", 1))),
-        ).select_from(Alert)
-    ).one()
-    payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
-    return Totals(
-        alerts=int(row[0]),
-        payments=int(payments),
-        high=int(row[1]),
-        decided=int(row[2]),
-        blocked=int(row[3]),
-        approved=int(row[4]),
-    )
-
-
-def reasons_distribution(session: Session) -> pd.DataFrame:
-    """Alerts per rule that fired in them, every rule listed (0 when it never fired)."""
-    stmt = select(AlertReason.rule_id, func.count()).group_by(AlertReason.rule_id)
-    counts = {k: v for k, v in session.execute(stmt)}
-    return pd.DataFrame(
-        {"rule_id": list(RULE_IDS), "alerts": [int(counts.get(r, 0)) for r in RULE_IDS]}
-    )
-
-
-def reason_cooccurrence(session: Session) -> pd.DataFrame:
-    """Alerts where both rules fired, for every ordered pair (the diagonal: the rule alone
-    counted once per alert, i.e. its total)."""
-    a, b = aliased(AlertReason), aliased(AlertReason)
-    stmt = (
-        select(a.rule_id, b.rule_id, func.count())
-        .join(b, a.alert_id == b.alert_id)
-        .group_by(a.rule_id, b.rule_id)
-    )
-    counts = {(x, y): int(n) for x, y, n in session.execute(stmt)}
-    rows = [(x, y, counts.get((x, y), 0)) for x in RULE_IDS for y in RULE_IDS]
-    return pd.DataFrame(rows, columns=["rule_a", "rule_b", "alerts"])
-
-
-def severity_split(session: Session) -> pd.DataFrame:
-    stmt = select(Alert.severity, func.count()).group_by(Alert.severity)
-    counts = {k: v for k, v in session.execute(stmt)}
-    order = [s for s in SEVERITIES if s != "LOW" or counts.get(s)]
-    return pd.DataFrame({"severity": order, "alerts": [int(counts.get(s, 0)) for s in order]})
-
-
-def alerts_by_hour(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    """Alerts per local hour of the day (0-23), every hour present."""
-    g = _local_groups(session, Alert.event_ts, tz)
-    counts = g.groupby("hour")["n"].sum().to_dict() if not g.empty else {}
-    return pd.DataFrame({"hour": range(24), "alerts": [int(counts.get(h, 0)) for h in range(24)]})
-
-
-def alerts_by_day(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    g = _local_groups(session, Alert.event_ts, tz, Alert.severity)
-    return _by_day(g, ["day", "severity", "alerts"])
-
-
-def _by_day(g: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    if g.empty:
-        return pd.DataFrame(columns=columns)
-    keys = [c for c in g.columns if c.startswith("k")]
-    out = g.groupby(["day", *keys], as_index=False)["n"].sum().sort_values(["day", *keys])
-    out.columns = columns
-    out[columns[-1]] = out[columns[-1]].astype(int)
-    return out.reset_index(drop=True)
-
-
-def breakdown(session: Session, dimension: str) -> pd.DataFrame:
-    """Alerts per value of ``dimension`` (most first); missing values count as "unknown".
-
-    ``method`` joins the payments table (outer: alerts of payments never loaded are
-    "unknown")."""
-    if dimension not in DIMENSIONS:
-        raise ValueError(f"dimension: expected one of {list(DIMENSIONS)}, got {dimension!r}")
-    if dimension == "method":
-        value: ColumnElement[str] = func.coalesce(PaymentRow.method, literal(UNKNOWN))
-        base = select(value, func.count()).select_from(Alert)
-        base = base.outerjoin(PaymentRow, PaymentRow.payment_id == Alert.payment_id)
-    else:
-        value = func.coalesce(getattr(Alert, dimension), literal(UNKNOWN))
-        base = select(value, func.count()).select_from(Alert)
-    stmt = base.group_by(value).order_by(func.count().desc(), value)
-    return _rows(session, stmt, ["value", "alerts"])
-
-
-def decisions_by_day(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    """Decisions per local day and action (conflicting attempts excluded: nothing changed)."""
-    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.action,
-                      where=AlertDecision.action != CONFLICT_ACTION)  # fmt: skip
-    return _by_day(g, ["day", "action", "decisions"])
-
-
-def analyst_workload(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.actor,
-                      where=AlertDecision.action != CONFLICT_ACTION)  # fmt: skip
-    return _by_day(g, ["day", "analyst", "decisions"])
-
-
-def rule_precision(session: Session) -> pd.DataFrame:
-    """Per rule: alerts it fired in, precision from decisions (BLOCKED = confirmed fraud,
-    APPROVED = false positive; open alerts do not count) and from the payments' labels where
-    loaded.  A precision without any decided (or labelled) alert is NaN, not 0."""
-    fraud = case((PaymentRow.is_fraud.is_(True), 1), else_=0)
-    stmt = (
-        select(
-            AlertReason.rule_id,
-            func.count(),
-            func.count(case((Alert.status == "BLOCKED", 1))),
-            func.count(case((Alert.status == "APPROVED", 1))),
-            func.count(PaymentRow.is_fraud),
-            func.coalesce(func.sum(fraud), 0),
-        )
-        .select_from(AlertReason)
-        .join(Alert, Alert.alert_id == AlertReason.alert_id)
-        .outerjoin(
-            PaymentRow,
-            and_(PaymentRow.payment_id == Alert.payment_id, PaymentRow.is_fraud.is_not(None)),
-        )
-        .group_by(AlertReason.rule_id)
-    )
-    got = {r[0]: [int(v) for v in r[1:]] for r in session.execute(stmt)}
-    rows = []
-    for rid in RULE_IDS:
-        alerts, blocked, approved, labelled, frauds = got.get(rid, [0, 0, 0, 0, 0])
-        decided = blocked + approved
-        rows.append(
-            {
-                "rule_id": rid,
-                "alerts": alerts,
-                "blocked": blocked,
-                "approved": approved,
-                "decision_precision": blocked / decided if decided else float("nan"),
-                "labelled": labelled,
-                "frauds": frauds,
-                "label_precision": frauds / labelled if labelled else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows)
-
-
 def compute(session: Session, tz: str = DEFAULT_TZ) -> Insights:
     """Every insight in one read transaction; hours and days in the zone ``tz``."""
     return Insights(
-        totals=totals(session),
-        reasons=reasons_distribution(session),
-        cooccurrence=reason_cooccurrence(session),
-        severity=severity_split(session),
-        by_hour=alerts_by_hour(session, tz),
-        by_day=alerts_by_day(session, tz),
-        breakdowns={d: breakdown(session, d) for d in DIMENSIONS},
-        decisions_by_day=decisions_by_day(session, tz),
-        workload=analyst_workload(session, tz),
-        rule_precision=rule_precision(session),
+        totals=counts.totals(session),
+        reasons=counts.reasons_distribution(session),
+        cooccurrence=counts.reason_cooccurrence(session),
+        severity=counts.severity_split(session),
+        by_hour=counts.alerts_by_hour(session, tz),
+        by_day=counts.alerts_by_day(session, tz),
+        breakdowns={d: counts.breakdown(session, d) for d in DIMENSIONS},
+        decisions_by_day=counts.decisions_by_day(session, tz),
+        workload=counts.analyst_workload(session, tz),
+        rule_precision=counts.rule_precision(session),
     )
 
 
@@ -294,9 +81,10 @@ def to_csv(frame: pd.DataFrame) -> bytes:
 
 
 def version_of(rt: Runtime) -> tuple[int, int, int]:
-    """:func:`data_version` of the runtime's database (a cache key for :func:`insights`)."""
+    """:func:`db.alert_counts.data_version` of the runtime's database (a cache key for
+    :func:`insights`)."""
     with rt.sessions() as session:
-        return data_version(session)
+        return counts.data_version(session)
 
 
 def insights(rt: Runtime, tz: str | None = None) -> Insights:

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import Engine
 
+from db import alert_counts
 from db.alerts import AlertFilters, count_alerts, list_alerts
 from db.models import Alert
-from desk import insights
 from desk import queue as q
 from tests.unit.db.builders import batch, scored, session_of, write
 
@@ -73,9 +73,9 @@ def test_hours_and_days_in_the_display_zone(pg_engine: Engine, tz: str) -> None:
                         reasons=[], ruleset_version="1"))  # fmt: skip
         s.commit()
         zone = ZoneInfo(tz)
-        hours = insights.alerts_by_hour(s, tz).set_index("hour")["alerts"].to_dict()
+        hours = alert_counts.alerts_by_hour(s, tz).set_index("hour")["alerts"].to_dict()
         want = Counter(ts.astimezone(zone).hour for ts in STAMPS)
         assert hours == {h: want.get(h, 0) for h in range(24)}
-        days = insights.alerts_by_day(s, tz)
+        days = alert_counts.alerts_by_day(s, tz)
         want_days = Counter(ts.astimezone(zone).strftime("%Y-%m-%d") for ts in STAMPS)
         assert dict(zip(days["day"], days["alerts"], strict=True)) == dict(want_days)

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from streamlit.testing.v1 import AppTest
 
+from db import alert_counts as counts
 from db.alerts import decide
 from db.models import Alert
 from desk import insights
-from tests.unit.desk.test_insights import seed
+from tests.unit.db.test_alert_counts import seed
 from tests.unit.pages.conftest import app_test
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -135,7 +136,7 @@ def test_hours_are_in_the_display_zone_named_on_the_axis(
     from pages._ui import runtime
 
     with Session(runtime().engine) as s:
-        want = insights.alerts_by_hour(s, zone)
-        utc = insights.alerts_by_hour(s, "UTC")
+        want = counts.alerts_by_hour(s, zone)
+        utc = counts.alerts_by_hour(s, "UTC")
     assert drawn == want["alerts"].tolist()
     assert (drawn != utc["alerts"].tolist()) == (zone != "UTC")
