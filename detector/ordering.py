@@ -60,23 +60,12 @@ class Item:
     event: Activity | Payment | None
     error: BadMessage | None = None
 
-    @property
-    def order_key(self) -> tuple[int, int, str]:
-        e = self.event
-        assert e is not None
-        if isinstance(e, Payment):
-            return (e.ts_ms, 1, e.payment_id)
-        return (e.ts_ms, 0, e.event_id)
-
 
 @dataclass
 class _Side:
     queue: deque[Item] = field(default_factory=deque)
     watermark: int = -1  # latest event time seen on this partition
     eof_at: float | None = None  # when it was read to its end (None: data since)
-
-    def head(self) -> Item | None:
-        return self.queue[0] if self.queue else None
 
 
 @dataclass
@@ -171,29 +160,33 @@ class Merger:
         return out
 
     def _drain_pair(self, pair: _Pair, now_s: float, out: list[Item], limit: int | None) -> None:
+        """At equal event times the behavioural event goes first (a click, then the payment
+        it led to).  This loop runs once per event: queues and heads are read directly."""
         a, b = pair.activities, pair.payments
+        qa, qb = a.queue, b.queue
+        late = self.late
         while limit is None or len(out) < limit:
-            for side in (a, b):
-                if side.queue and side.queue[0].event is None:
-                    out.append(side.queue.popleft())
-                    break
+            if qa and qa[0].event is None:
+                out.append(qa.popleft())
+                continue
+            if qb and qb[0].event is None:
+                out.append(qb.popleft())
+                continue
+            if qa and qb:
+                q = qa if qa[0].event.ts_ms <= qb[0].event.ts_ms else qb  # type: ignore[union-attr]
+            elif qa and self._may_pass(qa[0], b, now_s):
+                q = qa
+            elif qb and self._may_pass(qb[0], a, now_s):
+                q = qb
             else:
-                ha, hb = a.head(), b.head()
-                if ha is not None and hb is not None:
-                    first = a if ha.order_key < hb.order_key else b
-                elif ha is not None and self._may_pass(ha, b, now_s):
-                    first = a
-                elif hb is not None and self._may_pass(hb, a, now_s):
-                    first = b
-                else:
-                    return
-                item = first.queue.popleft()
-                ts = item.event.ts_ms  # type: ignore[union-attr]
-                if ts < pair.released_ms:
-                    self.late.append(item)
-                else:
-                    pair.released_ms = ts
-                out.append(item)
+                return
+            item = q.popleft()
+            ts = item.event.ts_ms  # type: ignore[union-attr]
+            if ts < pair.released_ms:
+                late.append(item)
+            else:
+                pair.released_ms = ts
+            out.append(item)
 
     def _may_pass(self, head: Item, other: _Side, now_s: float) -> bool:
         """May `head` go while the other side's queue is empty?"""

@@ -33,7 +33,7 @@ from detector.backoff import backoff
 from detector.codec import BadMessage, format_ts
 from detector.common.settings import Settings
 from detector.engine import Detector, Skipped, Verdict
-from detector.events import Activity, Payment
+from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.heap import HeapKeeper
 from detector.ordering import Item, Merger, Record, TopicPartition
 from detector.pacing import IdleWait
@@ -248,7 +248,15 @@ class DetectorService:
         with self.sessions() as session, session.begin():
             self._load_ruleset(session)
             assert self._ruleset is not None
-            customers = {i.event.customer_id for i in items if i.event is not None}
+            # Only payments and the few stateful behavioural events read or change a state: a
+            # page view's customer needs no state loaded, serialised or upserted (at scale 10 a
+            # backlog batch of 10,000 events touched 4x more customers than it changed).
+            customers = {
+                e.customer_id
+                for e in (i.event for i in items)
+                if isinstance(e, Payment)
+                or (isinstance(e, Activity) and e.event_type in STATEFUL_EVENT_TYPES)
+            }
             missing = [c for c in customers if c not in self._states]
             if missing:
                 self._states.update(repo.load_states(session, missing))
