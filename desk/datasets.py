@@ -28,7 +28,7 @@ from db.models import (
     DetectorStateRow,
 )
 from desk.runtime import Runtime
-from desk.studio import DATASETS_DIR
+from desk.studio import DATASETS_DIR, manifest_counts
 from detector.runner import replay_dataset
 
 _IN_CHUNK = 2000  # ids per IN list (SQLite binds at most 32,766 parameters)
@@ -45,8 +45,10 @@ __all__ = [
     "load_alert_datasets",
     "overlap",
     "page_default",
+    "payments_of",
     "replay_plan",
     "replaying",
+    "scored_here",
     "switch_replay_state",
 ]
 
@@ -107,6 +109,30 @@ def dataset_dir(rt: Runtime, name: str | None) -> Path | None:
         return None
     path = Path(rt.settings.data_dir) / DATASETS_DIR / name
     return path if (path / "payments.csv").is_file() else None
+
+
+def scored_here(rt: Runtime, name: str) -> bool:
+    """Whether this process's detector counters (payments scored) are those of ``name``:
+    the replayed dataset in embedded mode, the live stream otherwise."""
+    if rt.settings.embedded:
+        return name == replaying(rt)
+    return name == LIVE_DATASET
+
+
+def payments_of(rt: Runtime, name: str) -> int | None:
+    """How many payments the dataset ``name`` holds, from its files (the manifest's count,
+    else its payments file); None for the live stream or a dataset whose files are gone."""
+    path = dataset_dir(rt, name)
+    if path is None:
+        return None
+    return dataset_payments(path)
+
+
+def dataset_payments(path: Path) -> int:
+    counted = manifest_counts(path)[0]
+    if counted is not None:
+        return counted
+    return len(read_dataset(path).payments)
 
 
 def page_default(rt: Runtime, datasets: Sequence[AlertDataset]) -> str | None:

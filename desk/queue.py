@@ -592,9 +592,9 @@ def decide_open_of(
 # What the queue page reads, each in one session of the runtime's database.
 
 
-def load_overview(rt: Runtime) -> Overview:
+def load_overview(rt: Runtime, dataset: str | None = None) -> Overview:
     with rt.sessions() as session:
-        return overview(session)
+        return overview(session, dataset)
 
 
 def load_facets(rt: Runtime, ov: Overview | None = None) -> Facets:
@@ -602,8 +602,13 @@ def load_facets(rt: Runtime, ov: Overview | None = None) -> Facets:
         return facets(session, ov)
 
 
-def count_payments(rt: Runtime) -> int:
-    """:func:`payments_rows` (changes only when a dataset is loaded: cache it)."""
+def count_payments(rt: Runtime, dataset: str | None = None) -> int:
+    """The payments behind the alert rate (changes only when a dataset is loaded or
+    replayed: cache it): those of ``dataset``'s files when it has some, else
+    :func:`payments_rows`."""
+    known = datasets.payments_of(rt, dataset) if dataset is not None else None
+    if known is not None:
+        return known
     with rt.sessions() as session:
         return payments_rows(session)
 
@@ -645,9 +650,13 @@ def load_page(
     payments_in_table: int | None = None,
     ov: Overview | None = None,
 ) -> tuple[QueueStats, QueuePage]:
-    """The header numbers and one page of the queue, in one read."""
+    """The header numbers and one page of the queue, in one read.  Filtered to one
+    dataset, the detector's count of payments scored counts only if it is that dataset's."""
+    scored = rt.snapshot().payments_total
+    if len(filters.dataset) == 1 and not datasets.scored_here(rt, filters.dataset[0]):
+        scored = 0
     with rt.sessions() as session:
-        stats = queue_stats(session, rt.snapshot().payments_total, payments_in_table, ov)
+        stats = queue_stats(session, scored, payments_in_table, ov)
         return stats, queue_page(session, filters, sort, page, ov=ov)
 
 

@@ -112,18 +112,26 @@ def datasets_root(data_dir: Path) -> Path:
     return root
 
 
+def manifest_counts(path: Path) -> tuple[int | None, int | None, dict[str, Any] | None]:
+    """(payments, frauds, generator parameters) as the dataset's manifest states them; None
+    where it does not (an import's own manifest may differ, or there is none)."""
+    manifest = path / schema.MANIFEST_FILE
+    params = payments = frauds = None
+    if not manifest.is_file():
+        return None, None, None
+    try:
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        params = data.get("params") if isinstance(data, dict) else None
+        payments = int(data["files"]["payments.csv"]["rows"])
+        frauds = int(data["fraud"]["payments"])
+    except (ValueError, KeyError, AttributeError, TypeError):
+        pass  # the figures stay unknown
+    return payments, frauds, params
+
+
 def _info(path: Path) -> DatasetInfo:
     files = [p for p in path.iterdir() if p.is_file()]
-    params = payments = frauds = None
-    manifest = path / schema.MANIFEST_FILE
-    if manifest.is_file():
-        try:
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            params = data.get("params")
-            payments = int(data["files"]["payments.csv"]["rows"])
-            frauds = int(data["fraud"]["payments"])
-        except (ValueError, KeyError, AttributeError, TypeError):
-            pass  # an import's own manifest may differ: the figures stay unknown
+    payments, frauds, params = manifest_counts(path)
     mtime = max((p.stat().st_mtime for p in files), default=path.stat().st_mtime)
     return DatasetInfo(
         name=path.name,
@@ -279,6 +287,18 @@ def summary(path: Path) -> Summary:
         "payments": len(pay),
     }
     return Summary(ds.layout, ds.labelled, counts, per_day, by_scenario)
+
+
+def known_counts(info: DatasetInfo, summ: Summary | None) -> tuple[int | None, int | None]:
+    """(payments, frauds) to show for a dataset: its manifest's, else what the summary
+    counted (frauds only when the dataset is labelled); None where neither knows."""
+    payments, frauds = info.payments, info.frauds
+    if summ is not None:
+        if payments is None:
+            payments = summ.counts["payments"]
+        if frauds is None and summ.labelled:
+            frauds = int(summ.per_day["frauds"].sum())
+    return payments, frauds
 
 
 # --------------------------------------------------------------------------- import

@@ -14,6 +14,7 @@ import streamlit as st
 
 from desk import Permission
 from desk import queue as q
+from pages._datasets import picker
 from pages._queue_detail import detail_panel
 from pages._queue_live import (
     FILTER_DEFAULTS,
@@ -24,7 +25,7 @@ from pages._queue_live import (
     overview,
     selection,
 )
-from pages._ui import inert, init_state, require, runtime, sidebar, t
+from pages._ui import inert, init_state, renew, require, runtime, sidebar, t
 
 STATE_DEFAULTS: dict[str, Any] = {
     **FILTER_DEFAULTS,
@@ -69,7 +70,7 @@ st.session_state.pop("q_rerun_app", None)  # a full run already refreshes everyt
 st.title(t("nav.queue"))
 _open_from_link()
 _url = runtime().settings.db_url
-filters_ui(facets(_url, overview(_url)))
+filters_ui(facets(_url, overview(_url, picker(then=lambda: renew("q_page", 1)))))
 live_queue()
 st.divider()
 detail_panel()

@@ -9,6 +9,7 @@ import streamlit as st
 from desk import Permission, studio, tuning
 from pages._studio import (
     cached_preview,
+    dataset_counts,
     dataset_summary,
     generate_form,
     import_directory_section,
@@ -56,10 +57,11 @@ with tab_sets:
         info = next(d for d in datasets if d.name == name)
         path = info.path
         stamp = tuning.dataset_stamp(path)
+        payments, frauds = dataset_counts(info, stamp)
         cards = st.columns(3)
         cards[0].metric(t("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
-        cards[1].metric(t("st.payments"), f"{info.payments:,}" if info.payments else "–")
-        cards[2].metric(t("st.frauds"), f"{info.frauds:,}" if info.frauds is not None else "–")
+        cards[1].metric(t("st.payments"), f"{payments:,}" if payments is not None else "–")
+        cards[2].metric(t("st.frauds"), f"{frauds:,}" if frauds is not None else "–")
         about = t("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
         if info.params:  # from the manifest: an imported one says what it likes
             shown = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")

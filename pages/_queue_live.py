@@ -19,6 +19,7 @@ import streamlit as st
 
 from desk import ALERT_STATUSES, RULE_IDS, SEVERITIES, Selection, i18n
 from desk import queue as q
+from pages._datasets import current as shown_dataset
 from pages._ui import (
     SEVERITY_COLOURS,
     bind,
@@ -50,8 +51,8 @@ FILTER_DEFAULTS: dict[str, Any] = {
 
 
 @st.cache_data(ttl=2, show_spinner=False)
-def overview(db_url: str) -> q.Overview:
-    return q.load_overview(runtime())
+def overview(db_url: str, dataset: str | None) -> q.Overview:
+    return q.load_overview(runtime(), dataset)
 
 
 @st.cache_data(ttl=10, show_spinner=False)
@@ -60,8 +61,8 @@ def facets(db_url: str, ov: q.Overview) -> q.Facets:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _payments_rows(db_url: str) -> int:
-    return q.count_payments(runtime())
+def _payments_rows(db_url: str, dataset: str | None) -> int:
+    return q.count_payments(runtime(), dataset)
 
 
 def selection() -> Selection:
@@ -155,6 +156,7 @@ def current_filters(f: q.Facets) -> Any:
         customer=ss["q_customer"],
         country=ss["q_country"],
         device=ss["q_device"],
+        dataset=shown_dataset(),
     )
 
 
@@ -249,10 +251,11 @@ def live_queue() -> None:
         st.rerun()  # a selection made in here changes the detail panel outside
     rt = runtime()
     url = rt.settings.db_url
-    ov = overview(url)
+    dataset = shown_dataset()
+    ov = overview(url, dataset)
     f = facets(url, ov)
     stats, page = q.load_page(
-        rt, current_filters(f), ss["q_sort"], ss["q_page"], _payments_rows(url), ov
+        rt, current_filters(f), ss["q_sort"], ss["q_page"], _payments_rows(url, dataset), ov
     )
     _cards(stats)
     if stats.total_alerts == 0:

@@ -21,9 +21,11 @@ from desk import (
     LoadProgress,
     Refused,
     data_ops,
+    datasets,
     studio,
 )
 from pages._charts import fraud_scenarios_chart, per_day_chart
+from pages._datasets import label as dataset_label
 from pages._ui import current_user, inert, lang, live, refused, runtime, t
 
 PREVIEW_ROWS = 10
@@ -251,6 +253,12 @@ def stream_section(path: Path, name: str) -> None:
     if row[1].button(label, key="st_stream", type="primary", icon=":material/play_arrow:"):
         try:
             if embedded:
+                plan = datasets.replay_plan(rt, path.name)
+                if plan.asks:  # other datasets' alerts: keep or clear them, in a dialog
+                    st.dialog(t("ds.replay_title"), width="large")(_confirm_replay)(
+                        path, speed or None, plan
+                    )
+                    return
                 data_ops.replay(rt, current_user(), path, speed or None)
                 flash(t("st.replay_started", name=inert(name)))
             else:
@@ -259,6 +267,47 @@ def stream_section(path: Path, name: str) -> None:
             st.rerun()
         except (studio.StudioError, Refused) as exc:
             show_error(exc)
+
+
+def _confirm_replay(path: Path, speed: float | None, plan: datasets.ReplayPlan) -> None:
+    """A replay meets other datasets' alerts: keep them (each page shows one dataset) or
+    clear them first; nothing happens until one is chosen."""
+    rt = runtime()
+    others = [d.name for d in plan.others]
+    shown = ", ".join(f"{dataset_label(d.name, lang())} ({d.alerts:,})" for d in plan.others)
+    st.write(t("ds.replay_others", others=inert(shown), name=inert(path.name)))
+    if plan.decided:
+        st.warning(t("ds.replay_decided", n=f"{plan.decided:,}"))
+    shared = datasets.overlap(rt, path, others)
+    if shared:
+        st.caption(t("ds.replay_overlap", n=f"{shared:,}", name=inert(path.name)))
+    c = st.columns(3)
+    keep = c[0].button(t("ds.keep"), key="ds_keep", type="primary")
+    clear = c[1].button(t("ds.clear"), key="ds_clear")
+    if c[2].button(t("queue.cancel"), key="ds_cancel"):
+        st.rerun()
+    if not (keep or clear):
+        return
+    try:
+        n = data_ops.replay(rt, current_user(), path, speed, clear=others if clear else ())
+    except (studio.StudioError, Refused) as exc:
+        show_error(exc)
+        return
+    if clear:
+        flash(t("ds.replay_cleared", name=inert(path.name), n=f"{n:,}"))
+    else:
+        flash(t("st.replay_started", name=inert(path.name)))
+    st.cache_data.clear()  # the pages' dataset lists and counts
+    st.rerun()
+
+
+def dataset_counts(info: studio.DatasetInfo, stamp: str) -> tuple[int | None, int | None]:
+    """(payments, frauds) for the cards: the manifest's, else the summary's."""
+    try:
+        summ = cached_summary(str(info.path), stamp)
+    except (studio.StudioError, Refused):
+        summ = None  # the summary section says why
+    return studio.known_counts(info, summ)
 
 
 @live(1)

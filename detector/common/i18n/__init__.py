@@ -1,21 +1,32 @@
 """Every user-facing word, in French and English: one catalogue, one shape, one look-up.
 
 Each area module (``frame``, ``accounts``, ``queue``, ``insights``, ``tuning``, ``studio``,
-``rules``, ``report``) holds ``TEXT: {key: (fr, en)}``, so both languages sit side by side;
-:data:`CATALOGUE` is their union (a key belongs to one area).  The catalogue lives at the
-bottom layer because the detector's rule labels, hit explanations and command-line report
-use it as much as the pages do.  ``tests/unit/detector/common/test_i18n.py`` checks that each key is
-used, each text appears once, and format fields agree between the languages.
+``rules``, ``report``, ``datasets``) holds ``TEXT: {key: (fr, en)}``, so both languages sit
+side by side; :data:`CATALOGUE` is their union (a key belongs to one area).  The catalogue
+lives at the bottom layer because the detector's rule labels, hit explanations and
+command-line report use it as much as the pages do.  ``tests/unit/detector/common/test_i18n.py``
+checks that each key is used, each text appears once, and format fields agree between the
+languages.
 """
 
 from __future__ import annotations
 
-from detector.common.i18n import accounts, frame, insights, queue, report, rules, studio, tuning
+from detector.common.i18n import (
+    accounts,
+    datasets,
+    frame,
+    insights,
+    queue,
+    report,
+    rules,
+    studio,
+    tuning,
+)
 
 LANGS: tuple[str, ...] = ("fr", "en")
 DEFAULT_LANG = "fr"  # the reference dashboard was French
 
-AREAS = (frame, accounts, queue, insights, tuning, studio, rules, report)
+AREAS = (frame, accounts, queue, insights, tuning, studio, rules, report, datasets)
 
 
 def _union() -> dict[str, tuple[str, str]]:

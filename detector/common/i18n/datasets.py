@@ -1,0 +1,42 @@
+"""Datasets as a dimension of the alerts: the picker of the queue, insights and pipeline
+pages, and the studio's question when a replay meets another dataset's alerts."""
+
+from __future__ import annotations
+
+TEXT: dict[str, tuple[str, str]] = {
+    "ds.pick_help": (
+        "Les alertes affichées viennent de ce jeu de données : le flux en direct ou un jeu "
+        "rejoué. Par défaut, le direct, sinon le dernier jeu évalué.",
+        "The alerts shown come from this dataset: the live stream or a replayed dataset. By "
+        "default the live one, else the latest dataset scored.",
+    ),
+    "ds.live": ("En direct (Kafka)", "Live (Kafka)"),
+    "ds.unattributed": ("Alertes antérieures (jeu inconnu)", "Earlier alerts (dataset unknown)"),
+    "ds.option": ("{name} · {n} alertes", "{name} · {n} alerts"),
+    "ds.replay_title": ("Rejouer un jeu de données", "Replay a dataset"),
+    "ds.replay_others": (
+        "La base contient déjà des alertes d'autres jeux de données : {others}. Les "
+        "conserver (chaque page les sépare par jeu de données) ou les effacer avant de "
+        "rejouer « {name} » ?",
+        "The database already holds alerts of other datasets: {others}. Keep them (every page "
+        'shows one dataset at a time) or clear them before replaying "{name}"?',
+    ),
+    "ds.replay_decided": (
+        "{n} de ces alertes portent déjà une décision d'analyste : effacées, elles quittent la "
+        "file (le journal d'audit garde les décisions).",
+        "{n} of these alerts already carry an analyst's decision: cleared, they leave the "
+        "queue (the audit trail keeps the decisions).",
+    ),
+    "ds.replay_overlap": (
+        "{n} paiements de « {name} » portent l'identifiant d'un paiement d'une alerte "
+        "conservée : une alerte par identifiant, ils ne seront pas alertés à nouveau.",
+        '{n} payments of "{name}" share the id of a payment with a kept alert: one alert per '
+        "id, so they will not be alerted again.",
+    ),
+    "ds.keep": ("Conserver et rejouer", "Keep them and replay"),
+    "ds.clear": ("Effacer et rejouer", "Clear them and replay"),
+    "ds.replay_cleared": (
+        "Rejeu de « {name} » lancé ; {n} alertes d'autres jeux effacées.",
+        'Replay of "{name}" started; {n} alerts of other datasets cleared.',
+    ),
+}
