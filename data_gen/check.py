@@ -21,11 +21,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from babel.numbers import format_decimal
 
 from data_gen import normalize as nz
 from data_gen import schema
 from data_gen.errors import DataGenError
 from data_gen.readers import Dataset, DatasetError, Zoneless, read_dataset
+from detector.common.i18n import LANGS, text
 from detector.engine import Detector
 from detector.feed import activities_from, merge_in_time_order, payments_of
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
@@ -48,22 +50,76 @@ _TIME_RULES: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding; its wording is the catalogue's ``key`` filled with ``params`` (raw numbers
+    and names: what ``--json`` gives to a machine), rendered in French or English on demand."""
+
     code: str
     severity: Severity
-    message: str
+    key: str  # catalogue key of the wording (a code may have several)
+    params: dict[str, Any]
     rows: int
     examples: tuple[str, ...] = ()
     rules: tuple[str, ...] = ()
     effect: Effect = ""
     where: str = ""  # file (and column) the finding is about
 
-    def line(self) -> str:
-        head = f"{self.severity.upper():7} {self.code}: {self.message}"
+    def message_in(self, lang: str) -> str:
+        return text(self.key, lang, **_fields(self.params, lang))
+
+    @property
+    def message(self) -> str:
+        return self.message_in("en")
+
+    def line(self, lang: str = "en") -> str:
+        head = f"{self.severity.upper():7} {self.code}: {self.message_in(lang)}"
         if self.examples:
             head += f" (e.g. {', '.join(self.examples)})"
         if self.rules:
             head += f" -> {', '.join(self.rules)} {self.effect}"
         return head
+
+
+def _number(value: float, lang: str, decimals: int = 0) -> str:
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(value, format=pattern, locale=lang if lang in LANGS else "en")
+
+
+def _percent(share: float, lang: str, decimals: int = 0) -> str:
+    return _number(share * 100, lang, decimals) + ("\u202f%" if lang == "fr" else "%")
+
+
+# Fractions among the params, with the decimals they are shown with.
+_PERCENTS = {"people": 0, "prevalence": 2, "rate": 0}
+
+
+def _fields(params: dict[str, Any], lang: str) -> dict[str, str]:
+    """The template's fields: numbers grouped the language's way, shares as percentages, and
+    the composite ``count`` ("n of total (pct)") and ``place`` (file, line, column)."""
+    out: dict[str, str] = {}
+    for name, value in params.items():
+        if name in _PERCENTS and isinstance(value, float):
+            out[name] = _percent(value, lang, _PERCENTS[name])
+        elif isinstance(value, int) and not isinstance(value, bool):
+            out[name] = _number(value, lang)
+        else:
+            out[name] = str(value)
+    if "n" in params and "total" in params:
+        n, total = params["n"], params["total"]
+        out["count"] = (
+            text("chk.count", lang, n=out["n"], total=out["total"], pct=_percent(n / total, lang))
+            if total
+            else out["n"]
+        )
+    if "file" in params and "detail" in params:
+        place = str(params["file"])
+        if params.get("line") is not None:
+            place = text("chk.place.line", lang, file=place, line=params["line"])
+        elif params.get("row") is not None:
+            place = text("chk.place.row", lang, file=place, row=params["row"])
+        if params.get("column") is not None:
+            place = text("chk.place.column", lang, place=place, column=params["column"])
+        out["place"] = place
+    return out
 
 
 @dataclass(frozen=True)
@@ -109,11 +165,32 @@ class CheckReport:
         return {f.code for f in self.findings}
 
     def to_dict(self) -> dict[str, Any]:
+        """Codes and params for a machine, each finding's English message for a reader."""
         out = asdict(self)
         out["ok"] = self.ok
+        for f, finding in zip(out["findings"], self.findings, strict=True):
+            f["message"] = finding.message
         for r, rc in zip(out["rules"], self.rules, strict=True):
             r["missing_inputs"] = list(rc.missing)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CheckReport:
+        """The report :meth:`to_dict` gave (derived entries dropped)."""
+        findings = tuple(
+            Finding(
+                **{k: v for k, v in f.items() if k not in ("message", "examples", "rules")},
+                examples=tuple(f["examples"]),
+                rules=tuple(f["rules"]),
+            )
+            for f in data["findings"]
+        )
+        rules = tuple(
+            RuleCheck(r["rule_id"], r["inputs"], r["fire_rate"], r["sampled"])
+            for r in data["rules"]
+        )
+        plain = {k: v for k, v in data.items() if k not in ("findings", "rules", "ok")}
+        return cls(**plain, findings=findings, rules=rules)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
@@ -142,10 +219,6 @@ class CheckReport:
 
 def _ids(ids: pd.Series, mask: np.ndarray) -> tuple[str, ...]:
     return tuple(ids[mask].iloc[:EXAMPLES].tolist())
-
-
-def _share(n: int, total: int) -> str:
-    return f"{n:,} of {total:,} ({n / total:.0%})" if total else f"{n:,}"
 
 
 def _by_key(keys: pd.Series, table_keys: pd.Series) -> np.ndarray:
@@ -177,10 +250,12 @@ def _read_failure(path: Path, exc: DatasetError) -> Finding:
     elif " is not in " in message:
         code = "unknown_id"
     where = exc.file + (f", column {exc.column}" if exc.column else "")
+    params = {"file": exc.file, "line": exc.line, "row": exc.row, "column": exc.column}
     return Finding(
         code,
         "error",
-        str(exc),
+        "chk.read",
+        {**params, "detail": message},
         1,
         (exc.value,) if exc.value else (),
         where=where,
@@ -202,8 +277,8 @@ def _timing_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
             Finding(
                 "payment_outside_session",
                 "warning",
-                f"{_share(int(outside.sum()), int(known.sum()))} payments with a known session "
-                "fall outside that session's start..end",
+                "chk.payment_outside_session",
+                {"n": int(outside.sum()), "total": int(known.sum())},
                 int(outside.sum()),
                 _ids(pay["payment_id"], outside),
                 ("FAST_CHECKOUT",),
@@ -220,7 +295,8 @@ def _timing_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
             Finding(
                 "payment_before_signup",
                 "warning",
-                f"{_share(int(before.sum()), n)} payments precede their customer's signup",
+                "chk.payment_before_signup",
+                {"n": int(before.sum()), "total": n},
                 int(before.sum()),
                 _ids(pay["payment_id"], before),
                 ("NEW_CUSTOMER",),
@@ -236,7 +312,8 @@ def _timing_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
             Finding(
                 "event_after_session_end",
                 "warning",
-                f"{_share(int(late.sum()), len(events))} events come after their session's end",
+                "chk.event_after_session_end",
+                {"n": int(late.sum()), "total": len(events)},
                 int(late.sum()),
                 _ids(events["event_id"], late),
                 ("FAST_CHECKOUT",),
@@ -264,8 +341,8 @@ def _timing_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
             Finding(
                 "no_cart_before_payment",
                 "warning",
-                f"{_share(int(no_cart.sum()), total)} payments with a session have no "
-                "add_to_cart before them in that session",
+                "chk.no_cart_before_payment",
+                {"n": int(no_cart.sum()), "total": total},
                 int(no_cart.sum()),
                 _ids(pay["payment_id"], no_cart),
                 ("FAST_CHECKOUT",),
@@ -289,8 +366,8 @@ def _device_findings(pay: pd.DataFrame) -> list[Finding]:
         Finding(
             "device_unique_per_payment",
             "warning",
-            f"{_share(int(unique.sum()), total)} payments of customers who pay more than once "
-            "carry a device_id seen on no other payment",
+            "chk.device_unique_per_payment",
+            {"n": int(unique.sum()), "total": total},
             int(unique.sum()),
             _ids(pay["payment_id"], unique),
             ("NEW_DEVICE",),
@@ -347,8 +424,14 @@ def _reference_findings(ds: Dataset, events: pd.DataFrame) -> list[Finding]:
             Finding(
                 "unknown_id",
                 "warning",
-                f"{name}: {_share(int(bad.sum()), len(values))} rows name a {column} "
-                f"that {target} does not define",
+                "chk.unknown_id",
+                {
+                    "file": name,
+                    "n": int(bad.sum()),
+                    "total": len(values),
+                    "column": column,
+                    "target": target,
+                },
                 int(bad.sum()),
                 tuple(values[bad].iloc[:EXAMPLES].tolist()),
                 rules,
@@ -367,7 +450,8 @@ def _zone_findings(ds: Dataset, zoneless: Zoneless) -> list[Finding]:
             Finding(
                 "timestamp_without_zone",
                 "warning",
-                f"{name}: {n:,} {column} values name no time zone and were read as UTC",
+                "chk.timestamp_without_zone",
+                {"file": name, "n": n, "column": column},
                 n,
                 tuple(zoneless.examples.get((file, column), ())),
                 _TIME_RULES.get(column, ()),
@@ -380,19 +464,31 @@ def _zone_findings(ds: Dataset, zoneless: Zoneless) -> list[Finding]:
             Finding(
                 "zone_from_country",
                 "info",
-                f"{ds.derived_zones:,} customers have no time zone column value: "
-                "their country's zone was taken",
+                "chk.zone_from_country",
+                {"n": ds.derived_zones},
                 ds.derived_zones,
                 where="customers.csv, column timezone",
             )
         )
     for choice in ds.zone_choices:
+        key = "chk.zone_guessed"
+        if not choice.zones:
+            key = "chk.zone_guessed.none"
+        elif choice.share is None:
+            key = "chk.zone_guessed.first"
+        params: dict[str, Any] = {
+            "country": choice.country,
+            "zones": choice.zones,
+            "zone": choice.zone,
+            "people": choice.share,
+            "customers": choice.customers,
+        }
         out.append(
             Finding(
                 "zone_guessed",
                 "warning",
-                f"{choice.describe()} for {choice.customers:,} customers "
-                "(add a timezone column to be exact)",
+                key,
+                params,
                 choice.customers,
                 choice.examples,
                 ("UNUSUAL_HOUR",),
@@ -413,8 +509,8 @@ def _label_findings(ds: Dataset) -> tuple[list[Finding], int, float]:
         finding = Finding(
             "labels",
             "warning",
-            "no fraud labels (is_fraud / is_fraud_label): alerts can be scored, "
-            "not judged or tuned",
+            "chk.labels.none",
+            {},
             0,
         )
         return [finding], 0, 0.0
@@ -422,7 +518,8 @@ def _label_findings(ds: Dataset) -> tuple[list[Finding], int, float]:
         Finding(
             "labels",
             "info",
-            f"{n_known:,} labelled payments, {frauds:,} frauds (prevalence {prevalence:.2%})",
+            "chk.labels",
+            {"labelled": n_known, "frauds": frauds, "prevalence": prevalence},
             n_known,
         )
     ]
@@ -432,8 +529,8 @@ def _label_findings(ds: Dataset) -> tuple[list[Finding], int, float]:
             Finding(
                 "labels_partial",
                 "warning",
-                f"{_share(int(missing.sum()), len(labels))} payments have no label "
-                "(counted as legitimate in precision and recall)",
+                "chk.labels_partial",
+                {"n": int(missing.sum()), "total": len(labels)},
                 int(missing.sum()),
                 _ids(ds.payments["payment_id"], missing),
             )
@@ -443,8 +540,8 @@ def _label_findings(ds: Dataset) -> tuple[list[Finding], int, float]:
             Finding(
                 "few_frauds",
                 "warning",
-                f"only {frauds} labelled frauds (< {MIN_FRAUDS}): tuned points and "
-                "precision/recall figures would be noise",
+                "chk.few_frauds",
+                {"frauds": frauds, "min": MIN_FRAUDS},
                 frauds,
             )
         )
@@ -527,7 +624,8 @@ def _rule_checks(
                 Finding(
                     "rule_input_missing",
                     "warning",
-                    f"{rule_id}: no payment has {', '.join(rc.missing)}",
+                    "chk.rule_input_missing",
+                    {"rule": rule_id, "inputs": ", ".join(rc.missing)},
                     len(ds.payments),
                     rules=(rule_id,),
                     effect="blind",
@@ -541,7 +639,8 @@ def _rule_checks(
                 Finding(
                     "rule_fires_too_often",
                     "warning",
-                    f"{rule_id} fires on {rc.fire_rate:.0%} of {len(masks):,} payments scored",
+                    "chk.rule_fires_too_often",
+                    {"rule": rule_id, "rate": rc.fire_rate, "scored": len(masks)},
                     fired,
                     rules=(rule_id,),
                     effect="meaningless",
@@ -552,7 +651,8 @@ def _rule_checks(
                 Finding(
                     "rule_never_fires",
                     "warning",
-                    f"{rule_id} fires on none of {len(masks):,} payments scored",
+                    "chk.rule_never_fires",
+                    {"rule": rule_id, "scored": len(masks)},
                     0,
                     rules=(rule_id,),
                     effect="blind",

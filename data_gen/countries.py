@@ -84,17 +84,6 @@ class ZoneChoice:
     examples: tuple[str, ...]
     share: float | None = None  # of the country's people living in ``zone`` (None: unknown)
 
-    def describe(self) -> str:
-        if self.zones == 0:
-            return f"{self.country} has no time zone of its own: {self.zone} assumed"
-        if self.share is None:
-            first = f"zone.tab's first, {self.zone}"
-            return f"{self.country} has {self.zones} time zones: {first}, taken"
-        return (
-            f"{self.country} has {self.zones} time zones: its most populous, {self.zone} "
-            f"({self.share:.0%} of its people), taken"
-        )
-
 
 def derive_zones(
     countries: pd.Series, ids: pd.Series, examples: int = 3

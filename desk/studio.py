@@ -340,7 +340,7 @@ def check_tables(report: CheckReport, lang: str) -> tuple[pd.DataFrame, pd.DataF
     findings = pd.DataFrame(
         {
             tr("report.severity"): [f.severity for f in report.findings],
-            tr("st.check.finding"): [f.message for f in report.findings],
+            tr("st.check.finding"): [f.message_in(lang) for f in report.findings],
             tr("st.check.rows"): [f.rows for f in report.findings],
             tr("st.check.examples"): [", ".join(f.examples) for f in report.findings],
             tr("st.check.rules"): [

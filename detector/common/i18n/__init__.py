@@ -1,9 +1,9 @@
 """Every user-facing word, in French and English: one catalogue, one shape, one look-up.
 
 Each area module (``frame``, ``accounts``, ``queue``, ``insights``, ``tuning``, ``studio``,
-``rules``, ``report``, ``datasets``) holds ``TEXT: {key: (fr, en)}``, so both languages sit
-side by side; :data:`CATALOGUE` is their union (a key belongs to one area).  The catalogue
-lives at the bottom layer because the detector's rule labels, hit explanations and
+``rules``, ``report``, ``datasets``, ``check``) holds ``TEXT: {key: (fr, en)}``, so both
+languages sit side by side; :data:`CATALOGUE` is their union (a key belongs to one area).  The
+catalogue lives at the bottom layer because the detector's rule labels, hit explanations and
 command-line report use it as much as the pages do.  ``tests/unit/detector/common/test_i18n.py``
 checks that each key is used, each text appears once, and format fields agree between the
 languages.
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from detector.common.i18n import (
     accounts,
+    check,
     datasets,
     frame,
     insights,
@@ -26,7 +27,7 @@ from detector.common.i18n import (
 LANGS: tuple[str, ...] = ("fr", "en")
 DEFAULT_LANG = "fr"  # the reference dashboard was French
 
-AREAS = (frame, accounts, queue, insights, tuning, studio, rules, report, datasets)
+AREAS = (frame, accounts, queue, insights, tuning, studio, rules, report, datasets, check)
 
 
 def _union() -> dict[str, tuple[str, str]]:

@@ -292,6 +292,67 @@ def test_cli_check_text_json_and_exit_status(
     assert "REFUSED" in capsys.readouterr().out
 
 
+def test_findings_read_in_french_and_english_from_the_same_codes_and_params(
+    tmp_path: Path,
+) -> None:
+    report = run(tmp_path, OWN)
+    labels = only(report, "labels")
+    assert labels.params == {"labelled": 120, "frauds": 17, "prevalence": pytest.approx(17 / 120)}
+    assert labels.message_in("en") == "120 labelled payments, 17 frauds (prevalence 14.17%)"
+    assert labels.message_in("fr") == (
+        "120 paiements étiquetés, 17 fraudes (prévalence 14,17\u202f%)"
+    )
+    pt = next(
+        f for f in report.findings if f.code == "zone_guessed" and f.params["country"] == "PT"
+    )
+    assert pt.message_in("fr").startswith(
+        "PT a 3 fuseaux horaires : le plus peuplé, Europe/Lisbon (96\u202f% de ses habitants), "
+        "pris pour 10 clients"
+    )
+    big = Finding(
+        "payment_before_signup",
+        "warning",
+        "chk.payment_before_signup",
+        {"n": 12_345, "total": 50_000},
+        12_345,
+    )
+    assert big.message_in("en") == "12,345 of 50,000 (25%) payments precede their customer's signup"
+    assert big.message_in("fr") == (
+        "12\u202f345 sur 50\u202f000 (25\u202f%) paiements précèdent l'inscription de leur client"
+    )
+
+    ex = clean_export()
+    ex.customer("C004")["country"] = "XX"
+    refused = only(check_dataset(write(ex, tmp_path / "xx", PROTOTYPE)), "unreadable")
+    detail = "'XX' is not an ISO 3166-1 alpha-2 country code"  # the reader's own words
+    assert refused.params == {
+        "file": "customers.csv",
+        "line": 6,
+        "row": None,
+        "column": "country",
+        "detail": detail,
+    }
+    assert refused.message_in("fr") == f"customers.csv ligne 6, colonne country : {detail}"
+
+
+def test_the_json_report_holds_codes_and_params_and_reads_back(tmp_path: Path) -> None:
+    report = run(tmp_path, PROTOTYPE)
+    data = json.loads(report.to_json())
+    guessed = [f for f in data["findings"] if f["code"] == "zone_guessed"]
+    assert {f["params"]["country"] for f in guessed} == {"PT", "US"}
+    us = next(f for f in guessed if f["params"]["country"] == "US")
+    assert us["params"] == {
+        "country": "US",
+        "zones": 29,
+        "zone": "America/New_York",
+        "people": pytest.approx(0.41, abs=0.005),
+        "customers": us["rows"],
+    }
+    assert us["key"] == "chk.zone_guessed" and us["message"].startswith("US has 29 time zones")
+    back = CheckReport.from_dict(json.loads(report.to_json()))
+    assert back == report
+
+
 def test_a_generated_dataset_is_clean_and_known_as_generated(tmp_path: Path) -> None:
     from data_gen import GenParams, generate
 

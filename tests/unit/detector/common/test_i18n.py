@@ -1,7 +1,8 @@
 """The one catalogue: every key in French and English with the same format fields, every text
 once, every key used, and every key the code looks up present.
 
-"Used" means a literal key in the source of the front ends, ``desk`` or ``detector``, or a
+"Used" means a literal key in the source of the front ends, ``desk``, ``detector`` or
+``data_gen`` (the import check's findings), or a
 member of a family the code builds from data (``rule.<id>``, ``sc.<scenario>``, ...): each
 family is listed here with the values it is built from, and must match them exactly.
 """
@@ -25,7 +26,7 @@ from detector.rules import RULE_DEFS, RULE_IDS
 from detector.suggest import OBJECTIVES
 
 ROOT = Path(__file__).resolve().parents[4]
-SOURCES = ("app.py", "serve.py", "pages", "api", "desk", "detector")
+SOURCES = ("app.py", "serve.py", "pages", "api", "desk", "detector", "data_gen")
 SORTS = ("score_desc", "score_asc", "time_desc", "time_asc")
 METRICS = ("alert_rate", "precision", "recall", "f1", "average_precision", "incident_recall")
 

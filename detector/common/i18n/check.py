@@ -1,0 +1,99 @@
+"""The import check's findings (``data_gen.check``): one key per wording, values as fields.
+
+``{count}`` is built from the finding's ``n`` and ``total`` ("120 of 400 (30%)"); ``{place}``
+from the file, line or row and column of a row the reader refused.
+"""
+
+from __future__ import annotations
+
+TEXT: dict[str, tuple[str, str]] = {
+    "chk.count": ("{n} sur {total} ({pct})", "{n} of {total} ({pct})"),
+    "chk.place.line": ("{file} ligne {line}", "{file} line {line}"),
+    "chk.place.row": ("{file} rangée {row}", "{file} row {row}"),
+    "chk.place.column": ("{place}, colonne {column}", "{place}, column {column}"),
+    "chk.read": ("{place} : {detail}", "{place}: {detail}"),
+    "chk.payment_outside_session": (
+        "{count} paiements rattachés à une session connue tombent hors de son début..fin",
+        "{count} payments with a known session fall outside that session's start..end",
+    ),
+    "chk.payment_before_signup": (
+        "{count} paiements précèdent l'inscription de leur client",
+        "{count} payments precede their customer's signup",
+    ),
+    "chk.event_after_session_end": (
+        "{count} événements viennent après la fin de leur session",
+        "{count} events come after their session's end",
+    ),
+    "chk.no_cart_before_payment": (
+        "{count} paiements rattachés à une session n'ont aucun add_to_cart avant eux dans "
+        "cette session",
+        "{count} payments with a session have no add_to_cart before them in that session",
+    ),
+    "chk.device_unique_per_payment": (
+        "{count} paiements de clients qui paient plus d'une fois portent un device_id vu sur "
+        "aucun autre paiement",
+        "{count} payments of customers who pay more than once carry a device_id seen on no "
+        "other payment",
+    ),
+    "chk.unknown_id": (
+        "{file} : {count} lignes citent un {column} que {target} ne définit pas",
+        "{file}: {count} rows name a {column} that {target} does not define",
+    ),
+    "chk.timestamp_without_zone": (
+        "{file} : {n} valeurs de {column} sans fuseau horaire, lues comme UTC",
+        "{file}: {n} {column} values name no time zone and were read as UTC",
+    ),
+    "chk.zone_from_country": (
+        "{n} clients sans valeur dans la colonne de fuseau : celui de leur pays a été pris",
+        "{n} customers have no time zone column value: their country's zone was taken",
+    ),
+    "chk.zone_guessed": (
+        "{country} a {zones} fuseaux horaires : le plus peuplé, {zone} ({people} de ses "
+        "habitants), pris pour {customers} clients (ajoutez une colonne timezone pour être exact)",
+        "{country} has {zones} time zones: its most populous, {zone} ({people} of its people), "
+        "taken for {customers} customers (add a timezone column to be exact)",
+    ),
+    "chk.zone_guessed.first": (
+        "{country} a {zones} fuseaux horaires : le premier de zone.tab, {zone}, pris pour "
+        "{customers} clients (ajoutez une colonne timezone pour être exact)",
+        "{country} has {zones} time zones: zone.tab's first, {zone}, taken for {customers} "
+        "customers (add a timezone column to be exact)",
+    ),
+    "chk.zone_guessed.none": (
+        "{country} n'a pas de fuseau horaire propre : {zone} supposé pour {customers} clients "
+        "(ajoutez une colonne timezone pour être exact)",
+        "{country} has no time zone of its own: {zone} assumed for {customers} customers "
+        "(add a timezone column to be exact)",
+    ),
+    "chk.labels": (
+        "{labelled} paiements étiquetés, {frauds} fraudes (prévalence {prevalence})",
+        "{labelled} labelled payments, {frauds} frauds (prevalence {prevalence})",
+    ),
+    "chk.labels.none": (
+        "aucune étiquette de fraude (is_fraud / is_fraud_label) : les alertes peuvent être "
+        "calculées, pas jugées ni réglées",
+        "no fraud labels (is_fraud / is_fraud_label): alerts can be scored, not judged or tuned",
+    ),
+    "chk.labels_partial": (
+        "{count} paiements sans étiquette (comptés comme légitimes en précision et rappel)",
+        "{count} payments have no label (counted as legitimate in precision and recall)",
+    ),
+    "chk.few_frauds": (
+        "seulement {frauds} fraudes étiquetées (< {min}) : des points réglés et des chiffres "
+        "de précision et de rappel ne seraient que du bruit",
+        "only {frauds} labelled frauds (< {min}): tuned points and precision/recall figures "
+        "would be noise",
+    ),
+    "chk.rule_input_missing": (
+        "{rule} : aucun paiement n'a {inputs}",
+        "{rule}: no payment has {inputs}",
+    ),
+    "chk.rule_fires_too_often": (
+        "{rule} se déclenche sur {rate} des {scored} paiements évalués",
+        "{rule} fires on {rate} of {scored} payments scored",
+    ),
+    "chk.rule_never_fires": (
+        "{rule} ne se déclenche sur aucun des {scored} paiements évalués",
+        "{rule} fires on none of {scored} payments scored",
+    ),
+}
