@@ -251,6 +251,23 @@ def active_ruleset_info(session: Session) -> ActiveRuleset | None:
     return ActiveRuleset(row.version, row.label, row.author, row.created_at, row.fingerprint)
 
 
+# What the running detector did with input that repeats, arrives late or lies about its time,
+# as (text key, count); each key has a "_help" twin.
+INPUT_COUNTERS = (
+    ("pipe.repeated", "repeated_total"),
+    ("pipe.late", "late_total"),
+    ("pipe.future", "future_total"),
+    ("pipe.unknown", "unknown_customers_total"),
+    ("pipe.idle_released", "idle_released_total"),
+)
+
+
+def input_counters(snap: StatusSnapshot) -> list[tuple[str, int]]:
+    """Since the detector started: repeated (ignored), late (applied late), future-dated
+    (dead-lettered), unknown customers, events released by the ordering's idle wait."""
+    return [(key, int(getattr(snap, name))) for key, name in INPUT_COUNTERS]
+
+
 def lag_rows(snap: StatusSnapshot) -> list[tuple[str, int]]:
     """``(topic[partition], messages behind)`` sorted by name."""
     return sorted(snap.lag.items())

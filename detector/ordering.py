@@ -85,6 +85,9 @@ class Merger:
     clock_ms: Callable[[], int] | None = None
     max_ahead_clock_ms: int = 3600 * 1000
     late: list[Item] = field(default_factory=list)
+    # Heads released because the other side was silent (not because it moved past them),
+    # since the last take_idle_released(): at the end of a stream, never while data flows.
+    idle_released: int = 0
     _pairs: dict[int, _Pair] = field(default_factory=dict)
     _caught_up: bool = True
 
@@ -137,6 +140,10 @@ class Merger:
     def clear(self) -> None:
         self._pairs.clear()
         self.late.clear()
+
+    def take_idle_released(self) -> int:
+        n, self.idle_released = self.idle_released, 0
+        return n
 
     def take_late(self) -> list[Item]:
         """Late items released since the last call (each is also in what `drain` returned)."""
@@ -195,11 +202,14 @@ class Merger:
             return True
         # Silence counts from when both were true: the other side at its end, and this head
         # in hand (an end seen long before, while nobody wrote, says nothing about now).
-        return (
+        idle = (
             self._caught_up
             and other.eof_at is not None
             and now_s - max(other.eof_at, head.record.received_s) >= self.idle_s
         )
+        if idle:
+            self.idle_released += 1
+        return idle
 
 
 def _span(ms: int) -> str:

@@ -177,6 +177,9 @@ class DetectorService:
         caught_up = len(polled.records) < self.settings.batch_max
         items = self.merger.drain(now, limit=self.settings.batch_max, caught_up=caught_up)
         self._late = {id(i) for i in self.merger.take_late()}
+        if idle_released := self.merger.take_idle_released():
+            self.telemetry.idle_released.inc(idle_released)
+            self.status.count(idle_released_total=idle_released)
         if polled.records or self.merger.pending:
             self._wait.busy()  # the merger's grace periods are counted in milliseconds
         else:
@@ -333,6 +336,8 @@ class DetectorService:
             self.telemetry.alerts.labels(v.severity).inc()
         for row in dead:
             self.telemetry.dead_letters.labels(row.reason).inc()
+        if future := sum(1 for row in dead if row.reason == "future_timestamp"):
+            self.status.count(future_total=future)
         if skipped:
             self._count_skipped(skipped)
         if late:

@@ -19,6 +19,10 @@ class StatusSnapshot:
     repeated_total: int = 0
     unknown_customers_total: int = 0  # payments of customers the reference does not list
     late_total: int = 0  # events that arrived after a later event of their partition was scored
+    future_total: int = 0  # dead-lettered as future_timestamp (implausibly far ahead)
+    # Events the ordering released because the other topic's partition was silent (the end of
+    # a stream, a topic nobody writes) rather than because it moved past them.
+    idle_released_total: int = 0
     events_per_s: float = 0.0  # over the last RATE_WINDOW_S: 0 once nothing arrives
     lag: dict[str, int] = field(default_factory=dict)  # "topic[p]" -> messages behind
     ruleset_version: str = ""

@@ -30,6 +30,12 @@ class Telemetry:
             ["topic"],
             registry=r,
         )
+        self.idle_released = Counter(
+            "kvt_order_idle_releases_total",
+            "Events released by the ordering because the other topic's partition was silent "
+            "for KVT_ORDER_IDLE_MS (not because it moved past them)",
+            registry=r,
+        )
         self.unknown_customers = Counter(
             "kvt_unknown_customers_total",
             "Payments of customers the customer reference does not list (flagged or refused)",

@@ -77,6 +77,9 @@ def live_status() -> None:
     c[3].metric(t("pipe.alerts"), f"{snap.alerts_total:,}", border=True)
     c[4].metric(t("pipe.dead"), f"{snap.dead_letters_total:,}", border=True)
     c[5].metric(t("sidebar.events_s"), f"{snap.events_per_s:,.0f}", border=True)
+    st.caption(t("pipe.input"))
+    for col, (key, value) in zip(st.columns(5), pl.input_counters(snap), strict=True):
+        col.metric(t(key), f"{value:,}", help=t(key + "_help"), border=True)
     if snap.source:
         st.caption(t("pipe.source"))
         st.text(snap.source)

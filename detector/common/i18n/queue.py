@@ -121,6 +121,45 @@ TEXT: dict[str, tuple[str, str]] = {
     "pipe.payments": ("Paiements évalués", "Payments scored"),
     "pipe.alerts": ("Alertes levées", "Alerts raised"),
     "pipe.dead": ("Lettres mortes", "Dead letters"),
+    "pipe.input": (
+        "Entrées répétées, en retard ou datées du futur (depuis le démarrage du détecteur)",
+        "Repeated, late or future-dated input (since the detector started)",
+    ),
+    "pipe.repeated": ("Répétés ignorés", "Repeats ignored"),
+    "pipe.repeated_help": (
+        "Paiements et événements déjà appliqués (doublons) ou plus anciens que la fenêtre "
+        "d'identifiants retenue (KVT_DEDUP_WINDOW_MS) : ignorés, sans effet.",
+        "Payments and events already applied (duplicates) or older than the id window kept "
+        "(KVT_DEDUP_WINDOW_MS): ignored, no effect.",
+    ),
+    "pipe.late": ("En retard", "Late"),
+    "pipe.late_help": (
+        "Événements arrivés après un événement plus récent de leur partition : appliqués, "
+        "mais peut-être trop tard pour un paiement déjà évalué.",
+        "Events that arrived after a later event of their partition: applied, but maybe too "
+        "late for a payment already scored.",
+    ),
+    "pipe.future": ("Datés du futur", "Future-dated"),
+    "pipe.future_help": (
+        "Événements trop en avance sur leur partition ou sur l'horloge : en lettres mortes "
+        "(future_timestamp), sans effet sur l'ordre ni sur les états.",
+        "Events too far ahead of their partition or of the clock: dead-lettered "
+        "(future_timestamp), no effect on ordering or states.",
+    ),
+    "pipe.unknown": ("Clients inconnus", "Unknown customers"),
+    "pipe.unknown_help": (
+        "Paiements de clients absents du référentiel : signalés ou en lettres mortes "
+        "(KVT_UNKNOWN_CUSTOMERS).",
+        "Payments of customers the reference does not list: flagged or dead-lettered "
+        "(KVT_UNKNOWN_CUSTOMERS).",
+    ),
+    "pipe.idle_released": ("Libérés par silence", "Released on silence"),
+    "pipe.idle_released_help": (
+        "Événements libérés parce que la partition de l'autre topic est restée muette "
+        "(KVT_ORDER_IDLE_MS) : en fin de flux seulement, jamais pendant qu'il coule.",
+        "Events released because the other topic's partition stayed silent "
+        "(KVT_ORDER_IDLE_MS): at the end of a stream only, never while it flows.",
+    ),
     "pipe.throughput": ("Débit (événements/s)", "Throughput (events/s)"),
     "pipe.no_samples": ("Pas encore de mesure de débit.", "No throughput samples yet."),
     "pipe.lag": ("Retard du consommateur par partition", "Consumer lag per partition"),

@@ -216,6 +216,47 @@ def test_detector_first_then_a_full_speed_stream_five_times_equals_the_backtest(
         assert_same_as_backtest(p, expected)
 
 
+def test_a_full_speed_stream_never_waits_out_the_idle_timer(
+    make_pipeline, full_dataset: tuple[Path, Expected]
+) -> None:
+    """The ordering's wall-clock last resort (KVT_ORDER_IDLE_MS) releases an event only when
+    the other topic's partition has been silent that long.  The detector running first, then
+    `data_gen stream --max` of the default-size dataset: until the producer has delivered its
+    last message nothing was released on silence, nothing was late, and the result is the
+    backtest's; only the stream's tail (a partition's last payments, after its last click)
+    goes on silence, after the producer is done."""
+    dataset, expected = full_dataset
+    p = make_pipeline()
+    svc = DetectorService(p.settings, KafkaSource(p.settings), p.sessions, AlertSink(p.settings))
+    svc.start_thread()
+    try:
+        wait_assigned(p)
+        t0 = time.monotonic()
+        sent = subprocess.run(
+            [sys.executable, "-m", "data_gen", "stream", str(dataset), "--max"],
+            cwd=ROOT,
+            env=p.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        streamed_s = time.monotonic() - t0
+        during = svc.status.snapshot()
+        assert sent.returncode == 0, sent.stderr[-2000:]
+        p.wait_consumed(expected)
+    finally:
+        svc.stop()
+    after = svc.status.snapshot()
+    assert (during.idle_released_total, during.late_total) == (0, 0), streamed_s
+    assert after.late_total == 0 and after.events_total == sum(
+        expected.per_topic[k] for k in ("user_events", "payments")
+    )
+    assert_same_as_backtest(p, expected)
+    released = svc.telemetry.registry.get_sample_value("kvt_order_idle_releases_total")
+    # Each partition's last events find the other topic's partition ended: those go on silence.
+    assert released == after.idle_released_total >= 1
+
+
 def wait_assigned(p: Pipeline, timeout_s: float = 60) -> None:
     """Block until the detector process has joined its group and holds partitions."""
     admin = AdminClient({"bootstrap.servers": p.settings.kafka_bootstrap})

@@ -152,3 +152,31 @@ def test_drain_respects_the_batch_limit() -> None:
     m.mark_eof(PAY, 0, now_s=0.0)
     assert len(m.drain(now_s=6.0, limit=4)) == 4
     assert m.pending == 6
+
+
+def test_a_fast_stream_never_waits_out_the_idle_timer_however_slow_the_consumer() -> None:
+    """Issue 15, the wall-clock last resort: while both topics of a partition keep delivering,
+    the idle release never fires, even when each poll comes a minute after the last (a loaded
+    machine) and one topic runs a chunk ahead of the other; order is exact and nothing is late.
+    It fires only once a side has stayed silent for `idle_s`: the end of the stream."""
+    m = Merger(EV, PAY, idle_s=5.0)
+    clicks = [cart(k * 1_000) for k in range(200)]
+    payments = [pay(payment_id=f"P{k}", ts_ms=k * 1_000 + 500) for k in range(200)]
+    out: list[Item] = []
+    now = 0.0
+    for r in range(21):  # each poll: ten payments, and the ten clicks of the poll before
+        for k in range(10 * r - 10, 10 * r) if r else ():
+            m.add(item(EV, k, clicks[k], received=now))
+        for k in range(10 * r, min(10 * r + 10, 200)):
+            m.add(item(PAY, k, payments[k], received=now))
+        m.mark_eof(EV, 0, now)  # the consumer reads both partitions to their end every time
+        m.mark_eof(PAY, 0, now)
+        out += m.drain(now)
+        assert m.idle_released == 0, r
+        now += 60.0
+    last_poll = now - 60.0
+    want = sorted([*clicks, *payments[:-1]], key=lambda e: e.ts_ms)
+    assert ids(out) == [getattr(e, "payment_id", None) or e.event_id for e in want]
+    assert m.take_late() == [] and m.pending == 1  # P199 waits for a later click, or silence
+    assert m.drain(now_s=last_poll + 4.9) == [] and m.idle_released == 0
+    assert ids(m.drain(now_s=last_poll + 5.0)) == ["P199"] and m.take_idle_released() == 1

@@ -89,19 +89,27 @@ def test_bad_messages_are_dead_lettered_and_good_traffic_unaffected(
         b'{"payment_id": "P", "customer_id": "C1", "attempt_ts": "2025-11-02T00:00:00Z",'
         b' "result": "success", "amount": 1e15}'
     )
+    future = (
+        b'{"event_id": "EFUT", "customer_id": "C1", "session_id": "S", "event_type":'
+        b' "page_view", "event_timestamp": "2099-12-31T00:00:00Z"}'
+    )
     junk = [
         OutMessage("payments", "C1", b"{not json", messages[10].ts_ms),
+        OutMessage("user_events", "C1", future, messages[15].ts_ms),
         OutMessage("user_events", "C1", teleport, messages[20].ts_ms),
         OutMessage("payments", "C1", huge, messages[30].ts_ms),
         OutMessage("payments", "C1", b"x" * 100_000, messages[40].ts_ms),
     ]
-    mixed = messages[:11] + junk[:1] + messages[11:21] + junk[1:2] + messages[21:] + junk[2:]
+    mixed = messages[:11] + junk[:2] + messages[11:21] + junk[2:3] + messages[21:] + junk[3:]
     svc = run_replay(settings, sessions, mixed)
     assert stored_alerts(sessions) == expected_alerts(dataset)
     with sessions() as s:
         reasons = sorted(s.scalars(select(DeadLetter.reason)))
-    assert reasons == ["absurd_amount", "invalid_json", "too_large", "unknown_event_type"]
-    assert svc.status.snapshot().dead_letters_total == 4
+    assert reasons == [
+        "absurd_amount", "future_timestamp", "invalid_json", "too_large", "unknown_event_type"
+    ]  # fmt: skip
+    snap = svc.status.snapshot()
+    assert (snap.dead_letters_total, snap.future_total) == (5, 1)
 
 
 def test_an_idle_detector_picks_up_a_published_rule_set(tmp_path: Path) -> None:

@@ -120,3 +120,33 @@ def test_the_sidebar_names_the_old_version_only_while_a_running_detector_switche
     at.run()
     line = next(x.value for x in at.sidebar.text if "Jeu de règles" in x.value)
     assert f"Jeu de règles: v{version} (le détecteur quitte la v1)" in line
+
+
+def test_repeated_late_and_future_dated_input_is_counted_in_both_languages(
+    data_dir: Path,
+) -> None:
+    from pages._ui import runtime
+
+    at = app_test(PAGE)
+    at.run()
+    runtime().status.count(
+        repeated_total=2368, late_total=3, future_total=12, unknown_customers_total=1,
+        idle_released_total=4,
+    )  # fmt: skip
+    at.run()
+    assert_clean(at)
+    fr = {m.label: m.value for m in at.metric}
+    assert (fr["Répétés ignorés"], fr["En retard"], fr["Datés du futur"]) == ("2,368", "3", "12")
+    assert (fr["Clients inconnus"], fr["Libérés par silence"]) == ("1", "4")
+    at.session_state["lang"] = "en"
+    at.run()
+    en = {m.label: m.value for m in at.metric}
+    assert (en["Repeats ignored"], en["Late"], en["Future-dated"]) == ("2,368", "3", "12")
+    counters = (
+        "Repeats ignored",
+        "Late",
+        "Future-dated",
+        "Unknown customers",
+        "Released on silence",
+    )
+    assert [bool(m.help) for m in at.metric if m.label in counters] == [True] * 5
