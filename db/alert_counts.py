@@ -90,6 +90,17 @@ def _rows(session: Session, stmt: Select[*tuple[Any, ...]], columns: list[str]) 
 # --------------------------------------------------------------------------- queries
 
 
+def _of(dataset: str | None, alert_id: Any = None) -> list[ColumnElement[bool]]:
+    """Conditions keeping one dataset's alerts (none: every alert); ``alert_id``, the column
+    of another table naming an alert, joins that table's rows to their alert."""
+    if dataset is None:
+        return []
+    out: list[ColumnElement[bool]] = [Alert.dataset == dataset]
+    if alert_id is not None:
+        out.append(alert_id == Alert.alert_id)
+    return out
+
+
 def data_version(session: Session) -> tuple[int, int, int]:
     """Changes whenever an alert is raised, a decision taken or payments are loaded."""
     alerts = session.scalar(select(func.count()).select_from(Alert)) or 0
@@ -98,7 +109,7 @@ def data_version(session: Session) -> tuple[int, int, int]:
     return int(alerts), int(last_decision), int(payments)
 
 
-def totals(session: Session) -> Totals:
+def totals(session: Session, dataset: str | None = None) -> Totals:
     row = session.execute(
         select(
             func.count(),
@@ -106,7 +117,9 @@ def totals(session: Session) -> Totals:
             func.count(case((Alert.status.in_(("APPROVED", "BLOCKED")), 1))),
             func.count(case((Alert.status == "BLOCKED", 1))),
             func.count(case((Alert.status == "APPROVED", 1))),
-        ).select_from(Alert)
+        )
+        .select_from(Alert)
+        .where(*_of(dataset))
     ).one()
     payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
     return Totals(
@@ -119,22 +132,27 @@ def totals(session: Session) -> Totals:
     )
 
 
-def reasons_distribution(session: Session) -> pd.DataFrame:
+def reasons_distribution(session: Session, dataset: str | None = None) -> pd.DataFrame:
     """Alerts per rule that fired in them, every rule listed (0 when it never fired)."""
-    stmt = select(AlertReason.rule_id, func.count()).group_by(AlertReason.rule_id)
+    stmt = (
+        select(AlertReason.rule_id, func.count())
+        .where(*_of(dataset, AlertReason.alert_id))
+        .group_by(AlertReason.rule_id)
+    )
     counts = {k: v for k, v in session.execute(stmt)}
     return pd.DataFrame(
         {"rule_id": list(RULE_IDS), "alerts": [int(counts.get(r, 0)) for r in RULE_IDS]}
     )
 
 
-def reason_cooccurrence(session: Session) -> pd.DataFrame:
+def reason_cooccurrence(session: Session, dataset: str | None = None) -> pd.DataFrame:
     """Alerts where both rules fired, for every ordered pair (the diagonal: the rule alone
     counted once per alert, i.e. its total)."""
     a, b = aliased(AlertReason), aliased(AlertReason)
     stmt = (
         select(a.rule_id, b.rule_id, func.count())
         .join(b, a.alert_id == b.alert_id)
+        .where(*_of(dataset, a.alert_id))
         .group_by(a.rule_id, b.rule_id)
     )
     counts = {(x, y): int(n) for x, y, n in session.execute(stmt)}
@@ -142,23 +160,31 @@ def reason_cooccurrence(session: Session) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule_a", "rule_b", "alerts"])
 
 
-def severity_split(session: Session) -> pd.DataFrame:
-    stmt = select(Alert.severity, func.count()).group_by(Alert.severity)
+def severity_split(session: Session, dataset: str | None = None) -> pd.DataFrame:
+    stmt = select(Alert.severity, func.count()).where(*_of(dataset)).group_by(Alert.severity)
     counts = {k: v for k, v in session.execute(stmt)}
     order = [s for s in SEVERITIES if s != "LOW" or counts.get(s)]
     return pd.DataFrame({"severity": order, "alerts": [int(counts.get(s, 0)) for s in order]})
 
 
-def alerts_by_hour(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+def alerts_by_hour(
+    session: Session, tz: str = DEFAULT_TZ, dataset: str | None = None
+) -> pd.DataFrame:
     """Alerts per local hour of the day (0-23), every hour present."""
-    g = _local_groups(session, Alert.event_ts, tz)
+    g = _local_groups(session, Alert.event_ts, tz, where=_where(_of(dataset)))
     counts = g.groupby("hour")["n"].sum().to_dict() if not g.empty else {}
     return pd.DataFrame({"hour": range(24), "alerts": [int(counts.get(h, 0)) for h in range(24)]})
 
 
-def alerts_by_day(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    g = _local_groups(session, Alert.event_ts, tz, Alert.severity)
+def alerts_by_day(
+    session: Session, tz: str = DEFAULT_TZ, dataset: str | None = None
+) -> pd.DataFrame:
+    g = _local_groups(session, Alert.event_ts, tz, Alert.severity, where=_where(_of(dataset)))
     return _by_day(g, ["day", "severity", "alerts"])
+
+
+def _where(conditions: list[ColumnElement[bool]]) -> ColumnElement[bool] | None:
+    return and_(*conditions) if conditions else None
 
 
 def _by_day(g: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
@@ -171,7 +197,7 @@ def _by_day(g: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def breakdown(session: Session, dimension: str) -> pd.DataFrame:
+def breakdown(session: Session, dimension: str, dataset: str | None = None) -> pd.DataFrame:
     """Alerts per value of ``dimension`` (most first); missing values count as "unknown".
 
     ``method`` joins the payments table (outer: alerts of payments never loaded are
@@ -185,24 +211,30 @@ def breakdown(session: Session, dimension: str) -> pd.DataFrame:
     else:
         value = func.coalesce(getattr(Alert, dimension), literal(UNKNOWN))
         base = select(value, func.count()).select_from(Alert)
-    stmt = base.group_by(value).order_by(func.count().desc(), value)
+    stmt = base.where(*_of(dataset)).group_by(value).order_by(func.count().desc(), value)
     return _rows(session, stmt, ["value", "alerts"])
 
 
-def decisions_by_day(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
+def decisions_by_day(
+    session: Session, tz: str = DEFAULT_TZ, dataset: str | None = None
+) -> pd.DataFrame:
     """Decisions per local day and action (conflicting attempts excluded: nothing changed)."""
-    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.action,
-                      where=AlertDecision.action != CONFLICT_ACTION)  # fmt: skip
+    where = _where([AlertDecision.action != CONFLICT_ACTION,
+                    *_of(dataset, AlertDecision.alert_id)])  # fmt: skip
+    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.action, where=where)
     return _by_day(g, ["day", "action", "decisions"])
 
 
-def analyst_workload(session: Session, tz: str = DEFAULT_TZ) -> pd.DataFrame:
-    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.actor,
-                      where=AlertDecision.action != CONFLICT_ACTION)  # fmt: skip
+def analyst_workload(
+    session: Session, tz: str = DEFAULT_TZ, dataset: str | None = None
+) -> pd.DataFrame:
+    where = _where([AlertDecision.action != CONFLICT_ACTION,
+                    *_of(dataset, AlertDecision.alert_id)])  # fmt: skip
+    g = _local_groups(session, AlertDecision.at, tz, AlertDecision.actor, where=where)
     return _by_day(g, ["day", "analyst", "decisions"])
 
 
-def rule_precision(session: Session) -> pd.DataFrame:
+def rule_precision(session: Session, dataset: str | None = None) -> pd.DataFrame:
     """Per rule: alerts it fired in, precision from decisions (BLOCKED = confirmed fraud,
     APPROVED = false positive; open alerts do not count) and from the payments' labels where
     loaded.  A precision without any decided (or labelled) alert is NaN, not 0."""
@@ -222,6 +254,7 @@ def rule_precision(session: Session) -> pd.DataFrame:
             PaymentRow,
             and_(PaymentRow.payment_id == Alert.payment_id, PaymentRow.is_fraud.is_not(None)),
         )
+        .where(*_of(dataset))
         .group_by(AlertReason.rule_id)
     )
     got = {r[0]: [int(v) for v in r[1:]] for r in session.execute(stmt)}

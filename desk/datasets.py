@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from data_gen.readers import read_dataset
+from db import alerts
 from db.models import (
     LIVE_DATASET,
     UNATTRIBUTED_DATASET,
@@ -37,10 +38,12 @@ __all__ = [
     "LIVE_DATASET",
     "UNATTRIBUTED_DATASET",
     "AlertDataset",
+    "DatasetView",
     "ReplayPlan",
     "alert_datasets",
     "clear_alerts",
     "dataset_dir",
+    "dataset_view",
     "default_dataset",
     "load_alert_datasets",
     "overlap",
@@ -133,6 +136,34 @@ def dataset_payments(path: Path) -> int:
     if counted is not None:
         return counted
     return len(read_dataset(path).payments)
+
+
+@dataclass(frozen=True)
+class DatasetView:
+    """One dataset's alerts for the pipeline page, and whether the detector scores it now."""
+
+    name: str
+    alerts: int
+    high: int
+    pending: int
+    last_alert_at: datetime | None
+    scored_now: bool
+    payments: int | None  # in its files; None for the live stream
+
+
+def dataset_view(rt: Runtime, name: str) -> DatasetView:
+    with rt.sessions() as session:
+        groups = alerts.count_groups(session, name)
+        last = session.scalar(select(func.max(Alert.alert_ts)).where(Alert.dataset == name))
+    return DatasetView(
+        name=name,
+        alerts=sum(g[4] for g in groups),
+        high=sum(g[4] for g in groups if g[1] == "HIGH"),
+        pending=sum(g[4] for g in groups if g[0] == "PENDING_REVIEW"),
+        last_alert_at=last,
+        scored_now=scored_here(rt, name),
+        payments=payments_of(rt, name),
+    )
 
 
 def page_default(rt: Runtime, datasets: Sequence[AlertDataset]) -> str | None:

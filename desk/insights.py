@@ -7,7 +7,7 @@ its cache on it refreshes the charts then and only then.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db import alert_counts as counts
 from db.alert_counts import DEFAULT_TZ, DIMENSIONS, UNKNOWN, Totals
+from desk import datasets
 
 if TYPE_CHECKING:
     from desk.runtime import Runtime
@@ -56,19 +57,20 @@ class Insights:
     rule_precision: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def compute(session: Session, tz: str = DEFAULT_TZ) -> Insights:
-    """Every insight in one read transaction; hours and days in the zone ``tz``."""
+def compute(session: Session, tz: str = DEFAULT_TZ, dataset: str | None = None) -> Insights:
+    """Every insight in one read transaction; hours and days in the zone ``tz``; with
+    ``dataset``, of that dataset's alerts only."""
     return Insights(
-        totals=counts.totals(session),
-        reasons=counts.reasons_distribution(session),
-        cooccurrence=counts.reason_cooccurrence(session),
-        severity=counts.severity_split(session),
-        by_hour=counts.alerts_by_hour(session, tz),
-        by_day=counts.alerts_by_day(session, tz),
-        breakdowns={d: counts.breakdown(session, d) for d in DIMENSIONS},
-        decisions_by_day=counts.decisions_by_day(session, tz),
-        workload=counts.analyst_workload(session, tz),
-        rule_precision=counts.rule_precision(session),
+        totals=counts.totals(session, dataset),
+        reasons=counts.reasons_distribution(session, dataset),
+        cooccurrence=counts.reason_cooccurrence(session, dataset),
+        severity=counts.severity_split(session, dataset),
+        by_hour=counts.alerts_by_hour(session, tz, dataset),
+        by_day=counts.alerts_by_day(session, tz, dataset),
+        breakdowns={d: counts.breakdown(session, d, dataset) for d in DIMENSIONS},
+        decisions_by_day=counts.decisions_by_day(session, tz, dataset),
+        workload=counts.analyst_workload(session, tz, dataset),
+        rule_precision=counts.rule_precision(session, dataset),
     )
 
 
@@ -87,7 +89,13 @@ def version_of(rt: Runtime) -> tuple[int, int, int]:
         return counts.data_version(session)
 
 
-def insights(rt: Runtime, tz: str | None = None) -> Insights:
-    """Every insight, in the runtime's display zone unless ``tz`` says otherwise."""
+def insights(rt: Runtime, tz: str | None = None, dataset: str | None = None) -> Insights:
+    """Every insight, in the runtime's display zone unless ``tz`` says otherwise; with
+    ``dataset``, of its alerts, and its alert rate over its own payments when its files
+    say how many (a replay does not fill the payments table)."""
     with rt.sessions() as session:
-        return compute(session, tz or rt.settings.display_tz)
+        got = compute(session, tz or rt.settings.display_tz, dataset)
+    payments = datasets.payments_of(rt, dataset) if dataset is not None else None
+    if payments is not None:
+        got = replace(got, totals=replace(got.totals, payments=payments))
+    return got

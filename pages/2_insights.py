@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from desk import DatabaseError, Permission
+from desk import DatabaseError, Permission, datasets
 from desk import insights as svc
 from desk import queue as q
+from pages._datasets import picker
 from pages._insights import (
     breakdown_section,
     decisions_section,
@@ -23,17 +24,19 @@ require(Permission.READ_INSIGHTS)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False, max_entries=16)
-def load(db_url: str, version: tuple[int, int, int], tz: str) -> svc.Insights:
-    """All aggregates; ``version`` changes with new alerts, decisions or loaded payments."""
-    return svc.insights(runtime(), tz)
+def load(db_url: str, version: tuple[int, int, int], tz: str, dataset: str | None) -> svc.Insights:
+    """All aggregates of one dataset's alerts; ``version`` changes with new alerts,
+    decisions or loaded payments."""
+    return svc.insights(runtime(), tz, dataset)
 
 
 st.title(t("nav.insights"))
 rt = runtime()
 TZ = rt.settings.display_tz  # validated by the settings object
 try:
+    dataset = picker()
     version = svc.version_of(rt)
-    data = load(rt.settings.db_url, version, TZ)
+    data = load(rt.settings.db_url, version, TZ, dataset)
 except DatabaseError as exc:
     st.error(t("db_error"))
     st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)
@@ -46,6 +49,8 @@ if tot.alerts == 0:
 
 # The same denominator as the queue's header card: payments scored, never fewer than alerts.
 scored_now = runtime().snapshot().payments_total
+if dataset is not None and not datasets.scored_here(rt, dataset):
+    scored_now = 0  # the detector's counter is another dataset's
 scored = q.payments_scored(scored_now, tot.payments, tot.alerts)
 c = st.columns(5)
 c[0].metric(t("m.alerts"), f"{tot.alerts:,}")

@@ -9,11 +9,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from desk import Permission
+from desk import Permission, datasets
 from desk import pipeline as pl
 from pages._charts import throughput_chart
+from pages._datasets import current as shown_dataset
+from pages._datasets import picker
 from pages._ui import (
     bind,
+    inert,
     init_state,
     live,
     renew,
@@ -131,6 +134,29 @@ def live_status() -> None:
             st.caption(f"{t('sidebar.detector')}: v{snap.ruleset_version}")
 
 
+@live(REFRESH_S)
+def dataset_panel() -> None:
+    """The alerts of the dataset picked above, and whether the counters are its own."""
+    name = shown_dataset()
+    if name is None:
+        return
+    rt = runtime()
+    view = datasets.dataset_view(rt, name)
+    c = st.columns(5)
+    c[0].metric(t("queue.total"), f"{view.alerts:,}", border=True)
+    c[1].metric(t("queue.high"), f"{view.high:,}", border=True)
+    c[2].metric(t("status.PENDING_REVIEW"), f"{view.pending:,}", border=True)
+    c[3].metric(
+        t("ds.payments"), f"{view.payments:,}" if view.payments is not None else "–", border=True
+    )
+    last = view.last_alert_at
+    c[4].metric(t("ds.last_alert"), f"{last:%Y-%m-%d %H:%M}" if last else "–", border=True)
+    if view.scored_now:
+        st.caption(t("ds.scored_now"))
+    else:
+        st.caption(t("ds.not_scored", source=inert(rt.snapshot().source or "–")))
+
+
 @live(DEAD_REFRESH_S)
 def dead_letters() -> None:
     ss = st.session_state
@@ -188,4 +214,7 @@ require(Permission.READ_PIPELINE)
 st.title(t("nav.pipeline"))
 live_status()
 st.divider()
+if picker() is not None:
+    dataset_panel()
+    st.divider()
 dead_letters()

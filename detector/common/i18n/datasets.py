@@ -39,4 +39,16 @@ TEXT: dict[str, tuple[str, str]] = {
         "Rejeu de « {name} » lancé ; {n} alertes d'autres jeux effacées.",
         'Replay of "{name}" started; {n} alerts of other datasets cleared.',
     ),
+    "ds.scored_now": (
+        "Le détecteur évalue ce jeu de données : les compteurs du haut sont les siens.",
+        "The detector is scoring this dataset: the counters at the top are its own.",
+    ),
+    "ds.not_scored": (
+        "Le détecteur n'évalue pas ce jeu de données en ce moment : les compteurs du haut sont "
+        "ceux de la source « {source} ».",
+        "The detector is not scoring this dataset now: the counters at the top are those of "
+        'the source "{source}".',
+    ),
+    "ds.last_alert": ("Dernière alerte écrite", "Last alert written"),
+    "ds.payments": ("Paiements du jeu", "Dataset payments"),
 }

@@ -16,7 +16,7 @@ from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db import audit as trail
 from db.models import Alert, ConsumerOffset
-from desk import data_ops, datasets, studio
+from desk import data_ops, datasets, insights, studio
 from desk import queue as q
 from desk.runtime import Runtime
 from detector.common.settings import Settings
@@ -105,6 +105,19 @@ def test_two_replays_stay_apart_and_the_second_is_scored_on_its_own(
     assert ov.total == page.total == len(kept_a)
     assert {r.dataset for r in page.rows} == {"shop-a"}
     assert ov.matching(q.build_filters(dataset="shop-b")) is None  # not what it counted
+
+    # Insights and the pipeline read one dataset too, with its own payments as denominator.
+    only = insights.insights(rt, "UTC", "shop-a")
+    assert only.totals.alerts == len(kept_a) and only.totals.payments == len(
+        read_dataset(a).payments
+    )
+    assert int(only.reasons["alerts"].sum()) < int(
+        insights.insights(rt, "UTC").reasons["alerts"].sum()
+    )
+    assert int(only.by_day["alerts"].sum()) == len(kept_a)
+    view = datasets.dataset_view(rt, "shop-a")
+    assert (view.alerts, view.scored_now) == (len(kept_a), False)
+    assert datasets.dataset_view(rt, "shop-b").scored_now  # the replay running now
 
 
 def test_clearing_on_replay_removes_the_other_datasets_alerts_and_says_so(
