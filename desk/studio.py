@@ -26,7 +26,7 @@ import time
 import uuid
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING, Any
@@ -43,8 +43,10 @@ from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import LIVE_DATASET
+from desk import check_cache
 from detector.common.i18n import text
 from detector.common.settings import Settings
+from detector.rules import default_ruleset
 
 if TYPE_CHECKING:
     from desk.runtime import Runtime
@@ -327,8 +329,16 @@ def _validate_in_place(directory: Path, check: bool = False) -> tuple[str, int, 
 
 
 def dataset_check(path: Path) -> CheckReport:
-    """The import check of a stored dataset, for the studio to show."""
-    return check_dataset(path)
+    """The import check of a stored dataset, for the studio to show: the stored report while
+    the dataset's files are unchanged (see :mod:`desk.check_cache`), else a fresh one."""
+    return check_cache.cached(path, DATASET_FILES, default_ruleset(), lambda: check_dataset(path))
+
+
+def _keep_check(dest: Path, report: CheckReport | None) -> None:
+    """Store the check an import has just run, so the dataset's first view shows it at once."""
+    if report is not None:
+        stamp = check_cache.fingerprint(dest, DATASET_FILES, default_ruleset())
+        check_cache.store(dest, stamp, replace(report, dataset=str(dest)))
 
 
 def check_tables(report: CheckReport, lang: str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -383,6 +393,7 @@ def import_directory(src: str | Path, root: Path, name: str | None = None) -> Im
         _check_manifest(tmp / schema.MANIFEST_FILE)
         layout, payments, report = _validate_in_place(tmp, check=True)
         _install(tmp, dest)
+        _keep_check(dest, report)
         return ImportResult(dest, layout, payments, check=report)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -520,6 +531,7 @@ def import_zip(
         _check_manifest(tmp / schema.MANIFEST_FILE)
         layout, payments, report = _validate_in_place(tmp, check=True)
         _install(tmp, dest)
+        _keep_check(dest, report)
         return ImportResult(dest, layout, payments, tuple(skipped), report)
     except zipfile.BadZipFile as exc:
         raise StudioError(f"the zip archive is damaged: {exc}") from exc

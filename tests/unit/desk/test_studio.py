@@ -18,7 +18,7 @@ from data_gen.params import GenParams
 from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import PaymentRow
-from desk import studio
+from desk import check_cache, studio
 from desk.runtime import Runtime
 from tests.unit.desk.zips import dataset_files, zip_of
 
@@ -388,11 +388,14 @@ def test_nothing_is_written_outside_the_scratch_directory(
             studio.import_zip(zip_of(files), root, "x")
     assert not target.exists() and not (tmp_path / "payments.csv").exists()
     assert_untouched(root)
-    # A good import writes its files under their base names in the new dataset only.
+    # A good import writes its files under their base names in the new dataset only (and
+    # its check report, named after the dataset, in the check cache).
     before = {p for p in tmp_path.rglob("*") if p.is_file()}
     studio.import_zip(zip_of(dataset_files(tiny, "deep/er/")), root, "ok")
     added = {p for p in tmp_path.rglob("*") if p.is_file()} - before
-    assert added and all(p.parent == root / "ok" for p in added)
+    report = root.parent / check_cache.CACHE_DIR / "ok.json"
+    assert report in added
+    assert added - {report} and all(p.parent == root / "ok" for p in added - {report})
 
 
 def test_import_directory_refuses_symbolic_links(tiny: Path, tmp_path: Path) -> None:
