@@ -136,6 +136,8 @@ class DetectorService:
     def run(self, until_idle: bool = False) -> None:
         """Consume until stopped (or, with `until_idle`, until a replay is fully scored)."""
         self.status.update(state="starting", source=self.source.name, started_at=time.time())
+        if self._heap is not None:
+            self._heap.start()
         try:
             self._with_db(lambda s: self._load_ruleset(s, force=True))
             if self.sink is not None:
@@ -154,6 +156,8 @@ class DetectorService:
             self.status.update(state="failed")
             raise
         finally:
+            if self._heap is not None:
+                self._heap.stop()
             self.source.close()
             self._drain_outbox()
             if self.status.snapshot().state != "failed":
