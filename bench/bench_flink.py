@@ -1,7 +1,7 @@
 """The Flink job against the consumer-group detector, same run, real Kafka and PostgreSQL.
 
     .venv/bin/python -m bench.bench_flink [--scale 0.3] [--rate 1000] [--seconds 30]
-        [--state-scale 10]
+        [--state-scales 1,10] [--skip rate,latency,state] [--quick]
 
 1. Throughput, events/s: a backlog of `--scale` (the default dataset's shape) scored by the
    Flink job (mini-cluster, `--until-caught-up`) at parallelism 1 and 2, and by the detector
@@ -12,8 +12,8 @@
 2. Latency at `--rate` events/s, produce -> alert in PostgreSQL (the app's queue), p50/p99,
    for the Flink job at parallelism 2 (checkpoint interval 1 s; a read_committed reader of
    fraud-alerts sees an alert only when the checkpoint after it completes).
-3. Checkpoints of the default dataset (scale 1) and of `--state-scale`: duration and size of
-   the last checkpoint, hashmap state backend. Page views change no state and the job drops
+3. Checkpoints at each of `--state-scales` (the default dataset and scale 10): duration and
+   size of the last checkpoint, hashmap state backend. Page views change no state and the job drops
    them at decoding, so the state runs are fed payments and add_to_cart events only.
 """
 
@@ -45,6 +45,8 @@ from detector.common.settings import ROOT, Settings
 from detector.feed import OutMessage, dataset_messages
 
 FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"
+# `--quick` (scripts/bench --quick): a small backlog, a short latency run, scale 1 state only.
+QUICK = ("--scale", "0.1", "--seconds", "10", "--state-scales", "1")
 
 
 def env_for(s: Settings, data_dir: Path, **extra: str) -> dict[str, str]:
@@ -213,10 +215,17 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=0.3)
     ap.add_argument("--rate", type=float, default=1000.0)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--state-scale", type=float, default=10.0)
+    ap.add_argument("--state-scales", default="1,10", help="dataset scales of the checkpoint runs")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: rate,latency,state")
-    args = ap.parse_args()
+    ap.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smallest run that still shows every figure: {' '.join(QUICK)}",
+    )
+    argv = sys.argv[1:]
+    args = ap.parse_args([*QUICK, *argv] if "--quick" in argv else argv)
     skip = set(args.skip.split(","))
+    state_scales = sorted({float(x) for x in args.state_scales.split(",")})
     assert FLINK_PYTHON.exists(), "run scripts/flink-setup first"
     calib = calibration_seconds()
     figures: list[Figure] = []
@@ -278,7 +287,7 @@ def main() -> None:
                 )
             )
     if "state" not in skip:
-        for scale in (1.0, args.state_scale):
+        for scale in state_scales:
             m = state_only(dataset(scale, root))
             r = flink_backlog(m, 2, KVT_FLINK_CHECKPOINT_INTERVAL_S="2")
             cp = r["summary"]["checkpoints"]
@@ -304,8 +313,16 @@ def main() -> None:
                     f"{cp['completed']} checkpoints",
                 )
             )
-    print(report("flink", calib, figures))
-    print(f"load average at start: {load:.1f}; PG {PG.split('@')[-1]}; Kafka {KAFKA}")
+    config = {
+        "scale": args.scale,
+        "events": f"{n:,}",
+        "latency rate": f"{args.rate:,.0f} events/s for {args.seconds:g} s",
+        "state scales": ", ".join(f"{x:g}" for x in state_scales),
+        "skipped": ", ".join(sorted(skip - {""})) or "none",
+        "load average at start": f"{load:.1f}",
+        "services": f"PG {PG.split('@')[-1]}; Kafka {KAFKA}",
+    }
+    report("flink", calib, figures, config)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 from bench._common import OUT_DIR, header_lines, table_lines
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
-ORDER = ("generate", "detector", "load", "pipeline", "failover", "tuning", "queue", "api")
+ORDER = ("generate", "detector", "load", "pipeline", "failover", "tuning", "queue", "api", "flink")
 
 HEADER = """# Benchmark results
 

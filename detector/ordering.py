@@ -115,15 +115,9 @@ class Merger:
     def _implausible(self, pair: _Pair, partition: int, ts: int) -> str | None:
         known = max(pair.activities.watermark, pair.payments.watermark)
         if known >= 0 and ts > known + self.max_ahead_ms:
-            return (
-                f"{format_ts(ts)} is more than {_span(self.max_ahead_ms)} ahead of "
-                f"partition {partition}'s event time {format_ts(known)}"
-            )
+            return ahead_of_partition(ts, partition, known, self.max_ahead_ms)
         if self.clock_ms is not None and ts > (now := self.clock_ms()) + self.max_ahead_clock_ms:
-            return (
-                f"{format_ts(ts)} is more than {_span(self.max_ahead_clock_ms)} ahead of "
-                f"the wall clock {format_ts(now)}"
-            )
+            return ahead_of_clock(ts, now, self.max_ahead_clock_ms)
         return None
 
     def mark_eof(self, topic: str, partition: int, now_s: float) -> None:
@@ -210,6 +204,21 @@ class Merger:
         if idle:
             self.idle_released += 1
         return idle
+
+
+def ahead_of_partition(ts: int, partition: int, known: int, max_ahead_ms: int) -> str:
+    """Why `ts` is implausible (`future_timestamp`), in the words of every engine host."""
+    return (
+        f"{format_ts(ts)} is more than {_span(max_ahead_ms)} ahead of "
+        f"partition {partition}'s event time {format_ts(known)}"
+    )
+
+
+def ahead_of_clock(ts: int, now: int, max_ahead_clock_ms: int) -> str:
+    return (
+        f"{format_ts(ts)} is more than {_span(max_ahead_clock_ms)} ahead of "
+        f"the wall clock {format_ts(now)}"
+    )
 
 
 def _span(ms: int) -> str:

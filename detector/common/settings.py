@@ -119,6 +119,9 @@ class Settings:
     flink_state_backend: str = "hashmap"  # or "rocksdb" (incremental checkpoints)
     flink_out_of_orderness_ms: int = 500  # how far behind its partition an event may arrive
     flink_idle_timeout_ms: int = 2000  # a partition this quiet no longer holds the watermark
+    # Flink configuration passed through to the job, e.g. the S3 file system's for an s3://
+    # checkpoint directory (s3.endpoint, s3.path.style.access, s3.access.key, s3.secret.key).
+    flink_options: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for name, low, high in _BOUNDS:
@@ -181,7 +184,8 @@ class Settings:
         return {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_options, **extra}
 
 
-_SIMPLE = {f.name for f in fields(Settings)} - {"kafka_options"}
+_OPTIONS = ("kafka_options", "flink_options")
+_SIMPLE = {f.name for f in fields(Settings)} - set(_OPTIONS)
 
 
 def load_settings(
@@ -192,21 +196,29 @@ def load_settings(
     default = env.get(PREFIX + "SECRETS_FILE") or ROOT / ".streamlit" / "secrets.toml"
     secrets = _read_secrets(secrets_file or Path(default))
     values: dict[str, Any] = {}
-    file_options = secrets.get("kafka_options", {})
-    if not isinstance(file_options, dict):
-        raise SettingsError("secrets [kvt.kafka_options] must be a table of librdkafka options")
-    kafka_options: dict[str, str] = dict(file_options)
     for f in fields(Settings):
         if f.name not in _SIMPLE:
             continue
         raw = env.get(PREFIX + f.name.upper(), secrets.get(f.name))
         if raw is not None:
             values[f.name] = _convert(f.name, f.type, raw)
-    # KVT_KAFKA_OPT_SASL_MECHANISM=PLAIN  ->  sasl.mechanism=PLAIN
+    for name in _OPTIONS:
+        values[name] = _options(name, env, secrets)
+    return Settings(**values)
+
+
+def _options(name: str, env: Mapping[str, str], secrets: Mapping[str, Any]) -> dict[str, str]:
+    """Passthrough options: the file's [kvt.NAME] table, then the environment's, key by key:
+    KVT_KAFKA_OPT_SASL_MECHANISM=PLAIN  ->  kafka_options sasl.mechanism=PLAIN."""
+    found = secrets.get(name, {})
+    if not isinstance(found, dict):
+        raise SettingsError(f"secrets [kvt.{name}] must be a table of options")
+    out = dict(found)
+    prefix = f"{PREFIX}{name.split('_')[0].upper()}_OPT_"
     for key, value in env.items():
-        if key.startswith(PREFIX + "KAFKA_OPT_"):
-            kafka_options[key[len(PREFIX + "KAFKA_OPT_") :].lower().replace("_", ".")] = value
-    return Settings(**values, kafka_options=kafka_options)
+        if key.startswith(prefix):
+            out[key[len(prefix) :].lower().replace("_", ".")] = value
+    return out
 
 
 def _read_secrets(path: Path) -> dict[str, Any]:

@@ -48,9 +48,10 @@ from detector.state import CustomerState
 log = logging.getLogger("kvt.flink")
 
 BYTES = Types.PRIMITIVE_ARRAY(Types.BYTE())
-# Kafka rows for the sink tables: alerts keyed by customer, dead letters with their headers.
+# Kafka rows for the sink tables: alerts keyed by customer, dead letters with the original
+# message's key (its exact bytes) and headers saying why and where from.
 ALERT_ROW = Types.ROW_NAMED(["k", "v"], [Types.STRING(), BYTES])
-DEAD_ROW = Types.ROW_NAMED(["v", "headers"], [BYTES, Types.MAP(Types.STRING(), BYTES)])
+DEAD_ROW = Types.ROW_NAMED(["k", "v", "headers"], [BYTES, BYTES, Types.MAP(Types.STRING(), BYTES)])
 DEAD_TAG = OutputTag("dead-letters", DEAD_ROW)
 POISON_KEY = "\x00poison:"  # no customer id holds a NUL (detector.codec)
 RULESETS = MapStateDescriptor("rulesets", Types.STRING(), Types.PICKLED_BYTE_ARRAY())
@@ -96,24 +97,32 @@ class Poison:
     reason: str
     detail: str
     value: bytes | None
+    key: bytes | None = None
 
 
 class Decode(FlatMapFunction):
-    """Input rows (value, topic, partition, offset) to (key, event or Poison): events keyed
-    by customer, poison messages by their source partition. Everything leaves by one output,
-    so Flink fuses this with the key selector into one Python operator: a second one could
-    still hold records in its buffer when a checkpoint barrier passes."""
+    """Input rows (value, topic, partition, offset, ..., key, ahead: detector/flink/job.py)
+    to (key, event or Poison): events keyed by customer, poison messages (an implausibly
+    future time among them) by their source partition. Everything leaves by one output, so
+    Flink fuses this with the key selector into one Python operator: a second one could still
+    hold records in its buffer when a checkpoint barrier passes."""
 
-    def __init__(self, payments_topic: str, max_bytes: int) -> None:
+    def __init__(
+        self, payments_topic: str, max_bytes: int, max_ahead_ms: int, max_ahead_clock_ms: int
+    ) -> None:
         self.payments_topic = payments_topic
         self.max_bytes = max_bytes
+        self.max_ahead = (max_ahead_ms, max_ahead_clock_ms)
 
     def flat_map(self, row: Row) -> Iterator[tuple[str, Event | Poison]]:
         value, topic, partition, offset = row[0], row[1], row[2], row[3]
         try:
-            event = decode(topic == self.payments_topic, value, self.max_bytes)
+            event = decode(
+                topic == self.payments_topic, value, self.max_bytes, row[9], partition,
+                self.max_ahead,
+            )  # fmt: skip
         except BadMessage as exc:
-            poison = Poison(topic, partition, offset, exc.reason, exc.detail, value)
+            poison = Poison(topic, partition, offset, exc.reason, exc.detail, value, row[8])
             yield f"{POISON_KEY}{topic}/{partition}", poison
             return
         if event is not None:  # a page view changes nothing: it stops here
@@ -197,7 +206,7 @@ class Score(KeyedBroadcastProcessFunction, _Database):
                                  _excerpt(m.value))  # fmt: skip
         self.write(dead_letters=[row])
         body, headers = dead_letter_message(m.reason, m.topic, m.partition, m.offset, m.value)
-        yield DEAD_TAG, Row(body, {k: v.encode() for k, v in headers.items()})
+        yield DEAD_TAG, Row(m.key, body, {k: v.encode() for k, v in headers.items()})
 
     def _detector(self, entry: Entry | None) -> Detector:
         if entry is None:

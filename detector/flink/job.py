@@ -1,11 +1,14 @@
 """The Flink job graph: Kafka tables in and out, the Python functions in between.
 
 The input topics are read through Flink SQL's Kafka connector in `raw` format, which gives
-each message's bytes with its topic, partition and offset (a dead letter names them) and
-lets the watermark come from the payload's own event time, per Kafka partition inside the
-source: a partition read ahead of another cannot make the other's events late.  The event
-time there is only a lower bound for ordering (unparsable or implausible times count as
-1970, so they never move a watermark); scoring reads times through `detector.codec`.
+each message's key and bytes with its topic, partition and offset (a dead letter keeps and
+names them) and lets the watermark come from the payload's own event time, per Kafka
+partition inside the source: a partition read ahead of another cannot make the other's
+events late.  The event time there is only a lower bound for ordering: absent, unparsable
+and implausible times (outside 2000-2100, or too far ahead of the partition or the clock:
+the service's `future_timestamp`) count as 1970, so they never move a watermark; the
+`ahead` column says why a time was too far ahead, and scoring reads times through
+`detector.codec`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from detector.flink.functions import (
 )
 
 JOB_NAME = "kvt-fraud-detector"
+# The event-time functions (detector/flink/java/kvt/flink/FutureTime.java).
+TIME_FN = "kvt_event_time"
+AHEAD_FN = "kvt_time_ahead"
 # Kafka brokers refuse transactions longer than transaction.max.timeout.ms (15 min default).
 TRANSACTION_TIMEOUT_MS = 900_000
 
@@ -80,6 +86,7 @@ def configuration(settings: Settings, opts: JobOptions) -> Configuration:
         conf["pipeline.jars"] = ";".join(jars)
     if opts.restore_from:
         conf["execution.state-recovery.path"] = opts.restore_from
+    conf.update(settings.flink_options)  # e.g. the S3 file system's (scripts/flink-setup)
     out = Configuration()
     for key, value in conf.items():
         out.set_string(key, value)
@@ -95,16 +102,14 @@ def _with(options: dict[str, str]) -> str:
     return ", ".join(f"'{k}' = '{v}'" for k, v in options.items())
 
 
-def _event_time(*fields: str) -> str:
-    """The payload's time as TIMESTAMP(3), or 1970 when absent, unparsable or implausible."""
-    text = "CAST(`value` AS STRING)"
-    raw = ", ".join(f"JSON_VALUE({text}, '$.{f}')" for f in fields)
+def _time_args(settings: Settings, fields: tuple[str, ...]) -> str:
+    """The arguments of the time functions (detector/flink/java FutureTime): the payload's
+    time text, where it comes from, and how far ahead of its partition or the clock it may be."""
+    raw = ", ".join(f"JSON_VALUE(CAST(`value` AS STRING), '$.{f}')" for f in fields)
     raw = f"COALESCE({raw})" if len(fields) > 1 else raw
-    parsed = f"TRY_CAST(REPLACE(REPLACE({raw}, 'T', ' '), 'Z', '') AS TIMESTAMP(3))"
     return (
-        f"COALESCE(CASE WHEN {parsed} >= TIMESTAMP '2000-01-01 00:00:00' "
-        f"AND {parsed} < TIMESTAMP '2100-01-01 00:00:00' THEN {parsed} END, "
-        "TIMESTAMP '1970-01-01 00:00:00')"
+        f"{raw}, `topic`, `partition`, CAST({settings.max_ahead_ms} AS BIGINT), "
+        f"CAST({settings.max_ahead_clock_ms} AS BIGINT)"
     )
 
 
@@ -118,18 +123,25 @@ def _source_sql(
         # A first start reads from the beginning; a restore resumes from its checkpoint.
         "scan.startup.mode": "group-offsets",
         "properties.auto.offset.reset": "earliest",
-        "format": "raw",
+        # The key rides along for the dead letters (the service keeps it too).
+        "key.format": "raw",
+        "key.fields": "key",
+        "value.format": "raw",
+        "value.fields-include": "EXCEPT_KEY",
     }
     if bounded:
         options["scan.bounded.mode"] = "latest-offset"
     lag = settings.flink_out_of_orderness_ms / 1000
+    args = _time_args(settings, time_fields)
     return f"""
 CREATE TEMPORARY TABLE {name} (
+  `key` BYTES,
   `value` BYTES,
   `topic` STRING METADATA VIRTUAL,
   `partition` INT METADATA VIRTUAL,
   `offset` BIGINT METADATA VIRTUAL,
-  `event_time` AS {_event_time(*time_fields)},
+  `ahead` AS {AHEAD_FN}({args}),
+  `event_time` AS COALESCE({TIME_FN}({args}), TIMESTAMP '1970-01-01 00:00:00'),
   WATERMARK FOR `event_time` AS `event_time` - INTERVAL '{lag:.3f}' SECOND
 ) WITH ({_with(options)})"""
 
@@ -158,6 +170,10 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
     tconf.set("table.local-time-zone", "UTC")
     if settings.flink_idle_timeout_ms:
         tconf.set("table.exec.source.idle-timeout", f"{settings.flink_idle_timeout_ms} ms")
+    for name, cls in ((TIME_FN, "Time"), (AHEAD_FN, "Ahead")):
+        t_env.execute_sql(
+            f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS 'kvt.flink.FutureTime${cls}' LANGUAGE JAVA"
+        )
     topics = settings.topics
     t_env.execute_sql(
         _source_sql("payments_in", topics.payments, ("attempt_ts",), settings, opts.bounded)
@@ -175,7 +191,7 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
         return (
             f"SELECT `value`, `topic`, `partition`, `offset`, `event_time`, "
             f"JSON_VALUE({text}, '$.customer_id') AS customer, {kind} AS kind, "
-            f"JSON_VALUE({text}, '$.{id_field}') AS id FROM {table}"
+            f"JSON_VALUE({text}, '$.{id_field}') AS id, `key`, `ahead` FROM {table}"
         )
 
     inputs = t_env.to_data_stream(
@@ -193,7 +209,10 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
         .name("event-time order per customer")
     )
 
-    decoder = Decode(topics.payments, settings.max_message_bytes)
+    decoder = Decode(
+        topics.payments, settings.max_message_bytes, settings.max_ahead_ms,
+        settings.max_ahead_clock_ms,
+    )  # fmt: skip
     alerts = (
         ordered.flat_map(decoder, Types.PICKLED_BYTE_ARRAY())
         .uid("decode")
@@ -214,10 +233,10 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
     t_env.execute_sql(
         _sink_sql(
             "dead_out",
-            "`v` BYTES, `headers` MAP<STRING, BYTES> METADATA",
+            "`k` BYTES, `v` BYTES, `headers` MAP<STRING, BYTES> METADATA",
             topics.dead_letter,
             settings,
-            {"format": "raw"},
+            keyed,
         )
     )
     sinks = t_env.create_statement_set()

@@ -8,6 +8,7 @@ job with a savepoint there, so an upgrade resumes exactly where the old version 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -30,9 +31,11 @@ from detector.kafka_admin import ensure_topics
 log = logging.getLogger("kvt.flink")
 
 CONNECTOR = "flink-sql-connector-kafka-5.0.0-2.2.jar"
-ORDER_JAR = "kvt-flink-order.jar"
 JAR_DIR = Path(os.environ.get("KVT_CACHE_DIR", Path.home() / ".cache" / "kvt")) / "flink-jars"
 STOP_TIMEOUT_S = 120.0
+# PyFlink's switch between workers in this process and in their own (pyflink/datastream/
+# stream_execution_environment.py, _open).
+PYTHON_WORKER_MODE = "_python_worker_execution_mode"
 CHECKPOINT_FILE = ".checkpoint"  # in the failure tests' directory: latest completed checkpoint
 
 
@@ -58,7 +61,10 @@ def connector_jar() -> Path:
 
 
 def order_jar() -> Path:
-    return _jar(ORDER_JAR)
+    """The job's Java classes, built by scripts/flink-setup under their source's hash."""
+    sources = sorted((ROOT / "detector" / "flink" / "java" / "kvt" / "flink").glob("*.java"))
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    return _jar(f"kvt-flink-order-{digest[:12]}.jar")
 
 
 def _jar(name: str) -> Path:
@@ -145,6 +151,11 @@ def run(
     os.environ["PYTHONPATH"] = os.pathsep.join(
         p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p
     )
+    # On a mini-cluster PyFlink runs the Python workers as threads of this process
+    # ("loopback"): every subtask would share its one GIL, and a worker could not fail alone.
+    # Own processes, as on a cluster: parallelism 2 uses two cores, and a dead worker is a
+    # task failure that restores from the latest checkpoint (the failure tests kill them).
+    os.environ.setdefault(PYTHON_WORKER_MODE, "process")
     opts = JobOptions(
         parallelism=parallelism or settings.flink_parallelism,
         bounded=bounded,

@@ -15,6 +15,7 @@ import orjson
 from detector.codec import BadMessage, decode_activity, decode_payment, load_json
 from detector.errors import RuleSetError
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
+from detector.ordering import ahead_of_clock, ahead_of_partition
 from detector.rules import RuleSet
 
 Event = Payment | Activity
@@ -23,14 +24,34 @@ Entry = tuple[int, str, dict[str, Any]]
 NO_TIME = -(2**63)
 
 
-def decode(is_payment: bool, value: bytes | None, max_bytes: int) -> Event | None:
+def decode(
+    is_payment: bool,
+    value: bytes | None,
+    max_bytes: int,
+    ahead: str | None = None,
+    partition: int = 0,
+    max_ahead: tuple[int, int] = (0, 0),
+) -> Event | None:
     """The engine event of an input message; None for a behavioural event that changes no
-    state (a page view: the engine would ignore it).  Raises BadMessage, as the service."""
+    state (a page view: the engine would ignore it).  Raises BadMessage, as the service:
+    `future_timestamp` when the source found the time too far ahead (`ahead`, from
+    detector/flink/java FutureTime: "partition:MS" or "clock:MS"; `max_ahead` is the
+    (partition, clock) allowance it applied)."""
     obj = load_json(value, max_bytes)
-    if is_payment:
-        return decode_payment(obj)
-    a = decode_activity(obj)
-    return a if a.event_type in STATEFUL_EVENT_TYPES else None
+    event: Event = decode_payment(obj) if is_payment else decode_activity(obj)
+    if ahead is not None:
+        raise BadMessage("future_timestamp", _ahead_detail(event, ahead, partition, max_ahead))
+    if isinstance(event, Activity) and event.event_type not in STATEFUL_EVENT_TYPES:
+        return None
+    return event
+
+
+def _ahead_detail(event: Event, ahead: str, partition: int, max_ahead: tuple[int, int]) -> str:
+    field = "attempt_ts" if isinstance(event, Payment) else "event_timestamp"
+    what, _, ms = ahead.partition(":")
+    if what == "partition":
+        return f"{field} {ahead_of_partition(event.ts_ms, partition, int(ms), max_ahead[0])}"
+    return f"{field} {ahead_of_clock(event.ts_ms, int(ms), max_ahead[1])}"
 
 
 # --- rule sets ----------------------------------------------------------------------------

@@ -8,9 +8,13 @@ Each run reads the topics up to their end (`--until-caught-up`), so it finishes 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import signal
 import subprocess
+import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -25,15 +29,19 @@ from data_gen.readers import read_dataset
 from data_gen.stream import stream_messages
 from db.models import Alert, DeadLetter
 from db.repository import publish_ruleset
+from detector.codec import format_ts, parse_ts_ms
 from detector.engine import Detector, Verdict
 from detector.feed import dataset_events
 from detector.rules import RULE_IDS, default_ruleset
 from tests.integration.detector.conftest import ROOT, Expected, Pipeline
+from tests.integration.detector.malformed import junk_messages
+from tests.integration.detector.test_pipeline import PACED
 
 pytestmark = pytest.mark.integration
 
 FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"
 JOB_TIMEOUT_S = 900  # a job starts in 30-100 s on a busy 2-core machine
+STOP_TIMEOUT_S = 180
 
 
 @pytest.fixture(scope="module")
@@ -169,38 +177,36 @@ def assert_topic_equals(p: Pipeline, want: dict[str, tuple]) -> None:
     assert all(m.key().decode() == orjson.loads(m.value())["customer_id"] for m in msgs)
 
 
-def junk_messages(p: Pipeline, expected: Expected) -> list[tuple[str, bytes, str]]:
+def future_messages(p: Pipeline, expected: Expected) -> list[tuple[str, bytes, str]]:
+    """Implausibly future-dated input, sent first to user-events partition 0 (a page view
+    dated 2099: nothing seen there yet, only the wall clock betrays it), then after the junk,
+    whose payments set their partition's event time (a payment dated 2099, and one 30 days
+    ahead of that time: still in the past, only the partition's time betrays it)."""
     t = p.settings.topics
     good = orjson.loads(next(m.value for m in expected.messages if m.kind == "payments"))
+    later = format_ts(parse_ts_ms(good["attempt_ts"]) + 30 * 86_400_000)
+    view = {"event_id": "EFUT1", "customer_id": good["customer_id"], "session_id": "SFUT1",
+            "event_type": "page_view", "event_timestamp": "2099-12-31T00:00:00Z"}  # fmt: skip
     return [
-        (t.payments, b"{not json", "invalid_json"),
-        (t.payments, orjson.dumps({**good, "payment_id": None}), "missing_field"),
-        (t.payments, orjson.dumps({**good, "amount": 9e99}), "absurd_amount"),
-        (t.payments, orjson.dumps({**good, "attempt_ts": "31/12/2025"}), "bad_timestamp"),
-        (t.payments, orjson.dumps({**good, "utm_source": "ads\u0000"}), "bad_value"),
-        (
-            t.user_events,
-            orjson.dumps(
-                {
-                    "event_id": "E1",
-                    "customer_id": "C1",
-                    "event_type": "teleport",
-                    "event_timestamp": "2025-11-02T00:00:00Z",
-                }
-            ),
-            "unknown_event_type",
-        ),
-        (t.user_events, b"\x00" * 200_000, "too_large"),
-    ]
+        (t.user_events, orjson.dumps(view), "future_timestamp"),
+        (t.payments, orjson.dumps({**good, "payment_id": "PFUT1",
+                                   "attempt_ts": "2099-12-31T00:00:00Z"}), "future_timestamp"),
+        (t.payments, orjson.dumps({**good, "payment_id": "PFUT2", "attempt_ts": later}),
+         "future_timestamp"),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize("parallelism", [1, 2])
 def test_streaming_equals_batch(flink, expected: Expected, verdicts, parallelism: int) -> None:
     p = flink()
-    junk = junk_messages(p, expected) if parallelism == 2 else []
+    junk: list[tuple[str, bytes, str]] = []
+    if parallelism == 2:
+        clock, *ahead = future_messages(p, expected)
+        junk = [clock, *junk_messages(p.settings.topics, expected), *ahead]
     prod = Producer({"bootstrap.servers": p.settings.kafka_bootstrap})
-    for topic, value, _ in junk:
-        prod.produce(topic, key=b"C000001", value=value)
+    for n, (topic, value, _) in enumerate(junk):
+        # The first alone on its partition so far (future_messages).
+        prod.produce(topic, key=b"C000001", value=value, **({"partition": 0} if n == 0 else {}))
     prod.flush(10)
     stream_messages(expected.messages, p.settings)
 
@@ -221,6 +227,17 @@ def test_streaming_equals_batch(flink, expected: Expected, verdicts, parallelism
     assert sorted(h["reason"] for h in headers) == sorted(r for _, _, r in junk)
     topics = (p.settings.topics.payments, p.settings.topics.user_events)
     assert all(h["source_topic"] in topics and int(h["source_offset"]) >= 0 for h in headers)
+    assert [m.key() for m in dead] == [b"C000001"] * len(junk)  # the original key, kept
+    if parallelism == 2:
+        with p.sessions() as s:
+            details = sorted(
+                s.scalars(
+                    sa.select(DeadLetter.detail).where(DeadLetter.reason == "future_timestamp")
+                )
+            )
+        assert len(details) == 3
+        assert sum("1 hour(s) ahead of the wall clock" in d for d in details) == 1
+        assert sum("7 day(s) ahead of partition" in d for d in details) == 2
 
 
 def test_three_failures_mid_stream_restore_to_the_clean_result(
@@ -245,6 +262,109 @@ def test_three_failures_mid_stream_restore_to_the_clean_result(
     assert len(failed) == 3  # three failures, each once a checkpoint had completed
     assert summary["status"] == "FINISHED"
     assert summary["checkpoints"]["restored"] >= 1, summary  # restored from a checkpoint
+    want = expected_alerts(verdicts)
+    assert stored_alerts(p) == want
+    assert_topic_equals(p, want)  # none lost, none duplicated
+
+
+def python_workers(p: Pipeline) -> set[int]:
+    """The job's Python workers (PyFlink's Beam worker processes, where the engine runs), told
+    apart from other jobs' by the topic prefix in their environment."""
+    found = set()
+    mine = f"KVT_TOPIC_PREFIX={p.settings.topic_prefix}".encode()
+    for proc in Path("/proc").iterdir():
+        try:
+            if b"pyflink.fn_execution" not in (proc / "cmdline").read_bytes():
+                continue
+            if mine in (proc / "environ").read_bytes().split(b"\0"):
+                found.add(int(proc.name))
+        except (OSError, ValueError):  # gone meanwhile, or not a process
+            continue
+    return found
+
+
+def checkpoint_counts(port: int, job_id: str) -> dict[str, int]:
+    """The job's checkpoint counters (completed, restored, ...) from the mini-cluster's REST."""
+    try:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/jobs/{job_id}/checkpoints", timeout=5
+        ) as resp:
+            return orjson.loads(resp.read())["counts"]
+    except OSError:
+        return {}
+
+
+def input_read(p: Pipeline) -> bool:
+    """Whether the job's source has committed every input message: it commits its offsets
+    when a checkpoint that holds them completes."""
+    c = Consumer({"bootstrap.servers": p.settings.kafka_bootstrap,
+                  "group.id": f"{p.settings.consumer_group}-flink"})  # fmt: skip
+    try:
+        tps = [
+            TopicPartition(topic, n)
+            for topic in (p.settings.topics.payments, p.settings.topics.user_events)
+            for n in c.list_topics(topic, timeout=10).topics[topic].partitions
+        ]
+        ends = [c.get_watermark_offsets(tp, timeout=10)[1] for tp in tps]
+        return [tp.offset for tp in c.committed(tps, timeout=10)] == ends
+    finally:
+        c.close()
+
+
+def test_killed_python_workers_mid_stream_restore_to_the_clean_result(
+    flink, expected: Expected, verdicts
+) -> None:
+    """A real failure, three times while the stream flows: the job's Python workers are
+    killed (SIGKILL), each time once a checkpoint has completed since the last restore. In
+    the local mini-cluster the task manager is the launcher's JVM, so these processes are what
+    can die apart from the whole job: the tasks fail and Flink restarts them from the latest
+    checkpoint with new workers. At the end of the stream the job stops with a drained
+    savepoint; PostgreSQL and the committed fraud-alerts must equal the clean run."""
+    p = flink()
+    job = start_job(p, "--parallelism", "2", "--drain")
+    wait_for("the job", lambda: "running (REST" in newest_log(p), p)
+    found = re.search(r"job (\w+) running \(REST on 127\.0\.0\.1:(\d+)", newest_log(p))
+    assert found is not None
+    job_id, port = found.group(1), int(found.group(2))
+    producer = threading.Thread(
+        target=stream_messages, args=(expected.messages, p.settings, PACED / 10)
+    )
+    producer.start()
+    mid_stream = []
+    try:
+        completed = 0
+        for n in range(1, 4):
+            wait_for(
+                f"a checkpoint and workers before kill {n}",
+                lambda done=completed: (
+                    checkpoint_counts(port, job_id).get("completed", 0) > done and python_workers(p)
+                ),
+                p,
+            )
+            workers = python_workers(p)
+            for pid in workers:
+                os.kill(pid, signal.SIGKILL)
+            mid_stream.append(producer.is_alive())
+            wait_for(
+                f"the restore after kill {n}",
+                lambda n=n: checkpoint_counts(port, job_id).get("restored", 0) >= n,
+                p,
+            )
+            completed = checkpoint_counts(port, job_id)["completed"]
+            assert not workers & python_workers(p)  # the killed ones stay dead
+        producer.join()
+        wait_for("the job to read every input message", lambda: input_read(p), p)
+        job.send_signal(signal.SIGTERM)
+        summary = summary_of(p, job)
+    finally:
+        producer.join()
+        if job.poll() is None:  # failed on the way: stop the job too
+            job.send_signal(signal.SIGTERM)
+            job.wait(STOP_TIMEOUT_S)
+
+    assert mid_stream == [True, True, True]
+    assert summary["status"] == "STOPPED_WITH_SAVEPOINT"
+    assert summary["checkpoints"]["restored"] >= 3, summary
     want = expected_alerts(verdicts)
     assert stored_alerts(p) == want
     assert_topic_equals(p, want)  # none lost, none duplicated

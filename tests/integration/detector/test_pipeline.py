@@ -24,6 +24,7 @@ from detector.service import DetectorService
 from detector.sink import AlertSink
 from detector.sources import KafkaSource
 from tests.integration.detector.conftest import Expected, Pipeline
+from tests.integration.detector.malformed import junk_messages
 
 pytestmark = pytest.mark.integration
 
@@ -224,31 +225,7 @@ def test_malformed_input_is_dead_lettered_and_good_traffic_unaffected(
 ) -> None:
     p = make_pipeline()
     t = p.settings.topics
-    good = orjson.loads(next(m.value for m in expected.messages if m.kind == "payments"))
-    junk: list[tuple[str, bytes, str]] = [
-        (t.payments, b"{not json", "invalid_json"),
-        (t.payments, orjson.dumps({**good, "payment_id": None}), "missing_field"),
-        (t.payments, orjson.dumps({**good, "amount": "12.00"}), "wrong_type"),
-        (t.payments, orjson.dumps({**good, "amount": 9e99}), "absurd_amount"),
-        (t.payments, orjson.dumps({**good, "attempt_ts": "31/12/2025"}), "bad_timestamp"),
-        (
-            t.user_events,
-            orjson.dumps(
-                {
-                    "event_id": "E1",
-                    "customer_id": "C1",
-                    "event_type": "teleport",
-                    "event_timestamp": "2025-11-02T00:00:00Z",
-                }
-            ),
-            "unknown_event_type",
-        ),
-        (t.user_events, b"\x00" * 200_000, "too_large"),
-        (t.payments, orjson.dumps({**good, "customer_id": "C\u202e1\u200b"}), "bad_id"),
-        # PostgreSQL cannot store a NUL: a payment holding one must not stall the batch.
-        (t.payments, orjson.dumps({**good, "utm_source": "ads\u0000"}), "bad_value"),
-        (t.payments, '{"amount": "\ud800"}'.encode("utf-8", "surrogatepass"), "invalid_json"),
-    ]
+    junk = junk_messages(t, expected)
     prod = Producer({"bootstrap.servers": p.settings.kafka_bootstrap})
     for topic, value, _ in junk:
         prod.produce(topic, key=b"C000001", value=value)

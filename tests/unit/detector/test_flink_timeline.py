@@ -44,6 +44,37 @@ def test_decode_raises_the_codecs_reason(raw: bytes | None, reason: str) -> None
     assert info.value.reason == reason
 
 
+DAY = 86_400_000
+
+
+def test_a_time_the_source_found_too_far_ahead_is_dead_lettered_in_the_services_words() -> None:
+    """The source's FutureTime says why (its partition's time, or the clock); the detail is
+    worded as detector.ordering words it for the service."""
+    p = pay()
+    raw = orjson.dumps(payment_message(p))
+    with pytest.raises(BadMessage) as info:
+        decode(True, raw, 65536, f"partition:{T - 8 * DAY}", 3, (7 * DAY, 3_600_000))
+    assert info.value.reason == "future_timestamp"
+    assert info.value.detail == (
+        "attempt_ts 2025-11-20T14:00:00.000Z is more than 7 day(s) ahead of partition 3's "
+        "event time 2025-11-12T14:00:00.000Z"
+    )
+    view = {"event_id": "E1", "customer_id": "C1", "event_type": "page_view",
+            "event_timestamp": "2099-12-31T00:00:00Z"}  # fmt: skip
+    with pytest.raises(BadMessage) as info:  # a page view too: it would move the watermark
+        decode(False, orjson.dumps(view), 65536, f"clock:{T}", 0, (7 * DAY, 3_600_000))
+    assert info.value.detail == (
+        "event_timestamp 2099-12-31T00:00:00.000Z is more than 1 hour(s) ahead of the wall "
+        "clock 2025-11-20T14:00:00.000Z"
+    )
+
+
+def test_a_bad_message_keeps_the_codecs_reason_even_when_its_time_is_ahead() -> None:
+    with pytest.raises(BadMessage) as info:
+        decode(True, b"{nope", 65536, f"clock:{T}", 0, (7 * DAY, 3_600_000))
+    assert info.value.reason == "invalid_json"
+
+
 def test_a_version_applies_only_after_the_watermark_it_arrived_at() -> None:
     entries = add_version([], v("1"), None, watermark=-(2**63))
     assert entries is not None

@@ -98,8 +98,9 @@ def test_the_shipped_example_loads_and_reaches_every_kafka_client(tmp_path: Path
         assert conf["security.protocol"] == "SASL_SSL"
     # Only placeholders ship: nothing that looks like a real password.
     text = example.read_text()
-    # database_url, mongo_url, sasl.password; commented: database_owner_url, session_secret
-    assert text.count("CHANGE-ME") == 5 and 'password = "' not in text.replace("CHANGE-ME", "")
+    # database_url, mongo_url, sasl.password; commented: database_owner_url, session_secret,
+    # s3.secret.key
+    assert text.count("CHANGE-ME") == 6 and 'password = "' not in text.replace("CHANGE-ME", "")
 
 
 def test_credentials_never_show_in_the_settings_repr(tmp_path: Path) -> None:

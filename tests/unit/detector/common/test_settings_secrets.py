@@ -88,6 +88,23 @@ def test_the_environment_wins_over_the_file_key_by_key(secrets_file: Path) -> No
     assert s.kafka_options["ssl.endpoint.identification.algorithm"] == "https"
 
 
+def test_flink_options_pass_through_like_kafkas(tmp_path: Path) -> None:
+    """An s3:// checkpoint directory on an S3-compatible store: the S3 file system's options."""
+    env = {
+        "KVT_FLINK_OPT_S3_ENDPOINT": "http://minio:9000",
+        "KVT_FLINK_OPT_S3_PATH_STYLE_ACCESS": "true",
+        "KVT_FLINK_OPT_S3_SECRET_KEY": KAFKA_SECRET,
+    }
+    s = load_settings(env=env, secrets_file=tmp_path / "absent.toml")
+    assert dict(s.flink_options) == {
+        "s3.endpoint": "http://minio:9000",
+        "s3.path.style.access": "true",
+        "s3.secret.key": KAFKA_SECRET,
+    }
+    assert s.kafka_options == {}
+    _no_secret_in(repr(s))
+
+
 def test_credentials_can_come_from_the_environment_alone(tmp_path: Path) -> None:
     env = {
         "KVT_DATABASE_URL": f"postgresql+psycopg2://kvt:{PG_SECRET}@db/kvt",
@@ -262,7 +279,9 @@ def _documented_keys(text: str) -> set[str]:
 
 def test_the_example_documents_every_setting_with_placeholders_only() -> None:
     text = EXAMPLE.read_text()
-    assert _documented_keys(text) == {f.name for f in fields(Settings)} - {"kafka_options"}
+    options = {"kafka_options", "flink_options"}  # tables of their own
+    assert _documented_keys(text) == {f.name for f in fields(Settings)} - options
+    assert all(f"[kvt.{name}]" in text for name in options)
     parsed = tomllib.loads(text)["kvt"]
     assert make_url(parsed["database_url"]).password == "CHANGE-ME"
     assert ":CHANGE-ME@" in parsed["mongo_url"]

@@ -19,7 +19,7 @@ import org.apache.flink.util.Collector;
  * keyed state, so a restore from a checkpoint holds exactly the rows not yet released.
  *
  * <p>Row fields (detector/flink/job.py): value, topic, partition, offset, event_time,
- * customer, kind (0 click, 1 payment), id.
+ * customer, kind (0 click, 1 payment), id, key, ahead.
  */
 public class EventTimeSorter extends KeyedProcessFunction<String, Row, Row> {
   private static final long serialVersionUID = 1L;
