@@ -55,6 +55,11 @@ Severity = Literal["LOW", "MEDIUM", "HIGH"]
 Sort = Literal["score_desc", "score_asc", "time_desc", "time_asc"]
 
 _ALERT_ID = Field(examples=["ALT-PAY00000042"])
+_DATASET = Field(
+    examples=["live"],
+    description="where the alert comes from: live (the Kafka topics), a replayed dataset's "
+    "name, or ? for alerts written before alerts named their dataset",
+)
 
 
 class AlertSummary(Response):
@@ -72,6 +77,13 @@ class AlertSummary(Response):
     device_id: str | None = Field(examples=["D0042"])
     decided_by: str | None = Field(examples=[None])
     row_version: int = Field(examples=[1], description="the version to send in If-Match")
+    dataset: str = _DATASET
+
+
+class DatasetOut(Response):
+    name: str = Field(examples=["live"], description="the value of the alerts' dataset filter")
+    alerts: int = Field(examples=[1583])
+    last_alert_at: datetime | None = Field(description="when its newest alert was written")
 
 
 class Counts(Response):
@@ -139,6 +151,7 @@ class AlertDetail(Response):
     score: int
     severity: Severity
     ruleset_version: str = Field(examples=["3"])
+    dataset: str = _DATASET
     status: Status
     decision: str | None
     decided_by: str | None

@@ -22,6 +22,7 @@ import orjson
 from db import alerts
 from db import repository as repo
 from db.errors import DbError
+from desk import datasets
 from desk import queue as q
 from desk.auth import Permission, Principal, Sessions, authorize
 
@@ -33,6 +34,7 @@ __all__ = [
     "BadCursor",
     "OverviewCache",
     "StatsView",
+    "alert_datasets",
     "alert_list",
     "decide_ids",
     "decide_one",
@@ -122,7 +124,10 @@ def alert_list(
     ov, paid = overview.get(sessions) if overview is not None else (None, None)
     with sessions() as session:
         rows = alerts.keyset_page(session, filters, sort, after, limit + 1)
-        if ov is None:
+        if len(filters.dataset) == 1:
+            # One dataset's figures: counted for it (the shared cache holds every alert's).
+            ov = q.overview(session, filters.dataset[0])
+        elif ov is None:
             ov = q.overview(session)
         known = ov.matching(filters)
         matching = repo.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
@@ -138,6 +143,14 @@ def alert_list(
         known is None and matching > q.COUNT_CAP,
         header,
     )
+
+
+def alert_datasets(sessions: Sessions, who: Principal | None) -> tuple[datasets.AlertDataset, ...]:
+    """The datasets that have alerts (the values of the ``dataset`` filter), live first,
+    then the most recently scored."""
+    authorize(sessions, who, Permission.READ_QUEUE)
+    with sessions() as session:
+        return datasets.alert_datasets(session)
 
 
 def _query_id(filters: repo.AlertFilters, sort: str) -> str:

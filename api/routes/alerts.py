@@ -16,6 +16,7 @@ from api.models import (
     BulkOut,
     ConflictOut,
     Counts,
+    DatasetOut,
     DecisionIn,
     DecisionOut,
     ProblemBody,
@@ -61,6 +62,13 @@ def list_alerts(
     customer: Annotated[str | None, Query(max_length=128)] = None,
     country: Annotated[list[str] | None, Query()] = None,
     device: Annotated[list[str] | None, Query()] = None,
+    dataset: Annotated[
+        list[str] | None,
+        Query(
+            description="any of these: a replayed dataset's name, or live for the Kafka "
+            "topics' alerts (GET /api/alerts/datasets lists them)"
+        ),
+    ] = None,
     sort: Sort = "score_desc",
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     limit: Annotated[int, Query(ge=1, le=feed.MAX_LIMIT)] = q.PAGE_SIZE,
@@ -80,6 +88,7 @@ def list_alerts(
             customer_id=(customer or "").strip() or None,
             country=_list(country),
             device=_list(device),
+            dataset=_list(dataset),
         )
         page = feed.alert_list(ctx.sessions, who, filters, sort, cursor, limit, ctx.overview)
     except DbError as exc:
@@ -110,6 +119,16 @@ def _detail(d: q.AlertDetail) -> AlertDetail:
 
 def _etag(version: int) -> str:
     return f'"{version}"'
+
+
+@router.get(
+    "/datasets",
+    response_model=list[DatasetOut],
+    summary="The datasets that have alerts: live first, then the most recently scored",
+    responses=_ERRORS,
+)
+def list_datasets(who: Caller, ctx: Context) -> list[DatasetOut]:
+    return [DatasetOut.model_validate(d) for d in feed.alert_datasets(ctx.sessions, who)]
 
 
 @router.get(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from db.detector_store import save_batch
 from db.models import Alert, AlertDecision
 from tests.unit.api.conftest import Api, seed_alerts
-from tests.unit.db.builders import batch, scored
+from tests.unit.db.builders import batch, scored, write
 
 PROBLEM = "application/problem+json"
 
@@ -235,3 +235,25 @@ def test_detail_says_whether_the_customer_was_unknown(api: Api) -> None:
         for v, _ in alerted
     ]
     assert flags == [True, None]  # the second writer did not check the reference
+
+
+def test_alerts_filter_by_dataset_and_the_datasets_are_listed(api: Api) -> None:
+    pairs, states = scored(batch(60))
+    with Session(api.ctx.engine) as s:
+        write(s, pairs[:30], states, dataset="shop-a")
+        write(s, pairs[30:], states)
+        s.commit()
+    in_a = {f"ALT-{v.payment_id}" for v, _ in pairs[:30] if v.is_alert}
+    h = api.as_("analyst")
+    body = api.client.get("/api/alerts", params={"dataset": "shop-a", "limit": 200}, headers=h)
+    got = body.json()
+    assert body.status_code == 200, got
+    assert {a["alert_id"] for a in got["items"]} == in_a
+    assert {a["dataset"] for a in got["items"]} == {"shop-a"}
+    # The counts are the dataset's own, not every alert's.
+    assert got["counts"]["matching"] == got["counts"]["total_alerts"] == len(in_a)
+    listed = api.client.get("/api/alerts/datasets", headers=h).json()
+    n_live = sum(v.is_alert for v, _ in pairs[30:])
+    assert [(d["name"], d["alerts"]) for d in listed] == [("live", n_live), ("shop-a", len(in_a))]
+    detail = api.client.get(f"/api/alerts/{sorted(in_a)[0]}", headers=h).json()
+    assert detail["dataset"] == "shop-a"
