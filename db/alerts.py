@@ -8,12 +8,12 @@ both attempts are in the audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, select, tuple_
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -469,6 +469,60 @@ def count_by_day(session: Session) -> dict[str, int]:
         day = func.to_char(func.timezone("UTC", Alert.event_ts), "YYYY-MM-DD")
     rows = session.execute(select(day, func.count()).group_by(day).order_by(day)).all()
     return {str(d): int(n) for d, n in rows}
+
+
+# --------------------------------------------------------------------------- datasets
+# Every alert names its dataset (a replayed dataset's name, "live", "?" before that column).
+
+IN_LIST = 2000  # ids per IN list (SQLite binds at most 32,766 parameters)
+
+
+def count_by_dataset(session: Session) -> list[tuple[str, int, datetime | None]]:
+    """``(dataset, alerts, when its newest alert was written)`` of every dataset with alerts."""
+    rows = session.execute(
+        select(Alert.dataset, func.count(), func.max(Alert.alert_ts)).group_by(Alert.dataset)
+    ).all()
+    return [(str(name), int(n), at) for name, n, at in rows]
+
+
+def last_alert_at(session: Session, dataset: str) -> datetime | None:
+    """When the newest alert of ``dataset`` was written."""
+    return session.scalar(select(func.max(Alert.alert_ts)).where(Alert.dataset == dataset))
+
+
+def count_decided_in(session: Session, datasets: Iterable[str]) -> int:
+    """Alerts of ``datasets`` already approved or blocked."""
+    stmt = select(func.count()).where(
+        Alert.dataset.in_(list(datasets)), Alert.status.in_(("APPROVED", "BLOCKED"))
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def count_payments_alerted_in(
+    session: Session, payment_ids: Sequence[str], datasets: Iterable[str]
+) -> int:
+    """How many of ``payment_ids`` have an alert of one of ``datasets``."""
+    names = list(datasets)
+    found = 0
+    for at in range(0, len(payment_ids), IN_LIST):
+        part = list(payment_ids[at : at + IN_LIST])
+        stmt = select(func.count()).where(Alert.payment_id.in_(part), Alert.dataset.in_(names))
+        found += int(session.scalar(stmt) or 0)
+    return found
+
+
+def delete_dataset_alerts(session: Session, datasets: Iterable[str]) -> int:
+    """Delete the alerts of ``datasets`` with their reasons and decision history, in the
+    caller's transaction (the audit trail keeps every decision that was taken); returns
+    how many alerts went."""
+    names = list(datasets)
+    if not names:
+        return 0
+    ids = select(Alert.alert_id).where(Alert.dataset.in_(names)).scalar_subquery()
+    session.execute(delete(AlertReason).where(AlertReason.alert_id.in_(ids)))
+    session.execute(delete(AlertDecision).where(AlertDecision.alert_id.in_(ids)))
+    result = session.execute(delete(Alert).where(Alert.dataset.in_(names)))
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def _filtered(stmt: Select[Any], filters: AlertFilters | None) -> Select[Any]:

@@ -133,6 +133,21 @@ def save_offsets(session: Session, group_id: str, offsets: Mapping[tuple[str, in
     session.execute(stmt, rows)
 
 
+def forget_replays_unless(session: Session, group_id: str) -> bool:
+    """When a replay other than ``group_id`` stored offsets, forget every replay's offsets and
+    every customer state (True), in the caller's transaction; else change nothing."""
+    others = session.scalar(
+        select(func.count()).where(
+            ConsumerOffset.group_id.like("replay:%"), ConsumerOffset.group_id != group_id
+        )
+    )
+    if not others:
+        return False
+    session.execute(delete(DetectorStateRow))
+    session.execute(delete(ConsumerOffset).where(ConsumerOffset.group_id.like("replay:%")))
+    return True
+
+
 def save_batch(
     session: Session,
     *,

@@ -14,25 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from data_gen.readers import read_dataset
-from db import alerts
-from db.models import (
-    LIVE_DATASET,
-    UNATTRIBUTED_DATASET,
-    Alert,
-    AlertDecision,
-    AlertReason,
-    ConsumerOffset,
-    DetectorStateRow,
-)
+from db import alerts, detector_store
+from db.models import LIVE_DATASET, UNATTRIBUTED_DATASET
 from desk.runtime import Runtime
 from desk.studio import DATASETS_DIR, manifest_counts
 from detector.runner import replay_dataset
-
-_IN_CHUNK = 2000  # ids per IN list (SQLite binds at most 32,766 parameters)
 
 __all__ = [
     "LIVE_DATASET",
@@ -69,10 +58,7 @@ class AlertDataset:
 
 def alert_datasets(session: Session) -> tuple[AlertDataset, ...]:
     """Every dataset that has alerts, the live stream first, then the most recently scored."""
-    rows = session.execute(
-        select(Alert.dataset, func.count(), func.max(Alert.alert_ts)).group_by(Alert.dataset)
-    ).all()
-    out = [AlertDataset(str(name), int(n), at) for name, n, at in rows]
+    out = [AlertDataset(name, n, at) for name, n, at in alerts.count_by_dataset(session)]
     return tuple(sorted(out, key=_recency))
 
 
@@ -154,7 +140,7 @@ class DatasetView:
 def dataset_view(rt: Runtime, name: str) -> DatasetView:
     with rt.sessions() as session:
         groups = alerts.count_groups(session, name)
-        last = session.scalar(select(func.max(Alert.alert_ts)).where(Alert.dataset == name))
+        last = alerts.last_alert_at(session, name)
     return DatasetView(
         name=name,
         alerts=sum(g[4] for g in groups),
@@ -190,17 +176,7 @@ class ReplayPlan:
 def replay_plan(rt: Runtime, dataset: str) -> ReplayPlan:
     with rt.sessions() as session:
         others = tuple(d for d in alert_datasets(session) if d.name != dataset)
-        decided = 0
-        if others:
-            names = [d.name for d in others]
-            decided = int(
-                session.scalar(
-                    select(func.count()).where(
-                        Alert.dataset.in_(names), Alert.status.in_(("APPROVED", "BLOCKED"))
-                    )
-                )
-                or 0
-            )
+        decided = alerts.count_decided_in(session, [d.name for d in others]) if others else 0
     return ReplayPlan(dataset, others, decided)
 
 
@@ -210,33 +186,15 @@ def overlap(rt: Runtime, path: Path, others: Sequence[str]) -> int:
     if not others:
         return 0
     ids = read_dataset(path).payments["payment_id"].astype(str).tolist()
-    found = 0
     with rt.sessions() as session:
-        for at in range(0, len(ids), _IN_CHUNK):
-            part = ids[at : at + _IN_CHUNK]
-            found += int(
-                session.scalar(
-                    select(func.count()).where(
-                        Alert.payment_id.in_(part), Alert.dataset.in_(list(others))
-                    )
-                )
-                or 0
-            )
-    return found
+        return alerts.count_payments_alerted_in(session, ids, others)
 
 
 def clear_alerts(session: Session, names: Sequence[str]) -> int:
     """Delete the alerts of ``names`` with their reasons and decision history, in the
     caller's transaction (the audit trail keeps every decision that was taken); returns
     how many alerts went.  The live stream's alerts are never cleared this way."""
-    names = [d for d in names if d != LIVE_DATASET]
-    if not names:
-        return 0
-    ids = select(Alert.alert_id).where(Alert.dataset.in_(names)).scalar_subquery()
-    session.execute(delete(AlertReason).where(AlertReason.alert_id.in_(ids)))
-    session.execute(delete(AlertDecision).where(AlertDecision.alert_id.in_(ids)))
-    result = session.execute(delete(Alert).where(Alert.dataset.in_(names)))
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return alerts.delete_dataset_alerts(session, [d for d in names if d != LIVE_DATASET])
 
 
 def switch_replay_state(session: Session, group_id: str) -> bool:
@@ -246,13 +204,4 @@ def switch_replay_state(session: Session, group_id: str) -> bool:
     states and offsets are forgotten (True), and this replay starts from its beginning:
     the alerts it wrote before are found again and left as they are.  Embedded mode only:
     there, replays are the only writers of states."""
-    others = session.scalar(
-        select(func.count()).where(
-            ConsumerOffset.group_id.like("replay:%"), ConsumerOffset.group_id != group_id
-        )
-    )
-    if not others:
-        return False
-    session.execute(delete(DetectorStateRow))
-    session.execute(delete(ConsumerOffset).where(ConsumerOffset.group_id.like("replay:%")))
-    return True
+    return detector_store.forget_replays_unless(session, group_id)

@@ -20,9 +20,10 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from db import alerts
 from db import audit as trail
 from db import repository as repo
-from db.models import Alert, RulesetRow
+from db.models import RulesetRow
 from desk.auth import Permission, Principal, Sessions, authorize
 from detector.codec import BadMessage, decode_payment, payment_message
 from detector.common.settings import Settings
@@ -81,7 +82,7 @@ class Scorer:
             version, compiled = self._active(session)
             state = repo.load_states(session, [payment.customer_id]).get(payment.customer_id)
             alert_id = repo.alert_id_for(payment.payment_id)
-            existing = session.scalar(select(Alert.alert_id).where(Alert.alert_id == alert_id))
+            existing = alert_id if alerts.versions_of(session, [alert_id]) else None
         verdict = score(payment, state or CustomerState(), compiled)
         if not dry_run:
             self._send(payment.customer_id, payment_message(payment))

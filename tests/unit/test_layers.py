@@ -216,3 +216,25 @@ def test_the_ranks_see_both_kinds_of_edges() -> None:
     assert edges[("db/detector_store.py", "detector.engine")] is False  # storage of a core type
     assert edges[("detector/service.py", "db")] is False
     assert edges[("data_gen/check.py", "detector.feed")] is True
+
+
+ALERT_TABLES = {"Alert", "AlertReason", "AlertDecision"}
+SQL_BUILDERS = {"select", "delete", "update", "insert", "text", "func", "tuple_", "exists"}
+
+
+def test_alert_queries_live_in_db() -> None:
+    # SQL about alerts has one home, ``db`` (``db.alerts``, ``db.alert_counts``): desk composes
+    # those queries.  A desk module that imports an alert table and a statement builder is
+    # writing one.
+    bad = []
+    for path in _files("desk"):
+        rel = path.relative_to(ROOT).as_posix()
+        tables, builders = set(), set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), rel)):
+            if isinstance(node, ast.ImportFrom) and node.module == "db.models":
+                tables |= {a.name for a in node.names} & ALERT_TABLES
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                builders |= {a.name for a in node.names} & SQL_BUILDERS
+        if tables and builders:
+            bad.append(f"{rel}: {sorted(tables)} with {sorted(builders)}")
+    assert bad == [], "alert queries belong in db (db.alerts):\n" + "\n".join(bad)
