@@ -8,7 +8,7 @@ from desk import DatabaseError, Permission, datasets
 from desk import insights as svc
 from desk import queue as q
 from pages._datasets import picker
-from pages._insights import (
+from pages._insight_sections import (
     breakdown_section,
     decisions_section,
     precision_section,

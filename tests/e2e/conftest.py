@@ -45,9 +45,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @contextmanager
-def running_server(data_dir: Path, port: int) -> Iterator[str]:
+def running_server(data_dir: Path, port: int, script: str = "serve.py") -> Iterator[str]:
     """A Streamlit server of the app on ``data_dir`` (its SQLite database is ``kvt.db``
-    there), with the first admin account; stopped on exit."""
+    there), with the first admin account; stopped on exit.  ``script``: ``serve.py`` (the
+    app with its cookie routes, as ``make app`` runs it) or ``app.py`` (a plain
+    ``streamlit run app.py``, the command the README documents)."""
     assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium"
     import playwright.sync_api  # noqa: F401 - fails loudly when the package is missing
 
@@ -61,7 +63,7 @@ def running_server(data_dir: Path, port: int) -> Iterator[str]:
         )  # fmt: skip
     log = (data_dir / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "serve.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.headless", "true"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip

@@ -3,9 +3,13 @@ answer 404 for, the 404 page's language and escaping."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import pages._web as web
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize(
@@ -43,3 +47,14 @@ def test_the_404_page_speaks_the_readers_language_and_escapes_the_path() -> None
     assert "Page introuvable" in page and "<script>" not in page
     assert "&lt;script&gt;" in page
     assert "Page not found" in web.not_found_html("/x", "en")
+
+
+def test_every_script_in_pages_has_its_own_streamlit_pathname() -> None:
+    """A plain `streamlit run app.py` starts its first session as a version-1 multipage app
+    (every pages/*.py a page named after its file, digits and underscores stripped) until
+    app.py's st.navigation takes over; two files with one name (2_insights.py and a helper
+    _insights.py) stopped that session before app.py ran: an error instead of the sign-in."""
+    from streamlit.source_util import page_icon_and_name
+
+    names = [page_icon_and_name(f)[1] for f in sorted((ROOT / "pages").glob("*.py"))]
+    assert len(names) == len(set(names)), sorted(n for n in names if names.count(n) > 1)
