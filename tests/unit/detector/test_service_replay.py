@@ -181,3 +181,23 @@ def test_a_replays_alerts_name_its_dataset(dataset: Path, tmp_path: Path) -> Non
     with sessions() as s:
         names = s.execute(select(Alert.dataset, func.count()).group_by(Alert.dataset)).all()
     assert [(name, n > 0) for name, n in names] == [(dataset.name, True)]
+
+
+@pytest.mark.parametrize(("window_days", "reason"), [(7, "stale"), (365, "duplicate")])
+def test_the_service_remembers_ids_for_the_dedup_window_setting(
+    dataset: Path, tmp_path: Path, window_days: int, reason: str
+) -> None:
+    """The dataset's first payment sent again after the whole stream (weeks of event time
+    later): beyond the default 7-day window it is stale, within a 365-day one a duplicate;
+    ignored either way."""
+    settings = replace(Settings(), data_dir=tmp_path, dedup_window_ms=window_days * 86_400_000)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    sessions = session_factory(engine)
+    messages = dataset_messages(read_dataset(dataset), with_orders=False)
+    first = next(m for m in messages if m.kind == "payments")
+    svc = run_replay(settings, sessions, [*messages, first])
+    assert stored_alerts(sessions) == expected_alerts(dataset)
+    sample = svc.telemetry.registry.get_sample_value
+    assert sample("kvt_repeated_events_total", {"reason": reason, "kind": "payment"}) == 1
+    assert svc.status.snapshot().repeated_total == 1
