@@ -116,6 +116,28 @@ def test_live_input_is_checked_against_the_wall_clock() -> None:
     assert out[0].error is not None and "ahead of the wall clock" in out[0].error.detail
 
 
+def test_the_wall_clock_is_read_again_only_for_an_event_beyond_its_last_bound() -> None:
+    now = [1_767_175_200_000]
+    reads = []
+
+    def clock() -> int:
+        reads.append(now[0])
+        return now[0]
+
+    m = Merger(EV, PAY, clock_ms=clock, max_ahead_clock_ms=3_600_000)
+    m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=now[0])))
+    m.add(item(PAY, 1, pay(payment_id="P2", ts_ms=now[0] + 1_000)))
+    assert len(reads) == 1  # P2 is within the bound of the first reading
+    now[0] += 7_200_000  # two hours later, P3 is beyond the old bound but not the new one
+    m.add(item(PAY, 2, pay(payment_id="P3", ts_ms=now[0] + 1_800_000)))
+    m.add(item(PAY, 3, pay(payment_id="P4", ts_ms=now[0] + 3_700_000)))
+    assert len(reads) == 3
+    m.add(item(EV, 0, cart(now[0] + 3_500_000)))  # P1-P3 precede it; it waits for a later one
+    out = m.drain(now_s=0.0)
+    assert ids(out) == ["P1", "P2", "P3", "dead"] and len(reads) == 3
+    assert out[3].error is not None and "ahead of the wall clock" in out[3].error.detail
+
+
 def test_equal_timestamps_put_the_cart_first() -> None:
     m = Merger(EV, PAY)
     m.add(item(PAY, 0, pay(payment_id="P1", ts_ms=1_000)))
