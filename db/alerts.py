@@ -491,10 +491,9 @@ def last_alert_at(session: Session, dataset: str) -> datetime | None:
 
 
 def count_decided_in(session: Session, datasets: Iterable[str]) -> int:
-    """Alerts of ``datasets`` already approved or blocked."""
-    stmt = select(func.count()).where(
-        Alert.dataset.in_(list(datasets)), Alert.status.in_(("APPROVED", "BLOCKED"))
-    )
+    """Alerts of ``datasets`` someone acted on (a decision, or a lost race for one)."""
+    acted = select(AlertDecision.alert_id).distinct()
+    stmt = select(func.count()).where(Alert.dataset.in_(list(datasets)), Alert.alert_id.in_(acted))
     return int(session.scalar(stmt) or 0)
 
 
@@ -512,16 +511,17 @@ def count_payments_alerted_in(
 
 
 def delete_dataset_alerts(session: Session, datasets: Iterable[str]) -> int:
-    """Delete the alerts of ``datasets`` with their reasons and decision history, in the
-    caller's transaction (the audit trail keeps every decision that was taken); returns
-    how many alerts went."""
+    """Delete the alerts of ``datasets`` that nobody acted on, with their reasons, in the
+    caller's transaction; returns how many alerts went.  An alert with a decision stays:
+    ``alert_decisions`` is append-only (a trigger on PostgreSQL) and names its alert."""
     names = list(datasets)
     if not names:
         return 0
-    ids = select(Alert.alert_id).where(Alert.dataset.in_(names)).scalar_subquery()
+    acted = select(AlertDecision.alert_id).distinct()
+    where = (Alert.dataset.in_(names), Alert.alert_id.not_in(acted))
+    ids = select(Alert.alert_id).where(*where).scalar_subquery()
     session.execute(delete(AlertReason).where(AlertReason.alert_id.in_(ids)))
-    session.execute(delete(AlertDecision).where(AlertDecision.alert_id.in_(ids)))
-    result = session.execute(delete(Alert).where(Alert.dataset.in_(names)))
+    result = session.execute(delete(Alert).where(*where))
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

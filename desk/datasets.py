@@ -162,7 +162,7 @@ def page_default(rt: Runtime, datasets: Sequence[AlertDataset]) -> str | None:
 @dataclass(frozen=True)
 class ReplayPlan:
     """What a replay of ``dataset`` finds: alerts of other datasets (the user keeps or
-    clears them) and how many of those an analyst already decided."""
+    clears them) and how many of those carry a decision (kept even when clearing)."""
 
     dataset: str
     others: tuple[AlertDataset, ...]
@@ -191,9 +191,10 @@ def overlap(rt: Runtime, path: Path, others: Sequence[str]) -> int:
 
 
 def clear_alerts(session: Session, names: Sequence[str]) -> int:
-    """Delete the alerts of ``names`` with their reasons and decision history, in the
-    caller's transaction (the audit trail keeps every decision that was taken); returns
-    how many alerts went.  The live stream's alerts are never cleared this way."""
+    """Delete the alerts of ``names`` that nobody acted on, with their reasons, in the
+    caller's transaction; returns how many went.  An alert with a decision (or a lost
+    decision race) stays: decisions are never erased.  The live stream's alerts are never
+    cleared this way."""
     return alerts.delete_dataset_alerts(session, [d for d in names if d != LIVE_DATASET])
 
 

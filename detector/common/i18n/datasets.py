@@ -22,10 +22,10 @@ TEXT: dict[str, tuple[str, str]] = {
         'shows one dataset at a time) or clear them before replaying "{name}"?',
     ),
     "ds.replay_decided": (
-        "{n} de ces alertes portent déjà une décision d'analyste : effacées, elles quittent la "
-        "file (le journal d'audit garde les décisions).",
-        "{n} of these alerts already carry an analyst's decision: cleared, they leave the "
-        "queue (the audit trail keeps the decisions).",
+        "{n} de ces alertes portent une décision d'analyste : elles sont conservées même si "
+        "vous effacez (une décision n'est jamais effacée).",
+        "{n} of these alerts carry an analyst's decision: they are kept even if you clear "
+        "(a decision is never erased).",
     ),
     "ds.replay_overlap": (
         "{n} paiements de « {name} » portent l'identifiant d'un paiement d'une alerte "

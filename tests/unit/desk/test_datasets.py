@@ -127,14 +127,20 @@ def test_clearing_on_replay_removes_the_other_datasets_alerts_and_says_so(
     owner = signed_in(rt.sessions, "owner", "rule_owner")
     data_ops.replay(rt, owner, a, None)
     replayed(rt, a)
-    n_a = len(stored(rt, "shop-a"))
-    assert data_ops.replay(rt, owner, b, None, clear=["shop-a"]) == n_a
+    in_a = stored(rt, "shop-a")
+    blocked = sorted(in_a)[0]
+    analyst = signed_in(rt.sessions, "ana", "analyst")
+    assert q.decide_many(rt.sessions, [(f"ALT-{blocked}", 1)], "BLOCK", analyst).ok
+    plan = datasets.replay_plan(rt, "shop-b")
+    assert plan.decided == 1
+    assert data_ops.replay(rt, owner, b, None, clear=["shop-a"]) == len(in_a) - 1
     replayed(rt, b)
-    assert stored(rt, "shop-a") == set()
-    assert stored(rt, "shop-b") == backtest(b)
+    assert stored(rt, "shop-a") == {blocked}  # a decision is never erased
+    assert stored(rt, "shop-b") == backtest(b) - {blocked}
     with rt.sessions() as s:
         (last,) = trail.list_events(s, trail.AuditFilters(action=trail.DATA_CHANGE), limit=1)
-    assert last.detail["cleared"] == ["shop-a"] and last.detail["alerts_cleared"] == n_a
+    assert last.detail["cleared"] == ["shop-a"]
+    assert last.detail["alerts_cleared"] == len(in_a) - 1
 
 
 def test_an_alerts_history_and_timeline_come_from_its_dataset_without_a_load(
