@@ -62,7 +62,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
             assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
             assert time.monotonic() < deadline, "the API did not start in 30 s"
             time.sleep(0.2)
-        yield base, secrets
+        yield base, {**secrets, "db_url": url}
     finally:
         proc.terminate()
         proc.wait(10)
@@ -114,3 +114,22 @@ def test_score_list_decide_and_conflict_with_curl(server: tuple[str, dict[str, s
 
     status, headers, body = curl(f"{base}/api/alerts")
     assert status == 401 and headers["www-authenticate"].startswith("Bearer")
+
+
+def test_a_password_set_from_the_command_line_ends_the_accounts_tokens(
+    server: tuple[str, dict[str, str]],
+) -> None:
+    """`python -m db set-password` in another process, then curl with the account's token:
+    401, and the other account's token still works."""
+    base, secrets = server
+    me = ("-H", f"Authorization: Bearer {secrets['alice']}")
+    assert curl(*me, f"{base}/api/me")[0] == 200
+    subprocess.run(
+        [sys.executable, "-m", "db", "set-password", "alice", "--password-stdin",
+         "--url", secrets["db_url"]],
+        input="a brand new password\n", text=True, cwd=ROOT, check=True, capture_output=True,
+    )  # fmt: skip
+    status, headers, body = curl(*me, f"{base}/api/me")
+    assert status == 401 and headers["www-authenticate"].startswith("Bearer"), body
+    bob = ("-H", f"Authorization: Bearer {secrets['bob']}")
+    assert curl(*bob, f"{base}/api/me")[0] == 200
