@@ -42,6 +42,9 @@ def test_a_plain_streamlit_run_signs_in_and_shows_the_queue(
         assert "/_kvt/" not in page.url, page.url
         expect(page.get_by_text("Page not found")).to_have_count(0)
         assert not any(c["name"] == "kvt_session" for c in context.cookies())
+        # Without serve.py's cookie the session is Streamlit's: a reload signs in again.
+        page.reload()
+        expect(page.locator("h1", has_text="connexion")).to_be_visible(timeout=60_000)
         assert errors == []
     finally:
         context.close()
