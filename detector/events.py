@@ -9,8 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Made for every input message and never changed after (no code assigns to them), but not
+# frozen: a frozen dataclass's __init__ sets each field through object.__setattr__, which cost
+# 3x as much (2-4 us for a payment's 17 fields, a tenth of the detector's CPU with the other
+# per-message objects).  unsafe_hash keeps them hashable by value, as frozen ones are.
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(slots=True, unsafe_hash=True)
 class Payment:
     payment_id: str
     customer_id: str
@@ -32,7 +37,7 @@ class Payment:
     ip_hash: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)
 class Activity:
     """A behavioural event; only the types in `STATEFUL_EVENT_TYPES` change customer state."""
 
