@@ -110,14 +110,38 @@ def check_required(values: pd.Series, column: str) -> Problem | None:
 
 def check_unique(values: pd.Series, column: str) -> Problem | None:
     """A repeated primary key, reported on its second occurrence."""
-    if _is_text(values) and pc.count_distinct(_arrow(values)).as_py() == len(values):
-        return None  # the common case, decided in Arrow without materialising a mask
+    if _is_text(values) and _all_distinct(_one_array(values)):
+        return None  # the common case, decided without materialising a mask
     dup = values.duplicated(keep="first").to_numpy()
     row = _first(dup)
     if row is None:
         return None
     value = values.iloc[row]
     return Problem(row, column, value, f"{show(value)} is a duplicate")
+
+
+def _all_distinct(array: pa.Array) -> bool:
+    """No value twice.  Ids of one length (most exports' are) are sorted as fixed-width bytes
+    in numpy, straight from Arrow's buffer: 2.5x cheaper than hashing 7 million distinct
+    strings in Arrow, whose table outgrows the caches.  Other columns are hashed in Arrow."""
+    n = len(array)
+    if n < 2:
+        return True
+    if array.null_count or not (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    ):
+        return bool(pc.count_distinct(array).as_py() == n)
+    low, high = pc.min_max(pc.binary_length(array)).values()
+    width = low.as_py()
+    if width != high.as_py() or not width:
+        return bool(len(pc.unique(array)) == n)
+    offsets = np.frombuffer(
+        array.buffers()[1], dtype=np.int64 if pa.types.is_large_string(array.type) else np.int32
+    )
+    start = int(offsets[array.offset])
+    fixed = np.frombuffer(array.buffers()[2], dtype=f"S{width}", count=n, offset=start)
+    ordered = np.sort(fixed)  # equal lengths: a trailing NUL cannot make two values equal
+    return not bool((ordered[1:] == ordered[:-1]).any())
 
 
 def check_in(
@@ -267,12 +291,28 @@ def number(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series
         bad = ~np.isfinite(out.to_numpy()) & ~empty
     else:
         raw = text(values)
-        out = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
+        out = _arrow_floats(raw)
+        if out is None:
+            out = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
         empty = _empty(raw)
         bad = ~np.isfinite(out.to_numpy()) & ~empty
     if required:
         bad |= empty
     return out, _problem(raw, bad, column, "{value} is not a number")
+
+
+def _arrow_floats(raw: pd.Series) -> pd.Series | None:
+    """Text to float64 by Arrow's cast (5x cheaper than pandas' parser), ``""`` as NaN; None
+    when Arrow refuses a value (spaces, a word): pandas then finds which one."""
+    array = _arrow(raw)
+    try:
+        cast = pc.cast(
+            pc.if_else(pc.equal(array, ""), pa.scalar(None, array.type), array), "float64"
+        )
+    except pa.ArrowInvalid:
+        return None
+    values = cast.to_numpy(zero_copy_only=False) if len(raw) else np.empty(0)
+    return pd.Series(values, index=raw.index, dtype="float64")
 
 
 def integer(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
@@ -306,9 +346,17 @@ def label(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
     return out, _problem(raw, ~(truthy | falsy | empty), column, "{value} is not a 0/1 label")
 
 
-def lookup(keys: pd.Series, index_keys: pd.Series, values: pd.Series, default: object) -> pd.Series:
-    """``values`` of the row whose ``index_keys`` equals each key (first match wins)."""
-    rows = positions(keys, index_keys)
+def lookup(
+    keys: pd.Series,
+    index_keys: pd.Series,
+    values: pd.Series,
+    default: object,
+    rows: np.ndarray | None = None,
+) -> pd.Series:
+    """``values`` of the row whose ``index_keys`` equals each key (first match wins);
+    ``rows``: those positions already found, for a second column of the same table."""
+    if rows is None:
+        rows = positions(keys, index_keys)
     found = (rows >= 0) & ~_empty(keys)
     if not len(values):
         return pd.Series([default] * len(keys), index=keys.index, dtype=values.dtype)
