@@ -1,1 +1,1 @@
-"""Relational storage: typed models, engine setup, migrations, repository and bulk loader."""
+"""Relational storage: typed models, engine setup, migrations, queries and bulk loader."""

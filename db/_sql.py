@@ -1,4 +1,4 @@
-"""Dialect-specific statements the repository needs, behind one portable signature."""
+"""Dialect-specific statements the storage queries need, behind one portable signature."""
 
 from __future__ import annotations
 

@@ -20,13 +20,12 @@ from typing import Any, get_args
 import orjson
 
 from db import alerts
-from db import repository as repo
 from db.errors import DbError
 from desk import datasets
 from desk import queue as q
 from desk.auth import Permission, Principal, Sessions, authorize
 
-AlertFilters = repo.AlertFilters
+AlertFilters = alerts.AlertFilters
 
 __all__ = [
     "AlertFilters",
@@ -107,16 +106,16 @@ class AlertList:
 def alert_list(
     sessions: Sessions,
     who: Principal | None,
-    filters: repo.AlertFilters,
-    sort: repo.AlertSort = "score_desc",
+    filters: alerts.AlertFilters,
+    sort: alerts.AlertSort = "score_desc",
     cursor: str | None = None,
     limit: int = q.PAGE_SIZE,
     overview: OverviewCache | None = None,
     payments_total: int = 0,
 ) -> AlertList:
     authorize(sessions, who, Permission.READ_QUEUE)
-    if sort not in get_args(repo.AlertSort):
-        raise DbError(f"sort: expected one of {list(get_args(repo.AlertSort))}, got {sort!r}")
+    if sort not in get_args(alerts.AlertSort):
+        raise DbError(f"sort: expected one of {list(get_args(alerts.AlertSort))}, got {sort!r}")
     if not 1 <= limit <= MAX_LIMIT:
         raise DbError(f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
     query = _query_id(filters, sort)
@@ -130,7 +129,9 @@ def alert_list(
         elif ov is None:
             ov = q.overview(session)
         known = ov.matching(filters)
-        matching = repo.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
+        matching = (
+            alerts.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
+        )
         header = q.queue_stats(session, payments_total, paid, ov)
     more = len(rows) > limit
     rows = rows[:limit]
@@ -153,7 +154,7 @@ def alert_datasets(sessions: Sessions, who: Principal | None) -> tuple[datasets.
         return datasets.alert_datasets(session)
 
 
-def _query_id(filters: repo.AlertFilters, sort: str) -> str:
+def _query_id(filters: alerts.AlertFilters, sort: str) -> str:
     raw = orjson.dumps([repr(filters), sort])
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -204,10 +205,10 @@ def read_alert(sessions: Sessions, who: Principal | None, alert_id: str) -> q.Al
 # --------------------------------------------------------------------------- decisions
 
 
-def to_action(name: str) -> repo.Action:
+def to_action(name: str) -> alerts.Action:
     """``approve``/``block``/``investigate`` (any case) as the queue's action."""
     action = name.strip().upper()
-    if action not in repo.ACTION_STATUS:
+    if action not in alerts.ACTION_STATUS:
         raise DbError(f"action: expected one of approve, block, investigate, got {name[:40]!r}")
     return action  # type: ignore[return-value]
 
@@ -216,7 +217,7 @@ def decide_one(
     sessions: Sessions,
     who: Principal | None,
     alert_id: str,
-    action: repo.Action,
+    action: alerts.Action,
     version: int | None,
     note: str | None = None,
 ) -> q.ActionResult:
@@ -233,7 +234,7 @@ def decide_ids(
     sessions: Sessions,
     who: Principal | None,
     seen: Iterable[tuple[str, int | None]],
-    action: repo.Action,
+    action: alerts.Action,
     note: str | None = None,
 ) -> q.ActionResult:
     """Bulk by ids, each with the version the client saw (None: the version now)."""

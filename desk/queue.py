@@ -19,10 +19,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db import alerts, timeline
-from db import repository as repo
 from db.alerts import count_decided, versions_of
 from db.archive import ArchiveError
-from db.models import Alert, AlertDecision, PaymentRow
+from db.errors import AlertNotFound, DbError, DecisionConflict
+from db.models import LIVE_DATASET, Alert, AlertDecision, PaymentRow
 from db.timeline import DatasetPayments, EventReader, TimelineEntry
 from desk import datasets
 from desk.auth import Permission, Principal, authorize
@@ -99,7 +99,7 @@ class Overview:
     def devices(self) -> tuple[str, ...]:
         return tuple(sorted({g[3] for g in self.groups if g[3] is not None}))
 
-    def matching(self, f: repo.AlertFilters) -> int | None:
+    def matching(self, f: alerts.AlertFilters) -> int | None:
         """The number of alerts matching ``f``, or None when ``f`` filters on anything but
         status, severity, country and device (then the database must count)."""
         if (
@@ -195,7 +195,7 @@ def build_filters(
     country: Iterable[str] = (),
     device: Iterable[str] = (),
     dataset: str | None = None,
-) -> repo.AlertFilters:
+) -> alerts.AlertFilters:
     """Widget values → :class:`AlertFilters`.  A score range equal to the slider's bounds
     means "any"; days are UTC calendar days, both ends included."""
     score_min = score_max = None
@@ -209,7 +209,7 @@ def build_filters(
     if days:
         event_from = datetime.combine(days[0], time.min, tzinfo=UTC)
         event_to = datetime.combine(days[-1], time.min, tzinfo=UTC) + timedelta(days=1)
-    return repo.AlertFilters(
+    return alerts.AlertFilters(
         status=tuple(status),
         severity=tuple(severity),
         rule_ids=tuple(rule_ids),
@@ -243,7 +243,7 @@ class AlertSummary:
     device_id: str | None
     decided_by: str | None
     row_version: int
-    dataset: str = repo.LIVE_DATASET
+    dataset: str = LIVE_DATASET
 
     @classmethod
     def of(cls, a: Alert) -> AlertSummary:
@@ -284,8 +284,8 @@ class QueuePage:
 
 def queue_page(
     session: Session,
-    filters: repo.AlertFilters,
-    sort: repo.AlertSort = "score_desc",
+    filters: alerts.AlertFilters,
+    sort: alerts.AlertSort = "score_desc",
     page: int = 1,
     page_size: int = PAGE_SIZE,
     ov: Overview | None = None,
@@ -294,7 +294,7 @@ def queue_page(
     filter that shrinks the result never shows an empty page).  With an overview, simple
     filters are counted from it instead of the table."""
     known = ov.matching(filters) if ov is not None else None
-    total = repo.count_alerts(session, filters, cap=COUNT_CAP) if known is None else known
+    total = alerts.count_alerts(session, filters, cap=COUNT_CAP) if known is None else known
     capped = known is None and total > COUNT_CAP
     last = max(1, -(-(COUNT_CAP if capped else total) // page_size))
     page = min(max(1, page), last)
@@ -341,7 +341,7 @@ class AlertDetail:
 
 
 def alert_detail(session: Session, alert_id: str) -> AlertDetail | None:
-    alert = repo.get_alert(session, alert_id)
+    alert = alerts.get_alert(session, alert_id)
     if alert is None:
         return None
     fields = {c.key: getattr(alert, c.key) for c in Alert.__table__.columns if c.key != "reasons"}
@@ -355,7 +355,7 @@ def alert_detail(session: Session, alert_id: str) -> AlertDetail | None:
         )
         for r in alert.reasons or ()
     )
-    return AlertDetail(fields, reasons, tuple(_decisions(repo.alert_history(session, alert_id))))
+    return AlertDetail(fields, reasons, tuple(_decisions(alerts.alert_history(session, alert_id))))
 
 
 def _decisions(rows: Iterable[AlertDecision]) -> list[Decision]:
@@ -511,7 +511,7 @@ class ActionResult:
 def decide_many(
     sessions: Callable[[], Session],
     seen: Iterable[tuple[str, int]],
-    action: repo.Action,
+    action: alerts.Action,
     who: Principal | None,
     note: str | None = None,
 ) -> ActionResult:
@@ -525,7 +525,7 @@ def decide_many(
 def decide_as(
     sessions: Callable[[], Session],
     seen: Iterable[tuple[str, int]],
-    action: repo.Action,
+    action: alerts.Action,
     me: Principal,
     note: str | None,
 ) -> ActionResult:
@@ -540,16 +540,16 @@ def decide_as(
     for alert_id, version in seen:
         with sessions() as session:
             try:
-                repo.decide(session, alert_id, action, actor, note, version, me.role)
+                alerts.decide(session, alert_id, action, actor, note, version, me.role)
                 session.commit()
                 updated.append(alert_id)
-            except repo.DecisionConflict as exc:
+            except DecisionConflict as exc:
                 session.rollback()
                 conflicts.append(Conflict(alert_id, exc.status, _decided_by(sessions, alert_id)))
-            except repo.AlertNotFound:
+            except AlertNotFound:
                 session.rollback()
                 missing.append(alert_id)
-            except (repo.DbError, SQLAlchemyError) as exc:
+            except (DbError, SQLAlchemyError) as exc:
                 session.rollback()
                 log.exception("decision %s on %s by %s failed", action, alert_id, actor)
                 errors.append(f"{alert_id}: {exc}")
@@ -573,7 +573,7 @@ def open_alerts(
 
 def decide_open_of(
     sessions: Callable[[], Session],
-    action: repo.Action,
+    action: alerts.Action,
     who: Principal | None,
     note: str | None = None,
     *,
@@ -644,8 +644,8 @@ def bulk_preview(
 
 def load_page(
     rt: Runtime,
-    filters: repo.AlertFilters,
-    sort: repo.AlertSort,
+    filters: alerts.AlertFilters,
+    sort: alerts.AlertSort,
     page: int,
     payments_in_table: int | None = None,
     ov: Overview | None = None,

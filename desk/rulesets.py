@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import repository as repo
 from db.errors import RulesetConflict, RulesetNotFound
-from db.rulesets import RulesetInfo
+from db.rulesets import RulesetInfo, active_ruleset, get_ruleset, list_rulesets
 from desk import tuning
 from desk.auth import Permission, Principal, Sessions, authorize
 from detector.errors import RuleSetError
@@ -43,18 +42,18 @@ class VersionBody:
 def list_versions(sessions: Sessions, who: Principal | None) -> list[RulesetInfo]:
     authorize(sessions, who, Permission.READ_QUEUE)
     with sessions() as session:
-        repo.active_ruleset(session)  # seeds version 1 on a fresh database
+        active_ruleset(session)  # seeds version 1 on a fresh database
         session.commit()
-        return repo.list_rulesets(session)
+        return list_rulesets(session)
 
 
 def get_version(sessions: Sessions, who: Principal | None, version: int) -> VersionBody | None:
     authorize(sessions, who, Permission.READ_QUEUE, f"v{version}")
     with sessions() as session:
-        info = next((i for i in repo.list_rulesets(session) if i.version == version), None)
+        info = next((i for i in list_rulesets(session) if i.version == version), None)
         if info is None:
             return None
-        return VersionBody(info, repo.get_ruleset(session, version).to_dict())
+        return VersionBody(info, get_ruleset(session, version).to_dict())
 
 
 def publish_json(

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from db import alerts
 from db import audit as trail
-from db import repository as repo
+from db.detector_store import alert_id_for, load_states
 from db.models import RulesetRow
+from db.rulesets import active_ruleset
 from desk.auth import Permission, Principal, Sessions, authorize
 from detector.codec import BadMessage, decode_payment, payment_message
 from detector.common.settings import Settings
@@ -80,8 +81,8 @@ class Scorer:
             raise BadPayment(exc.reason, exc.detail) from None
         with self.sessions() as session:
             version, compiled = self._active(session)
-            state = repo.load_states(session, [payment.customer_id]).get(payment.customer_id)
-            alert_id = repo.alert_id_for(payment.payment_id)
+            state = load_states(session, [payment.customer_id]).get(payment.customer_id)
+            alert_id = alert_id_for(payment.payment_id)
             existing = alert_id if alerts.versions_of(session, [alert_id]) else None
         verdict = score(payment, state or CustomerState(), compiled)
         if not dry_run:
@@ -103,7 +104,7 @@ class Scorer:
             return cached
         version = session.scalar(select(RulesetRow.version).where(RulesetRow.active))
         if cached is None or version != cached[0]:
-            number, ruleset = repo.active_ruleset(session)
+            number, ruleset = active_ruleset(session)
             if version is None:
                 session.commit()  # a fresh database: version 1 (the defaults) was just seeded
             cached = (number, CompiledRules.of(ruleset))

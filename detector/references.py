@@ -11,7 +11,7 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
-from db import repository as repo
+from db.detector_store import known_customers
 
 FLAG = "flag"  # scored as usual, counted, logged, and marked in its alert message
 DEAD_LETTER = "dead_letter"  # not scored: to the dead-letter topic as unknown_customer
@@ -27,7 +27,7 @@ class CustomerReference:
         ask = [c for c in customer_ids if c not in self._known]
         if not ask:
             return set()
-        listed = repo.known_customers(session, ask)
+        listed = known_customers(session, ask)
         if listed is None:
             return set()
         self._known |= listed

@@ -12,9 +12,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from data_gen.readers import read_dataset
-from db import repository as repo
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
+from db.models import LIVE_DATASET
 from detector.backoff import backoff
 from detector.common.settings import Settings
 from detector.feed import OutMessage, dataset_messages
@@ -74,7 +74,7 @@ def build_service(
     sessions = sessions or open_database(settings)
     source: Source
     sink = None
-    dataset = repo.LIVE_DATASET
+    dataset = LIVE_DATASET
     if replay_dir is not None:
         messages = replay_messages(replay_dir) if messages is None else messages
         source = ReplaySource(messages, settings, replay_group(replay_dir), speed)

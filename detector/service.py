@@ -26,8 +26,19 @@ from confluent_kafka import KafkaException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import repository as repo
-from db.repository import DeadLetterRecord, OffsetConflict, OutboxRecord
+from db.detector_store import (
+    DeadLetterRecord,
+    OutboxRecord,
+    count_outbox,
+    delete_outbox,
+    load_offsets,
+    load_outbox,
+    load_states,
+    save_batch,
+)
+from db.errors import OffsetConflict
+from db.models import LIVE_DATASET
+from db.rulesets import active_ruleset
 from db.types import utc_now
 from detector.backoff import backoff
 from detector.codec import BadMessage, format_ts
@@ -76,7 +87,7 @@ class DetectorService:
         telemetry: Telemetry | None = None,
         on_batch: Callable[[BatchResult], None] | None = None,
         own_process: bool = False,
-        dataset: str = repo.LIVE_DATASET,
+        dataset: str = LIVE_DATASET,
     ) -> None:
         self.settings = settings
         self.source = source
@@ -141,7 +152,7 @@ class DetectorService:
         try:
             self._with_db(lambda s: self._load_ruleset(s, force=True))
             if self.sink is not None:
-                self.sink.publish(self._with_db(repo.load_outbox))
+                self.sink.publish(self._with_db(load_outbox))
             self.source.start(self._lookup_offsets, self._on_assign, self._on_revoke)
             self.status.update(state="running")
             while not self._stop.is_set():
@@ -266,7 +277,7 @@ class DetectorService:
             }
             missing = [c for c in customers if c not in self._states]
             if missing:
-                self._states.update(repo.load_states(session, missing))
+                self._states.update(load_states(session, missing))
             # States are scored in place; any failure below clears the cache, so memory
             # never runs ahead of the database.
             work = self._states
@@ -319,7 +330,7 @@ class DetectorService:
                 outbox += [
                     self.sink.dead_letter(d, r) for d, r in zip(dead, dead_records, strict=True)
                 ]
-            repo.save_batch(
+            save_batch(
                 session,
                 group_id=self.source.group_id,
                 verdicts=alerts,
@@ -403,14 +414,14 @@ class DetectorService:
         if not force and now - self._ruleset_checked < RULESET_CHECK_S:
             return
         self._ruleset_checked = now
-        version, ruleset = repo.active_ruleset(session)
+        version, ruleset = active_ruleset(session)
         if self._ruleset is None or self._ruleset.version != ruleset.version:
             self._ruleset = ruleset
             self.status.update(ruleset_version=ruleset.version)
             log.info("scoring with rule set version %s", version)
 
     def _lookup_offsets(self, tps: list[TopicPartition]) -> dict[TopicPartition, int]:
-        stored = self._with_db(lambda s: repo.load_offsets(s, self.source.group_id))
+        stored = self._with_db(lambda s: load_offsets(s, self.source.group_id))
         return {tp: stored[tp] for tp in tps if tp in stored}
 
     def _on_assign(self, stored: dict[TopicPartition, int]) -> None:
@@ -428,7 +439,7 @@ class DetectorService:
     def _resync(self) -> None:
         self._states.clear()
         self.merger.clear()
-        stored = self._with_db(lambda s: repo.load_offsets(s, self.source.group_id))
+        stored = self._with_db(lambda s: load_offsets(s, self.source.group_id))
         mine = {tp: stored.get(tp, 0) for tp in self._expected}
         self._expected = {tp: stored.get(tp) for tp in self._expected}
         self.source.seek(mine)
@@ -474,8 +485,8 @@ class DetectorService:
         rows: list[OutboxRecord] = []
 
         def read(session: Session) -> None:
-            self.telemetry.outbox_pending.set(repo.count_outbox(session))
-            rows.extend(repo.load_outbox(session, older_than=stale))
+            self.telemetry.outbox_pending.set(count_outbox(session))
+            rows.extend(load_outbox(session, older_than=stale))
 
         if self._db_once(read):
             self.sink.publish(rows)  # rows in flight here are skipped
@@ -485,7 +496,7 @@ class DetectorService:
         if self.sink is None:
             return
         done = self.sink.take_delivered()
-        if done and not self._db_once(lambda s: repo.delete_outbox(s, done)):
+        if done and not self._db_once(lambda s: delete_outbox(s, done)):
             self.sink.give_back(done)  # the next batch or tidy-up deletes them
 
     def _drain_outbox(self) -> None:

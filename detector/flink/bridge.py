@@ -15,7 +15,7 @@ from confluent_kafka import KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from sqlalchemy.orm import Session, sessionmaker
 
-from db import repository as repo
+from db.rulesets import active_ruleset
 from detector.common.settings import Settings
 from detector.errors import DetectorError
 from detector.flink.timeline import ruleset_message
@@ -64,7 +64,7 @@ class RulesetBridge:
             return None
         self._checked = now
         with self.sessions() as session, session.begin():
-            version, ruleset = repo.active_ruleset(session)
+            version, ruleset = active_ruleset(session)
         if str(version) == self.version:
             return None
         self.producer.produce(self.topic, key=KEY, value=ruleset_message(ruleset))

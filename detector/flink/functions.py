@@ -26,7 +26,7 @@ from pyflink.datastream import (
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from sqlalchemy.exc import DBAPIError
 
-from db import repository as repo
+from db.detector_store import DeadLetterRecord, save_batch
 from db.engine import make_engine, session_factory
 from detector.backoff import backoff
 from detector.codec import BadMessage
@@ -72,7 +72,7 @@ class _Database:
         while True:
             try:
                 with self.sessions() as session, session.begin():
-                    repo.save_batch(
+                    save_batch(
                         session,
                         group_id="flink",
                         states={},
@@ -202,7 +202,7 @@ class Score(KeyedBroadcastProcessFunction, _Database):
     def _dead_letter(self, m: Poison) -> Iterator[Any]:
         """PostgreSQL's dead_letters (idempotent on the source offset), and the dead-letter
         topic's row, with the codec's reason, as the service does."""
-        row = repo.DeadLetterRecord(m.topic, m.partition, m.offset, m.reason, m.detail,
+        row = DeadLetterRecord(m.topic, m.partition, m.offset, m.reason, m.detail,
                                  _excerpt(m.value))  # fmt: skip
         self.write(dead_letters=[row])
         body, headers = dead_letter_message(m.reason, m.topic, m.partition, m.offset, m.value)

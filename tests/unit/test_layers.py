@@ -214,7 +214,7 @@ def test_the_ranks_see_both_kinds_of_edges() -> None:
     # A scan that finds no edge, or ranks that call everything "down", would pass the above.
     edges = _ranked_edges()
     assert edges[("db/detector_store.py", "detector.engine")] is False  # storage of a core type
-    assert edges[("detector/service.py", "db")] is False
+    assert edges[("detector/service.py", "db.detector_store")] is False
     assert edges[("data_gen/check.py", "detector.feed")] is True
 
 

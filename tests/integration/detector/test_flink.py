@@ -28,7 +28,7 @@ from confluent_kafka.admin import AdminClient
 from data_gen.readers import read_dataset
 from data_gen.stream import stream_messages
 from db.models import Alert, DeadLetter
-from db.repository import publish_ruleset
+from db.rulesets import publish_ruleset
 from detector.codec import format_ts, parse_ts_ms
 from detector.engine import Detector, Verdict
 from detector.feed import dataset_events
