@@ -10,6 +10,7 @@ import zipfile
 from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -429,3 +430,20 @@ def test_import_runs_the_check_warnings_travel_errors_refuse(root: Path, tmp_pat
     with pytest.raises(studio.StudioError, match=r"is a duplicate"):
         studio.import_zip(zip_of(dataset_files(bad)), root, "bad_zip")
     assert sorted(p.name for p in root.iterdir()) == ["ok"]
+
+
+def test_an_import_without_manifest_shows_the_counts_its_summary_knows(
+    tiny: Path, root: Path, tmp_path: Path
+) -> None:
+    bare = tmp_path / "export"
+    shutil.copytree(tiny, bare)
+    (bare / "manifest.json").unlink()
+    studio.import_directory(bare, root, "export")
+    (info,) = studio.list_datasets(root)
+    assert (info.payments, info.frauds) == (None, None)  # no manifest to say
+    summ = studio.summary(info.path)
+    payments, frauds = studio.known_counts(info, summ)
+    labels = pd.read_csv(bare / "payments.csv", usecols=["is_fraud"])["is_fraud"]
+    assert payments == len(labels) > 0
+    assert frauds == int(labels.astype(bool).sum()) > 0
+    assert studio.known_counts(info, None) == (None, None)

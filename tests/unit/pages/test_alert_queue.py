@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from db import timeline
@@ -461,3 +461,31 @@ def test_the_detail_warns_when_the_customer_was_unknown(db) -> None:
     assert shown[second] == []
     (text,) = shown[first]
     assert "Client inconnu" in text and _alert(db, first).customer_id in text
+
+
+def test_the_queue_shows_one_dataset_the_latest_until_another_is_picked(db) -> None:
+    with db.begin() as conn:
+        ids = [r[0] for r in conn.execute(text("SELECT alert_id FROM fraud_alerts ORDER BY 1"))]
+        half = ids[: len(ids) // 3]
+        conn.execute(text("UPDATE fraud_alerts SET dataset = 'shop-a'"))
+        conn.execute(
+            text("UPDATE fraud_alerts SET dataset = 'shop-b', alert_ts = :later WHERE alert_id IN ("
+                 + ", ".join(f"'{a}'" for a in half) + ")"),
+            {"later": datetime(2030, 1, 1, tzinfo=UTC)},
+        )  # fmt: skip
+    at = app_test(PAGE)
+    at.run()
+    assert_clean(at)
+    choice = widget(at, "selectbox", "ds_view")
+    assert choice.value == "shop-b"  # the latest scored
+    assert choice.options == [
+        f"shop-b · {len(half)} alertes",
+        f"shop-a · {len(ids) - len(half)} alertes",
+    ]
+    assert at.metric[0].value == f"{len(half):,}"
+    assert set(at.dataframe[0].value["alert_id"]) <= set(half)
+    choice.select("shop-a").run()
+    assert_clean(at)
+    assert widget(at, "selectbox", "ds_view").value == "shop-a"
+    assert at.metric[0].value == f"{len(ids) - len(half):,}"
+    assert not set(at.dataframe[0].value["alert_id"]) & set(half)
