@@ -269,12 +269,15 @@ class DetectorService:
             # Only payments and the few stateful behavioural events read or change a state: a
             # page view's customer needs no state loaded, serialised or upserted (at scale 10 a
             # backlog batch of 10,000 events touched 4x more customers than it changed).
-            customers = {
-                e.customer_id
-                for e in (i.event for i in items)
-                if isinstance(e, Payment)
-                or (isinstance(e, Activity) and e.event_type in STATEFUL_EVENT_TYPES)
-            }
+            payers: set[str] = set()
+            customers: set[str] = set()
+            for i in items:
+                e = i.event
+                if type(e) is Payment:
+                    payers.add(e.customer_id)
+                elif type(e) is Activity and e.event_type in STATEFUL_EVENT_TYPES:
+                    customers.add(e.customer_id)
+            customers |= payers
             missing = [c for c in customers if c not in self._states]
             if missing:
                 self._states.update(load_states(session, missing))
@@ -287,9 +290,7 @@ class DetectorService:
             dead_records: list[Record] = []
             offsets: dict[TopicPartition, int] = {}
             payments = 0
-            unknown = self._reference.unknown(
-                session, {i.event.customer_id for i in items if type(i.event) is Payment}
-            )
+            unknown = self._reference.unknown(session, payers)
             refuse = unknown if self.settings.unknown_customers == DEAD_LETTER else set()
             for item in items:
                 r = item.record
@@ -318,11 +319,15 @@ class DetectorService:
             alerts = [(v, p) for v, p in verdicts if v.is_alert]
             skipped = detector.skipped
             repeated = {id(sk.event) for sk in skipped}
-            late = [
-                i.event
-                for i in items
-                if id(i) in self._late and i.event is not None and id(i.event) not in repeated
-            ]
+            late = (
+                [
+                    i.event
+                    for i in items
+                    if id(i) in self._late and i.event is not None and id(i.event) not in repeated
+                ]
+                if self._late
+                else []
+            )
             flagged = [p for _, p in verdicts if p.customer_id in unknown]
             outbox: list[OutboxRecord] = []
             if self.sink is not None:

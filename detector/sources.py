@@ -170,7 +170,12 @@ class KafkaSource:
         records = out.records
         upto: dict[TopicPartition, int] = {}  # next offset per partition, stored once at the end
         for m in messages:
-            topic, part, offset, err = m.topic(), m.partition(), m.offset(), m.error()
+            err = m.error()
+            topic, part, offset = m.topic(), m.partition(), m.offset()
+            ok = err is None and topic is not None and part is not None and offset is not None
+            if ok and not rebalanced:  # the common case: nothing else to judge
+                records.append(Record(topic, part, offset, m.key(), m.value(), now))  # type: ignore[arg-type]
+                continue
             if topic is None or part is None:  # a client-level error names no partition
                 out.errors.append(f"consumer: {err.str() if err is not None else 'no topic'}")
                 continue
@@ -184,10 +189,12 @@ class KafkaSource:
                 out.errors.append(f"{topic}[{part}]: message without an offset")
                 continue
             tp = (topic, part)
-            if rebalanced and upto.get(tp, self._next.get(tp)) != offset:
+            if upto.get(tp, self._next.get(tp)) != offset:  # rebalanced: fetched before it
                 continue
             upto[tp] = offset + 1
             records.append(Record(topic, part, offset, m.key(), m.value(), now))
+        if not rebalanced:
+            upto = {(r.topic, r.partition): r.offset + 1 for r in records}
         self._next.update(upto)
         self._positions.update(upto)
         return out
