@@ -22,23 +22,22 @@ import time
 import uuid
 
 from bench._common import Figure, calibration_seconds, peak_rss_mb, report
-from bench.bench_pipeline import drop, end_to_end, fresh, settings_of
+from bench.bench_pipeline import drop, end_to_end, fresh, settings_of, stream_backlog
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
-from data_gen.stream import stream_messages
 from detector.feed import dataset_messages
 
 TARGET = 0.85
 
 
 def produce(scale: float, tag: str) -> int:
-    """Generate the dataset and stream it to fresh topics; returns the input events."""
+    """Generate the dataset and stream it to fresh topics; returns the input events (with
+    the end-of-backlog ones, ``stream_backlog``)."""
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp, GenParams(scale=scale))
         messages = dataset_messages(read_dataset(tmp))
-    stream_messages(messages, fresh(tag))
-    return sum(1 for m in messages if m.kind in ("user_events", "payments"))
+    return stream_backlog(messages, fresh(tag))
 
 
 def consume(tag: str, inputs: int) -> dict[str, float]:

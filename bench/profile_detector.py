@@ -22,11 +22,10 @@ import time
 import uuid
 
 from bench._common import OUT_DIR
-from bench.bench_pipeline import drop, end_to_end, fresh
+from bench.bench_pipeline import drop, end_to_end, fresh, stream_backlog
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
-from data_gen.stream import stream_messages
 from detector.feed import dataset_messages
 
 
@@ -62,7 +61,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         generate(tmp, GenParams(scale=args.scale))
         messages = dataset_messages(read_dataset(tmp))
-    inputs = sum(1 for m in messages if m.kind in ("user_events", "payments"))
     gc.collect()
     gc.freeze()
     OUT_DIR.mkdir(exist_ok=True)
@@ -70,7 +68,7 @@ def main() -> None:
     tag = f"p{uuid.uuid4().hex[:8]}"
     try:
         s = fresh(tag)
-        stream_messages(messages, s)
+        inputs = stream_backlog(messages, s)
         spy = subprocess.Popen(
             [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid",
              str(os.getpid()), "--rate", str(args.rate), "--format", "raw", "--threads",
