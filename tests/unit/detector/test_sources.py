@@ -51,3 +51,73 @@ def test_a_partition_start_that_never_answers_raises_after_the_bound(monkeypatch
     with pytest.raises(KafkaException):
         KafkaSource._low_watermark(c, KTopicPartition("payments", 0))  # type: ignore[arg-type]
     assert 2 <= c.calls <= sources.WATERMARK_RETRY_S / 10 + 2
+
+
+class _Message:
+    def __init__(self, topic: str, part: int, offset: int, code: int | None = None) -> None:
+        self._t, self._p, self._o = topic, part, offset
+        self._err = None if code is None else KafkaError(code)
+
+    def topic(self) -> str:
+        return self._t
+
+    def partition(self) -> int:
+        return self._p
+
+    def offset(self) -> int:
+        return self._o
+
+    def error(self) -> KafkaError | None:
+        return self._err
+
+    def key(self) -> bytes:
+        return b"C1"
+
+    def value(self) -> bytes:
+        return f"{self._t}@{self._o}".encode()
+
+
+class _BatchConsumer:
+    """Hands out one prepared batch; `rebalance` runs as a callback inside the call would."""
+
+    def __init__(self, batch: list[_Message], rebalance=None) -> None:
+        self.batch, self.rebalance = batch, rebalance
+
+    def consume(self, num_messages: int, timeout: float) -> list[_Message]:
+        if self.rebalance is not None:
+            self.rebalance()
+        return self.batch
+
+
+def _source(batch: list[_Message], rebalance=None) -> KafkaSource:
+    src = KafkaSource(Settings())
+    src._consumer = _BatchConsumer(batch, rebalance)  # type: ignore[assignment]
+    return src
+
+
+def test_a_poll_keeps_messages_reports_ends_and_errors_and_moves_each_partition_on() -> None:
+    batch = [_Message("payments", 0, 5), _Message("user-events", 1, 9),
+             _Message("payments", 0, 6), _Message("payments", 2, 0, KafkaError._PARTITION_EOF),
+             _Message("payments", 1, 0, KafkaError._MSG_TIMED_OUT)]  # fmt: skip
+    src = _source(batch)
+    out = src.poll(100, 0.001)
+    assert [(r.topic, r.partition, r.offset, r.value) for r in out.records] == [
+        ("payments", 0, 5, b"payments@5"), ("user-events", 1, 9, b"user-events@9"),
+        ("payments", 0, 6, b"payments@6"),
+    ]  # fmt: skip
+    assert out.eof == [("payments", 2)] and len(out.errors) == 1
+    assert src._next == {("payments", 0): 7, ("user-events", 1): 10}
+
+
+def test_after_a_rebalance_inside_the_poll_only_messages_continuing_a_partition_are_kept() -> None:
+    batch = [_Message("payments", 0, 3), _Message("payments", 0, 4),  # fetched before it
+             _Message("payments", 0, 7), _Message("payments", 0, 8)]  # fmt: skip
+
+    def rebalance() -> None:  # the new assignment resumes partition 0 at offset 7
+        src._generation += 1
+        src._next = {("payments", 0): 7}
+
+    src = _source(batch, rebalance)
+    out = src.poll(100, 0.001)
+    assert [r.offset for r in out.records] == [7, 8]
+    assert src._next == {("payments", 0): 9}
