@@ -382,6 +382,10 @@ def alerts_before(
     return list(session.scalars(stmt))
 
 
+def dataset_of(session: Session, alert_id: str) -> str | None:
+    return session.scalar(select(Alert.dataset).where(Alert.alert_id == alert_id))
+
+
 def decided_by(session: Session, alert_id: str) -> str | None:
     return session.scalar(select(Alert.decided_by).where(Alert.alert_id == alert_id))
 

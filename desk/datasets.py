@@ -32,6 +32,7 @@ __all__ = [
     "alert_datasets",
     "clear_alerts",
     "dataset_dir",
+    "dataset_of",
     "dataset_view",
     "default_dataset",
     "load_alert_datasets",
@@ -76,6 +77,12 @@ def default_dataset(datasets: Sequence[AlertDataset], replaying: str | None = No
     if replaying is not None and replaying in names:
         return replaying
     return names[0] if names else None
+
+
+def dataset_of(rt: Runtime, alert_id: str) -> str | None:
+    """The dataset of one alert; None when there is no such alert."""
+    with rt.sessions() as session:
+        return alerts.dataset_of(session, alert_id)
 
 
 def load_alert_datasets(rt: Runtime) -> tuple[AlertDataset, ...]:

@@ -12,9 +12,9 @@ from typing import Any
 
 import streamlit as st
 
-from desk import Permission
+from desk import Permission, datasets
 from desk import queue as q
-from pages._datasets import picker
+from pages._datasets import picker, show_dataset
 from pages._queue_detail import detail_panel
 from pages._queue_live import (
     FILTER_DEFAULTS,
@@ -51,6 +51,7 @@ def _open_from_link() -> None:
         st.warning(t("queue.no_such", alert_id=inert(wanted)))
         return
     st.session_state[SEL] = selection().opened(wanted, version)
+    show_dataset(datasets.dataset_of(runtime(), wanted))  # the queue around it is its own
 
 
 def _write_link() -> None:

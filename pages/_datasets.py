@@ -47,6 +47,13 @@ def current() -> str | None:
     return datasets.page_default(runtime(), got)
 
 
+def show_dataset(name: str | None) -> None:
+    """Show ``name`` from now on, as if the user had picked it (a link to one of its alerts)."""
+    if name is not None:
+        renew(VIEW, name)
+        st.session_state[PINNED] = True
+
+
 def picker(then: object = None) -> str | None:
     """Draw the picker (nothing when no alert exists) and return the dataset shown."""
     got = choices(runtime().settings.db_url)

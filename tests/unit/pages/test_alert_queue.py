@@ -489,3 +489,10 @@ def test_the_queue_shows_one_dataset_the_latest_until_another_is_picked(db) -> N
     assert widget(at, "selectbox", "ds_view").value == "shop-a"
     assert at.metric[0].value == f"{len(ids) - len(half):,}"
     assert not set(at.dataframe[0].value["alert_id"]) & set(half)
+    # A link to one of shop-b's alerts shows shop-b's queue around it.
+    at.query_params["alert"] = half[0]
+    at.run()
+    assert_clean(at)
+    assert at.session_state["q_selection"].focus == half[0]
+    assert widget(at, "selectbox", "ds_view").value == "shop-b"
+    assert at.metric[0].value == f"{len(half):,}"
