@@ -120,10 +120,15 @@ def check_unique(values: pd.Series, column: str) -> Problem | None:
     return Problem(row, column, value, f"{show(value)} is a duplicate")
 
 
+_FNV_OFFSET = np.uint64(0xCBF29CE484222325)
+_FNV_PRIME = np.uint64(0x100000001B3)
+
+
 def _all_distinct(array: pa.Array) -> bool:
-    """No value twice.  Ids of one length (most exports' are) are sorted as fixed-width bytes
-    in numpy, straight from Arrow's buffer: 2.5x cheaper than hashing 7 million distinct
-    strings in Arrow, whose table outgrows the caches.  Other columns are hashed in Arrow."""
+    """No value twice.  Ids of one length (most exports' are) are read straight from Arrow's
+    buffer as fixed-width rows, hashed (FNV-1a, one numpy pass per byte) and the 64-bit
+    hashes sorted: 10x cheaper than hashing 7 million distinct strings in Arrow, whose table
+    outgrows the caches.  Equal hashes are decided on the bytes; other columns go to Arrow."""
     n = len(array)
     if n < 2:
         return True
@@ -139,9 +144,19 @@ def _all_distinct(array: pa.Array) -> bool:
         array.buffers()[1], dtype=np.int64 if pa.types.is_large_string(array.type) else np.int32
     )
     start = int(offsets[array.offset])
-    fixed = np.frombuffer(array.buffers()[2], dtype=f"S{width}", count=n, offset=start)
-    ordered = np.sort(fixed)  # equal lengths: a trailing NUL cannot make two values equal
-    return not bool((ordered[1:] == ordered[:-1]).any())
+    data = array.buffers()[2]
+    rows = np.frombuffer(data, dtype=np.uint8, count=n * width, offset=start).reshape(n, width)
+    digest = np.full(n, _FNV_OFFSET, dtype=np.uint64)
+    for column in range(width):
+        digest ^= rows[:, column]
+        digest *= _FNV_PRIME  # wraps modulo 2**64, as FNV means to
+    hashed = np.sort(digest)
+    if not (hashed[1:] == hashed[:-1]).any():
+        return True
+    # A duplicate, or two values with one hash: the bytes decide (equal lengths, so a
+    # trailing NUL cannot make two values equal in numpy's comparison).
+    fixed = np.sort(np.frombuffer(data, dtype=f"S{width}", count=n, offset=start))
+    return not bool((fixed[1:] == fixed[:-1]).any())
 
 
 def check_in(

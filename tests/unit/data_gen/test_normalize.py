@@ -56,3 +56,12 @@ def test_numbers_parse_as_pandas_does(values: list[str]) -> None:
     finite = np.isfinite(expected.to_numpy()) | (raw == "").to_numpy()
     first_bad = None if finite.all() else int(np.argmin(finite))
     assert (problem.row if problem else None) == first_bad
+
+
+def test_equal_hashes_are_decided_on_the_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nz, "_FNV_PRIME", np.uint64(0))  # every value hashes alike
+    distinct = pd.Series([f"K{i:04d}" for i in range(1_000)], dtype=nz.TEXT)
+    assert nz.check_unique(distinct, "id") is None
+    twice = pd.concat([distinct, distinct.iloc[[500]]], ignore_index=True)
+    problem = nz.check_unique(twice, "id")
+    assert problem is not None and (problem.row, problem.value) == (1_000, "K0500")
