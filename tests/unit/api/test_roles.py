@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import pytest
 from httpx import Response
+from sqlalchemy.orm import Session
 
+from db import tokens
 from tests.unit.api.conftest import ROLES, Api, seed_alerts
 
 Call = Callable[[Api, dict[str, str]], Response]
@@ -99,14 +101,25 @@ def test_each_endpoint_allows_or_refuses_each_role(api: Api, endpoint: str, role
         assert len(denials) == 1 and denials[0].role == role
 
 
-def test_a_disabled_account_is_refused_at_its_next_call(api: Api) -> None:
+def test_a_disabled_or_re_roled_account_is_refused_at_its_next_call(api: Api) -> None:
+    """Disabling an account or changing its role revokes its tokens (issue 15): the next call
+    gets 401; a token made after the change acts with the new role at once."""
     seed_alerts(api)
     assert api.client.get("/api/alerts", headers=api.as_("analyst")).status_code == 200
     from desk import auth
 
     admin = api.principal("admin")
     auth.set_active(api.ctx.sessions, admin, "analyst", False)
-    r = api.client.get("/api/alerts", headers=api.as_("analyst"))
-    assert r.status_code == 403 and "disabled" in r.json()["detail"]
-    auth.change_role(api.ctx.sessions, admin, "viewer", "analyst")  # a promotion, at once
-    assert api.client.get("/api/alerts", headers=api.as_("viewer")).status_code == 200
+    assert api.client.get("/api/alerts", headers=api.as_("analyst")).status_code == 401
+    r = api.client.get("/api/alerts", headers=_fresh_token(api, "analyst"))
+    assert r.status_code == 403 and "disabled" in r.json()["detail"]  # a new token: still no
+    auth.change_role(api.ctx.sessions, admin, "viewer", "analyst")  # a promotion
+    assert api.client.get("/api/alerts", headers=api.as_("viewer")).status_code == 401
+    assert api.client.get("/api/alerts", headers=_fresh_token(api, "viewer")).status_code == 200
+
+
+def _fresh_token(api: Api, username: str) -> dict[str, str]:
+    with Session(api.ctx.engine) as s:
+        secret = tokens.create_token(s, username, "admin").secret
+        s.commit()
+    return {"Authorization": f"Bearer {secret}"}
