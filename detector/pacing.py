@@ -31,8 +31,10 @@ class IdleWait:
         self._empty = 0
         self._wait = self.busy_s
 
-    def empty(self) -> None:
-        """An empty poll: after a few in a row, wait twice as long next time."""
+    def empty(self, cap_s: float | None = None) -> None:
+        """An empty poll: after a few in a row, wait twice as long next time (at most
+        `cap_s`, when given, or the idle maximum)."""
         self._empty += 1
         if self._empty >= IDLE_AFTER:
-            self._wait = min(self.max_s, max(self._wait, 0.001) * 2)
+            cap = self.max_s if cap_s is None else max(self.busy_s, min(cap_s, self.max_s))
+            self._wait = min(cap, max(self._wait, 0.001) * 2)

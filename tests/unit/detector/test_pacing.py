@@ -25,3 +25,15 @@ def test_one_message_brings_the_short_wait_back() -> None:
         w.empty()
     w.busy()
     assert w.next() == 0.005 and not w.idle
+
+
+def test_a_cap_bounds_the_growth_but_never_goes_below_the_busy_wait() -> None:
+    w = IdleWait(0.005, max_s=0.25)
+    for _ in range(20):
+        w.empty(cap_s=0.05)
+    assert w.next() == 0.05 and w.idle
+    w.empty(cap_s=0.0)
+    assert w.next() == 0.005
+    for _ in range(20):
+        w.empty(cap_s=10.0)
+    assert w.next() == 0.25
