@@ -33,6 +33,7 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
+import yaml
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -54,6 +55,13 @@ SELECT 'C' || lpad(i::text, 6, '0'),
 FROM generate_series(0, 199999) AS i
 ON CONFLICT DO NOTHING
 """
+
+
+def deployed_workers() -> int:
+    """The API's worker processes as docker-compose.yml deploys it (measure what runs)."""
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    command = [str(c) for c in compose["services"]["api"]["command"]]
+    return int(command[command.index("--workers") + 1]) if "--workers" in command else 1
 
 
 def _free_port() -> int:
@@ -181,6 +189,9 @@ def main() -> None:
     ap.add_argument("--list-rate", type=float, default=50.0)
     ap.add_argument("--schema", default="", help="reuse a kept schema (no fill)")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument(
+        "--workers", type=int, default=deployed_workers(), help="default: docker-compose.yml's"
+    )
     args = ap.parse_args()
 
     calib = calibration_seconds()
@@ -199,10 +210,12 @@ def main() -> None:
         env.update(KVT_DATABASE_URL=schema_url, KVT_SECRETS_FILE="/nonexistent")
         auth = {"Authorization": f"Bearer {secret}"}
         api_port, bare_port = _free_port(), _free_port()
+        workers = str(args.workers)
         api_argv = [sys.executable, "-m", "api", "--port", str(api_port), "--log-level",
-                    "warning"]  # fmt: skip
+                    "warning", "--workers", workers]  # fmt: skip
         bare_argv = [sys.executable, "-m", "uvicorn", "bench._bare_api:app", "--port",
-                     str(bare_port), "--log-level", "warning"]  # fmt: skip
+                     str(bare_port), "--log-level", "warning", "--workers", workers,
+                     "--http", "api.server:NoDelayH11Protocol"]  # fmt: skip
 
         def score_request(i: int) -> Call:
             body = {
@@ -257,7 +270,7 @@ def main() -> None:
         "seconds": args.seconds,
         "score_rate": args.score_rate,
         "list_rate": args.list_rate,
-        "server": "one Uvicorn process each (python -m api; bench._bare_api)",
+        "server": f"{args.workers} Uvicorn worker(s) each (python -m api; bench._bare_api)",
         "client": "lean HTTP/1.1, 32 keep-alive connections, open loop",
     }
     report("api", calib, figures, config)

@@ -30,15 +30,22 @@ class ApiRuntime:
     throughput: Throughput = field(default_factory=Throughput)
     scorer: Scorer = field(init=False)
 
+    # Connections in autocommit for single-statement reads (the token check, a score's
+    # lookups): no BEGIN, and no ROLLBACK round trip when a connection goes back to the pool.
+    lookups_engine: Engine | None = None
+    lookups: sessionmaker[Session] = field(init=False)
+
     def __post_init__(self) -> None:
-        self.scorer = Scorer(self.settings, self.sessions)
+        self.lookups = session_factory(self.lookups_engine or self.engine)
+        self.scorer = Scorer(self.settings, self.sessions, self.lookups)
 
     @classmethod
     def create(cls, settings: Settings | None = None) -> ApiRuntime:
         settings = settings or load_settings()
         engine = make_engine(settings.db_url)
         prepare(settings)  # as the owner role when one is configured
-        return cls(settings, engine, session_factory(engine))
+        lookups = make_engine(settings.db_url, isolation_level="AUTOCOMMIT")
+        return cls(settings, engine, session_factory(engine), lookups_engine=lookups)
 
     def event_reader(self) -> EventReader | None:
         """The MongoDB archive when configured (else the relational store alone)."""
@@ -47,3 +54,5 @@ class ApiRuntime:
     def close(self) -> None:
         self.scorer.close()
         self.engine.dispose()
+        if self.lookups_engine is not None:
+            self.lookups_engine.dispose()

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -99,6 +100,11 @@ class Forbidden(Refused):
         super().__init__(f"{who} may not {permission.value}")
 
 
+# How long a role read from the database counts as current (within one API call: the token
+# check and the use case it authorizes).
+FRESH_S = 1.0
+
+
 @dataclass(frozen=True)
 class Principal:
     """A signed-in user, as the app holds it in the browser session's (server-side) state."""
@@ -110,6 +116,10 @@ class Principal:
     idle: timedelta
     max_age: timedelta
     session_id: str | None = None  # the server-side session (None: not from a sign-in)
+    # time.monotonic() when role and active flag were read from the database in this call
+    # (an API token's check reads them with the token): authorize trusts such a reading for
+    # FRESH_S instead of reading them again. 0: never (a page's principal lives for hours).
+    verified_at: float = 0.0
 
     def expired(self, now: datetime | None = None) -> bool:
         now = now or utc_now()
@@ -128,6 +138,10 @@ def authorize(
 ) -> Principal:
     """Return ``who`` with its current role, or raise :class:`Refused` (and audit it)."""
     who = _signed_in(who)
+    if time.monotonic() - who.verified_at < FRESH_S and permission in ROLE_PERMISSIONS.get(
+        who.role, frozenset()
+    ):
+        return who
     with sessions() as session:
         user = session.get(User, who.username)
         role = user.role if user is not None else None

@@ -20,9 +20,8 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db import alerts
 from db import audit as trail
-from db.detector_store import alert_id_for, load_states
+from db.detector_store import scoring_lookup
 from db.models import RulesetRow
 from db.rulesets import active_ruleset
 from desk.auth import Permission, Principal, Sessions, authorize
@@ -63,9 +62,14 @@ class Scorer:
     """Per process: the active rule set (re-checked every half second) and, for payments to
     record, one Kafka producer."""
 
-    def __init__(self, settings: Settings, sessions: Sessions) -> None:
+    def __init__(
+        self, settings: Settings, sessions: Sessions, lookups: Sessions | None = None
+    ) -> None:
         self.settings = settings
         self.sessions = sessions
+        # Sessions without a transaction (no BEGIN, nothing to roll back) for the lookups
+        # of a score: each round trip to the database is on the checkout's clock.
+        self.lookups = lookups or sessions
         self._rules: tuple[int, CompiledRules] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
@@ -79,11 +83,9 @@ class Scorer:
             payment = decode_payment(message)
         except BadMessage as exc:
             raise BadPayment(exc.reason, exc.detail) from None
-        with self.sessions() as session:
+        with self.lookups() as session:
             version, compiled = self._active(session)
-            state = load_states(session, [payment.customer_id]).get(payment.customer_id)
-            alert_id = alert_id_for(payment.payment_id)
-            existing = alert_id if alerts.versions_of(session, [alert_id]) else None
+            state, existing = scoring_lookup(session, payment.customer_id, payment.payment_id)
         verdict = score(payment, state or CustomerState(), compiled)
         if not dry_run:
             self._send(payment.customer_id, payment_message(payment))

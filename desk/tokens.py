@@ -1,13 +1,15 @@
 """API tokens as use cases: an admin creates and revokes them, a front end turns a presented
 token into a :class:`Principal`.  Every change and every refused token goes to the trail.
 
-A token acts as its account: the account's role is re-read on every call (by
-:func:`~desk.auth.authorize`), so demoting or disabling the account takes effect at the
-token's next call, exactly as for a signed-in page.
+A token acts as its account: the account's role and active flag are read with the token on
+every call (and :func:`~desk.auth.authorize` trusts that reading for the rest of the call),
+so demoting or disabling the account takes effect at the token's next call, exactly as for a
+signed-in page.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,7 +77,10 @@ def authenticate(sessions: Sessions, secret: str | None, client: str = "") -> Pr
         _refused(sessions, client, "invalid")
         raise BadToken()
     now = utc_now()
-    return Principal(owner.username, owner.role, now, now, _CALL, _CALL)
+    # The role and active flag were read with the token: authorize need not read them again
+    # in this call (a disabled account is left to it, which refuses and audits).
+    verified = time.monotonic() if owner.active else 0.0
+    return Principal(owner.username, owner.role, now, now, _CALL, _CALL, verified_at=verified)
 
 
 def _refused(sessions: Sessions, client: str, why: str) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 
 from api.models import ProblemBody, ReasonOut, ScoreIn, ScoreOut
 from api.problems import Problem
-from api.security import Caller, Context
-from desk import scoring
+from api.security import Context, Credentials, caller
+from desk import ApiRuntime, scoring
 
 router = APIRouter(tags=["scoring"])
 
@@ -23,7 +26,16 @@ router = APIRouter(tags=["scoring"])
         503: {"model": ProblemBody, "description": "dry_run false: the stream is unavailable"},
     },
 )
-def score(body: ScoreIn, who: Caller, ctx: Context) -> ScoreOut:
+async def score(
+    body: ScoreIn, request: Request, credentials: Credentials, ctx: Context
+) -> ScoreOut:
+    # The token check and the score in one worker thread: each hop costs the event loop
+    # about as much as a database round trip.
+    return await run_in_threadpool(_score, body, request, credentials, ctx)
+
+
+def _score(body: ScoreIn, request: Request, credentials: Any, ctx: ApiRuntime) -> ScoreOut:
+    who = caller(request, credentials)
     message = body.model_dump(exclude={"dry_run"})
     try:
         result = ctx.scorer.score(who, message, dry_run=body.dry_run)

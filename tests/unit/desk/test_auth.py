@@ -3,6 +3,7 @@ role, a signed-out or expired caller, and a disabled account, and the refusal is
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
@@ -162,6 +163,26 @@ def test_role_changes_and_disabling_apply_at_the_next_action(
     auth.set_active(sessions, root, "ana", False)
     with pytest.raises(auth.Forbidden, match="disabled"):
         q.decide_many(sessions, [], "BLOCK", ana)
+
+
+def test_a_role_read_in_this_call_is_trusted_for_a_second_and_no_longer(
+    sessions: sessionmaker[Session],
+) -> None:
+    root = signed_in(sessions, "root", "admin")
+    ana = signed_in(sessions, "ana", "analyst")
+    auth.set_active(sessions, root, "ana", False)
+    # An API token's check read role and flag a moment ago: authorize does not read again.
+    fresh = replace(ana, verified_at=time.monotonic())
+    assert auth.authorize(sessions, fresh, Permission.DECIDE) is fresh
+    # A reading older than FRESH_S, or none (a page's principal), is checked again.
+    stale = replace(ana, verified_at=time.monotonic() - auth.FRESH_S - 0.1)
+    for who in (stale, ana):
+        with pytest.raises(auth.Forbidden, match="disabled"):
+            auth.authorize(sessions, who, Permission.DECIDE)
+    # A fresh role without the permission goes to the database, which refuses and audits.
+    viewer = replace(ana, role="viewer", verified_at=time.monotonic())
+    with pytest.raises(auth.Forbidden):
+        auth.authorize(sessions, viewer, Permission.DECIDE)
 
 
 def test_decisions_and_publications_are_audited_under_the_account(
