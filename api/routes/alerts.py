@@ -78,7 +78,7 @@ async def list_alerts(
     # The token check and the page in one worker thread (one hop instead of two).
     return await run_in_threadpool(
         _list_alerts, request, credentials, ctx, status, severity, rule, score_min, score_max,
-        since, until, customer, country, device, sort, cursor, limit,
+        since, until, customer, country, device, dataset, sort, cursor, limit,
     )  # fmt: skip
 
 
@@ -96,6 +96,7 @@ def _list_alerts(
     customer: str | None,
     country: list[str] | None,
     device: list[str] | None,
+    dataset: list[str] | None,
     sort: Sort,
     cursor: str | None,
     limit: int,
