@@ -174,3 +174,15 @@ def test_an_alerts_history_and_timeline_come_from_its_dataset_without_a_load(
     assert {p.payment_id for p in view.history.payments} == earlier_ids
     assert alert.payment_id not in {p.payment_id for p in view.history.payments}
     assert {x.dataset for x in view.history.alerts} <= {"shop-a"}
+
+
+def test_a_datasets_payments_come_from_its_manifest_else_its_file(
+    rt: Runtime, two: tuple[Path, Path]
+) -> None:
+    a, _ = two
+    n = len(read_dataset(a).payments)
+    assert datasets.payments_of(rt, "shop-a") == n
+    (a / "manifest.json").unlink()  # an import without one
+    assert datasets.payments_of(rt, "shop-a") == n
+    assert datasets.payments_of(rt, "live") is None
+    assert datasets.payments_of(rt, "gone") is None
