@@ -284,7 +284,8 @@ def test_project_services_are_configured_only_by_real_settings() -> None:
 
 def test_the_api_is_a_service_on_port_8000() -> None:
     api = _services()["api"]
-    assert _command(api) == ["python", "-m", "api", "--host", "0.0.0.0", "--port", "8000"]
+    assert _command(api) == ["python", "-m", "api", "--host", "0.0.0.0", "--port", "8000",
+                            "--workers", "2"]  # fmt: skip
     assert api["ports"] == ["127.0.0.1:8000:8000"]
     assert _depends(api)["migrate"] == "service_completed_successfully"
     assert "8000/health" in " ".join(api["healthcheck"]["test"])

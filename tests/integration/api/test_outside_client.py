@@ -49,7 +49,17 @@ def server(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
     env.update(KVT_DATABASE_URL=url, KVT_DATA_DIR=str(tmp_path), KVT_SECRETS_FILE="/nonexistent")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "api", "--port", str(port), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "api",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--workers",
+            "2",
+        ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
