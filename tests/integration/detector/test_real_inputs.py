@@ -445,7 +445,7 @@ def test_a_payment_of_a_customer_nobody_knows_is_flagged_or_refused(
     }
     assert "unknown_customer" not in alerts["PAYCKNOWN1"]
     with p.sessions() as s:
-        stored = dict(s.execute(sa.select(Alert.payment_id, Alert.unknown_customer)).tuples().all())
+        stored = dict(s.execute(sa.select(Alert.payment_id, Alert.unknown_customer)).all())
     if policy == "flag":
         assert alerts["PAYCNOBODY1"]["unknown_customer"] is True
         # The alert row keeps the flag: the desk's detail and the API show it.

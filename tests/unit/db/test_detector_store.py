@@ -267,7 +267,7 @@ def test_alerts_keep_whether_the_reference_knew_their_customer(session: Session)
     )
     write(session, alerted[len(alerted) // 2 :])  # a writer that did not check: the Flink job
     session.commit()
-    flags = dict(session.execute(select(Alert.payment_id, Alert.unknown_customer)).tuples().all())
+    flags = dict(session.execute(select(Alert.payment_id, Alert.unknown_customer)).all())
     checked = {p.payment_id: p.customer_id == stranger for _, p in alerted[: len(alerted) // 2]}
     unchecked = {p.payment_id: None for _, p in alerted[len(alerted) // 2 :]}
     assert flags == {**checked, **unchecked} and True in checked.values()
