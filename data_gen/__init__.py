@@ -8,7 +8,7 @@ with labelled fraud, written in the layout of :mod:`data_gen.schema`.
 from __future__ import annotations
 
 from data_gen.errors import DataGenError, InvalidParamsError, OutputDirError
-from data_gen.generate import Progress, generate
+from data_gen.generate import Progress, Step, generate
 from data_gen.manifest import FORMAT_VERSION, Manifest, ScenarioCount
 from data_gen.params import DEFAULT_MIX, GenParams
 from data_gen.writers import FileInfo
@@ -24,5 +24,6 @@ __all__ = [
     "OutputDirError",
     "Progress",
     "ScenarioCount",
+    "Step",
     "generate",
 ]

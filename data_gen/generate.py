@@ -33,8 +33,25 @@ from data_gen.scenarios import (
 )
 from data_gen.schema import FRAUD_SCENARIOS, MANIFEST_FILE
 from data_gen.writers import DatasetWriter
+from detector.common import i18n
 
-Progress = Callable[[float, str], None]
+
+class Step(str):
+    """A progress message: the English text (what the command line prints), with the
+    catalogue ``key`` and the counts behind it, for a page to say it in its language."""
+
+    key: str
+    counts: dict[str, int]
+
+    def __new__(cls, key: str, **counts: int) -> Step:
+        step = super().__new__(
+            cls, i18n.text(key, "en", **{k: f"{v:,}" for k, v in counts.items()})
+        )
+        step.key, step.counts = key, counts
+        return step
+
+
+Progress = Callable[[float, str], None]  # (fraction done, message: a Step)
 
 # The reference KiVendTout export this generator reproduces at scale 1.
 REFERENCE_CUSTOMERS = 2_500
@@ -55,7 +72,7 @@ def generate(
     params = params if params is not None else GenParams()
     out = _prepare(Path(out_dir))
     report = progress or (lambda _f, _m: None)
-    report(0.0, "starting")
+    report(0.0, Step("gen.starting"))
 
     clock = Clock(params.start, params.days)
     shop_draw = Draw(params.seed, _STREAM_SHOP)
@@ -77,7 +94,7 @@ def generate(
                 done = min((k + 1) * CHUNK_CUSTOMERS, n_customers)
                 report(
                     _GENERATION_SHARE * (k + 1) / n_chunks,
-                    f"generated {done:,}/{n_customers:,} customers",
+                    Step("gen.customers", done=done, total=n_customers),
                 )
 
             files = writer.finish(_merge_progress(report))
@@ -99,7 +116,7 @@ def generate(
         legit_behaviours=MappingProxyType(dict(tally.behaviours)),
     )
     (out / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-    report(1.0, "done")
+    report(1.0, Step("gen.done"))
     return manifest
 
 
@@ -112,7 +129,7 @@ def _merge_progress(report: Progress) -> Callable[[int, int], None]:
             last[0] = share
             report(
                 _GENERATION_SHARE + (1 - _GENERATION_SHARE) * share,
-                f"ordering events {rows:,}/{total:,}",
+                Step("gen.ordering", done=rows, total=total),
             )
 
     return merged

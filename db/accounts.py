@@ -22,6 +22,7 @@ from db import web_sessions
 from db.errors import DbError
 from db.models import ROLES, SignInFailure, User
 from db.types import utc_now
+from detector.common import i18n
 
 USERNAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 MIN_PASSWORD = 12
@@ -34,7 +35,16 @@ _hasher = PasswordHasher()
 
 
 class AccountError(DbError):
-    """A bad user name, role or password, or an account change that is not allowed."""
+    """A bad user name, role or password, or an account change that is not allowed.
+
+    ``what`` is a catalogue key (``key`` and ``fields`` let a page say it in the user's
+    language; ``str()`` is the English, for logs and the command line), or plain English for
+    what only the command line says."""
+
+    def __init__(self, what: str, **fields: object) -> None:
+        self.key = what if what in i18n.CATALOGUE else ""
+        self.fields = fields
+        super().__init__(i18n.text(what, "en", **fields) if self.key else what)
 
 
 class UserExists(AccountError):
@@ -62,26 +72,23 @@ class SignInResult:
 def normalize_username(name: str) -> str:
     clean = (name or "").strip().lower()
     if not USERNAME_RE.fullmatch(clean):
-        raise AccountError(
-            "user name: 2 to 64 characters, lower-case letters, digits, '.', '_' or '-', "
-            "starting with a letter or a digit"
-        )
+        raise AccountError("acc.bad_name")
     return clean
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise AccountError(f"role: expected one of {list(ROLES)}, got {role!r}")
+        raise AccountError("acc.bad_role", roles=", ".join(ROLES), role=repr(role))
     return role
 
 
 def check_password(password: str, username: str) -> None:
     if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+        raise AccountError("acc.pw_short", n=MIN_PASSWORD)
     if len(password) > MAX_PASSWORD:
-        raise AccountError(f"password: at most {MAX_PASSWORD} characters")
+        raise AccountError("acc.pw_long", n=MAX_PASSWORD)
     if username and username in password.lower():
-        raise AccountError("password: must not contain the user name")
+        raise AccountError("acc.pw_name")
 
 
 def hash_password(password: str) -> str:
@@ -101,7 +108,7 @@ def create_user(
     check_role(role)
     check_password(password, name)
     if session.get(User, name) is not None:
-        raise UserExists(f"user {name!r} already exists")
+        raise UserExists("acc.exists", name=name)
     user = User(
         username=name,
         display_name=(display_name or "").strip() or None,
@@ -123,7 +130,7 @@ def get_user(session: Session, username: str) -> User | None:
 def require_user(session: Session, username: str) -> User:
     user = get_user(session, username)
     if user is None:
-        raise UnknownUser(f"user {username!r} not found")
+        raise UnknownUser("acc.unknown", name=username)
     return user
 
 
@@ -235,7 +242,7 @@ def set_password(
 
 def _keep_an_admin(session: Session) -> None:
     if active_admins(session) <= 1:
-        raise AccountError("the last active admin cannot be demoted or disabled")
+        raise AccountError("acc.last_admin")
 
 
 def verify_password(hashed: str, password: str) -> bool:

@@ -553,7 +553,6 @@ def _conflict(
             current.row_version if current else -1,
             current.status if current else "?",
         )
-        text = str(conflict) if not note else f"{conflict} | analyst note: {note}"
         try:
             own.add(
                 AlertDecision(
@@ -563,7 +562,9 @@ def _conflict(
                     to_status=to_status,
                     actor=actor,
                     at=utc_now(),
-                    note=text,
+                    # The analyst's own words only: the action and statuses say the rest, in
+                    # the words of whoever reads the trail (an English sentence here did not).
+                    note=note,
                 )
             )
             trail.record(

@@ -19,6 +19,10 @@ from db.models import RulesetRow
 from detector.rules import RuleSet, default_ruleset
 
 SYSTEM_AUTHOR = "system"
+# What the database stores for the versions it writes itself (front ends show them in words).
+DEFAULT_LABEL = "default"
+DEFAULT_NOTE = "built-in defaults"
+ROLLBACK_LABEL = "rollback to v{version}"
 # Advisory lock key for publishers ("KVTR").
 _PUBLISH_LOCK = 0x4B565452
 
@@ -44,8 +48,8 @@ def active_ruleset(session: Session) -> tuple[int, RuleSet]:
         if row is None:
             if session.scalar(select(func.count()).select_from(RulesetRow)):
                 raise DbError("rulesets: versions exist but none is active; publish one")
-            row = _insert(session, default_ruleset(), SYSTEM_AUTHOR, "built-in defaults",
-                          label="default")  # fmt: skip
+            row = _insert(session, default_ruleset(), SYSTEM_AUTHOR, DEFAULT_NOTE,
+                          label=DEFAULT_LABEL)  # fmt: skip
     return row.version, _ruleset_of(row)
 
 
@@ -63,7 +67,7 @@ def publish_ruleset(
 def rollback_ruleset(session: Session, version: int, author: str, note: str = "") -> int:
     """Publish a copy of an earlier version as a new version; history is never rewritten."""
     old = get_ruleset(session, version)
-    return publish_ruleset(session, old, author, note, label=f"rollback to v{version}")
+    return publish_ruleset(session, old, author, note, label=ROLLBACK_LABEL.format(version=version))
 
 
 def get_ruleset(session: Session, version: int) -> RuleSet:

@@ -27,6 +27,7 @@ from desk import (
     customers,
     data_ops,
     datasets,
+    formats,
     insights,
     pipeline,
     queue,
@@ -37,6 +38,7 @@ from desk import (
     studio,
     tokens,
     tuning,
+    words,
 )
 from desk.api_runtime import ApiRuntime
 from desk.auth import Permission, Principal, Refused
@@ -94,6 +96,7 @@ __all__ = [
     "customers",
     "data_ops",
     "datasets",
+    "formats",
     "i18n",
     "insights",
     "pipeline",
@@ -106,4 +109,5 @@ __all__ = [
     "studio",
     "tokens",
     "tuning",
+    "words",
 ]

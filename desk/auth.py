@@ -32,6 +32,7 @@ from db import accounts, tokens, web_sessions
 from db import audit as trail
 from db.models import ROLES, User
 from db.types import utc_now
+from detector.common import i18n
 from detector.common.private import private_dir
 
 Sessions = Callable[[], Session]
@@ -74,12 +75,18 @@ assert set(ROLE_PERMISSIONS) == set(ROLES)
 
 
 class Refused(Exception):
-    """The caller may not do this; the message says why and is safe to show."""
+    """The caller may not do this; the message says why and is safe to show (in English;
+    ``key`` and ``fields``, when set, say it in the user's language)."""
+
+    key = ""
+    fields: dict[str, object] = {}  # noqa: RUF012 - read only, replaced per instance
 
 
 class NotSignedIn(Refused):
+    key = "in.first"
+
     def __init__(self) -> None:
-        super().__init__("sign in first")
+        super().__init__(i18n.text(self.key, "en"))
 
 
 class SessionExpired(Refused):
@@ -96,6 +103,7 @@ class SessionEnded(Refused):
 class Forbidden(Refused):
     def __init__(self, username: str, role: str | None, permission: Permission) -> None:
         self.permission = permission
+        self.username, self.role = username, role
         who = f"{username!r} ({role})" if role else repr(username)
         super().__init__(f"{who} may not {permission.value}")
 
@@ -183,8 +191,17 @@ def any_user(sessions: Sessions) -> bool:
 @dataclass(frozen=True)
 class SignInOutcome:
     principal: Principal | None
-    message: str  # safe to show: never says whether the user name exists
+    key: str  # why not, as a catalogue key: safe to show, never says whether the name exists
     handoff: str = ""  # for the browser to fetch its session cookie with, once (web route)
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def in_lang(self, lang: str) -> str:
+        return i18n.text(self.key, lang, **dict(self.fields)) if self.key else ""
+
+    @property
+    def message(self) -> str:
+        """The English (logs, the API)."""
+        return self.in_lang("en")
 
 
 def sign_in(
@@ -221,14 +238,11 @@ def sign_in(
         who = Principal(name, role, now, now, idle, max_age, started.session_id)
         return SignInOutcome(who, "", started.handoff)
     if result.outcome is accounts.SignIn.LOCKED and result.locked_until is not None:
-        return SignInOutcome(
-            None,
-            "too many failed attempts: try again after "
-            f"{result.locked_until:%H:%M} UTC, or ask an admin",
-        )
+        at = f"{result.locked_until:%H:%M}"
+        return SignInOutcome(None, "in.locked", fields=(("at", at),))
     if result.outcome is accounts.SignIn.DISABLED:
-        return SignInOutcome(None, "this account is disabled; ask an admin")
-    return SignInOutcome(None, "unknown user name or wrong password")
+        return SignInOutcome(None, "in.disabled")
+    return SignInOutcome(None, "in.wrong")
 
 
 def sign_out(sessions: Sessions, who: Principal) -> None:
@@ -449,7 +463,7 @@ def change_own_password(sessions: Sessions, who: Principal | None, current: str,
     with sessions() as session:
         user = accounts.require_user(session, who.username)
         if not user.active or not accounts.verify_password(user.password_hash, current):
-            raise accounts.AccountError("current password: wrong")
+            raise accounts.AccountError("acc.current_wrong")
     _set_password(sessions, who, who.username, new, keep=who.session_id)
 
 

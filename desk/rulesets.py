@@ -7,6 +7,7 @@ authorized reads and the parsing of a rule set sent as JSON.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -14,9 +15,19 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import RulesetConflict, RulesetNotFound
-from db.rulesets import RulesetInfo, active_ruleset, get_ruleset, list_rulesets
+from db.rulesets import (
+    DEFAULT_LABEL,
+    DEFAULT_NOTE,
+    ROLLBACK_LABEL,
+    SYSTEM_AUTHOR,
+    RulesetInfo,
+    active_ruleset,
+    get_ruleset,
+    list_rulesets,
+)
 from desk import tuning
 from desk.auth import Permission, Principal, Sessions, authorize
+from detector.common import i18n
 from detector.errors import RuleSetError
 from detector.rules import RuleSet
 
@@ -26,11 +37,40 @@ __all__ = [
     "RulesetInfo",
     "RulesetNotFound",
     "VersionBody",
+    "Words",
     "get_version",
     "list_versions",
     "publish_json",
     "rollback",
+    "words",
 ]
+
+
+@dataclass(frozen=True)
+class Words:
+    """A version's label, author and note as a page shows them."""
+
+    label: str
+    author: str
+    note: str
+
+
+# Labels the desk itself writes; anything else (an integration's own label) shows as stored.
+_LABELS = {DEFAULT_LABEL: "rs.label.default", tuning.TUNING_LABEL: "rs.label.tuning"}
+_ROLLBACK = re.compile(re.escape(ROLLBACK_LABEL).replace(r"\{version\}", r"(\d+)"))
+
+
+def words(lang: str, label: str, author: str, note: str = "") -> Words:
+    """The words the database stores for the versions it writes itself ("default", "system",
+    "built-in defaults", "rollback to v1") in ``lang``; a person's label and note as written."""
+    if label in _LABELS:
+        label = i18n.text(_LABELS[label], lang)
+    elif m := _ROLLBACK.fullmatch(label):
+        label = i18n.text("rs.label.rollback", lang, v=m.group(1))
+    system = author == SYSTEM_AUTHOR
+    if system and note == DEFAULT_NOTE:
+        note = i18n.text("rs.note.defaults", lang)
+    return Words(label, i18n.text("rs.author.system", lang) if system else author, note)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from data_gen.params import GenParams
 from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import LIVE_DATASET
-from desk import check_cache
+from desk import check_cache, formats
 from detector.common.i18n import text
 from detector.common.settings import Settings
 from detector.rules import default_ruleset
@@ -354,19 +354,23 @@ def check_tables(report: CheckReport, lang: str) -> tuple[pd.DataFrame, pd.DataF
             tr("st.check.rows"): [f.rows for f in report.findings],
             tr("st.check.examples"): [", ".join(f.examples) for f in report.findings],
             tr("st.check.rules"): [
-                ", ".join(f.rules) + (f" ({tr('st.check.' + f.effect)})" if f.effect else "")
+                ", ".join(tr(f"rule.{r}") for r in f.rules)
+                + (f" ({tr('st.check.' + f.effect)})" if f.effect else "")
                 for f in report.findings
             ],
         }
     )
     rules = pd.DataFrame(
         {
-            tr("ax.rule"): [r.rule_id for r in report.rules],
+            tr("ax.rule"): [tr(f"rule.{r.rule_id}") for r in report.rules],
             tr("st.check.inputs"): [
-                ", ".join(f"{k} {v:.0%}" for k, v in r.inputs.items()) or "–" for r in report.rules
+                ", ".join(f"{k} {formats.percent(v, lang, 0)}" for k, v in r.inputs.items()) or "–"
+                for r in report.rules
             ],
             tr("st.check.fires"): [
-                "–" if r.fire_rate is None else f"{r.fire_rate:.1%} / {r.sampled:,}"
+                "–"
+                if r.fire_rate is None
+                else f"{formats.percent(r.fire_rate, lang)} / {formats.number(r.sampled, lang)}"
                 for r in report.rules
             ],
         }

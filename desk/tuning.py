@@ -66,6 +66,7 @@ EDITOR_COLUMNS: tuple[str, ...] = (
     *(c for i in range(1, MAX_PARAMS + 1) for c in (f"param{i}", f"value{i}")),
 )
 EXAMPLE_ROWS = 50
+TUNING_LABEL = "tuning"  # the label of a version published from the tuning page
 EDITOR_FIELDS: tuple[str, ...] = ("alert_threshold", "high_threshold")  # beside the rules
 
 
@@ -613,7 +614,7 @@ def publish(
     publish; the version's author is ``who``'s account name."""
     me = authorize(sessions, who, Permission.PUBLISH_RULES)
     with sessions() as session:
-        version = publish_ruleset(session, ruleset, me.username, note, label="tuning")
+        version = publish_ruleset(session, ruleset, me.username, note, label=TUNING_LABEL)
         trail.record(
             session,
             trail.Entry(me.username, trail.RULESET_PUBLISH, trail.OK, f"v{version}", me.role,

@@ -15,7 +15,7 @@ from pages._insight_sections import (
     reasons_section,
     time_section,
 )
-from pages._ui import require, runtime, sidebar, t
+from pages._ui import num, pct, require, runtime, sidebar, t
 
 CACHE_TTL_S = 300
 
@@ -53,17 +53,17 @@ if dataset is not None and not datasets.scored_here(rt, dataset):
     scored_now = 0  # the detector's counter is another dataset's
 scored = q.payments_scored(scored_now, tot.payments, tot.alerts)
 c = st.columns(5)
-c[0].metric(t("m.alerts"), f"{tot.alerts:,}")
+c[0].metric(t("m.alerts"), num(tot.alerts))
 c[1].metric(
     t("m.alert_rate"),
-    f"{tot.alerts / scored:.1%}" if (tot.payments or scored_now) else "–",
-    help=t("ins.kpi.rate_help", payments=f"{scored:,}"),
+    pct(tot.alerts / scored) if (tot.payments or scored_now) else "–",
+    help=t("ins.kpi.rate_help", payments=num(scored)),
 )
-c[2].metric(t("queue.high"), f"{tot.high:,}")
-c[3].metric(t("ins.kpi.decided"), f"{tot.decided:,}")
+c[2].metric(t("queue.high"), num(tot.high))
+c[3].metric(t("ins.kpi.decided"), num(tot.decided))
 c[4].metric(
     t("ins.kpi.confirmed"),
-    f"{tot.blocked / tot.decided:.0%}" if tot.decided else "–",
+    pct(tot.blocked / tot.decided, 0) if tot.decided else "–",
     help=t("ins.kpi.confirmed_help"),
 )
 

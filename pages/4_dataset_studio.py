@@ -19,7 +19,7 @@ from pages._studio import (
     show_flash,
     stream_section,
 )
-from pages._ui import inert, lang, require, runtime, sidebar, t
+from pages._ui import inert, lang, num, require, runtime, sidebar, t, when
 
 sidebar()
 require(Permission.MANAGE_DATA)
@@ -59,10 +59,10 @@ with tab_sets:
         stamp = tuning.dataset_stamp(path)
         payments, frauds = dataset_counts(info, stamp)
         cards = st.columns(3)
-        cards[0].metric(t("st.size"), f"{info.size_bytes / 1e6:,.1f} MB")
-        cards[1].metric(t("st.payments"), f"{payments:,}" if payments is not None else "–")
-        cards[2].metric(t("st.frauds"), f"{frauds:,}" if frauds is not None else "–")
-        about = t("st.modified", when=info.modified.strftime("%Y-%m-%d %H:%M"))
+        cards[0].metric(t("st.size"), t("st.mb", n=num(info.size_bytes / 1e6, 1)))
+        cards[1].metric(t("st.payments"), num(payments) if payments is not None else "–")
+        cards[2].metric(t("st.frauds"), num(frauds) if frauds is not None else "–")
+        about = t("st.modified", when=when(info.modified))
         if info.params:  # from the manifest: an imported one says what it likes
             shown = ", ".join(f"{k}={v}" for k, v in info.params.items() if k != "mix")
             about += " · " + t("st.params", p=inert(shown))

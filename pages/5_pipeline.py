@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from desk import Permission, datasets
+from desk import Permission, datasets, rulesets
 from desk import pipeline as pl
 from pages._charts import throughput_chart
 from pages._datasets import current as shown_dataset
@@ -18,12 +18,17 @@ from pages._ui import (
     bind,
     inert,
     init_state,
+    lang,
     live,
+    num,
     renew,
     require,
     runtime,
     sidebar,
+    source_label,
+    state_label,
     t,
+    when,
     widget_key,
 )
 
@@ -33,39 +38,24 @@ DEAD_REFRESH_S = 10
 init_state({"p_dead_page": 1, "p_dead_id": None})
 
 
-def _health_rows() -> list[dict[str, str]]:
+def _health() -> pd.DataFrame:
     rt = runtime()
     h = pl.runtime_health(rt)
+    database = "✅ " + t("ok") if h.database_ok else "❌ " + t("error")
     rows = [
-        {
-            "service": t("sidebar.database"),
-            "state": "✅ " + t("ok") if h.database_ok else "❌ " + t("error"),
-            "detail": h.database_error or rt.engine.url.render_as_string(hide_password=True),
-        }
-    ]
+        (t("sidebar.database"), database,
+         h.database_error or rt.engine.url.render_as_string(hide_password=True)),
+    ]  # fmt: skip
     if h.broker_ok is None:
-        rows.append(
-            {"service": t("sidebar.broker"), "state": "➖ " + t("pipe.not_configured"),
-             "detail": t("sidebar.embedded")}
-        )  # fmt: skip
+        rows.append((t("sidebar.broker"), "➖ " + t("pipe.not_configured"), t("sidebar.embedded")))
     else:
-        rows.append(
-            {
-                "service": t("sidebar.broker"),
-                "state": "✅ " + t("sidebar.reachable")
-                if h.broker_ok
-                else "❌ " + t("sidebar.unreachable"),
-                "detail": h.broker_error or h.broker,
-            }
-        )
-    rows.append(
-        {
-            "service": t("pipe.thread"),
-            "state": "✅ " + t("pipe.alive") if h.detector_alive else "⏸️ " + t("pipe.not_running"),
-            "detail": str(rt.replay_dir or ""),
-        }
+        reach = "✅ " + t("sidebar.reachable") if h.broker_ok else "❌ " + t("sidebar.unreachable")
+        rows.append((t("sidebar.broker"), reach, h.broker_error or h.broker))
+    thread = "✅ " + t("pipe.alive") if h.detector_alive else "⏸️ " + t("pipe.not_running")
+    rows.append((t("pipe.thread"), thread, str(rt.replay_dir or "")))
+    return pd.DataFrame(
+        rows, columns=[t("pipe.col.service"), t("pipe.col.state"), t("queue.detail_col")]
     )
-    return rows
 
 
 @live(REFRESH_S)
@@ -74,18 +64,18 @@ def live_status() -> None:
     snap = rt.snapshot()
     pl.record_sample(rt, snap)
     c = st.columns(6)
-    c[0].metric(t("pipe.state"), snap.state, border=True)
-    c[1].metric(t("pipe.events"), f"{snap.events_total:,}", border=True)
-    c[2].metric(t("pipe.payments"), f"{snap.payments_total:,}", border=True)
-    c[3].metric(t("pipe.alerts"), f"{snap.alerts_total:,}", border=True)
-    c[4].metric(t("pipe.dead"), f"{snap.dead_letters_total:,}", border=True)
-    c[5].metric(t("sidebar.events_s"), f"{snap.events_per_s:,.0f}", border=True)
+    c[0].metric(t("pipe.state"), state_label(snap.state), border=True)
+    c[1].metric(t("pipe.events"), num(snap.events_total), border=True)
+    c[2].metric(t("pipe.payments"), num(snap.payments_total), border=True)
+    c[3].metric(t("pipe.alerts"), num(snap.alerts_total), border=True)
+    c[4].metric(t("pipe.dead"), num(snap.dead_letters_total), border=True)
+    c[5].metric(t("sidebar.events_s"), num(snap.events_per_s), border=True)
     st.caption(t("pipe.input"))
     for col, (key, value) in zip(st.columns(5), pl.input_counters(snap), strict=True):
-        col.metric(t(key), f"{value:,}", help=t(key + "_help"), border=True)
+        col.metric(t(key), num(value), help=t(key + "_help"), border=True)
     if snap.source:
         st.caption(t("pipe.source"))
-        st.text(snap.source)
+        st.text(source_label(snap.source))
     if snap.last_error:
         st.caption(t("sidebar.last_error"))
         st.code(snap.last_error, language=None, wrap_lines=True)
@@ -111,14 +101,14 @@ def live_status() -> None:
                     )
                 },
             )
-            st.caption(f"{t('sidebar.lag')}: {snap.total_lag:,}")
+            st.caption(f"{t('sidebar.lag')}: {num(snap.total_lag)}")
         else:
             st.caption(t("pipe.no_lag"))
 
     h, r = st.columns([3, 2])
     with h:
         st.subheader(t("pipe.health"))
-        st.dataframe(pd.DataFrame(_health_rows()), hide_index=True, width="stretch")
+        st.dataframe(_health(), hide_index=True, width="stretch")
     with r:
         st.subheader(t("pipe.ruleset"))
         info = pl.active_ruleset(rt)
@@ -126,10 +116,9 @@ def live_status() -> None:
             st.caption(t("pipe.no_ruleset"))
         else:
             st.metric(t("sidebar.ruleset"), f"v{info.version}", border=True)
-            st.text(
-                f"{info.label}\n{info.author} · {info.created_at:%Y-%m-%d %H:%M:%S}\n"
-                f"{info.fingerprint[:16]}"
-            )
+            said = rulesets.words(lang(), info.label, info.author)
+            stamp = f"{said.author} · {when(info.created_at)} UTC"
+            st.text(f"{said.label}\n{stamp}\n{info.fingerprint[:16]}")
         if snap.ruleset_version:
             st.caption(f"{t('sidebar.detector')}: v{snap.ruleset_version}")
 
@@ -143,11 +132,11 @@ def dataset_panel() -> None:
     rt = runtime()
     view = datasets.dataset_view(rt, name)
     c = st.columns(5)
-    c[0].metric(t("queue.total"), f"{view.alerts:,}", border=True)
-    c[1].metric(t("queue.high"), f"{view.high:,}", border=True)
-    c[2].metric(t("status.PENDING_REVIEW"), f"{view.pending:,}", border=True)
+    c[0].metric(t("queue.total"), num(view.alerts), border=True)
+    c[1].metric(t("queue.high"), num(view.high), border=True)
+    c[2].metric(t("status.PENDING_REVIEW"), num(view.pending), border=True)
     c[3].metric(
-        t("ds.payments"), f"{view.payments:,}" if view.payments is not None else "–", border=True
+        t("ds.payments"), num(view.payments) if view.payments is not None else "–", border=True
     )
     last = view.last_alert_at
     c[4].metric(t("ds.last_alert"), f"{last:%Y-%m-%d %H:%M}" if last else "–", border=True)
@@ -169,7 +158,7 @@ def dead_letters() -> None:
     if ss["p_dead_page"] != page or ss.get(widget_key("p_dead_page"), page) != page:
         renew("p_dead_page", page)
     a, b = st.columns([4, 1])
-    a.caption(t("queue.matching", n=f"{total:,}", page=page, pages=pages))
+    a.caption(t("queue.matching", n=num(total), page=page, pages=pages))
     b.number_input(
         t("queue.page"),
         min_value=1,
@@ -196,8 +185,15 @@ def dead_letters() -> None:
         frame,
         hide_index=True,
         column_config={
-            "received_at": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
-            "detail": st.column_config.TextColumn(width="large"),
+            "id": t("au.col.id"),
+            "received_at": st.column_config.DatetimeColumn(
+                t("pipe.col.received_at"), format="YYYY-MM-DD HH:mm:ss"
+            ),
+            "topic": t("pipe.col.topic"),
+            "partition": t("pipe.partition"),
+            "offset": t("pipe.col.offset"),
+            "reason": t("pipe.col.reason"),
+            "detail": st.column_config.TextColumn(t("queue.detail_col"), width="large"),
         },
     )
     ids = [r.id for r in rows]

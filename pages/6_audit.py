@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from desk import Permission, audit
-from pages._ui import lang, require, runtime, sidebar, t
+from desk import Permission, audit, words
+from pages._ui import lang, num, require, runtime, sidebar, t, when
 
 PAGE = 100
 
@@ -22,8 +21,24 @@ st.caption(t("au.caption"))
 ANY = t("au.any")
 c = st.columns([2, 2, 1.4, 2, 1.3, 1.3])
 actor = c[0].selectbox(t("au.actor"), [ANY, *audit.audit_actors(rt.sessions, who)], key="au_actor")
-action = c[1].selectbox(t("au.action"), [ANY, *audit.ACTIONS], key="au_action")
-outcome = c[2].selectbox(t("au.outcome"), [ANY, *audit.OUTCOMES], key="au_outcome")
+L = lang()
+
+
+def _action(code: str, lang: str = L) -> str:
+    return code if code == ANY else words.action_label(code, lang)
+
+
+def _outcome(code: str, lang: str = L) -> str:
+    return code if code == ANY else words.outcome_label(code, lang)
+
+
+# Keyed by language: Streamlit keeps an option widget's value as its label.
+action = c[1].selectbox(
+    t("au.action"), [ANY, *audit.ACTIONS], format_func=_action, key=f"au_action.{L}"
+)
+outcome = c[2].selectbox(
+    t("au.outcome"), [ANY, *audit.OUTCOMES], format_func=_outcome, key=f"au_outcome.{L}"
+)
 target = c[3].text_input(t("au.target"), max_chars=200, key="au_target").strip()
 since = c[4].date_input(t("au.since"), value=None, key="au_since", format="YYYY-MM-DD")
 until = c[5].date_input(t("au.until"), value=None, key="au_until", format="YYYY-MM-DD")
@@ -48,18 +63,18 @@ if st.session_state.get("au_filters") != key:  # new filters: back to the newest
 cursor: list[int] = st.session_state["au_cursor"]
 
 page = audit.audit_page(rt.sessions, who, filters, PAGE, cursor[-1] if cursor else None)
-st.caption(t("au.count", n=f"{page.total:,}"))
+st.caption(t("au.count", n=num(page.total)))
 frame = pd.DataFrame(
     [
         {
             t("au.col.id"): e.id,
-            t("au.col.at"): e.at.strftime("%Y-%m-%d %H:%M:%S"),
+            t("au.col.at"): when(e.at, seconds=True),
             t("au.actor"): e.actor,
-            t("us.role"): e.role or "",
-            t("au.action"): e.action,
-            t("au.outcome"): e.outcome,
+            t("us.role"): t(f"role.{e.role}") if e.role else "",
+            t("au.action"): _action(e.action),
+            t("au.outcome"): _outcome(e.outcome),
             t("au.col.target"): e.target or "",
-            t("queue.detail_col"): json.dumps(e.detail, ensure_ascii=False, sort_keys=True),
+            t("queue.detail_col"): words.fields_text(e.detail or {}, L),
         }
         for e in page.rows
     ]

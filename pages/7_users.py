@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from desk import ROLES, AccountError, Permission, auth, tokens
-from pages._ui import refused, require, runtime, sidebar, t
+from pages._ui import refused, require, runtime, said, sidebar, t
 
 sidebar()
 who = require(Permission.MANAGE_USERS)
@@ -33,7 +33,7 @@ def act(fn: Callable[..., object], *args: object) -> bool:
     except auth.Refused as exc:
         refused(exc)
     except AccountError as exc:
-        st.error(str(exc))
+        st.error(said(exc))
     else:
         return True
     return False
@@ -127,7 +127,7 @@ with right:
                 except auth.Refused as exc:
                     refused(exc)
                 except AccountError as exc:
-                    st.error(str(exc))
+                    st.error(said(exc))
                 else:
                     st.warning(t("us.token_once"))
                     st.code(new.secret, language=None)

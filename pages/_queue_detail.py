@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from desk import Refused
+from desk import Refused, words
 from desk import queue as q
 from pages._queue_live import SEL, selection
 from pages._ui import (
@@ -24,6 +24,7 @@ from pages._ui import (
     renew,
     rule_label,
     runtime,
+    said,
     status_label,
     t,
     widget_key,
@@ -64,7 +65,7 @@ def _decide(seen: list[tuple[str, int]], action: str, note_key: str) -> None:
     try:
         result = q.decide_many(runtime().sessions, seen, action, current_user(), _note(note_key))  # type: ignore[arg-type]
     except Refused as exc:
-        st.session_state[FLASH] = [("error", inert(str(exc)))]
+        st.session_state[FLASH] = [("error", inert(said(exc)))]
         return
     st.session_state[FLASH] = _messages(result)
     if result.updated:
@@ -295,7 +296,12 @@ def _body(view: q.AlertView) -> None:
     left, right = st.columns([1, 1])
     with left:
         st.dataframe(
-            pd.DataFrame({t("field"): list(f), t("value"): [_fmt(v) for v in f.values()]}),
+            pd.DataFrame(
+                {
+                    t("field"): [words.field_label(k, lang()) for k in f],
+                    t("value"): [words.value_text(k, v, lang()) for k, v in f.items()],
+                }
+            ),
             hide_index=True,
             height=35 * (len(f) + 1) + 3,
         )
@@ -308,7 +314,7 @@ def _body(view: q.AlertView) -> None:
                     t("ax.rule"): [rule_label(r.rule_id) for r in detail.reasons],
                     t("queue.points"): [r.points for r in detail.reasons],
                     t("queue.measured"): [
-                        ", ".join(f"{k}={v}" for k, v in r.values.items()) for r in detail.reasons
+                        words.fields_text(r.values, lang()) for r in detail.reasons
                     ],
                     t("queue.detail_col"): [
                         r.detail_fr if fr else r.detail_en for r in detail.reasons
@@ -344,7 +350,7 @@ def _body(view: q.AlertView) -> None:
                     t("col.amount"): p.amount,
                     t("queue.h.currency"): p.currency or "",
                     t("ax.method"): p.method or "",
-                    t("queue.h.result"): p.result,
+                    t("queue.h.result"): words.value_text("result", p.result, lang()),
                     t("ax.country"): p.country or "",
                     t("ax.device"): p.device or "",
                 }
@@ -384,8 +390,8 @@ def _timeline(tl: q.SessionTimeline | None) -> None:
             [
                 {
                     t("col.time"): _fmt(e.ts),
-                    t("queue.h.kind"): e.kind,
-                    t("queue.detail_col"): e.summary,
+                    t("queue.h.kind"): words.value_text("kind", e.kind, lang()),
+                    t("queue.detail_col"): words.fields_text(e.detail, lang()),
                 }
                 for e in tl.events
             ],

@@ -25,6 +25,8 @@ from pages._ui import (
     bind,
     lang,
     live,
+    num,
+    pct,
     renew,
     reset_state,
     rule_label,
@@ -164,7 +166,7 @@ def age(ts: datetime, now: datetime) -> str:
     """A short, localized age ("3 j", "5 h", "12 min")."""
     minutes = max(0, int((now - ts).total_seconds() // 60))
     if minutes >= 2 * 24 * 60:
-        return t("queue.age.d", n=f"{minutes // (24 * 60):,}")
+        return t("queue.age.d", n=num(minutes // (24 * 60)))
     if minutes >= 120:
         return t("queue.age.h", n=minutes // 60)
     return t("queue.age.m", n=minutes)
@@ -262,7 +264,7 @@ def live_queue() -> None:
         st.info(t("queue.no_alerts"))
         return
     p1, p2 = st.columns([3, 1])
-    n = t("queue.more_than", n=f"{q.COUNT_CAP:,}") if page.capped else f"{page.total:,}"
+    n = t("queue.more_than", n=num(q.COUNT_CAP)) if page.capped else num(page.total)
     p1.caption(
         t("queue.matching", n=n, page=page.page, pages=page.pages)
         + " · "
@@ -324,13 +326,13 @@ def live_queue() -> None:
 
 def _cards(stats: q.QueueStats) -> None:
     k1, k2, k3, k4 = st.columns(4)
-    k1.metric(t("queue.total"), f"{stats.total_alerts:,}", border=True)
+    k1.metric(t("queue.total"), num(stats.total_alerts), border=True)
     rate = stats.alert_rate
     k2.metric(
         t("m.alert_rate"),
-        "—" if rate is None else f"{rate:.2%}",
-        help=t("queue.rate_help", payments=f"{stats.payments_scored:,}"),
+        "—" if rate is None else pct(rate, 2),
+        help=t("queue.rate_help", payments=num(stats.payments_scored)),
         border=True,
     )
-    k3.metric(t("queue.high"), f"{stats.high:,}", border=True)
-    k4.metric(t("status.PENDING_REVIEW"), f"{stats.pending:,}", border=True)
+    k3.metric(t("queue.high"), num(stats.high), border=True)
+    k4.metric(t("status.PENDING_REVIEW"), num(stats.pending), border=True)

@@ -26,7 +26,18 @@ from desk import (
 )
 from pages._charts import fraud_scenarios_chart, per_day_chart
 from pages._datasets import label as dataset_label
-from pages._ui import current_user, inert, lang, live, refused, runtime, t
+from pages._ui import (
+    current_user,
+    inert,
+    lang,
+    live,
+    num,
+    refused,
+    runtime,
+    source_label,
+    state_label,
+    t,
+)
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
@@ -99,7 +110,7 @@ def cached_preview(path: str, stamp: str) -> dict:
 
 
 def speed_label(speed: float) -> str:
-    return t("st.speed.x", x=f"{speed:,.0f}") if speed else t("st.speed.max")
+    return t("st.speed.x", x=num(speed)) if speed else t("st.speed.max")
 
 
 def generate_form(root: Path) -> None:
@@ -161,7 +172,10 @@ def generate_form(root: Path) -> None:
             bar = st.progress(0.0, text=t("st.generating"))
 
             def progress(fraction: float, message: str) -> None:
-                bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+                # The generator's steps carry their key and counts: said in the session's words.
+                key, counts = getattr(message, "key", ""), getattr(message, "counts", {})
+                said = t(key, **{k: num(v) for k, v in counts.items()}) if key else message
+                bar.progress(min(max(fraction, 0.0), 1.0), text=said)
 
             out = data_ops.generate(
                 runtime(), current_user(), root, name, params, progress, overwrite=overwrite
@@ -188,7 +202,7 @@ def dataset_summary(path: Path, stamp: str) -> None:
         st.caption(
             t("st.layout", layout=summ.layout, labelled=t("yes" if summ.labelled else "no"))
             + " · "
-            + ", ".join(f"{k}: {v:,}" for k, v in summ.counts.items())
+            + ", ".join(t(f"st.count.{k}", n=num(v)) for k, v in summ.counts.items())
         )
         left, right = st.columns(2)
         left.plotly_chart(per_day_chart(summ.per_day), width="stretch", key="st_per_day")
@@ -212,9 +226,9 @@ def load_section(path: Path) -> None:
                 text=t(
                     "st.load_progress",
                     table=p.table,
-                    done=f"{p.done:,}",
-                    total=f"{p.total:,}",
-                    rate=f"{p.rows_per_s:,.0f}",
+                    done=num(p.done),
+                    total=num(p.total),
+                    rate=num(p.rows_per_s),
                 ),
             )
 
@@ -224,8 +238,8 @@ def load_section(path: Path) -> None:
             st.success(
                 t(
                     "st.loaded",
-                    rows=f"{report.rows:,}",
-                    new=f"{report.inserted:,}",
+                    rows=num(report.rows),
+                    new=num(report.inserted),
                     s=f"{report.read_s + report.write_s:.1f}",
                 )
             )
@@ -274,13 +288,13 @@ def _confirm_replay(path: Path, speed: float | None, plan: datasets.ReplayPlan) 
     clear them first; nothing happens until one is chosen."""
     rt = runtime()
     others = [d.name for d in plan.others]
-    shown = ", ".join(f"{dataset_label(d.name, lang())} ({d.alerts:,})" for d in plan.others)
+    shown = ", ".join(f"{dataset_label(d.name, lang())} ({num(d.alerts)})" for d in plan.others)
     st.write(t("ds.replay_others", others=inert(shown), name=inert(path.name)))
     if plan.decided:
-        st.warning(t("ds.replay_decided", n=f"{plan.decided:,}"))
+        st.warning(t("ds.replay_decided", n=num(plan.decided)))
     shared = datasets.overlap(rt, path, others)
     if shared:
-        st.caption(t("ds.replay_overlap", n=f"{shared:,}", name=inert(path.name)))
+        st.caption(t("ds.replay_overlap", n=num(shared), name=inert(path.name)))
     c = st.columns(3)
     keep = c[0].button(t("ds.keep"), key="ds_keep", type="primary")
     clear = c[1].button(t("ds.clear"), key="ds_clear")
@@ -294,7 +308,7 @@ def _confirm_replay(path: Path, speed: float | None, plan: datasets.ReplayPlan) 
         show_error(exc)
         return
     if clear:
-        flash(t("ds.replay_cleared", name=inert(path.name), n=f"{n:,}"))
+        flash(t("ds.replay_cleared", name=inert(path.name), n=num(n)))
     else:
         flash(t("st.replay_started", name=inert(path.name)))
     st.cache_data.clear()  # the pages' dataset lists and counts
@@ -314,12 +328,13 @@ def dataset_counts(info: studio.DatasetInfo, stamp: str) -> tuple[int | None, in
 def live_counters() -> None:
     """What the detector (and the Kafka producer, when one runs) has done so far."""
     snap = runtime().snapshot()
-    st.caption(t("st.live", state=inert(snap.state), source=inert(snap.source or "–")))
+    source = source_label(snap.source) if snap.source else "–"
+    st.caption(t("st.live", state=inert(state_label(snap.state)), source=inert(source)))
     c = st.columns(4)
-    c[0].metric(t("pipe.events"), f"{snap.events_total:,}")
-    c[1].metric(t("pipe.payments"), f"{snap.payments_total:,}")
-    c[2].metric(t("pipe.alerts"), f"{snap.alerts_total:,}")
-    c[3].metric(t("sidebar.events_s"), f"{snap.events_per_s:,.0f}")
+    c[0].metric(t("pipe.events"), num(snap.events_total))
+    c[1].metric(t("pipe.payments"), num(snap.payments_total))
+    c[2].metric(t("pipe.alerts"), num(snap.alerts_total))
+    c[3].metric(t("sidebar.events_s"), num(snap.events_per_s))
     job = studio.current_stream(runtime())
     if job is not None:
         share = job.done / job.total if job.total else 0.0
@@ -327,8 +342,8 @@ def live_counters() -> None:
             1.0 if job.finished else min(share, 1.0),
             text=t(
                 "st.c.sent",
-                done=f"{job.done:,}",
-                total=f"{job.total:,}",
+                done=num(job.done),
+                total=num(job.total),
                 name=inert(job.dataset.name),
             ),
         )
@@ -359,7 +374,7 @@ def import_directory_section(root: Path) -> None:
                     "st.imported",
                     name=inert(res.path.name),
                     layout=inert(res.layout),
-                    payments=f"{res.payments:,}",
+                    payments=num(res.payments),
                 )
                 + (
                     " " + t("st.check_warnings", n=len(res.check.warnings))
@@ -401,7 +416,7 @@ def import_zip_section(root: Path) -> None:
                 "st.imported",
                 name=inert(res.path.name),
                 layout=inert(res.layout),
-                payments=f"{res.payments:,}",
+                payments=num(res.payments),
             )
             if res.skipped:  # entry names are the uploader's: inert
                 msg += " " + t("st.skipped", files=inert(", ".join(res.skipped)))

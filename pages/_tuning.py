@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from desk import OBJECTIVES, DataGenError, HitMatrix, Objective, Refused, RuleSet, tuning
+from desk import OBJECTIVES, DataGenError, HitMatrix, Objective, Refused, RuleSet, rulesets, tuning
 from pages._charts import day_chart, pr_chart, scenario_chart, threshold_chart
-from pages._ui import current_user, inert, lang, refused, runtime, t
+from pages._ui import current_user, inert, lang, num, pct, refused, runtime, signed, t, when
 
 FLASH_S = 15.0
 
@@ -81,40 +81,36 @@ def reset_editor(base: RuleSet, note: str, message: str | None = None) -> None:
         flash(message)
 
 
-def pct(x: float) -> str:
-    return f"{x:.1%}"
-
-
 def metrics_row(b: Bench, bt: tuning.Backtest, ref: tuning.Backtest) -> None:
     m, r = bt.metrics, ref.metrics
     cols = st.columns(6)
     if m is not None and r is not None:
-        cols[0].metric(t("m.precision"), pct(m.precision), f"{(m.precision - r.precision):+.1%}")
-        cols[1].metric(t("m.recall"), pct(m.recall), f"{(m.recall - r.recall):+.1%}")
+        cols[0].metric(t("m.precision"), pct(m.precision), signed(pct(m.precision - r.precision)))
+        cols[1].metric(t("m.recall"), pct(m.recall), signed(pct(m.recall - r.recall)))
         cols[2].metric(
             t("m.alert_rate"),
             pct(m.alert_rate),
-            f"{(m.alert_rate - r.alert_rate):+.1%}",
+            signed(pct(m.alert_rate - r.alert_rate)),
             delta_color="inverse",
         )
         cols[3].metric(
             t("m.average_precision"),
             f"{m.average_precision:.3f}",
-            f"{m.average_precision - r.average_precision:+.3f}",
+            signed(num(m.average_precision - r.average_precision, 3)),
             help=t("m.auc_pr_help"),
         )
         cols[5].metric(
             t("m.incident_recall"),
             pct(m.incident_recall),
-            f"{(m.incident_recall - r.incident_recall):+.1%}",
+            signed(pct(m.incident_recall - r.incident_recall)),
         )
     else:
-        cols[0].metric(t("m.alerts"), f"{bt.alerts:,}", f"{bt.alerts - ref.alerts:+,}")
+        cols[0].metric(t("m.alerts"), num(bt.alerts), signed(num(bt.alerts - ref.alerts)))
         cols[1].metric(t("m.alert_rate"), pct(bt.alert_rate), delta_color="inverse")
     cols[4].metric(
         t("m.per_day"),
-        f"{bt.alerts_per_day:,.1f}",
-        f"{bt.alerts_per_day - ref.alerts_per_day:+,.1f}",
+        num(bt.alerts_per_day, 1),
+        signed(num(bt.alerts_per_day - ref.alerts_per_day, 1)),
         delta_color="inverse",
         help=t("m.per_day_help", capacity=b.capacity, over=bt.days_over_capacity),
     )
@@ -129,7 +125,7 @@ def workbench(b: Bench, draft: RuleSet) -> None:
     ref = reference(path, stamp, active.fingerprint(), b.capacity, hm_active, active)
 
     st.header(t("tun.sec.backtest"))
-    st.caption(t("tun.backtest_help", n=f"{hm.n:,}", v=b.active_version))
+    st.caption(t("tun.backtest_help", n=num(hm.n), v=b.active_version))
     metrics_row(b, bt, ref)
     if bt.metrics is None:
         st.info(t("tun.unlabelled"))
@@ -183,9 +179,9 @@ def compare_section(b: Bench, hm: HitMatrix, draft: RuleSet, hm_active: HitMatri
     st.header(t("tun.sec.compare", v=b.active_version))
     cmp = tuning.compare(hm, draft, hm_active, b.active)
     c = st.columns(2)
-    c[0].metric(t("tun.cmp.new"), f"{cmp.new_alerts:,}", help=t("tun.cmp.frauds", n=cmp.new_frauds))
+    c[0].metric(t("tun.cmp.new"), num(cmp.new_alerts), help=t("tun.cmp.frauds", n=cmp.new_frauds))
     c[1].metric(
-        t("tun.cmp.dropped"), f"{cmp.dropped:,}", help=t("tun.cmp.frauds", n=cmp.dropped_frauds)
+        t("tun.cmp.dropped"), num(cmp.dropped), help=t("tun.cmp.frauds", n=cmp.dropped_frauds)
     )
     if cmp.examples.empty:
         st.caption(t("tun.cmp.same"))
@@ -332,19 +328,19 @@ def publish_section(b: Bench, draft: RuleSet) -> None:
 def history_entry(entry: tuning.VersionEntry) -> None:
     """One published version: its note, its changes and a roll-back button."""
     info = entry.info
-    when = info.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    said = rulesets.words(lang(), info.label, info.author, info.note)
     title = t(
         "tun.version",
         v=info.version,
-        label=inert(info.label),
-        author=inert(info.author),
-        when=when,
+        label=inert(said.label),
+        author=inert(said.author),
+        when=f"{when(info.created_at)} UTC",
     )
     if info.active:
         title += f" · {t('tun.is_active')}"
     with st.expander(title, expanded=info.active):
-        if info.note:
-            st.text(info.note)
+        if said.note:
+            st.text(said.note)
         changes = pd.DataFrame(
             [(c.what, c.before, c.after) for c in entry.changes],
             columns=[t("tun.what"), t("tun.before"), t("tun.after")],

@@ -13,7 +13,7 @@ import html
 import re
 import weakref
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import streamlit as st
@@ -27,6 +27,7 @@ from desk import (
     Principal,
     Runtime,
     auth,
+    formats,
     i18n,
     pipeline,
 )
@@ -72,6 +73,30 @@ def t(key: str, **fmt: object) -> str:
     return i18n.text(key, lang(), **fmt)
 
 
+def num(value: float, digits: int = 0) -> str:
+    """A number as the session's language writes it (7 530 / 7,530)."""
+    return formats.number(value, lang(), digits)
+
+
+def pct(share: float, digits: int = 1) -> str:
+    """A share (0.031) as a percentage in the session's language (3,1 % / 3.1%)."""
+    return formats.percent(share, lang(), digits)
+
+
+def signed(text: str) -> str:
+    """A formatted difference with its sign, "+" included (metric deltas)."""
+    return text if text.startswith("-") else f"+{text}"
+
+
+def day(value: date) -> str:
+    return formats.day(value, lang())
+
+
+def when(value: datetime, seconds: bool = False) -> str:
+    """A date and time in the session's language (in the zone ``value`` is in)."""
+    return formats.moment(value, lang(), seconds)
+
+
 def _label(family: str, value: str, code: str | None) -> str:
     """The label of a data value (``status.BLOCKED``), or the value itself when the catalogue
     has none (e.g. an empty status).  ``code``: bind the language when Streamlit calls a
@@ -86,6 +111,19 @@ def status_label(status: str, code: str | None = None) -> str:
 
 def severity_label(sev: str, code: str | None = None) -> str:
     return _label("severity", sev, code)
+
+
+def state_label(state: str, code: str | None = None) -> str:
+    """The detector's state (``running``, ``waiting_for_broker``...) in words."""
+    return _label("state", state, code)
+
+
+def source_label(source: str) -> str:
+    """Where the detector reads: ``replay:demo`` → "rejeu de demo"; a broker's name as is."""
+    kind, _, name = source.partition(":")
+    if kind != "replay":
+        return source
+    return t("source.replay_of", name=name) if name else t("source.replay")
 
 
 def rule_label(rule_id: str, code: str | None = None) -> str:
@@ -184,9 +222,9 @@ def require(permission: Permission) -> Principal:
             elif ss.get("signed_out_ended"):
                 st.info(t("in.ended"))
             else:
-                st.info(str(exc))
+                st.info(said(exc))
         else:
-            st.error(t("in.refused", why=str(exc)))
+            st.error(t("in.refused", why=said(exc)))
         st.stop()
         raise  # st.stop() raises; this line only tells type checkers so
 
@@ -219,8 +257,18 @@ def live(run_every: float) -> Callable[[Callable[[], None]], Callable[[], None]]
     return wrap
 
 
+def said(exc: Exception) -> str:
+    """Why an action was refused or failed, in the session's language when the error says
+    it with a catalogue key (account and sign-in errors, refusals); else as it is."""
+    if isinstance(exc, auth.Forbidden):
+        who = exc.username + (f" ({t(f'role.{exc.role}')})" if exc.role else "")
+        return t("in.forbidden", who=who, what=t(f"perm.{exc.permission.name}"))
+    key = getattr(exc, "key", "")
+    return t(key, **getattr(exc, "fields", {})) if key else str(exc)
+
+
 def refused(exc: auth.Refused) -> None:
-    st.error(t("in.refused", why=str(exc)))
+    st.error(t("in.refused", why=said(exc)))
 
 
 def sign_out() -> None:
@@ -378,7 +426,7 @@ def _account_menu() -> None:
                     auth.change_own_password(runtime().sessions, who, current, new)
                     st.success(t("me.changed"))
                 except (auth.Refused, AccountError) as exc:
-                    st.error(str(exc))
+                    st.error(said(exc))
 
 
 @live(SIDEBAR_REFRESH_S)
@@ -397,9 +445,9 @@ def _service_status() -> None:
     else:
         state = t("sidebar.reachable") if h.broker_ok else t("sidebar.unreachable")
         rows.append((t("sidebar.broker"), f"{h.broker} ({state})"))
-    rows.append((t("sidebar.detector"), snap.state))
-    rows.append((t("sidebar.events_s"), f"{snap.events_per_s:,.0f}"))
-    rows.append((t("sidebar.lag"), f"{snap.total_lag:,}"))
+    rows.append((t("sidebar.detector"), state_label(snap.state)))
+    rows.append((t("sidebar.events_s"), num(snap.events_per_s)))
+    rows.append((t("sidebar.lag"), num(snap.total_lag)))
     running = snap.state == "running"
     rows.append((t("sidebar.ruleset"), _ruleset_text(rt, snap.ruleset_version if running else "")))
     st.text("\n".join(f"{k}: {v}" for k, v in rows))

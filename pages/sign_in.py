@@ -8,7 +8,7 @@ import streamlit as st
 
 import pages._web as web
 from desk import auth
-from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, runtime, sidebar, t
+from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, lang, runtime, sidebar, t
 
 sidebar()
 rt = runtime()
@@ -43,7 +43,7 @@ if submitted:
         binding=web.browser_binding(),
     )
     if outcome.principal is None:
-        st.error(outcome.message)
+        st.error(outcome.in_lang(lang()))
     else:
         st.session_state[PRINCIPAL_KEY] = outcome.principal
         # The browser fetches its session cookie (HttpOnly: only an HTTP response can set

@@ -150,4 +150,17 @@ TEXT: dict[str, tuple[str, str]] = {
     "st.check.fires": ("Se déclenche sur", "Fires on"),
     "st.check.meaningless": ("sans objet", "meaningless"),
     "st.check.blind": ("aveugle", "blind"),
+    # generation progress (the English is also what the command line prints)
+    "gen.starting": ("préparation", "starting"),
+    "gen.customers": ("{done}/{total} clients générés", "generated {done}/{total} customers"),
+    "gen.ordering": ("tri des événements {done}/{total}", "ordering events {done}/{total}"),
+    "gen.done": ("terminé", "done"),
+    "st.mb": ("{n} Mo", "{n} MB"),
+    # a dataset's row counts per table (desk.studio.Summary.counts)
+    "st.count.customers": ("{n} clients", "{n} customers"),
+    "st.count.products": ("{n} produits", "{n} products"),
+    "st.count.sessions": ("{n} sessions", "{n} sessions"),
+    "st.count.orders": ("{n} commandes", "{n} orders"),
+    "st.count.order_items": ("{n} lignes de commande", "{n} order lines"),
+    "st.count.payments": ("{n} paiements", "{n} payments"),
 }

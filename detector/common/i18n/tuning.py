@@ -210,4 +210,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "tun.cv_current": ("Actuel (moyenne ± écart-type)", "Current (mean ± std)"),
     "tun.cv_suggested": ("Suggéré (moyenne ± écart-type)", "Suggested (mean ± std)"),
     "tun.cv_range": ("Suggéré, min..max", "Suggested, min..max"),
+    # the words the database stores for the versions it writes itself
+    "rs.label.default": ("par défaut", "default"),
+    "rs.label.tuning": ("réglage", "tuning"),
+    "rs.label.rollback": ("retour à v{v}", "rollback to v{v}"),
+    "rs.author.system": ("système", "system"),
+    "rs.note.defaults": ("valeurs par défaut intégrées", "built-in defaults"),
 }

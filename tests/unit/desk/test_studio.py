@@ -420,7 +420,7 @@ def test_import_runs_the_check_warnings_travel_errors_refuse(root: Path, tmp_pat
     assert {"zone_guessed", "few_frauds"} <= res.check.codes()
     findings, rules = studio.check_tables(res.check, "fr")
     assert list(findings.columns) == ["Gravité", "Constat", "Lignes", "Exemples", "Règles touchées"]
-    assert "UNUSUAL_HOUR (sans objet)" in findings["Règles touchées"].tolist()
+    assert "🌙 Horaire suspect (2h-6h) (sans objet)" in findings["Règles touchées"].tolist()
     assert len(rules) == len(res.check.rules)
 
     export.events[3]["event_id"] = export.events[0]["event_id"]

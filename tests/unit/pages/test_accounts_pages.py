@@ -50,7 +50,7 @@ def test_sign_in_with_a_wrong_then_the_right_password(data_dir: Path) -> None:
     at.run()
     assert not any("create-user" in c.value for c in at.code)
     _sign_in(at, "ana", "not the password")
-    assert [e.value for e in at.error] == ["unknown user name or wrong password"]
+    assert [e.value for e in at.error] == ["nom d'utilisateur inconnu ou mot de passe erroné"]
     assert "principal" not in at.session_state
     _sign_in(at, "ana", PASSWORD)
     assert_clean(at)
@@ -128,18 +128,21 @@ def test_users_page_shows_bad_input_without_creating_anything(data_dir: Path) ->
     at.text_input(key="us_password").input("short")
     at.button(key=CREATE).click().run()
     assert not at.exception
-    assert any("user name" in e.value for e in at.error)
+    assert any(e.value.startswith("nom d'utilisateur : 2 à 64") for e in at.error)
     assert [u.username for u in _db_rows(User)] == ["root"]
     # What was typed stays, to be corrected.
     assert at.text_input(key="us_name").value == "x"
     assert at.text_input(key="us_password").value == "short"
+    at.text_input(key="us_name").input("xavier")
+    at.button(key=CREATE).click().run()
+    assert [e.value for e in at.error] == ["mot de passe : au moins 12 caractères"]
 
 
 def test_an_analyst_cannot_open_the_users_page(data_dir: Path) -> None:
     at = app_test("pages/7_users.py", role="analyst")
     at.run()
     assert not at.exception and at.dataframe == []
-    assert any("may not manage users" in e.value for e in at.error)
+    assert any("n'a pas le droit de gérer les comptes" in e.value for e in at.error)
 
 
 def test_audit_page_lists_and_filters_the_trail(seeded_dir: Path) -> None:
@@ -153,13 +156,13 @@ def test_audit_page_lists_and_filters_the_trail(seeded_dir: Path) -> None:
     at.run()
     assert_clean(at)
     table = at.dataframe[0].value
-    assert ("ana", "alert.decide", "ok", alert_id) in {
+    assert ("ana", "décision sur une alerte", "effectué", alert_id) in {
         (r["Qui"], r["Action"], r["Résultat"], r["Cible"]) for _, r in table.iterrows()
     }
-    at.selectbox(key="au_outcome").set_value("denied").run()
+    at.selectbox(key="au_outcome.fr").set_value("denied").run()
     assert_clean(at)
     assert len(at.dataframe[0].value) == 0
-    at.selectbox(key="au_outcome").set_value("ok").run()
+    at.selectbox(key="au_outcome.fr").set_value("ok").run()
     at.selectbox(key="au_actor").set_value("ana").run()
     assert set(at.dataframe[0].value["Qui"]) == {"ana"}
 

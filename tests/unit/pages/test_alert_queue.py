@@ -170,7 +170,7 @@ def test_a_rule_owner_sees_the_queue_but_cannot_decide(db) -> None:
     _select(at, alert_id)
     button(at, f"q_act_BLOCK_{alert_id}_").click().run()
     assert not at.exception
-    assert any("may not decide alerts" in e.value for e in at.error)
+    assert any("pas le droit de décider des alertes" in e.value for e in at.error)
     assert _alert(db, alert_id).status == "PENDING_REVIEW"
     with Session(db) as s:
         refusal = s.scalars(select(AuditEvent).where(AuditEvent.outcome == "denied")).one()
@@ -182,7 +182,7 @@ def test_a_viewer_cannot_open_the_queue(db) -> None:
     at.run()
     assert not at.exception
     assert at.metric == [] and at.dataframe == []
-    assert any("may not read the alert queue" in e.value for e in at.error)
+    assert any("n'a pas le droit de lire la file d'alertes" in e.value for e in at.error)
 
 
 def test_signed_out_the_queue_shows_nothing(db) -> None:
@@ -190,7 +190,7 @@ def test_signed_out_the_queue_shows_nothing(db) -> None:
     at.run()
     assert not at.exception
     assert at.metric == [] and at.dataframe == []
-    assert any("sign in" in i.value for i in at.info)
+    assert any("connectez-vous" in i.value for i in at.info)
 
 
 def test_conflicting_decision_shows_a_message_and_overwrites_nothing(db) -> None:
@@ -436,8 +436,8 @@ def test_the_session_timeline_comes_from_the_event_source_or_says_why_not(
     at.run()
     _select(at, _first_shown(at))
     kinds = _timeline(at)
-    assert "alert" in kinds  # the relational part of the story is there either way
-    assert (kinds[0] == "page_view") is not down
+    assert "alerte" in kinds  # the relational part of the story is there either way
+    assert (kinds[0] == "page vue") is not down
     problems = [c.value for c in at.code if "unreachable" in c.value]
     assert problems == (["MongoDB archive unreachable at mongo.example:27017 (find): "
                          "connection refused"] if down else [])  # fmt: skip

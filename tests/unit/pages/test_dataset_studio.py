@@ -180,7 +180,7 @@ def test_an_analyst_cannot_open_the_studio(data_dir: Path) -> None:
     # Only the account menu's own buttons: nothing of the studio was drawn.
     assert all(b.key == "me_sign_out" or b.key.startswith("FormSubmitter:me_") for b in at.button)
     assert at.tabs == []
-    assert any("may not generate" in e.value for e in at.error)
+    assert any("n'a pas le droit de générer" in e.value for e in at.error)
 
 
 def test_the_selected_dataset_shows_its_import_check(with_dataset: Path) -> None:
@@ -190,4 +190,4 @@ def test_the_selected_dataset_shows_its_import_check(with_dataset: Path) -> None
     findings = next(f for f in frames if "Gravité" in f.columns)
     assert "info" in findings["Gravité"].tolist()  # the labels line, at least
     rules = next(f for f in frames if "Règle" in f.columns)
-    assert "FIRST_PAYMENT" in rules["Règle"].tolist()
+    assert "💳 Premier paiement" in rules["Règle"].tolist()

@@ -76,8 +76,8 @@ def test_every_chart_renders_with_its_csv_download(seeded: Path) -> None:
     assert sorted(keys) == sorted(f"csv_{c}" for c in CHARTS)  # one per chart
     assert all(b.label == "Télécharger le CSV" for b in at.download_button)
     m = {x.label: x.value for x in at.metric}
-    assert int(m["Alertes"].replace(",", "")) > 20 and m["Alertes traitées"] == "5"
-    assert m["Fraudes confirmées"] == "60%"  # 3 blocked of 5 decided
+    assert int(m["Alertes"].replace("\u202f", "")) > 20 and m["Alertes traitées"] == "5"
+    assert m["Fraudes confirmées"] == "60\u00a0%"  # 3 blocked of 5 decided, written the French way
     assert not at.caption or all("inconnu" not in c.value for c in at.caption)
 
 

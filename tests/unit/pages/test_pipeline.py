@@ -36,10 +36,10 @@ def test_page_renders_state_health_and_empty_lists(data_dir: Path) -> None:
     at.run()
     assert_clean(at)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["État du détecteur"] == "stopped"
+    assert metrics["État du détecteur"] == "arrêté"
     assert "Jeu de règles" not in metrics  # nothing published, nothing seeded by a page
     health = at.dataframe[0].value
-    assert list(health["state"]) == ["✅ ok", "➖ non configuré", "⏸️ arrêté"]
+    assert list(health["État"]) == ["✅ ok", "➖ non configuré", "⏸️ arrêté"]
     captions = " ".join(c.value for c in at.caption)
     assert "Aucune lettre morte" in captions and "Aucun retard" in captions
     assert "Aucun jeu de règles publié" in captions
@@ -136,7 +136,9 @@ def test_repeated_late_and_future_dated_input_is_counted_in_both_languages(
     at.run()
     assert_clean(at)
     fr = {m.label: m.value for m in at.metric}
-    assert (fr["Répétés ignorés"], fr["En retard"], fr["Datés du futur"]) == ("2,368", "3", "12")
+    # French groups thousands with a narrow no-break space (Babel), English with a comma.
+    shown = (fr["Répétés ignorés"], fr["En retard"], fr["Datés du futur"])
+    assert shown == ("2\u202f368", "3", "12")
     assert (fr["Clients inconnus"], fr["Libérés par silence"]) == ("1", "4")
     at.session_state["lang"] = "en"
     at.run()

@@ -17,9 +17,13 @@ from pathlib import Path
 from typing import get_args
 
 from data_gen.check import Effect
-from data_gen.schema import FRAUD_SCENARIOS
+from data_gen.schema import EVENT_TYPES, FRAUD_SCENARIOS, PAYMENT_RESULTS
+from db.accounts import SignIn
+from db.audit import OUTCOMES
 from db.models import ALERT_STATUSES, ROLES, SEVERITIES
+from db.timeline import CONTEXT_KINDS
 from desk import insights
+from desk.auth import Permission
 from desk.tuning import EDITOR_FIELDS
 from detector.common.i18n import AREAS, CATALOGUE, LANGS, text
 from detector.rules import RULE_DEFS, RULE_IDS
@@ -28,6 +32,13 @@ from detector.suggest import OBJECTIVES
 ROOT = Path(__file__).resolve().parents[4]
 SOURCES = ("app.py", "serve.py", "pages", "api", "desk", "detector", "data_gen")
 SORTS = ("score_desc", "score_asc", "time_desc", "time_asc")
+# The detector's states (detector/service.py, desk/runtime.py) and the data operations the
+# audit trail records (desk/data_ops.py).
+STATES = ("starting", "running", "stopped", "failed", "waiting_for_database",
+          "waiting_for_broker")  # fmt: skip
+DATA_CHANGES = ("generate", "import directory", "import zip", "load", "replay", "stream",
+                "stop stream")  # fmt: skip
+STUDIO_TABLES = ("customers", "products", "sessions", "orders", "order_items", "payments")
 METRICS = ("alert_rate", "precision", "recall", "f1", "average_precision", "incident_recall")
 
 # Keys the code builds: family prefix -> the exact members it may build.
@@ -45,6 +56,14 @@ FAMILIES: dict[str, set[str]] = {
     "field.": {f"field.{k}" for k in EDITOR_FIELDS},
     "ins.precision.": {f"ins.precision.{k}" for k in ("decision_precision", "label_precision")},
     "st.check.": {f"st.check.{e}" for e in get_args(Effect) if e},
+    "state.": {f"state.{s}" for s in STATES},
+    "kind.": {f"kind.{k}" for k in (*EVENT_TYPES, *CONTEXT_KINDS)},
+    "result.": {f"result.{r}" for r in (*PAYMENT_RESULTS, *SignIn)},
+    "outcome.": {f"outcome.{o}" for o in OUTCOMES},
+    "what.": {f"what.{w}" for w in DATA_CHANGES},
+    "why_refused.": {"why_refused.missing", "why_refused.invalid"},
+    "perm.": {f"perm.{p.name}" for p in Permission},
+    "st.count.": {f"st.count.{k}" for k in STUDIO_TABLES},
     "tun.cmp.": set(),  # members: literal keys and the two below
 }
 BUILT = {

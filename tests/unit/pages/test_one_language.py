@@ -1,0 +1,200 @@
+"""One language at a time: every page, rendered in French and in English, shows no string that
+belongs only to the other language's catalogue, and no raw field name or status code.
+
+The check is built from the catalogue itself: each English template (split at its format
+fields) that appears in no French template is English-only; finding it, as whole words, in
+anything the French render shows (titles, labels, options, captions, table headers and cells,
+chart titles, axes, legends and category labels) is a leak, and the same the other way round.
+Data values stored in the database (customer ids, countries, devices, notes) are not words of
+either catalogue, except codes such as statuses, which must reach the screen as labels.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from desk import queue, tuning
+from detector.common.i18n import CATALOGUE
+from tests.unit.pages.conftest import add_user, app_test, assert_clean
+
+PAGES = (
+    "pages/1_alert_queue.py",
+    "pages/2_insights.py",
+    "pages/3_rule_tuning.py",
+    "pages/4_dataset_studio.py",
+    "pages/5_pipeline.py",
+    "pages/6_audit.py",
+    "pages/7_users.py",
+)
+_FIELD = re.compile(r"\{[^{}]*\}")
+# A raw column or detail name ("alert_id", "row_version") or an unlabelled code
+# ("PENDING_REVIEW"): no catalogue holds them, so they are looked for by shape.
+# Protobuf fields that name elements for the browser, never shown.
+_NOT_SHOWN = {"id", "form_id", "fragment_id", "key"}
+_FILE_NAME = re.compile(r"^[\w.-]+\.(?:csv|parquet|jsonl?|zip)$")
+_RAW_NAME = re.compile(r"^(?:[a-z]+(?:_[a-z0-9]+)+|[A-Z]+(?:_[A-Z]+)+)$")
+
+
+def _fragments(template: str) -> list[str]:
+    """The literal runs of a template between its format fields, those long enough to be
+    words of a language (at least four letters)."""
+    out = []
+    for part in _FIELD.split(template):
+        part = part.strip(" \t\n·:;,.()[]«»\"'-–—/+=%?!…")
+        if sum(ch.isalpha() for ch in part) >= 4:
+            out.append(part)
+    return out
+
+
+def _words(frag: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(frag) + r"(?!\w)")
+
+
+def only_in(lang: str) -> dict[str, str]:
+    """Fragment -> catalogue key, for the fragments of ``lang``'s texts that appear in no text
+    of the other language."""
+    mine, other = (0, 1) if lang == "fr" else (1, 0)
+    others = [pair[other] for pair in CATALOGUE.values()]
+    found: dict[str, str] = {}
+    for key, pair in CATALOGUE.items():
+        for frag in _fragments(pair[mine]):
+            if frag in found:
+                continue
+            pattern = _words(frag)
+            if not any(pattern.search(text) for text in others):
+                found[frag] = key
+    return found
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string inside a protobuf message, a parsed JSON value or a frame."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text[:1] in "{[":
+            try:
+                yield from _strings(json.loads(text))
+                return
+            except ValueError:
+                pass
+        yield value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if k not in {"hovertemplate", "texttemplate"}:  # format codes, not words
+                yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
+    elif hasattr(value, "ListFields"):
+        for field, v in value.ListFields():
+            if field.type == field.TYPE_BYTES or field.name in _NOT_SHOWN:
+                continue
+            if field.is_repeated:
+                for item in v:
+                    yield from _strings(item)
+            else:
+                yield from _strings(v)
+
+
+def _table(proto: Any, frame: pd.DataFrame) -> Iterator[str]:
+    """The headers (their configured labels) and text cells of the columns a table shows."""
+    config = json.loads(proto.columns or "{}") if hasattr(proto, "columns") else {}
+    order = list(getattr(proto, "column_order", [])) or [str(c) for c in frame.columns]
+    for name in order:
+        cfg = config.get(name, {})
+        if cfg.get("hidden") or name not in frame.columns:
+            continue
+        yield str(cfg.get("label", name))
+        yield from (v for v in frame[name].tolist() if isinstance(v, str))
+
+
+def shown(at: AppTest) -> list[tuple[str, str]]:
+    """``(element type, string)`` for everything the run put on screen, except what a file
+    preview shows (a tab named after a file: its rows as the file holds them)."""
+    out: list[tuple[str, str]] = []
+
+    def walk(node: Any) -> None:
+        if _FILE_NAME.match(str(getattr(node, "label", "") or "")):
+            return
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                walk(child)
+        proto = getattr(node, "proto", None)
+        kind = getattr(node, "type", type(node).__name__)
+        if proto is not None:
+            out.extend((kind, s) for s in _strings(proto))
+        if kind in {"arrow_data_frame", "dataframe", "table"}:
+            out.extend((kind, s) for s in _table(proto, node.value))
+
+    walk(at._tree)
+    return out
+
+
+def leaks(at: AppTest, lang: str) -> list[str]:
+    foreign = only_in("en" if lang == "fr" else "fr")
+    big = re.compile("|".join(_words(f).pattern for f in sorted(foreign, key=len, reverse=True)))
+    found = set()
+    for kind, text in shown(at):
+        for m in big.finditer(text):
+            found.add(f"{kind}: {m.group(0)!r} ({foreign[m.group(0)]}) in {text[:120]!r}")
+        if _RAW_NAME.match(text.strip()):
+            found.add(f"{kind}: raw name {text!r}")
+    return sorted(found)
+
+
+@pytest.fixture
+def busy_dir(seeded_dir: Path, seeded_template: Path) -> str:
+    """The seeded alerts plus what makes every table draw: decisions of each kind (one lost
+    to a conflict), a published and a rolled-back rule set, a dataset on disk.  Returns the
+    id of a decided alert, for the queue to show in its detail."""
+    from pages._ui import runtime
+
+    shutil.copytree(seeded_template / "ds", seeded_dir / "datasets" / "demo")
+    rt = runtime()
+    boss = add_user("boss", "admin")
+    _, page = queue.load_page(rt, queue.build_filters(status=["PENDING_REVIEW"]), "score_desc", 1)
+    rows = [(a.alert_id, a.row_version) for a in page.rows]
+    # Notes are the users' own words, in no catalogue: "n1"... keeps them out of the check.
+    queue.decide_many(rt.sessions, rows[:1], "BLOCK", boss, "n1")
+    queue.decide_many(rt.sessions, rows[1:2], "APPROVE", boss, "n2")
+    queue.decide_many(rt.sessions, rows[2:3], "INVESTIGATE", boss, "n3")
+    queue.decide_many(rt.sessions, rows[:1], "APPROVE", boss, "n4")  # stale: a conflict
+    _, active = tuning.current(rt.sessions)
+    stricter = replace(active, alert_threshold=active.alert_threshold + 5)
+    tuning.publish(rt.sessions, stricter, boss, "n5")
+    tuning.rollback(rt.sessions, 1, boss, "n6")
+    return rows[0][0]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_speaks_one_language(busy_dir: str, path: str, lang: str) -> None:
+    at = app_test(path, username="maud")  # a name that is no word of either language
+    at.session_state["lang"] = lang
+    at.query_params["alert"] = busy_dir  # the queue shows its detail, decisions included
+    at.run()
+    assert_clean(at)
+    assert len(shown(at)) > 20  # the page drew its content, not a refusal
+    found = leaks(at, lang)
+    assert not found, "\n".join(found)
+
+
+def test_the_check_finds_a_word_of_the_other_language() -> None:
+    english = only_in("en")
+    french = only_in("fr")
+    assert english["Pending review"] == "status.PENDING_REVIEW"
+    assert french["En attente de revue"] == "status.PENDING_REVIEW"
+    assert "Pipeline" not in english  # the same word in both languages belongs to neither
+    at = AppTest.from_string("import streamlit as st\nst.write('Détecteur : stopped')")
+    at.run()
+    assert leaks(at, "fr") == ["markdown: 'stopped' (state.stopped) in 'Détecteur : stopped'"]
