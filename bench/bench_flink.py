@@ -163,9 +163,12 @@ def _consumed(s: Settings, messages: list[OutMessage]) -> tuple[float, int]:
     try:
         while time.monotonic() < deadline:
             with engine.connect() as c:
-                done = c.execute(
-                    sa.text("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets")
-                ).scalar_one()
+                # sum() of bigint is numeric on PostgreSQL: a Decimal without the int()
+                done = int(
+                    c.execute(
+                        sa.text("SELECT coalesce(sum(next_offset), 0) FROM consumer_offsets")
+                    ).scalar_one()
+                )
             now = time.perf_counter()
             if done and first is None:
                 first = (now, done)
