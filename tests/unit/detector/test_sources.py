@@ -9,7 +9,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KTopicPartition
 
 from detector import sources
-from detector.common.settings import Settings
+from detector.common.settings import Settings, SettingsError
 from detector.sources import FETCH_WAIT_MAX_MS, KafkaSource, fetch_wait_for
 
 
@@ -17,7 +17,9 @@ def test_the_fetch_wait_stays_within_half_the_ordering_idle_period() -> None:
     s = replace(Settings(), kafka_bootstrap="127.0.0.1:1")
     assert KafkaSource(s).fetch_wait_ms == fetch_wait_for(s) == FETCH_WAIT_MAX_MS  # 2 s idle
     assert fetch_wait_for(replace(s, order_idle_ms=300)) == 150
-    assert fetch_wait_for(replace(s, order_idle_ms=0)) == 10  # never a busy broker loop
+    assert fetch_wait_for(replace(s, order_idle_ms=100)) == 50  # never a busy broker loop
+    with pytest.raises(SettingsError, match="ORDER_IDLE_MS: must be between 100"):
+        replace(s, order_idle_ms=0)  # released at every momentary end of a partition
     archiver = KafkaSource(s, "g-archive", (s.topics.user_events,), FETCH_WAIT_MAX_MS)
     assert archiver.group_id == "g-archive" and archiver.fetch_wait_ms == FETCH_WAIT_MAX_MS
 
