@@ -200,14 +200,14 @@ def _by_day(g: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 def breakdown(session: Session, dimension: str, dataset: str | None = None) -> pd.DataFrame:
     """Alerts per value of ``dimension`` (most first); missing values count as "unknown".
 
-    ``method`` joins the payments table (outer: alerts of payments never loaded are
-    "unknown")."""
+    ``method`` joins the payments table: alerts of payments not loaded are left out (their
+    method is not known here, which is not the same as a payment without one)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension: expected one of {list(DIMENSIONS)}, got {dimension!r}")
     if dimension == "method":
         value: ColumnElement[str] = func.coalesce(PaymentRow.method, literal(UNKNOWN))
         base = select(value, func.count()).select_from(Alert)
-        base = base.outerjoin(PaymentRow, PaymentRow.payment_id == Alert.payment_id)
+        base = base.join(PaymentRow, PaymentRow.payment_id == Alert.payment_id)
     else:
         value = func.coalesce(getattr(Alert, dimension), literal(UNKNOWN))
         base = select(value, func.count()).select_from(Alert)

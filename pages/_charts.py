@@ -9,21 +9,79 @@ renders a subset of HTML in category labels (links included), so data values rea
 from __future__ import annotations
 
 import html
+import math
+from collections.abc import Iterable
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import altair as alt
 import pandas as pd
 
 from desk import tuning
-from pages._ui import t
+from pages._ui import day_short, separators, t
 
 Figure = dict[str, Any]
 
 # --------------------------------------------------------------------------- shared
 
+# Okabe & Ito's palette: distinct for the common colour-vision deficiencies, and in grey.
+OKABE_ITO: tuple[str, ...] = (
+    "#E69F00",  # orange
+    "#56B4E9",  # sky blue
+    "#009E73",  # bluish green
+    "#F0E442",  # yellow
+    "#0072B2",  # blue
+    "#D55E00",  # vermillion
+    "#CC79A7",  # reddish purple
+    "#000000",  # black
+)
+DAY_MS = 86_400_000
+MAX_DAY_TICKS = 12  # a tick a day up to here, then every k-th day
+
 
 def axis(title: str, **extra: Any) -> dict[str, Any]:
     return {"title": {"text": title}, **extra}
+
+
+def count_axis(top: float) -> dict[str, Any]:
+    """An axis of counts: whole numbers only (no 4.27), from zero, at most ~6 ticks."""
+    step = 1
+    for nice in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 2500, 5000):
+        step = nice
+        if top / nice <= 6:
+            break
+    else:
+        step = max(1, math.ceil(top / 6 / 10_000)) * 10_000
+    return {"tickmode": "linear", "tick0": 0, "dtick": step, "tickformat": ",d",
+            "rangemode": "tozero"}  # fmt: skip
+
+
+def day_axis(days: Iterable[str]) -> dict[str, Any]:
+    """A time axis of calendar days ("YYYY-MM-DD"): one tick a day (every k-th day when there
+    are many), labelled in the session's language, never an hour ("23:59:59.9996")."""
+    shown = sorted({str(d) for d in days})
+    if not shown:
+        return {"type": "date"}
+    step = max(1, math.ceil(len(shown) / MAX_DAY_TICKS))
+    first, last = date.fromisoformat(shown[0]), date.fromisoformat(shown[-1])
+    ticks = [first + timedelta(days=i) for i in range(0, (last - first).days + 1, step)]
+    return {
+        "type": "date",
+        "tickmode": "array",
+        "tickvals": [d.isoformat() for d in ticks],
+        "ticktext": [day_short(d) for d in ticks],
+        # half a day either side: a single day is a bar, not a span of milliseconds
+        "range": [
+            (datetime.combine(first, time()) - timedelta(hours=12)).isoformat(),
+            (datetime.combine(last, time()) + timedelta(hours=12)).isoformat(),
+        ],
+    }
+
+
+def localized(fig: Figure) -> Figure:
+    """The figure with the session's decimal and group signs (7 530,5 / 7,530.5)."""
+    fig["layout"]["separators"] = separators()
+    return fig
 
 
 def bars(
@@ -39,16 +97,18 @@ def bars(
     horizontal: bool = False,
     barmode: str = "stack",
     legend_title: str = "",
+    days: bool = False,
+    counts: bool = True,
 ) -> Figure:
-    """A bar chart, one trace per ``color`` value.  Figures are plain dicts that
-    ``st.plotly_chart`` validates once: plotly.express costs ~40 ms a figure and the object
-    API several ms, too much for a page that draws a dozen on every rerun."""
+    """A bar chart, one trace per ``color`` value (coloured from ``colours``, else from the
+    Okabe-Ito palette in order).  ``days``: ``x`` holds calendar days ("YYYY-MM-DD");
+    ``counts``: ``y`` holds counts (whole-number ticks)."""
     groups = [(None, frame)] if color is None else list(frame.groupby(color, sort=False))
     data = []
-    for name, part in groups:
+    for i, (name, part) in enumerate(groups):
         # Plotly renders a subset of HTML in category labels (links included): data values
-        # (countries, devices, sources) must reach it escaped.
-        labels = part[x].map(lambda v: html.escape(str(v)))
+        # (countries, devices, sources) must reach it escaped; days stay dates.
+        labels = part[x] if days else part[x].map(lambda v: html.escape(str(v)))
         trace: dict[str, Any] = {
             "type": "bar",
             "x": part[y] if horizontal else labels,
@@ -56,22 +116,32 @@ def bars(
             "orientation": "h" if horizontal else "v",
             "name": str(name) if name is not None else y_title,
         }
-        if colours and str(name) in colours:
-            trace["marker"] = {"color": colours[str(name)]}
+        if name is not None:
+            given = (colours or {}).get(str(name))
+            trace["marker"] = {"color": given or OKABE_ITO[i % len(OKABE_ITO)]}
         data.append(trace)
     if not data:  # plotly refuses a figure without traces
         data.append({"type": "bar", "x": [], "y": []})
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": title},
-            "barmode": barmode,
-            "xaxis": axis(y_title if horizontal else x_title),
-            "yaxis": axis(x_title if horizontal else y_title),
-            "showlegend": color is not None,
-            "legend": {"title": {"text": legend_title}},
-        },
-    }
+    label_axis = day_axis(frame[x]) if days else {}
+    value_axis: dict[str, Any] = {}
+    if counts:
+        stacked = barmode == "stack" and color is not None and not frame.empty
+        top = frame.groupby(x)[y].sum().max() if stacked else frame[y].max()
+        value_axis = count_axis(float(top) if len(frame) and top == top else 0.0)
+    x_axis, y_axis = (value_axis, label_axis) if horizontal else (label_axis, value_axis)
+    return localized(
+        {
+            "data": data,
+            "layout": {
+                "title": {"text": title},
+                "barmode": barmode,
+                "xaxis": axis(y_title if horizontal else x_title, **x_axis),
+                "yaxis": axis(x_title if horizontal else y_title, **y_axis),
+                "showlegend": color is not None,
+                "legend": {"title": {"text": legend_title}},
+            },
+        }
+    )
 
 
 # --------------------------------------------------------------------------- rule tuning
@@ -174,23 +244,26 @@ def threshold_chart(bt: tuning.Backtest, threshold: int) -> dict:
 
 
 def day_chart(bt: tuning.Backtest, capacity: int) -> dict:
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "x": bt.per_day["day"],
-                "y": bt.per_day["alerts"],
-                "name": t("m.alerts"),
-            }
-        ],
-        "layout": {
-            "title": {"text": t("tun.day.title", capacity=capacity)},
-            "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
-            "yaxis": {"title": {"text": t("m.alerts")}},
-            "shapes": [_line(y=capacity, colour="red")],
-            "annotations": [_note(t("tun.cap"), y=capacity)],
-        },
-    }
+    top = max(float(bt.per_day["alerts"].max()) if len(bt.per_day) else 0.0, capacity)
+    return localized(
+        {
+            "data": [
+                {
+                    "type": "bar",
+                    "x": bt.per_day["day"],
+                    "y": bt.per_day["alerts"],
+                    "name": t("m.alerts"),
+                }
+            ],
+            "layout": {
+                "title": {"text": t("tun.day.title", capacity=capacity)},
+                "xaxis": axis(t("ax.day", tz="UTC"), **day_axis(bt.per_day["day"])),
+                "yaxis": axis(t("m.alerts"), **count_axis(top)),
+                "shapes": [_line(y=capacity, colour=OKABE_ITO[5])],
+                "annotations": [_note(t("tun.cap"), y=capacity)],
+            },
+        }
+    )
 
 
 def scenario_chart(bt: tuning.Backtest) -> dict:
@@ -219,62 +292,68 @@ def scenario_chart(bt: tuning.Backtest) -> dict:
 
 def per_day_chart(per_day: pd.DataFrame) -> Figure:
     """Payments per day (bars) and frauds per day (line, right axis)."""
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "x": per_day["day"],
-                "y": per_day["payments"],
-                "name": t("st.payments"),
-                "marker": {"color": "#6c8ebf"},
+    top = float(per_day["payments"].max()) if len(per_day) else 0.0
+    frauds = float(per_day["frauds"].max()) if len(per_day) else 0.0
+    return localized(
+        {
+            "data": [
+                {
+                    "type": "bar",
+                    "x": per_day["day"],
+                    "y": per_day["payments"],
+                    "name": t("st.payments"),
+                    "marker": {"color": OKABE_ITO[1]},
+                },
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "x": per_day["day"],
+                    "y": per_day["frauds"],
+                    "name": t("st.frauds"),
+                    "yaxis": "y2",
+                    "line": {"color": OKABE_ITO[5]},
+                },
+            ],
+            "layout": {
+                "title": {"text": t("st.per_day.title")},
+                "xaxis": axis(t("ax.day", tz="UTC"), **day_axis(per_day["day"])),
+                "yaxis": axis(t("st.payments"), **count_axis(top)),
+                "yaxis2": axis(
+                    t("st.frauds"),
+                    overlaying="y",
+                    side="right",
+                    showgrid=False,
+                    **count_axis(frauds),
+                ),
+                "legend": {"orientation": "h", "y": -0.25},
             },
-            {
-                "type": "scatter",
-                "mode": "lines+markers",
-                "x": per_day["day"],
-                "y": per_day["frauds"],
-                "name": t("st.frauds"),
-                "yaxis": "y2",
-                "line": {"color": "#d64545"},
-            },
-        ],
-        "layout": {
-            "title": {"text": t("st.per_day.title")},
-            "xaxis": {"title": {"text": t("ax.day", tz="UTC")}},
-            "yaxis": {"title": {"text": t("st.payments")}},
-            "yaxis2": {
-                "title": {"text": t("st.frauds")},
-                "overlaying": "y",
-                "side": "right",
-                "rangemode": "tozero",
-                "showgrid": False,
-            },
-            "legend": {"orientation": "h", "y": -0.25},
-        },
-    }
+        }
+    )
 
 
 def fraud_scenarios_chart(by_scenario: pd.DataFrame) -> Figure:
     # Scenario names come from the file; Plotly renders some HTML (links) in
     # labels, and decodes entities back to text: escaped, they show as written.
     sc = by_scenario.assign(label=lambda f: f["scenario"].map(lambda s: html.escape(t(f"sc.{s}"))))
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "x": sc["label"],
-                "y": sc["payments"],
-                "customdata": sc["incidents"],
-                "marker": {"color": "#d64545"},
-                "hovertemplate": "%{x}: %{y} (%{customdata} incidents)<extra></extra>",
-            }
-        ],
-        "layout": {
-            "title": {"text": t("st.by_scenario.title")},
-            "xaxis": {"title": {"text": t("ax.scenario")}},
-            "yaxis": {"title": {"text": t("st.frauds")}},
-        },
-    }
+    return localized(
+        {
+            "data": [
+                {
+                    "type": "bar",
+                    "x": sc["label"],
+                    "y": sc["payments"],
+                    "customdata": sc["incidents"],
+                    "marker": {"color": OKABE_ITO[5]},
+                    "hovertemplate": "%{x}: %{y} (%{customdata} incidents)<extra></extra>",
+                }
+            ],
+            "layout": {
+                "title": {"text": t("st.by_scenario.title")},
+                "xaxis": {"title": {"text": t("ax.scenario")}},
+                "yaxis": axis(t("st.frauds"), **count_axis(float(sc["payments"].max() or 0))),
+            },
+        }
+    )
 
 
 # --------------------------------------------------------------------------- pipeline
@@ -288,7 +367,12 @@ def throughput_chart(points: list[tuple[Any, float]]) -> alt.Chart:
         .mark_area(line=True, opacity=0.35)
         .encode(
             x=alt.X("time:T", title=None),
-            y=alt.Y("events_per_s:Q", title=t("sidebar.events_s")),
+            # whole events per second, never "0.000000"
+            y=alt.Y(
+                "events_per_s:Q",
+                title=t("sidebar.events_s"),
+                axis=alt.Axis(format=",.0f", tickMinStep=1),
+            ),
             tooltip=["time:T", alt.Tooltip("events_per_s:Q", format=",.0f")],
         )
         .properties(height=220)

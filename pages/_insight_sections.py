@@ -10,13 +10,14 @@ import pandas as pd
 import streamlit as st
 
 from desk import insights as svc
-from pages._charts import Figure, axis, bars
-from pages._ui import SEVERITY_COLOURS, rule_label, severity_label, t
+from pages._charts import Figure, axis, bars, localized
+from pages._ui import SEVERITY_COLOURS, STATUS_COLOURS, rule_label, severity_label, t
 
 
 def show(fig: Figure, data: pd.DataFrame, name: str) -> None:
     """A chart and, under it, the CSV of exactly the data it draws."""
     fig["layout"]["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
+    localized(fig)
     st.plotly_chart(fig, width="stretch", key=f"chart_{name}")
     st.download_button(
         t("csv"),
@@ -38,6 +39,12 @@ def with_rule_labels(frame: pd.DataFrame, column: str = "rule_id") -> pd.DataFra
 def _sev_colours() -> dict[str, str]:
     """Severity colours keyed by the severity's label in the session's language."""
     return {severity_label(k): v for k, v in SEVERITY_COLOURS.items()}
+
+
+def _action_colours() -> dict[str, str]:
+    """Each decision in the colour of the status it leads to (the queue's colours)."""
+    status = {"APPROVE": "APPROVED", "BLOCK": "BLOCKED", "INVESTIGATE": "INVESTIGATING"}
+    return {t(key): STATUS_COLOURS[status[act]] for act, key in svc.ACTION_LABELS.items()}
 
 
 def reasons_section(data: svc.Insights) -> None:
@@ -121,7 +128,7 @@ def time_section(data: svc.Insights, tz: str) -> None:
             x_title=t("ax.hour", tz=tz),
             y_title=t("m.alerts"),
         )
-        fig["layout"]["xaxis"]["dtick"] = 2
+        fig["layout"]["xaxis"].update(tickmode="linear", tick0=0, dtick=2)
         show(fig, data.by_hour, "alerts_by_hour")
     with right:
         by_day = data.by_day.assign(label=lambda f: f["severity"].map(severity_label))
@@ -135,6 +142,7 @@ def time_section(data: svc.Insights, tz: str) -> None:
             title=t("ins.day.title"),
             x_title=t("ax.day", tz=tz),
             y_title=t("m.alerts"),
+            days=True,
         )
         show(fig, by_day, "alerts_by_day")
 
@@ -147,6 +155,10 @@ def breakdown_section(data: svc.Insights) -> None:
         frame = data.breakdowns[dim].copy()
         frame["value"] = frame["value"].replace(svc.UNKNOWN, t("unknown"))
         with cols[i % 2]:
+            if frame.empty:  # the method of payments not loaded is not known here
+                st.subheader(t(f"ins.by.{dim}"))
+                st.info(t("ins.method_unknown"))
+                continue
             fig = bars(
                 frame.head(15),
                 "value",
@@ -156,8 +168,6 @@ def breakdown_section(data: svc.Insights) -> None:
                 y_title=t("m.alerts"),
             )
             show(fig, frame, f"alerts_by_{dim}")
-    if (data.breakdowns["method"]["value"] == svc.UNKNOWN).all():
-        st.caption(t("ins.method_unknown"))
 
 
 def decisions_section(data: svc.Insights, tz: str) -> None:
@@ -174,11 +184,12 @@ def decisions_section(data: svc.Insights, tz: str) -> None:
             "day",
             "decisions",
             color="label",
-            colours={t("status.APPROVED"): "#3c9d5d", t("status.BLOCKED"): "#d64545"},
+            colours=_action_colours(),
             legend_title=t("ax.action"),
             title=t("ins.decisions.title"),
             x_title=t("ax.day", tz=tz),
             y_title=t("ax.decisions"),
+            days=True,
         )
         show(fig, dec, "decisions_by_day")
         fig = bars(
@@ -191,6 +202,7 @@ def decisions_section(data: svc.Insights, tz: str) -> None:
             title=t("ins.workload.title"),
             x_title=t("ax.day", tz=tz),
             y_title=t("ax.decisions"),
+            days=True,
         )
         show(fig, data.workload, "analyst_workload")
 
@@ -207,6 +219,9 @@ def precision_section(data: svc.Insights) -> None:
         value_name="precision",
     ).dropna(subset=["precision"])
     long["source"] = long["source"].map(lambda s: t(f"ins.precision.{s}"))
+    if long.empty:  # no decided alert and no label yet: nothing to measure a precision on
+        st.info(t("ins.precision.none"))
+        return
     fig = bars(
         long,
         "rule",
@@ -217,6 +232,7 @@ def precision_section(data: svc.Insights) -> None:
         title=t("ins.precision.title"),
         x_title=t("ax.rule"),
         y_title=t("m.precision"),
+        counts=False,
     )
     fig["layout"]["yaxis"].update(tickformat=".0%", range=[0, 1])
     show(fig, prec, "rule_precision")

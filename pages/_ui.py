@@ -38,12 +38,14 @@ ASKED_FOR_KEY = "_asked_for"  # the URL the browser asked for before signing in
 _COOKIE_TRIED = "_session_cookie_tried"
 SIDEBAR_REFRESH_S = 5
 
-SEVERITY_COLOURS: dict[str, str] = {"HIGH": "#d64545", "MEDIUM": "#f0a030", "LOW": "#e8d44d"}
+# Okabe & Ito's colours (pages/_charts.OKABE_ITO): each stays distinct for colour-blind
+# readers; one colour per status, and "investigating" is no longer a second red.
+SEVERITY_COLOURS: dict[str, str] = {"HIGH": "#D55E00", "MEDIUM": "#E69F00", "LOW": "#F0E442"}
 STATUS_COLOURS: dict[str, str] = {
-    "PENDING_REVIEW": "#6c8ebf",
-    "INVESTIGATING": "#9b6bbf",
-    "APPROVED": "#3c9d5d",
-    "BLOCKED": "#d64545",
+    "PENDING_REVIEW": "#56B4E9",
+    "INVESTIGATING": "#CC79A7",
+    "APPROVED": "#009E73",
+    "BLOCKED": "#D55E00",
 }
 
 
@@ -86,6 +88,16 @@ def pct(share: float, digits: int = 1) -> str:
 def signed(text: str) -> str:
     """A formatted difference with its sign, "+" included (metric deltas)."""
     return text if text.startswith("-") else f"+{text}"
+
+
+def day_short(value: date) -> str:
+    """A day on a chart axis, without the year ("2 nov." / "2 Nov")."""
+    return formats.day_short(value, lang())
+
+
+def separators() -> str:
+    """Plotly's decimal and group signs for the session's language."""
+    return formats.plotly_separators(lang())
 
 
 def day(value: date) -> str:

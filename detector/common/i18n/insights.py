@@ -57,10 +57,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "ins.by.utm_source": ("Alertes par source de trafic", "Alerts by traffic source"),
     "ins.by.method": ("Alertes par moyen de paiement", "Alerts by payment method"),
     "ins.method_unknown": (
-        "Moyen de paiement « inconnu » : la table des paiements n'est pas chargée (atelier "
-        "de données → Charger en base).",
-        'Payment method "unknown": the payments table is not loaded (Dataset studio → Load '
-        "into the database).",
+        "Le moyen de paiement se lit dans la table des paiements, pas encore chargée pour ces "
+        "alertes (atelier de données → Charger en base).",
+        "The payment method comes from the payments table, not loaded yet for these alerts "
+        "(Dataset studio → Load into the database).",
     ),
     "ins.sec.decisions": ("Décisions des analystes", "Analyst decisions"),
     "ins.no_decisions": ("Aucune décision prise pour l'instant.", "No decisions taken yet."),
@@ -86,4 +86,10 @@ TEXT: dict[str, tuple[str, str]] = {
     "ins.col.approved": ("Approuvées", "Approved"),
     "ins.col.labelled": ("Avec label", "Labelled"),
     "ins.col.frauds": ("Fraudes (label)", "Frauds (label)"),
+    "ins.precision.none": (
+        "Pas encore de précision à montrer : aucune alerte décidée (bloquée ou approuvée) et "
+        "aucun paiement étiqueté en base.",
+        "No precision to show yet: no alert has been decided (blocked or approved) and no "
+        "labelled payment is loaded.",
+    ),
 }
