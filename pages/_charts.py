@@ -214,33 +214,37 @@ def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
             }
         )
     axis = {"range": [0, 1.02], "tickformat": ".0%"}
-    return {
-        "data": data,
-        "layout": {
-            "title": {"text": t("tun.pr.title")},
-            "xaxis": {**axis, "title": {"text": t("m.recall")}},
-            "yaxis": {**axis, "title": {"text": t("m.precision")}},
-            "legend": {"orientation": "h", "y": -0.2},
-        },
-    }
+    return localized(
+        {
+            "data": data,
+            "layout": {
+                "title": {"text": t("tun.pr.title")},
+                "xaxis": {**axis, "title": {"text": t("m.recall")}},
+                "yaxis": {**axis, "title": {"text": t("m.precision")}},
+                "legend": {"orientation": "h", "y": -0.2},
+            },
+        }
+    )
 
 
 def threshold_chart(bt: tuning.Backtest, threshold: int) -> dict:
     th = bt.thresholds
-    return {
-        "data": [
-            {"type": "scatter", "x": th["threshold"], "y": th[k], "name": t(f"m.{k}")}
-            for k in ("precision", "recall", "alert_rate")
-        ],
-        "layout": {
-            "title": {"text": t("tun.thr.title")},
-            "xaxis": {"title": {"text": t("ax.score_threshold")}},
-            "yaxis": {"title": {"text": t("ax.share")}, "tickformat": ".0%"},
-            "legend": {"orientation": "h", "y": -0.2},
-            "shapes": [_line(x=threshold)],
-            "annotations": [_note(t("tun.current_threshold"), x=threshold)],
-        },
-    }
+    return localized(
+        {
+            "data": [
+                {"type": "scatter", "x": th["threshold"], "y": th[k], "name": t(f"m.{k}")}
+                for k in ("precision", "recall", "alert_rate")
+            ],
+            "layout": {
+                "title": {"text": t("tun.thr.title")},
+                "xaxis": {"title": {"text": t("ax.score_threshold")}},
+                "yaxis": {"title": {"text": t("ax.share")}, "tickformat": ".0%"},
+                "legend": {"orientation": "h", "y": -0.2},
+                "shapes": [_line(x=threshold)],
+                "annotations": [_note(t("tun.current_threshold"), x=threshold)],
+            },
+        }
+    )
 
 
 def day_chart(bt: tuning.Backtest, capacity: int) -> dict:
@@ -268,23 +272,25 @@ def day_chart(bt: tuning.Backtest, capacity: int) -> dict:
 
 def scenario_chart(bt: tuning.Backtest) -> dict:
     sc = bt.scenarios
-    return {
-        "data": [
-            {
-                "type": "bar",
-                "orientation": "h",
-                "x": sc["recall"],
-                "y": [html.escape(t(f"sc.{s}")) for s in sc["scenario"]],
-                "customdata": sc[["payments", "caught"]].to_numpy(),
-                "hovertemplate": "%{x:.0%} (%{customdata[1]}/%{customdata[0]})<extra></extra>",
-            }
-        ],
-        "layout": {
-            "title": {"text": t("tun.sc.title")},
-            "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], "tickformat": ".0%"},
-            "yaxis": {"title": {"text": t("ax.scenario")}},
-        },
-    }
+    return localized(
+        {
+            "data": [
+                {
+                    "type": "bar",
+                    "orientation": "h",
+                    "x": sc["recall"],
+                    "y": [html.escape(t(f"sc.{s}")) for s in sc["scenario"]],
+                    "customdata": sc[["payments", "caught"]].to_numpy(),
+                    "hovertemplate": "%{x:.0%} (%{customdata[1]}/%{customdata[0]})<extra></extra>",
+                }
+            ],
+            "layout": {
+                "title": {"text": t("tun.sc.title")},
+                "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], "tickformat": ".0%"},
+                "yaxis": {"title": {"text": t("ax.scenario")}},
+            },
+        }
+    )
 
 
 # --------------------------------------------------------------------------- dataset studio

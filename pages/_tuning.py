@@ -95,7 +95,7 @@ def metrics_row(b: Bench, bt: tuning.Backtest, ref: tuning.Backtest) -> None:
         )
         cols[3].metric(
             t("m.average_precision"),
-            f"{m.average_precision:.3f}",
+            num(m.average_precision, 3),
             signed(num(m.average_precision - r.average_precision, 3)),
             help=t("m.auc_pr_help"),
         )
