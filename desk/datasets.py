@@ -22,7 +22,7 @@ from db import alerts, detector_store
 from db.models import LIVE_DATASET, UNATTRIBUTED_DATASET
 from desk.runtime import Runtime
 from desk.studio import DATASETS_DIR, manifest_counts
-from detector.runner import replay_dataset
+from detector.runner import replay_dataset, replay_group
 
 __all__ = [
     "LIVE_DATASET",
@@ -40,6 +40,7 @@ __all__ = [
     "overlap",
     "page_default",
     "payments_of",
+    "payments_scored",
     "replay_plan",
     "replaying",
     "scored_here",
@@ -123,6 +124,22 @@ def payments_of(rt: Runtime, name: str) -> int | None:
     if path is None:
         return None
     return dataset_payments(path)
+
+
+def payments_scored(rt: Runtime, name: str) -> int | None:
+    """The alert rate's denominator for a replayed dataset: the payments its replay has
+    committed (its stored offset on the payments topic: exact, and it survives a restart,
+    where the detector's counters add up every replay of the process); its file's count
+    when that offset is gone (another dataset's replay came since); None for the live
+    stream or a dataset whose files are gone."""
+    path = dataset_dir(rt, name)
+    if path is None:
+        return None
+    with rt.sessions() as session:
+        done = detector_store.load_offsets(session, replay_group(path)).get(
+            (rt.settings.topics.payments, 0)
+        )
+    return int(done) if done is not None else dataset_payments(path)
 
 
 def dataset_payments(path: Path) -> int:

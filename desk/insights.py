@@ -95,7 +95,7 @@ def insights(rt: Runtime, tz: str | None = None, dataset: str | None = None) -> 
     say how many (a replay does not fill the payments table)."""
     with rt.sessions() as session:
         got = compute(session, tz or rt.settings.display_tz, dataset)
-    payments = datasets.payments_of(rt, dataset) if dataset is not None else None
+    payments = datasets.payments_scored(rt, dataset) if dataset is not None else None
     if payments is not None:
         got = replace(got, totals=replace(got.totals, payments=payments))
     return got

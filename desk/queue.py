@@ -651,11 +651,19 @@ def load_page(
     ov: Overview | None = None,
 ) -> tuple[QueueStats, QueuePage]:
     """The header numbers and one page of the queue, in one read.  Filtered to one
-    dataset, the detector's count of payments scored counts only if it is that dataset's."""
+    replayed dataset, the alert rate's denominator is the payments its replay scored
+    (:func:`desk.datasets.payments_scored`); to the live stream, the detector's counter."""
     scored = rt.snapshot().payments_total
-    if len(filters.dataset) == 1 and not datasets.scored_here(rt, filters.dataset[0]):
-        scored = 0
+    if len(filters.dataset) == 1:
+        name = filters.dataset[0]
+        replayed = datasets.payments_scored(rt, name)
+        if replayed is not None:
+            scored, payments_in_table = replayed, 0
+        elif not datasets.scored_here(rt, name):
+            scored = 0
     with rt.sessions() as session:
+        if ov is None and len(filters.dataset) == 1:
+            ov = overview(session, filters.dataset[0])  # the header counts that dataset
         stats = queue_stats(session, scored, payments_in_table, ov)
         return stats, queue_page(session, filters, sort, page, ov=ov)
 

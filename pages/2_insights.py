@@ -49,8 +49,10 @@ if tot.alerts == 0:
 
 # The same denominator as the queue's header card: payments scored, never fewer than alerts.
 scored_now = runtime().snapshot().payments_total
-if dataset is not None and not datasets.scored_here(rt, dataset):
-    scored_now = 0  # the detector's counter is another dataset's
+if dataset is not None and (
+    datasets.payments_of(rt, dataset) is not None or not datasets.scored_here(rt, dataset)
+):
+    scored_now = 0  # a replay's payments are counted above; the counter may be another's
 scored = q.payments_scored(scored_now, tot.payments, tot.alerts)
 c = st.columns(5)
 c[0].metric(t("m.alerts"), num(tot.alerts))

@@ -105,6 +105,12 @@ def test_two_replays_stay_apart_and_the_second_is_scored_on_its_own(
     assert ov.total == page.total == len(kept_a)
     assert {r.dataset for r in page.rows} == {"shop-a"}
     assert ov.matching(q.build_filters(dataset="shop-b")) is None  # not what it counted
+    # The alert rate of a replay: its own payments, although the detector's counter adds up
+    # both replays of this process.
+    stats, _ = q.load_page(rt, q.build_filters(dataset="shop-b"), "score_desc", 1)
+    n_b = len(read_dataset(b).payments)
+    assert stats.payments_scored == n_b < rt.snapshot().payments_total
+    assert stats.alert_rate == len(got_b) / n_b
 
     # Insights and the pipeline read one dataset too, with its own payments as denominator.
     only = insights.insights(rt, "UTC", "shop-a")
