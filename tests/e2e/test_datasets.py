@@ -125,6 +125,9 @@ def test_two_replays_stay_apart_in_the_queue(
         f'- combobox "Dataset": shop-b · {counts["shop-b"]:,} alerts', timeout=30_000
     )
     assert _number(_metric(page, "Total alerts")) == counts["shop-b"]
+    # Its alert rate is over its own payments (the detector's counter holds both replays').
+    paid_b = len(read_dataset(data_dir / "datasets" / "shop-b").payments)
+    assert _metric(page, "Alert rate") == f"{counts['shop-b'] / paid_b:.2%}"
     _shot(page, "ds_02_queue_shop_b")
     _pick(page, "Dataset", re.compile("^shop-a"))
     expect(picker).to_match_aria_snapshot(
