@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from desk import ROLES, AccountError, Permission, auth, tokens
-from pages._ui import refused, require, runtime, said, sidebar, t
+from pages._ui import refused, require, runtime, said, sidebar, t, when
 
 sidebar()
 who = require(Permission.MANAGE_USERS)
@@ -20,6 +20,11 @@ st.caption(t("us.caption"))
 
 for message in st.session_state.pop("us_flash", []):
     st.success(message)
+
+
+def _when(at: datetime | None) -> str:
+    """A moment in the session's words (UTC); a dash, never "None", when there is none."""
+    return f"{when(at)} UTC" if at is not None else "–"
 
 
 def role_name(role: str) -> str:
@@ -50,13 +55,13 @@ st.dataframe(
         [
             {
                 t("us.user"): u.username,
-                t("us.col.display_name"): u.display_name,
+                t("us.col.display_name"): u.display_name or "",  # never a raw "None"
                 t("us.role"): role_name(u.role),
                 t("us.active"): u.active,
                 t("us.col.locked"): u.locked,
-                t("us.col.last_login_at"): u.last_login_at,
-                t("us.col.created_at"): u.created_at,
-                t("us.col.created_by"): u.created_by,
+                t("us.col.last_login_at"): _when(u.last_login_at),
+                t("us.col.created_at"): _when(u.created_at),
+                t("us.col.created_by"): u.created_by or "",
             }
             for u in users
         ]
@@ -139,10 +144,10 @@ with right:
                         {
                             t("us.tcol.id"): tok.id,
                             t("us.tcol.prefix"): f"{tok.prefix}…",
-                            t("us.tcol.label"): tok.label,
-                            t("us.tcol.expires_at"): tok.expires_at,
-                            t("us.tcol.last_used_at"): tok.last_used_at,
-                            t("us.tcol.revoked_at"): tok.revoked_at,
+                            t("us.tcol.label"): tok.label or "",
+                            t("us.tcol.expires_at"): _when(tok.expires_at),
+                            t("us.tcol.last_used_at"): _when(tok.last_used_at),
+                            t("us.tcol.revoked_at"): _when(tok.revoked_at),
                         }
                         for tok in held
                     ]

@@ -114,7 +114,11 @@ def _table(proto: Any, frame: pd.DataFrame) -> Iterator[str]:
         if cfg.get("hidden") or name not in frame.columns:
             continue
         yield str(cfg.get("label", name))
-        yield from (v for v in frame[name].tolist() if isinstance(v, str))
+        for v in frame[name].tolist():
+            if isinstance(v, str):
+                yield v
+            elif v is None and frame[name].dtype == object:
+                yield "None"  # what the grid shows for a missing text
 
 
 def shown(at: AppTest) -> list[tuple[str, str]]:
@@ -149,6 +153,8 @@ def leaks(at: AppTest, lang: str) -> list[str]:
             found.add(f"{kind}: {m.group(0)!r} ({foreign[m.group(0)]}) in {text[:120]!r}")
         if _RAW_NAME.match(text.strip()):
             found.add(f"{kind}: raw name {text!r}")
+        if text == "None":
+            found.add(f"{kind}: a raw None")
     return sorted(found)
 
 
