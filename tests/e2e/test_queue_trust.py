@@ -279,6 +279,9 @@ def test_finding_8_the_studio_keeps_its_tab(server: str, alerts_db: Path, page: 
     expect(tab).to_have_attribute("aria-selected", "true")
     # An action whose message shows above the tabs, then a rerun.
     page.get_by_role("button", name=re.compile("Replay$")).click()
+    # The seeded alerts belong to no replayed dataset: the studio asks whether to keep them.
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Keep them and replay").click(timeout=60_000)
     expect(page.get_by_text('Replay of "trust" started.')).to_be_visible(timeout=60_000)
     _settle(page)
     page.wait_for_timeout(2_000)  # the page's live counters rerun it meanwhile
