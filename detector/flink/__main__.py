@@ -39,13 +39,6 @@ def parser() -> argparse.ArgumentParser:
         help="on SIGTERM, score every waiting event before the savepoint (end of a stream)",
     )
     ap.add_argument("--restore-from", metavar="URI", help="a checkpoint or savepoint to resume")
-    ap.add_argument(
-        "--fail-at",
-        default="",
-        metavar="IDS",
-        help="(failure tests) comma-separated payment ids whose first scoring fails the job",
-    )
-    ap.add_argument("--fail-dir", default="", help="(failure tests) where failures are marked")
     return ap
 
 
@@ -74,8 +67,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             bounded=args.until_caught_up,
             fresh=args.fresh,
             restore_from=args.restore_from,
-            fail_at=tuple(i for i in args.fail_at.split(",") if i),
-            fail_dir=args.fail_dir,
             drain=args.drain,
         )
     except DetectorError as exc:

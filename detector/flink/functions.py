@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -134,14 +133,7 @@ class Score(KeyedBroadcastProcessFunction, _Database):
     as Kafka rows, downstream to the exactly-once sink.
 
     Events arrive per customer in the engine's order (the Java operator upstream waits for
-    the watermark); each goes through `Detector.process` at once.  `fail_at` names payments
-    whose first scoring fails the job (the failure tests), remembered by a marker file so
-    that the replay goes through."""
-
-    def __init__(self, fail_at: tuple[str, ...] = (), fail_dir: str = "") -> None:
-        self.fail_at = frozenset(fail_at)
-        self.fail_dir = fail_dir
-        self.due: str | None = None
+    the watermark); each goes through `Detector.process` at once."""
 
     def open(self, ctx: RuntimeContext) -> None:
         self.open_db()
@@ -189,7 +181,6 @@ class Score(KeyedBroadcastProcessFunction, _Database):
                 continue
             assert isinstance(event, Payment)
             self.payments.inc()
-            self._maybe_fail(event.payment_id)
             if verdict.is_alert:
                 # PostgreSQL (the app's queue) at once; Kafka with the next checkpoint. Both
                 # here, in the operator that owns the state: an alert handed to a later Python
@@ -216,28 +207,6 @@ class Score(KeyedBroadcastProcessFunction, _Database):
             ruleset = RuleSet.from_dict(entry[2], entry[1])
             det = self.detectors[entry[1]] = Detector(ruleset, dedup_window_ms=self.window_ms)
         return det
-
-    def _maybe_fail(self, payment_id: str) -> None:
-        """Fail at the first payment at or after a `fail_at` one once a checkpoint has
-        completed (the launcher writes the latest checkpoint id), so that every failure
-        restores from a checkpoint rather than from the start."""
-        if not self.fail_at:
-            return
-        where = Path(self.fail_dir)
-        if payment_id in self.fail_at and not (where / payment_id).exists():
-            self.due = payment_id
-        if self.due is None:
-            return
-        try:
-            latest = int((where / ".checkpoint").read_text() or 0)
-        except (OSError, ValueError):
-            latest = 0
-        if latest < 1:
-            time.sleep(0.1)  # a small backlog is scored before any checkpoint: slow down
-            return
-        (where / self.due).write_text(str(latest))
-        due, self.due = self.due, None
-        raise RuntimeError(f"injected failure at payment {payment_id} (for {due})")
 
 
 def _excerpt(value: bytes | None, limit: int = 4096) -> str:

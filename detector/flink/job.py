@@ -47,8 +47,6 @@ class JobOptions:
     parallelism: int
     bounded: bool = False  # read to the end offsets found at start, then finish (tests, backfills)
     restore_from: str | None = None  # a checkpoint or savepoint directory
-    fail_at: tuple[str, ...] = ()  # payment ids whose first scoring fails the job (tests)
-    fail_dir: str = ""
     rest_port: int = 0
     python: str = ""  # the interpreter of the Python workers
     connector_jar: str = ""
@@ -219,7 +217,7 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
         .name("decode")
         .key_by(lambda pair: pair[0], key_type=Types.STRING())
         .connect(_rulesets(env, settings, opts).broadcast(RULESETS))
-        .process(Score(opts.fail_at, opts.fail_dir), ALERT_ROW)
+        .process(Score(), ALERT_ROW)
         .uid("score")
         .name("score")
     )

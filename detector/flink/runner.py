@@ -36,7 +36,6 @@ STOP_TIMEOUT_S = 120.0
 # PyFlink's switch between workers in this process and in their own (pyflink/datastream/
 # stream_execution_environment.py, _open).
 PYTHON_WORKER_MODE = "_python_worker_execution_mode"
-CHECKPOINT_FILE = ".checkpoint"  # in the failure tests' directory: latest completed checkpoint
 
 
 class FlinkJobError(DetectorError):
@@ -119,8 +118,6 @@ def run(
     bounded: bool = False,
     fresh: bool = False,
     restore_from: str | None = None,
-    fail_at: tuple[str, ...] = (),
-    fail_dir: str = "",
     drain: bool = False,
     stop: threading.Event | None = None,
 ) -> Summary:
@@ -160,8 +157,6 @@ def run(
         parallelism=parallelism or settings.flink_parallelism,
         bounded=bounded,
         restore_from=restore,
-        fail_at=fail_at,
-        fail_dir=fail_dir,
         rest_port=port,
         python=sys.executable,
         connector_jar=str(connector_jar()),
@@ -181,11 +176,7 @@ def run(
     while not done.done():
         # The REST endpoint starts with the job, and stops with it.
         with contextlib.suppress(OSError):
-            raw = _rest(port, f"/jobs/{job_id}/checkpoints")
-            summary.checkpoints = _checkpoint_stats(raw)
-            if fail_dir:  # the failure tests fail the job only after a new checkpoint
-                latest = ((raw.get("latest") or {}).get("completed") or {}).get("id", 0)
-                (Path(fail_dir) / CHECKPOINT_FILE).write_text(str(latest))
+            summary.checkpoints = _checkpoint_stats(_rest(port, f"/jobs/{job_id}/checkpoints"))
         if stop.is_set():
             savepoint_dir = settings.flink_checkpoints.rstrip("/") + "/savepoints"
             summary.savepoint = _stop_with_savepoint(client, drain, savepoint_dir)

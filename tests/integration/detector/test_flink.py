@@ -238,33 +238,6 @@ def test_streaming_equals_batch(flink, expected: Expected, verdicts, parallelism
         assert sum("7 day(s) ahead of partition" in d for d in details) == 2
 
 
-def test_three_failures_mid_stream_restore_to_the_clean_result(
-    flink, expected: Expected, verdicts
-) -> None:
-    """The job fails at three payments spread over the stream (once a first checkpoint has
-    completed); each time Flink restarts it from its latest checkpoint. Alerts written to
-    PostgreSQL before a failure are written again idempotently; those sent to Kafka in the
-    open transaction are aborted."""
-    p = flink()
-    stream_messages(expected.messages, p.settings)
-    ids = sorted(verdicts, key=lambda pid: verdicts[pid].ts_ms)
-    fail_at = [ids[len(ids) * k // 4] for k in (1, 2, 3)]
-    markers = p.log_dir / "failures"
-    markers.mkdir()
-
-    summary = run_job(
-        p, "--parallelism", "2", "--fail-at", ",".join(fail_at), "--fail-dir", str(markers)
-    )
-
-    failed = [f for f in markers.iterdir() if f.name in fail_at]
-    assert len(failed) == 3  # three failures, each once a checkpoint had completed
-    assert summary["status"] == "FINISHED"
-    assert summary["checkpoints"]["restored"] >= 1, summary  # restored from a checkpoint
-    want = expected_alerts(verdicts)
-    assert stored_alerts(p) == want
-    assert_topic_equals(p, want)  # none lost, none duplicated
-
-
 def python_workers(p: Pipeline) -> set[int]:
     """The job's Python workers (PyFlink's Beam worker processes, where the engine runs), told
     apart from other jobs' by the topic prefix in their environment."""
