@@ -15,7 +15,7 @@ def main() -> int:
     bootstrap, expected, timeout = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     try:
         from confluent_kafka.admin import AdminClient
-    except ImportError:
+    except Exception:  # not installed, or still being installed beside this start
         return 3
     deadline = time.monotonic() + timeout
     admin = AdminClient(
