@@ -241,6 +241,14 @@ class ServicesController:
         return result
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that can stop a service is an outage test: it would fail whatever runs beside
+    it, so scripts/test runs those alone, after the others (which run in parallel workers)."""
+    for item in items:
+        if "services" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.outage)
+
+
 @pytest.fixture(scope="session")
 def services() -> ServicesController:
     return ServicesController()
