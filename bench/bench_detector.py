@@ -17,13 +17,13 @@ import time
 import numpy as np
 
 from bench._common import Figure, best_of, calibration_seconds, report
+from data_gen.feed import dataset_events
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from detector.backtest import HitMatrix, score_table
 from detector.engine import Detector
 from detector.evaluation import EvalInput, evaluate
-from detector.feed import dataset_events
 from detector.rules import RULE_IDS, default_ruleset
 
 PROTOTYPE_EVENTS_PER_S = 169.0

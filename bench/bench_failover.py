@@ -27,12 +27,12 @@ import sqlalchemy as sa
 
 from bench._common import Figure, calibration_seconds, report
 from bench.bench_pipeline import KAFKA, PG, fresh
+from data_gen.feed import dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from data_gen.stream import stream_messages
 from detector.common.settings import Settings
-from detector.feed import dataset_messages
 
 ROOT = Path(__file__).resolve().parent.parent
 

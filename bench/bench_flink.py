@@ -38,12 +38,12 @@ from confluent_kafka.admin import AdminClient
 
 from bench._common import Figure, calibration_seconds, report
 from bench.bench_pipeline import KAFKA, PG, drop, fresh, produce_from_own_process, stream_backlog
+from data_gen.feed import OutMessage, dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from data_gen.stream import stream_messages
 from detector.common.settings import ROOT, Settings
-from detector.feed import OutMessage, dataset_messages
 
 FLINK_PYTHON = ROOT / ".venv-flink" / "bin" / "python"
 # `--quick` (scripts/bench --quick): a small backlog, a short latency run, scale 1 state only.

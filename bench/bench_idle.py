@@ -106,7 +106,7 @@ def main() -> None:
         mongo = os.environ.get("KVT_TEST_MONGO")
         if mongo:
             from db.archive import EventArchive
-            from db.archiver import Archiver, archive_group
+            from detector.archiver import Archiver, archive_group
 
             group = archive_group(s.consumer_group)
             src = KafkaSource(s, group, (s.topics.user_events,), FETCH_WAIT_MAX_MS)

@@ -26,6 +26,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._common import Figure, calibration_seconds, report
+from data_gen.feed import dataset_events
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -37,7 +38,6 @@ from db.pg_copy import arrow_csv, copy_csv
 from detector.common.settings import Settings
 from detector.engine import Detector, Verdict
 from detector.events import Payment
-from detector.feed import dataset_events
 from detector.rules import default_ruleset
 from detector.state import CustomerState
 

@@ -17,13 +17,13 @@ from datetime import datetime
 import numpy as np
 
 from bench._common import Figure, best_of, calibration_seconds, report
+from data_gen.feed import dataset_events
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from detector import conditions
 from detector.conditions import local_minute_of_day, zone_info
 from detector.engine import Detector
-from detector.feed import dataset_events
 from detector.rules import default_ruleset
 
 ZONES = (

@@ -16,7 +16,7 @@ Per run, the same-run baselines first, then the detector with the archive off an
    commit, and its CPU time: events per CPU-second.  The backlog is followed, as a live
    stream would be, by one later page view and payment per partition (``stream_backlog``), so
    the last events are not held back for the ordering's silence period.  Archive on: the
-   archiver runs beside it as deployed, a process of its own (``python -m db archive run``)
+   archiver runs beside it as deployed, a process of its own (``python -m detector archive``)
    on the same topics, and the time until MongoDB holds every event is reported.
 5. Latency: the same paced traffic; produce -> alert committed, p50 and p99.
 """
@@ -42,16 +42,16 @@ from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 
 from bench._common import Figure, calibration_seconds, report
+from data_gen.feed import OutMessage, dataset_messages
 from data_gen.generate import generate
+from data_gen.kafka_admin import ensure_topics
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from data_gen.stream import producer_config, stream_messages
+from data_gen.wire_format import format_ts
 from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
-from detector.codec import format_ts
 from detector.common.settings import Settings
-from detector.feed import OutMessage, dataset_messages
-from detector.kafka_admin import ensure_topics
 from detector.service import BatchResult, DetectorService
 from detector.sink import AlertSink
 from detector.sources import KafkaSource, Polled
@@ -287,7 +287,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def archiver_process(s: Settings, mongo_db: str) -> subprocess.Popen[bytes]:
-    """``python -m db archive run`` on the run's topics, schema and a MongoDB database of its
+    """``python -m detector archive`` on the run's topics, schema and a MongoDB database of its
     own, as compose runs it."""
     env = dict(os.environ)
     env.update(
@@ -300,7 +300,7 @@ def archiver_process(s: Settings, mongo_db: str) -> subprocess.Popen[bytes]:
         KVT_METRICS_PORT="0",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "db", "archive", "run"],
+        [sys.executable, "-m", "detector", "archive"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -311,7 +311,7 @@ def archiver_process(s: Settings, mongo_db: str) -> subprocess.Popen[bytes]:
 def wait_archived(s: Settings, n: int, timeout_s: float = 900) -> float:
     """Seconds until the archiver has committed ``n`` events (after MongoDB acknowledged
     them); read from its offsets: counting FerretDB's documents scans them all."""
-    from db.archiver import archive_group
+    from detector.archiver import archive_group
 
     engine = make_engine(s.db_url)
     query = sa.text("SELECT SUM(next_offset) FROM consumer_offsets WHERE group_id = :g")
@@ -454,7 +454,7 @@ def main() -> None:
     config = {
         "scale": f"{args.scale:g} ({inputs:,} input events)",
         "archive": {"both": "off and on", "on": "on", "off": "off"}[args.archive]
-        + " (on: python -m db archive run beside the detector)",
+        + " (on: python -m detector archive beside the detector)",
         "brokers": os.environ.get("KVT_TEST_KAFKA_BROKERS", "?"),
         "replication": args.replication,
         "partitions": Settings().topic_partitions,

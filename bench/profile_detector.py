@@ -23,10 +23,10 @@ import uuid
 
 from bench._common import OUT_DIR
 from bench.bench_pipeline import drop, end_to_end, fresh, stream_backlog
+from data_gen.feed import dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
-from detector.feed import dataset_messages
 
 
 def summarize(raw: str, top: int) -> str:

@@ -26,10 +26,10 @@ from babel.numbers import format_decimal
 from data_gen import normalize as nz
 from data_gen import schema
 from data_gen.errors import DataGenError
+from data_gen.feed import activities_from, merge_in_time_order, payments_of
 from data_gen.readers import Dataset, DatasetError, Zoneless, read_dataset
 from detector.common.i18n import LANGS, text
 from detector.engine import Detector
-from detector.feed import activities_from, merge_in_time_order, payments_of
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 
 Severity = Literal["error", "warning", "info"]

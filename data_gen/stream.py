@@ -28,10 +28,10 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from confluent_kafka import TopicPartition as KTopicPartition
 
 from data_gen.errors import DataGenError
+from data_gen.feed import OutMessage, dataset_messages
+from data_gen.kafka_admin import BrokerUnavailable, check_broker, ensure_topics
 from data_gen.readers import read_dataset
 from detector.common.settings import Settings
-from detector.feed import OutMessage, dataset_messages
-from detector.kafka_admin import BrokerUnavailable, check_broker, ensure_topics
 
 Progress = Callable[[int, int, float], None]
 FINGERPRINT_HEADER = "kvt-stream"

@@ -1,6 +1,5 @@
 """Command line: ``python -m db upgrade``, ``python -m db downgrade REV [--force]``,
-``python -m db load DIR``, ``python -m db archive run`` (the archiver of behavioural events,
-see :mod:`db.archiver`), and the accounts:
+``python -m db load DIR``, and the accounts:
 ``python -m db create-user NAME --role ROLE`` and ``python -m db set-password NAME``.  The
 password is asked twice on a terminal, or read from one line of stdin with
 ``--password-stdin``; it never appears on the command line (where ``ps`` would show it).
@@ -16,9 +15,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -33,15 +30,12 @@ from data_gen.check import ImportRefused, read_checked
 from data_gen.errors import DataGenError
 from db import accounts, migrate, tokens
 from db import audit as trail
-from db.archive import ArchiveError
 from db.engine import make_engine
 from db.errors import DbError
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import ROLES
 from db.types import utc_now
 from detector.common.settings import SettingsError, load_settings
-from detector.runner import build_archiver
-from detector.telemetry import Telemetry
 
 EXIT_DB = 1
 EXIT_INPUT = 2
@@ -50,8 +44,6 @@ EXIT_NO_USERS = 3
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "archive":
-        return _archive(args)
     app_role = getattr(args, "app_role", None)
     try:
         url = args.url
@@ -134,19 +126,6 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="empty the dataset tables first (default: keep stored rows, add only new ones)",
     )
-    arch = sub.add_parser("archive", help="the MongoDB archive of behavioural events")
-    arch_sub = arch.add_subparsers(dest="archive_command", required=True)
-    run = arch_sub.add_parser(
-        "run", help="archive user-events from Kafka (KVT_MONGO_URL), as a consumer group of its own"
-    )
-    run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
-    run.add_argument(
-        "--nice",
-        type=int,
-        default=10,
-        help="lower the process priority by this much (default 10): scoring comes first, the "
-        "archive catches up when the CPU is free",
-    )
     users = sub.add_parser("list-users", help=f"list the accounts (exit {EXIT_NO_USERS}: none yet)")
     users.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     for name, text in (
@@ -176,32 +155,6 @@ def _parser() -> argparse.ArgumentParser:
     rev.add_argument("token_id", type=int)
     rev.add_argument("--url", help="SQLAlchemy database URL (default: from the settings)")
     return ap
-
-
-def _archive(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    try:
-        settings = load_settings()
-        if settings.embedded:
-            return _fail("no broker configured: set KVT_KAFKA_BOOTSTRAP", EXIT_INPUT)
-        if not settings.mongo_url:
-            return _fail("no archive configured: set KVT_MONGO_URL", EXIT_INPUT)
-        telemetry = Telemetry()
-        port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
-        if port:
-            telemetry.serve(port)
-        archiver = build_archiver(settings, telemetry=telemetry)
-    except (SettingsError, ArchiveError) as exc:
-        return _fail(str(exc), EXIT_INPUT)
-    assert archiver is not None
-    if args.nice > 0:
-        os.nice(args.nice)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: archiver.stop(timeout_s=0))
-    archiver.run()
-    snap = archiver.status.snapshot()
-    print(f"archived {snap.events_total:,} events")
-    return 0 if snap.state != "failed" else EXIT_DB
 
 
 def parse_expiry(text: str | None, now: datetime | None = None) -> datetime | None:

@@ -26,7 +26,7 @@ import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import pandas as pd
@@ -34,11 +34,10 @@ from pymongo import ASCENDING, DESCENDING, InsertOne, MongoClient, ReplaceOne
 from pymongo.errors import BulkWriteError, ConfigurationError, ConnectionFailure, PyMongoError
 
 from data_gen import schema
+from data_gen.feed import to_ms
 from data_gen.readers import Dataset
+from data_gen.wire_format import BadMessage, parse_ts_ms
 from db.errors import DbError
-from detector.codec import BadMessage, parse_ts_ms
-from detector.feed import to_ms
-from detector.ordering import Record
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +53,20 @@ DATASET_CHUNK_ROWS = 20_000
 _FIELDS = tuple(f for f in schema.EVENTS if f not in ("event_id", "event_timestamp"))
 _SCALARS = (str, int, float, bool)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Record(Protocol):
+    """A consumed ``user-events`` message (the detector's ``detector.ordering.Record``): where
+    it was read and its value; storage needs no more of it."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def value(self) -> bytes | None: ...
 
 
 class ArchiveError(DbError):

@@ -139,7 +139,7 @@ def broker_reachable(
     cached = checks.get(address, now, ttl_s)
     if cached is not None:
         return cached
-    from detector.kafka_admin import check_broker  # confluent-kafka only when configured
+    from data_gen.kafka_admin import check_broker  # confluent-kafka only when configured
 
     try:
         check_broker(settings, timeout_s=2.0)

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from db.archiver import Archiver
+from data_gen.feed import OutMessage
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
 from desk.pipeline import BrokerChecks, Samples
+from detector.archiver import Archiver
 from detector.common.private import private_dir
 from detector.common.settings import Settings, load_settings
-from detector.feed import OutMessage
 from detector.runner import build_archiver, build_service, replay_messages
 from detector.service import DetectorService
 from detector.status import Status, StatusSnapshot

@@ -20,12 +20,13 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from data_gen.wire_format import BadMessage, payment_message
 from db import audit as trail
 from db.detector_store import scoring_lookup
 from db.models import RulesetRow
 from db.rulesets import active_ruleset
 from desk.auth import Permission, Principal, Sessions, authorize
-from detector.codec import BadMessage, decode_payment, payment_message
+from detector.codec import decode_payment
 from detector.common.settings import Settings
 from detector.engine import CompiledRules, Verdict, score
 from detector.state import CustomerState

@@ -611,8 +611,8 @@ class StreamJob:
         self.done, self.total, self.seconds = done, total, seconds
 
     def _run(self, settings: Settings) -> None:
+        from data_gen.feed import dataset_messages
         from data_gen.stream import stream_messages
-        from detector.feed import dataset_messages
 
         try:
             messages = dataset_messages(read_dataset(self.dataset))

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from data_gen.feed import dataset_events
 from data_gen.readers import Dataset, read_dataset
 from db import audit as trail
 from db.models import RulesetRow
@@ -41,7 +42,6 @@ from detector.evaluation import (
     pr_curve,
     unlabelled_summary,
 )
-from detector.feed import dataset_events
 from detector.rules import MAX_POINTS, RULE_DEFS, RULE_IDS, RuleDef, RuleSet
 from detector.suggest import Objective
 

@@ -1,4 +1,6 @@
-"""Command line: `python -m detector backtest DIR ...` (and the service, once it exists)."""
+"""Command line: `python -m detector backtest DIR ...`, `run` (the detector service), `archive`
+(the archiver of behavioural events into MongoDB, see :mod:`detector.archiver`), `topics` and
+`flink`."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import argparse
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -13,12 +16,12 @@ from collections.abc import Sequence
 
 from data_gen.check import ImportRefused, check_dataset
 from data_gen.errors import DataGenError
+from data_gen.kafka_admin import ensure_topics
 from data_gen.readers import read_dataset
 from detector.backtest import build_hit_matrix, evaluate_ruleset
 from detector.common.settings import SettingsError, load_settings
 from detector.errors import DetectorError
 from detector.evaluation import unlabelled_summary
-from detector.kafka_admin import ensure_topics
 from detector.report import render_text, render_unlabelled_text
 from detector.rule_files import read_ruleset
 from detector.rules import RULE_IDS, default_ruleset
@@ -27,6 +30,9 @@ from detector.suggest import Objective
 from detector.telemetry import Telemetry
 from detector.tuning import VALIDATIONS, SuggestReport, suggest_for_dataset
 from detector.validation import OwnValidation
+
+EXIT_FAILED = 1  # the archiver stopped on an error (it waits out outages: a bug, or a signal)
+EXIT_INPUT = 2  # what the command needs is missing or wrong (as every command's errors)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +86,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--speed", type=float, help="replay pace: shop seconds per real second")
     run.add_argument("--until-idle", action="store_true", help="stop when a replay is done")
     run.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    arch = sub.add_parser(
+        "archive",
+        help="archive user-events from Kafka (KVT_MONGO_URL), as a consumer group of its own",
+    )
+    arch.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+    arch.add_argument(
+        "--nice",
+        type=int,
+        default=10,
+        help="lower the process priority by this much (default 10): scoring comes first, the "
+        "archive catches up when the CPU is free",
+    )
     sub.add_parser("topics", help="create the Kafka topics if missing (idempotent)")
     sub.add_parser(
         "flink",
@@ -99,12 +117,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "archive":
+            return _archive(args)
         if args.command == "topics":
             return _topics()
         return _backtest(args)
     except (DataGenError, DetectorError, SettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INPUT
 
 
 def _topics() -> int:
@@ -146,7 +166,7 @@ def _run(args: argparse.Namespace) -> int:
         )
     elif settings.mongo_url:
         logging.getLogger("kvt.detector").info(
-            "behavioural events are archived by `python -m db archive run`, not here"
+            "behavioural events are archived by `python -m detector archive`, not here"
         )
     workers = [w for w in (service, archiver) if w is not None]
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -168,6 +188,39 @@ def _run(args: argparse.Namespace) -> int:
         f"{snap.repeated_total:,} repeats ignored, {snap.late_total:,} late"
     )
     return 0
+
+
+def _archive(args: argparse.Namespace) -> int:
+    from db.archive import ArchiveError  # pymongo only for the archive's command
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = load_settings()
+        if settings.embedded:
+            return _fail("no broker configured: set KVT_KAFKA_BOOTSTRAP", EXIT_INPUT)
+        if not settings.mongo_url:
+            return _fail("no archive configured: set KVT_MONGO_URL", EXIT_INPUT)
+        telemetry = Telemetry()
+        port = args.metrics_port if args.metrics_port is not None else settings.metrics_port
+        if port:
+            telemetry.serve(port)
+        archiver = build_archiver(settings, telemetry=telemetry)
+    except (SettingsError, ArchiveError) as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    assert archiver is not None
+    if args.nice > 0:
+        os.nice(args.nice)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: archiver.stop(timeout_s=0))
+    archiver.run()
+    snap = archiver.status.snapshot()
+    print(f"archived {snap.events_total:,} events")
+    return 0 if snap.state != "failed" else EXIT_FAILED
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def _backtest(args: argparse.Namespace) -> int:

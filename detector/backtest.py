@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from data_gen.feed import dataset_events, to_ms
 from data_gen.readers import Dataset
 from detector.engine import Detector
 from detector.evaluation import BacktestMetrics, EvalInput, evaluate
-from detector.feed import dataset_events, to_ms
 from detector.rules import RULE_IDS, RuleSet
 
 N_RULES = len(RULE_IDS)

@@ -1,4 +1,6 @@
-"""The wire format of the input topics, and strict decoding into engine events.
+"""Strict decoding of the input topics' messages into engine events.
+
+The shared part of the wire format (timestamps, the payment message) is `data_gen.wire_format`.
 
 Messages are UTF-8 JSON objects keyed by customer_id.  Decoding never raises anything but
 `BadMessage`, whose reason is what the dead-letter topic records; the detector stays up
@@ -10,20 +12,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
 from data_gen.schema import DEVICES, EVENT_TYPES, PAYMENT_RESULTS
+from data_gen.wire_format import BadMessage, parse_ts_ms
 from detector.conditions import zone_info
-from detector.errors import DetectorError, EventError
+from detector.errors import EventError
 from detector.events import Activity, Payment
 from detector.iso4217 import CURRENCIES
 
 MAX_AMOUNT = 100_000.0  # an e-shop basket above this is a data error, not a purchase
-MIN_TS_MS = 946_684_800_000  # 2000-01-01
-MAX_TS_MS = 4_102_444_800_000  # 2100-01-01
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,63}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
 # Free text (utm_source, method) is stored and shown: no control characters (a NUL cannot even
@@ -39,43 +39,11 @@ _CF = (
 )
 _BAD_TEXT = re.compile(f"[\x00-\x1f\x7f{_CF}]")
 MAX_TEXT = 200
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 _KNOWN_TYPES = frozenset(EVENT_TYPES)
 _DEVICES = frozenset(DEVICES)
 _RESULTS = frozenset(PAYMENT_RESULTS)
 _CURRENCIES = CURRENCIES | {""}  # absent: the shop's own, EUR
 _DEVICE_ALIASES = {"web_desktop": "desktop", "web_mobile": "mobile"}
-
-
-class BadMessage(DetectorError):
-    """A message that cannot be scored; `reason` is short and stable, `detail` says more."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(f"{reason}: {detail}")
-        self.reason = reason
-        self.detail = detail
-
-
-def parse_ts_ms(value: object, field: str = "timestamp") -> int:
-    """ISO-8601 (Z, offset or naive UTC; nanoseconds allowed) to epoch ms, range-checked."""
-    if not isinstance(value, str) or not value:
-        raise BadMessage("bad_timestamp", f"{field}: expected an ISO-8601 string, got {value!r}")
-    # The canonical form (24 chars, ms, Z) parses directly; longer fractions are cut first.
-    text = value if len(value) <= 24 else _FRACTION.sub(r"\1", value)
-    try:
-        dt = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadMessage("bad_timestamp", f"{field}: {value[:40]!r} is not ISO-8601") from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    ms = int(dt.timestamp() * 1000)
-    if not MIN_TS_MS <= ms < MAX_TS_MS:
-        raise BadMessage("bad_timestamp", f"{field}: {value!r} is outside 2000-2100")
-    return ms
-
-
-def format_ts(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def load_json(raw: bytes | None, max_bytes: int) -> Mapping[str, Any]:
@@ -214,28 +182,3 @@ def decode_payment(obj: Mapping[str, Any]) -> Payment:
         card_bin=_id(obj, "card_bin", required=False),
         ip_hash=_id(obj, "ip_hash", required=False),
     )
-
-
-def payment_message(p: Payment) -> dict[str, Any]:
-    """The payments-topic JSON for a payment (the inverse of `decode_payment`)."""
-    return {
-        "payment_id": p.payment_id,
-        "customer_id": p.customer_id,
-        "session_id": p.session_id or None,
-        "attempt_ts": format_ts(p.ts_ms),
-        "amount": p.amount,
-        "currency": p.currency,
-        "result": p.result,
-        "device": p.device,
-        "device_id": p.device_id or None,
-        "utm_source": p.utm_source,
-        "payment_country": p.country,
-        "method": p.method,
-        "customer_country": p.customer_country,
-        "customer_tz": p.customer_tz,
-        "customer_signup_ts": None
-        if p.customer_signup_ms is None
-        else format_ts(p.customer_signup_ms),
-        "card_bin": p.card_bin or None,
-        "ip_hash": p.ip_hash or None,
-    }

@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from detector.codec import BadMessage, format_ts
+from data_gen.wire_format import BadMessage, format_ts
 from detector.events import Activity, Payment
 
 TopicPartition = tuple[str, int]

@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from data_gen.feed import OutMessage, dataset_messages
 from data_gen.readers import read_dataset
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
 from db.models import LIVE_DATASET
 from detector.backoff import backoff
 from detector.common.settings import Settings
-from detector.feed import OutMessage, dataset_messages
 from detector.service import DetectorService
 from detector.sink import AlertSink
 from detector.sources import FETCH_WAIT_MAX_MS, KafkaSource, ReplaySource, Source
@@ -25,7 +25,7 @@ from detector.status import Status
 from detector.telemetry import Telemetry
 
 if TYPE_CHECKING:
-    from db.archiver import Archiver
+    from detector.archiver import Archiver
 
 log = logging.getLogger("kvt.detector")
 
@@ -108,7 +108,7 @@ def build_archiver(
         return None
     # pymongo only when an archive is configured
     from db.archive import EventArchive
-    from db.archiver import Archiver, archive_group
+    from detector.archiver import Archiver, archive_group
 
     sessions = sessions or open_database(settings)
     source: Source

@@ -26,6 +26,7 @@ from confluent_kafka import KafkaException
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from data_gen.wire_format import BadMessage, format_ts
 from db.detector_store import (
     DeadLetterRecord,
     OutboxRecord,
@@ -41,7 +42,6 @@ from db.models import LIVE_DATASET
 from db.rulesets import active_ruleset
 from db.types import utc_now
 from detector.backoff import backoff
-from detector.codec import BadMessage, format_ts
 from detector.common.settings import Settings
 from detector.engine import Detector, Skipped, Verdict
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment

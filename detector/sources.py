@@ -16,9 +16,9 @@ from typing import Protocol
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException
 from confluent_kafka import TopicPartition as KTopicPartition
 
+from data_gen.feed import OutMessage
 from detector.backoff import backoff
 from detector.common.settings import Settings
-from detector.feed import OutMessage
 from detector.ordering import Record, TopicPartition
 
 LONG_WAIT_S = 0.02

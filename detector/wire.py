@@ -21,6 +21,7 @@ import math
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from data_gen.wire_format import BadMessage, parse_ts_ms
 from detector.codec import (
     _BAD_TEXT,
     _CURRENCIES,
@@ -31,11 +32,9 @@ from detector.codec import (
     _RESULTS,
     MAX_AMOUNT,
     MAX_TEXT,
-    BadMessage,
     decode_activity,
     decode_payment,
     load_json,
-    parse_ts_ms,
 )
 from detector.conditions import zone_info
 from detector.errors import EventError

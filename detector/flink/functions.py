@@ -25,10 +25,10 @@ from pyflink.datastream import (
 from pyflink.datastream.state import MapStateDescriptor, ValueStateDescriptor
 from sqlalchemy.exc import DBAPIError
 
+from data_gen.wire_format import BadMessage
 from db.detector_store import DeadLetterRecord, save_batch
 from db.engine import make_engine, session_factory
 from detector.backoff import backoff
-from detector.codec import BadMessage
 from detector.common.settings import load_settings
 from detector.engine import Detector
 from detector.events import Payment

@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from data_gen.kafka_admin import ensure_topics
 from detector.common.settings import ROOT, Settings
 from detector.errors import DetectorError
 from detector.flink.bridge import RulesetBridge, ensure_ruleset_topic, ruleset_topic
-from detector.kafka_admin import ensure_topics
 
 log = logging.getLogger("kvt.flink")
 

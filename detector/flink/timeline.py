@@ -12,7 +12,8 @@ from typing import Any
 
 import orjson
 
-from detector.codec import BadMessage, decode_activity, decode_payment, load_json
+from data_gen.wire_format import BadMessage
+from detector.codec import decode_activity, decode_payment, load_json
 from detector.errors import RuleSetError
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 from detector.ordering import ahead_of_clock, ahead_of_partition

@@ -19,6 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy.orm import Session
 
+from data_gen.feed import dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -26,7 +27,6 @@ from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.models import Alert
 from detector.common.settings import Settings
-from detector.feed import dataset_messages
 from detector.service import DetectorService
 from detector.sources import ReplaySource
 from tests.e2e.conftest import ADMIN, ARTIFACTS, PASSWORD, PORT, Console, running_server

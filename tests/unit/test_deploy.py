@@ -255,7 +255,7 @@ def test_topic_job_creates_replicated_topics_once_the_brokers_are_healthy() -> N
     settings = load_settings(env=_env(job), secrets_file=ROOT / "no-such-secrets.toml")
     assert settings.topic_replication == 3
     assert settings.topic_partitions == 3
-    # detector.kafka_admin.ensure_topics sets min.insync.replicas = min(2, replication)
+    # data_gen.kafka_admin.ensure_topics sets min.insync.replicas = min(2, replication)
     assert min(2, settings.topic_replication) == 2
     for name in ("app", "detector"):
         assert _depends(_services()[name])["topics"] == "service_completed_successfully"
@@ -294,7 +294,7 @@ def test_the_api_is_a_service_on_port_8000() -> None:
 def test_the_archiver_is_a_service_of_its_own_beside_the_detector() -> None:
     """Issue 16: archiving in the detector's batches made it 5x slower as deployed."""
     archiver = _services()["archiver"]
-    assert _command(archiver) == ["python", "-m", "db", "archive", "run"]
+    assert _command(archiver) == ["python", "-m", "detector", "archive"]
     deps = _depends(archiver)
     assert deps["mongo"] == "service_healthy"
     assert deps["topics"] == deps["migrate"] == "service_completed_successfully"

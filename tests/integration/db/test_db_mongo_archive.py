@@ -15,6 +15,7 @@ import orjson
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from data_gen.feed import dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -28,7 +29,6 @@ from db.archive import (
 from db.engine import make_engine, session_factory
 from db.errors import DbError
 from db.timeline import customer_timeline, session_timeline
-from detector.feed import dataset_messages
 from detector.ordering import Record
 from tests.unit.db.test_timeline import add_history
 

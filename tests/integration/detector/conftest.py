@@ -17,7 +17,9 @@ import sqlalchemy as sa
 from confluent_kafka.admin import AdminClient
 from sqlalchemy.orm import Session, sessionmaker
 
+from data_gen.feed import OutMessage, dataset_events, dataset_messages
 from data_gen.generate import generate
+from data_gen.kafka_admin import ensure_topics
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db.engine import in_schema, make_engine, session_factory
@@ -26,8 +28,6 @@ from db.models import Alert, DetectorStateRow
 from detector.common.settings import Settings
 from detector.engine import Detector
 from detector.events import Activity, Payment
-from detector.feed import OutMessage, dataset_events, dataset_messages
-from detector.kafka_admin import ensure_topics
 from detector.rules import default_ruleset
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -19,9 +19,9 @@ from data_gen.readers import read_dataset
 from data_gen.schema import EVENT_TYPES
 from data_gen.stream import stream_messages
 from db.archive import EventArchive
-from db.archiver import Archiver, archive_group
 from db.models import Alert
 from db.timeline import customer_timeline
+from detector.archiver import Archiver, archive_group
 from detector.common.settings import Settings
 from detector.service import BatchResult, DetectorService
 from detector.sink import AlertSink

@@ -24,13 +24,13 @@ import sqlalchemy as sa
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
+from data_gen.feed import dataset_events
 from data_gen.readers import read_dataset
 from data_gen.stream import stream_messages
+from data_gen.wire_format import format_ts, parse_ts_ms
 from db.models import Alert, DeadLetter
 from db.rulesets import publish_ruleset
-from detector.codec import format_ts, parse_ts_ms
 from detector.engine import Detector, Verdict
-from detector.feed import dataset_events
 from detector.rules import RULE_IDS, default_ruleset
 from tests.integration.detector.conftest import ROOT, Expected, Pipeline
 from tests.integration.detector.malformed import junk_messages

@@ -19,8 +19,9 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from data_gen.stream import stream_messages
+from data_gen.wire_format import payment_message
 from db.models import Alert, Customer, DeadLetter
-from detector.codec import decode_payment, payment_message
+from detector.codec import decode_payment
 from detector.engine import Detector
 from detector.events import Payment
 from detector.rules import default_ruleset

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from data_gen.feed import dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -25,7 +26,6 @@ from db.loader import load_dataset
 from db.migrate import upgrade
 from db.models import Alert, AlertDecision, PaymentRow
 from detector.common.settings import Settings
-from detector.feed import dataset_messages
 from detector.rules import RULE_IDS
 from detector.service import DetectorService
 from detector.sources import ReplaySource

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from data_gen.feed import dataset_events
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from db import audit as trail
@@ -21,7 +22,6 @@ from desk import queue as q
 from desk.runtime import Runtime
 from detector.common.settings import Settings
 from detector.engine import Detector
-from detector.feed import dataset_events
 from detector.rules import default_ruleset
 from detector.runner import replay_group
 from tests.unit.db.builders import signed_in

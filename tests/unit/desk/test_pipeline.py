@@ -37,7 +37,7 @@ def test_unreachable_broker_is_reported_and_cached(rt: Runtime, monkeypatch) -> 
         calls.append(settings.kafka_bootstrap)
         raise RuntimeError("cannot reach Kafka at 127.0.0.1:1")
 
-    monkeypatch.setattr("detector.kafka_admin.check_broker", fake_check)
+    monkeypatch.setattr("data_gen.kafka_admin.check_broker", fake_check)
     settings = replace(Settings(), kafka_bootstrap="127.0.0.1:1")
     checks = rt.broker_checks
     assert pl.broker_reachable(settings, checks=checks) == (

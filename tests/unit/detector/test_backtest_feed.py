@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from data_gen.feed import dataset_events
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
 from detector.engine import Detector
-from detector.feed import dataset_events
 from detector.rules import RuleSet, default_ruleset
 
 

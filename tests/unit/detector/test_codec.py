@@ -8,16 +8,9 @@ import unicodedata
 import orjson
 import pytest
 
+from data_gen.wire_format import BadMessage, format_ts, parse_ts_ms, payment_message
 from detector import codec
-from detector.codec import (
-    BadMessage,
-    decode_activity,
-    decode_payment,
-    format_ts,
-    load_json,
-    parse_ts_ms,
-    payment_message,
-)
+from detector.codec import decode_activity, decode_payment, load_json
 from tests.unit.detector.factories import BASE, ms
 
 
@@ -158,7 +151,8 @@ def test_every_format_character_of_this_python_is_refused() -> None:
 
 
 def test_card_bin_and_ip_hash_travel_with_the_payment() -> None:
-    from detector.codec import decode_payment, payment_message
+    from data_gen.wire_format import payment_message
+    from detector.codec import decode_payment
     from tests.unit.detector.factories import pay
 
     p = pay(card_bin="497010", ip_hash="h7f3")

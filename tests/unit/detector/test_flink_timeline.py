@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from detector.codec import BadMessage, payment_message
+from data_gen.wire_format import BadMessage, payment_message
 from detector.events import Activity
 from detector.flink.timeline import (
     add_version,

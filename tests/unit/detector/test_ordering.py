@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from detector.codec import BadMessage
+from data_gen.wire_format import BadMessage
 from detector.ordering import Item, Merger, Record
 from tests.unit.detector.factories import cart, pay
 

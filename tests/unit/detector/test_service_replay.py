@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from data_gen.feed import OutMessage, dataset_events, dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -18,7 +19,6 @@ from db.models import Alert, DeadLetter
 from db.rulesets import publish_ruleset
 from detector.common.settings import Settings
 from detector.engine import Detector
-from detector.feed import OutMessage, dataset_events, dataset_messages
 from detector.rules import default_ruleset
 from detector.runner import build_service
 from detector.service import DetectorService

@@ -7,8 +7,9 @@ import itertools
 import orjson
 import pytest
 
+from data_gen.wire_format import BadMessage, payment_message
 from detector import wire
-from detector.codec import BadMessage, decode_activity, decode_payment, load_json, payment_message
+from detector.codec import decode_activity, decode_payment, load_json
 from detector.events import Activity, Payment
 from tests.unit.detector.factories import BASE, pay
 

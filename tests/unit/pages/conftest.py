@@ -18,6 +18,7 @@ import streamlit as st
 from streamlit.components.v2.component_manager import BidiComponentManager
 from streamlit.testing.v1 import AppTest
 
+from data_gen.feed import dataset_messages
 from data_gen.generate import generate
 from data_gen.params import GenParams
 from data_gen.readers import read_dataset
@@ -25,7 +26,6 @@ from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from desk.auth import Principal
 from detector.common.settings import Settings, load_settings
-from detector.feed import dataset_messages
 from detector.service import DetectorService
 from detector.sources import ReplaySource
 from tests.unit.db.builders import signed_in

@@ -162,8 +162,8 @@ def test_options_reach_the_consumer_the_producers_and_the_admin_client(
     settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
 
-    from data_gen import stream
-    from detector import kafka_admin, sink, sources
+    from data_gen import kafka_admin, stream
+    from detector import sink, sources
 
     consumer, producer, admin = _Capture(), _Capture(), _Capture()
     monkeypatch.setattr(sources, "Consumer", consumer)
@@ -261,7 +261,7 @@ def test_the_archive_names_the_host_only(settings: Settings) -> None:
 
 
 def test_a_broker_error_does_not_show_the_sasl_password(settings: Settings) -> None:
-    from detector.kafka_admin import BrokerUnavailable, check_broker
+    from data_gen.kafka_admin import BrokerUnavailable, check_broker
 
     with pytest.raises(BrokerUnavailable, match=r"cannot reach Kafka at 127\.0\.0\.1:1") as info:
         check_broker(settings, timeout_s=0.5)

@@ -1,4 +1,4 @@
-"""`python -m db archive run` refuses to start without what it needs, naming it."""
+"""`python -m detector archive` refuses to start without what it needs, naming it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from db.__main__ import EXIT_INPUT, main
+from detector.__main__ import EXIT_INPUT, main
 
 
 @pytest.fixture(autouse=True)
@@ -17,7 +17,7 @@ def bare_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_without_a_broker(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["archive", "run"]) == EXIT_INPUT
+    assert main(["archive"]) == EXIT_INPUT
     assert "KVT_KAFKA_BOOTSTRAP" in capsys.readouterr().err
 
 
@@ -25,5 +25,5 @@ def test_without_an_archive(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("KVT_KAFKA_BOOTSTRAP", "127.0.0.1:1")
-    assert main(["archive", "run"]) == EXIT_INPUT
+    assert main(["archive"]) == EXIT_INPUT
     assert "KVT_MONGO_URL" in capsys.readouterr().err

@@ -8,7 +8,7 @@ group id, written after MongoDB acknowledged the batch; the documents are keyed 
 (at least once, idempotent: each event exactly once in the archive).  While MongoDB is down
 the archiver waits and retries the same batch; Kafka keeps the events, so it catches up.
 
-It runs as ``python -m db archive run`` (deployed), as a thread of the app, or beside an
+It runs as ``python -m detector archive`` (deployed), as a thread of the app, or beside an
 embedded replay (a :class:`~detector.sources.ReplaySource` of its own, paced like the
 detector's).
 """

@@ -15,7 +15,7 @@ import orjson
 import pandas as pd
 
 from data_gen.readers import Dataset
-from detector.codec import format_ts, payment_message
+from data_gen.wire_format import format_ts, payment_message
 from detector.events import STATEFUL_EVENT_TYPES, Activity, Payment
 
 
