@@ -61,7 +61,7 @@ async def session_route(request: Request) -> Response:
     b = _backend()
     handoff = request.query_params.get("h", "")
     bound = web.binding(request.cookies.get(web.XSRF_COOKIE, ""))
-    token = await run_in_threadpool(auth.exchange, b.sessions, handoff, bound) if handoff else None
+    token = await run_in_threadpool(auth.exchange, b, handoff, bound) if handoff else None
     response = _redirect(request)
     if token is not None:
         s = b.settings
@@ -76,7 +76,7 @@ async def sign_out_route(request: Request) -> Response:
     raw = request.cookies.get(web.COOKIE_NAME, "")
     token = auth.cookie_token(web.cookie_secret(s.session_secret, s.data_dir), raw)
     if token is not None:
-        await run_in_threadpool(auth.end_by_token, b.sessions, token)
+        await run_in_threadpool(auth.end_by_token, b, token)
     response = _redirect(request)
     args = _cookie_args(request, s.session_max_h)
     response.delete_cookie(web.COOKIE_NAME, path="/", httponly=True, samesite="strict",

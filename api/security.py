@@ -59,7 +59,7 @@ def caller(
         # token without its scheme).
         secret = "-"
     try:
-        return tokens.authenticate(runtime_of(request).lookups, secret, client)
+        return tokens.authenticate(runtime_of(request), secret, client)
     except tokens.BadToken as exc:
         # A missing token counts too: every refusal writes an audit line, and a client
         # that keeps calling without one must not be able to flood the trail.

@@ -4,7 +4,9 @@ The Streamlit pages (and any other front end) import this package only; it impor
 ``db``, ``detector`` and ``data_gen`` and nothing below imports it (``tests/unit/test_layers.py``
 checks both).  Use cases live one concern a module (``queue``, ``insights``, ``tuning``,
 ``studio`` + ``data_ops``, ``pipeline``, ``auth``, ``audit``); ``runtime`` owns the process
-state; ``i18n`` holds every user-facing word.  The names below are the public API: the
+state; ``i18n`` holds every user-facing word.  Every use case is given the one kind of
+handle a front end holds (:class:`~desk.handle.Handle`: the app's ``Runtime``, the API's
+``ApiRuntime``), never a session factory.  The names below are the public API: the
 modules themselves, and the few types and constants a page needs to draw its widgets.
 """
 
@@ -42,6 +44,7 @@ from desk import (
 )
 from desk.api_runtime import ApiRuntime
 from desk.auth import Permission, Principal, Refused
+from desk.handle import Handle
 from desk.runtime import Runtime
 from desk.selection import Selection
 from detector.backtest import HitMatrix
@@ -79,6 +82,7 @@ __all__ = [
     "DatabaseError",
     "DbError",
     "GenParams",
+    "Handle",
     "HitMatrix",
     "LoadProgress",
     "Objective",

@@ -24,6 +24,7 @@ from db.errors import DbError
 from desk import datasets
 from desk import queue as q
 from desk.auth import Permission, Principal, Sessions, authorize
+from desk.handle import Handle
 
 AlertFilters = alerts.AlertFilters
 
@@ -104,7 +105,7 @@ class AlertList:
 
 
 def alert_list(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     filters: alerts.AlertFilters,
     sort: alerts.AlertSort = "score_desc",
@@ -113,15 +114,15 @@ def alert_list(
     overview: OverviewCache | None = None,
     payments_total: int = 0,
 ) -> AlertList:
-    authorize(sessions, who, Permission.READ_QUEUE)
+    authorize(rt, who, Permission.READ_QUEUE)
     if sort not in get_args(alerts.AlertSort):
         raise DbError(f"sort: expected one of {list(get_args(alerts.AlertSort))}, got {sort!r}")
     if not 1 <= limit <= MAX_LIMIT:
         raise DbError(f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
     query = _query_id(filters, sort)
     after = _decode(cursor, query, sort) if cursor else None
-    ov, paid = overview.get(sessions) if overview is not None else (None, None)
-    with sessions() as session:
+    ov, paid = overview.get(rt.lookups) if overview is not None else (None, None)
+    with rt.lookups() as session:
         rows = alerts.keyset_page(session, filters, sort, after, limit + 1)
         if len(filters.dataset) == 1:
             # One dataset's figures: counted for it (the shared cache holds every alert's).
@@ -146,11 +147,11 @@ def alert_list(
     )
 
 
-def alert_datasets(sessions: Sessions, who: Principal | None) -> tuple[datasets.AlertDataset, ...]:
+def alert_datasets(rt: Handle, who: Principal | None) -> tuple[datasets.AlertDataset, ...]:
     """The datasets that have alerts (the values of the ``dataset`` filter), live first,
     then the most recently scored."""
-    authorize(sessions, who, Permission.READ_QUEUE)
-    with sessions() as session:
+    authorize(rt, who, Permission.READ_QUEUE)
+    with rt.sessions() as session:
         return datasets.alert_datasets(session)
 
 
@@ -196,9 +197,9 @@ def _decode(cursor: str, query: str, sort: str) -> tuple[Any, str]:
 # --------------------------------------------------------------------------- one alert
 
 
-def read_alert(sessions: Sessions, who: Principal | None, alert_id: str) -> q.AlertDetail | None:
-    authorize(sessions, who, Permission.READ_QUEUE, alert_id)
-    with sessions() as session:
+def read_alert(rt: Handle, who: Principal | None, alert_id: str) -> q.AlertDetail | None:
+    authorize(rt, who, Permission.READ_QUEUE, alert_id)
+    with rt.sessions() as session:
         return q.alert_detail(session, alert_id)
 
 
@@ -214,7 +215,7 @@ def to_action(name: str) -> alerts.Action:
 
 
 def decide_one(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     alert_id: str,
     action: alerts.Action,
@@ -223,30 +224,30 @@ def decide_one(
 ) -> q.ActionResult:
     """Decide on ``alert_id`` at ``version`` (the ETag the client saw); without a version,
     at the version read now (the client accepts whatever the alert is now)."""
-    me = authorize(sessions, who, Permission.DECIDE, alert_id)
+    me = authorize(rt, who, Permission.DECIDE, alert_id)
     if version is None:
-        with sessions() as session:
+        with rt.sessions() as session:
             version = q.versions_of(session, [alert_id]).get(alert_id, 0)
-    return q.decide_as(sessions, [(alert_id, version)], action, me, note)
+    return q.decide_as(rt, [(alert_id, version)], action, me, note)
 
 
 def decide_ids(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     seen: Iterable[tuple[str, int | None]],
     action: alerts.Action,
     note: str | None = None,
 ) -> q.ActionResult:
     """Bulk by ids, each with the version the client saw (None: the version now)."""
-    me = authorize(sessions, who, Permission.DECIDE)
+    me = authorize(rt, who, Permission.DECIDE)
     pairs = list(seen)
     if len(pairs) > q.MAX_BULK:
         raise DbError(f"ids: at most {q.MAX_BULK} alerts at once, got {len(pairs)}")
     unknown = [a for a, v in pairs if v is None]
-    with sessions() as session:
+    with rt.sessions() as session:
         now = q.versions_of(session, unknown) if unknown else {}
     resolved = [(a, v if v is not None else now.get(a, 0)) for a, v in pairs]
-    return q.decide_as(sessions, resolved, action, me, note)
+    return q.decide_as(rt, resolved, action, me, note)
 
 
 # --------------------------------------------------------------------------- stats
@@ -262,14 +263,14 @@ class StatsView:
 
 
 def stats(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     overview: OverviewCache | None = None,
     payments_total: int = 0,
 ) -> StatsView:
-    authorize(sessions, who, Permission.READ_QUEUE)
-    ov, paid = overview.get(sessions) if overview is not None else (None, None)
-    with sessions() as session:
+    authorize(rt, who, Permission.READ_QUEUE)
+    ov, paid = overview.get(rt.sessions) if overview is not None else (None, None)
+    with rt.sessions() as session:
         if ov is None:
             ov = q.overview(session)
         header = q.queue_stats(session, payments_total, paid, ov)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from db import audit as trail
 from db.audit import OUTCOMES, AuditFilters
 from db.models import AuditEvent
-from desk.auth import Permission, Principal, Sessions, authorize
+from desk.auth import Permission, Principal, authorize
+from desk.handle import Handle
 
 __all__ = ["ACTIONS", "OUTCOMES", "AuditFilters", "AuditPage", "audit_actors", "audit_page"]
 
@@ -37,14 +38,14 @@ class AuditPage:
 
 
 def audit_page(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     filters: trail.AuditFilters,
     limit: int = 100,
     before_id: int | None = None,
 ) -> AuditPage:
-    authorize(sessions, who, Permission.READ_AUDIT)
-    with sessions() as session:
+    authorize(rt, who, Permission.READ_AUDIT)
+    with rt.sessions() as session:
         rows = trail.list_events(session, filters, limit=limit + 1, before_id=before_id)
         total = trail.count_events(session, filters)
         session.expunge_all()
@@ -53,7 +54,7 @@ def audit_page(
     return AuditPage(rows, total, rows[-1].id if more and rows else None)
 
 
-def audit_actors(sessions: Sessions, who: Principal | None) -> list[str]:
-    authorize(sessions, who, Permission.READ_AUDIT)
-    with sessions() as session:
+def audit_actors(rt: Handle, who: Principal | None) -> list[str]:
+    authorize(rt, who, Permission.READ_AUDIT)
+    with rt.sessions() as session:
         return trail.actors(session)

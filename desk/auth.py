@@ -32,6 +32,7 @@ from db import accounts, tokens, web_sessions
 from db import audit as trail
 from db.models import ROLES, User
 from db.types import utc_now
+from desk.handle import Handle
 from detector.common import i18n
 from detector.common.private import private_dir
 
@@ -142,7 +143,7 @@ class Principal:
 
 
 def authorize(
-    sessions: Sessions, who: Principal | None, permission: Permission, target: str | None = None
+    rt: Handle, who: Principal | None, permission: Permission, target: str | None = None
 ) -> Principal:
     """Return ``who`` with its current role, or raise :class:`Refused` (and audit it)."""
     who = _signed_in(who)
@@ -150,7 +151,7 @@ def authorize(
         who.role, frozenset()
     ):
         return who
-    with sessions() as session:
+    with rt.sessions() as session:
         user = session.get(User, who.username)
         role = user.role if user is not None else None
         active = user is not None and user.active
@@ -182,9 +183,9 @@ def _signed_in(who: Principal | None) -> Principal:
 # --------------------------------------------------------------------------- signing in
 
 
-def any_user(sessions: Sessions) -> bool:
+def any_user(rt: Handle) -> bool:
     """Whether an account exists (the sign-in page explains how to create the first one)."""
-    with sessions() as session:
+    with rt.sessions() as session:
         return accounts.count_users(session) > 0
 
 
@@ -205,7 +206,7 @@ class SignInOutcome:
 
 
 def sign_in(
-    sessions: Sessions,
+    rt: Handle,
     username: str,
     password: str,
     idle: timedelta,
@@ -216,7 +217,7 @@ def sign_in(
     the browser that signed in will send again with the handoff (see :func:`exchange`)."""
     name = (username or "").strip().lower()
     started = None
-    with sessions() as session:
+    with rt.sessions() as session:
         result = accounts.sign_in(session, name, password or "")
         if result.outcome is accounts.SignIn.OK:
             started = web_sessions.start(session, name, binding)
@@ -245,8 +246,8 @@ def sign_in(
     return SignInOutcome(None, "in.wrong")
 
 
-def sign_out(sessions: Sessions, who: Principal) -> None:
-    with sessions() as session:
+def sign_out(rt: Handle, who: Principal) -> None:
+    with rt.sessions() as session:
         if who.session_id is not None:
             web_sessions.revoke(session, who.session_id, "signed out")
         trail.record(session, trail.Entry(who.username, trail.SIGN_OUT, role=who.role))
@@ -256,7 +257,7 @@ def sign_out(sessions: Sessions, who: Principal) -> None:
 # --------------------------------------------------------------------------- sessions
 
 
-def refresh(sessions: Sessions, who: Principal, touch: bool = True) -> Principal:
+def refresh(rt: Handle, who: Principal, touch: bool = True) -> Principal:
     """``who`` as of now, or :class:`SessionEnded`.  Called on every refresh of a page
     (fragments included): the account must still exist, be active and have the role it
     signed in with, and the session must be neither revoked nor expired.  ``touch`` counts
@@ -264,7 +265,7 @@ def refresh(sessions: Sessions, who: Principal, touch: bool = True) -> Principal
     now = utc_now()
     if who.expired(now):
         raise SessionEnded(who.username, "expired")
-    with sessions() as session:
+    with rt.sessions() as session:
         found = web_sessions.check(session, who.session_id, who.username)
         user, row = found.user, found.row
         why = None
@@ -292,10 +293,10 @@ def refresh(sessions: Sessions, who: Principal, touch: bool = True) -> Principal
     return who.touched(now) if touch else who
 
 
-def resume(sessions: Sessions, token: str, idle: timedelta, max_age: timedelta) -> Principal | None:
+def resume(rt: Handle, token: str, idle: timedelta, max_age: timedelta) -> Principal | None:
     """The principal of the session a browser's cookie names (after a reload), if it is
     still good; None otherwise."""
-    with sessions() as session:
+    with rt.sessions() as session:
         row = web_sessions.by_token(session, token)
         if row is None:
             return None
@@ -306,23 +307,23 @@ def resume(sessions: Sessions, token: str, idle: timedelta, max_age: timedelta) 
         role = user.role
     who = Principal(name, role, created, seen, idle, max_age, sid)
     try:
-        return refresh(sessions, who)
+        return refresh(rt, who)
     except SessionEnded:
         return None
 
 
-def exchange(sessions: Sessions, handoff: str, binding: str = "") -> str | None:
+def exchange(rt: Handle, handoff: str, binding: str = "") -> str | None:
     """The session token for a sign-in's one-time ``handoff``, or None (used, late, revoked,
     or presented with another ``binding`` than at sign-in)."""
-    with sessions() as session:
+    with rt.sessions() as session:
         got = web_sessions.exchange(session, handoff, binding)
         session.commit()
     return got[1] if got is not None else None
 
 
-def end_by_token(sessions: Sessions, token: str) -> None:
+def end_by_token(rt: Handle, token: str) -> None:
     """Revoke the session a cookie names (the sign-out route, whatever the page did)."""
-    with sessions() as session:
+    with rt.sessions() as session:
         row = web_sessions.by_token(session, token)
         if row is not None:
             web_sessions.revoke(session, row.id, "signed out")
@@ -382,10 +383,10 @@ class UserView:
     created_by: str
 
 
-def list_users(sessions: Sessions, who: Principal | None) -> list[UserView]:
-    authorize(sessions, who, Permission.MANAGE_USERS)
+def list_users(rt: Handle, who: Principal | None) -> list[UserView]:
+    authorize(rt, who, Permission.MANAGE_USERS)
     now = utc_now()
-    with sessions() as session:
+    with rt.sessions() as session:
         return [
             UserView(
                 u.username,
@@ -402,15 +403,15 @@ def list_users(sessions: Sessions, who: Principal | None) -> list[UserView]:
 
 
 def create_user(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     username: str,
     role: str,
     password: str,
     display_name: str | None = None,
 ) -> str:
-    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
-    with sessions() as session:
+    me = authorize(rt, who, Permission.MANAGE_USERS, username)
+    with rt.sessions() as session:
         user = accounts.create_user(
             session, username, role, password, display_name=display_name, created_by=me.username
         )
@@ -423,9 +424,9 @@ def create_user(
         return user.username
 
 
-def change_role(sessions: Sessions, who: Principal | None, username: str, role: str) -> None:
-    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
-    with sessions() as session:
+def change_role(rt: Handle, who: Principal | None, username: str, role: str) -> None:
+    me = authorize(rt, who, Permission.MANAGE_USERS, username)
+    with rt.sessions() as session:
         user = accounts.require_user(session, username)
         before = user.role
         accounts.set_role(session, username, role)
@@ -438,9 +439,9 @@ def change_role(sessions: Sessions, who: Principal | None, username: str, role: 
         session.commit()
 
 
-def set_active(sessions: Sessions, who: Principal | None, username: str, active: bool) -> None:
-    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
-    with sessions() as session:
+def set_active(rt: Handle, who: Principal | None, username: str, active: bool) -> None:
+    me = authorize(rt, who, Permission.MANAGE_USERS, username)
+    with rt.sessions() as session:
         user = accounts.set_active(session, username, active)
         revoked = [] if active else tokens.revoke_all(session, user.username, me.username)
         trail.record(
@@ -451,26 +452,26 @@ def set_active(sessions: Sessions, who: Principal | None, username: str, active:
         session.commit()
 
 
-def reset_password(sessions: Sessions, who: Principal | None, username: str, password: str) -> None:
-    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
-    _set_password(sessions, me, username, password)
+def reset_password(rt: Handle, who: Principal | None, username: str, password: str) -> None:
+    me = authorize(rt, who, Permission.MANAGE_USERS, username)
+    _set_password(rt, me, username, password)
 
 
-def change_own_password(sessions: Sessions, who: Principal | None, current: str, new: str) -> None:
+def change_own_password(rt: Handle, who: Principal | None, current: str, new: str) -> None:
     """Any signed-in user, for their own account, knowing the current password.  Their other
     sessions end; this one goes on."""
     who = _signed_in(who)
-    with sessions() as session:
+    with rt.sessions() as session:
         user = accounts.require_user(session, who.username)
         if not user.active or not accounts.verify_password(user.password_hash, current):
             raise accounts.AccountError("acc.current_wrong")
-    _set_password(sessions, who, who.username, new, keep=who.session_id)
+    _set_password(rt, who, who.username, new, keep=who.session_id)
 
 
 def _set_password(
-    sessions: Sessions, me: Principal, username: str, password: str, keep: str | None = None
+    rt: Handle, me: Principal, username: str, password: str, keep: str | None = None
 ) -> None:
-    with sessions() as session:
+    with rt.sessions() as session:
         user = accounts.set_password(session, username, password, keep_session=keep)
         revoked = tokens.revoke_all(session, user.username, me.username)
         # The hash never goes to the trail: only the fact that it changed.

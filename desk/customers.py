@@ -5,12 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from db import timeline
 from db.archive import ArchiveError
 from db.timeline import EventReader, TimelineEntry
 from desk.auth import Permission, Principal, authorize
+from desk.handle import Handle
 
 __all__ = ["CustomerTimeline", "customer_timeline"]
 
@@ -27,19 +26,19 @@ class CustomerTimeline:
 
 
 def customer_timeline(
-    sessions: sessionmaker[Session],
+    rt: Handle,
     who: Principal | None,
     customer_id: str,
     reader: EventReader | None = None,
     limit: int = 200,
 ) -> CustomerTimeline:
-    authorize(sessions, who, Permission.READ_QUEUE, customer_id)
+    authorize(rt, who, Permission.READ_QUEUE, customer_id)
     limit = max(1, min(limit, MAX_ENTRIES))
     problem = ""
     try:
         entries = timeline.customer_timeline(
             customer_id,
-            sessions_factory=sessions,
+            sessions_factory=rt.sessions,
             archive=reader,
             limit=limit,
         )
@@ -49,7 +48,7 @@ def customer_timeline(
         problem = str(exc)
         entries = timeline.customer_timeline(
             customer_id,
-            sessions_factory=sessions,
+            sessions_factory=rt.sessions,
             limit=limit,
         )
     source = reader.source if reader is not None else "relational store (no events archive)"

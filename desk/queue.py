@@ -10,7 +10,7 @@ never overwritten (see :func:`db.alerts.decide`).  Actions take the signed-in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from db.models import LIVE_DATASET, Alert, AlertDecision, PaymentRow
 from db.timeline import DatasetPayments, EventReader, TimelineEntry
 from desk import datasets
 from desk.auth import Permission, Principal, authorize
+from desk.handle import Handle
 from desk.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -509,7 +510,7 @@ class ActionResult:
 
 
 def decide_many(
-    sessions: Callable[[], Session],
+    rt: Handle,
     seen: Iterable[tuple[str, int]],
     action: alerts.Action,
     who: Principal | None,
@@ -519,11 +520,11 @@ def decide_many(
     one conflict neither blocks nor rolls back the others.  Conflicting alerts are left
     untouched (their losing attempt is in the audit trail).  Raises :class:`Refused` unless
     ``who`` may decide; the decision is recorded under ``who``'s account name."""
-    return decide_as(sessions, seen, action, authorize(sessions, who, Permission.DECIDE), note)
+    return decide_as(rt, seen, action, authorize(rt, who, Permission.DECIDE), note)
 
 
 def decide_as(
-    sessions: Callable[[], Session],
+    rt: Handle,
     seen: Iterable[tuple[str, int]],
     action: alerts.Action,
     me: Principal,
@@ -538,14 +539,14 @@ def decide_as(
     missing: list[str] = []
     errors: list[str] = []
     for alert_id, version in seen:
-        with sessions() as session:
+        with rt.sessions() as session:
             try:
                 alerts.decide(session, alert_id, action, actor, note, version, me.role)
                 session.commit()
                 updated.append(alert_id)
             except DecisionConflict as exc:
                 session.rollback()
-                conflicts.append(Conflict(alert_id, exc.status, _decided_by(sessions, alert_id)))
+                conflicts.append(Conflict(alert_id, exc.status, _decided_by(rt, alert_id)))
             except AlertNotFound:
                 session.rollback()
                 missing.append(alert_id)
@@ -556,8 +557,8 @@ def decide_as(
     return ActionResult(action, tuple(updated), tuple(conflicts), tuple(missing), tuple(errors))
 
 
-def _decided_by(sessions: Callable[[], Session], alert_id: str) -> str:
-    with sessions() as session:
+def _decided_by(rt: Handle, alert_id: str) -> str:
+    with rt.sessions() as session:
         return alerts.decided_by(session, alert_id) or "?"
 
 
@@ -572,7 +573,7 @@ def open_alerts(
 
 
 def decide_open_of(
-    sessions: Callable[[], Session],
+    rt: Handle,
     action: alerts.Action,
     who: Principal | None,
     note: str | None = None,
@@ -582,10 +583,10 @@ def decide_open_of(
 ) -> ActionResult:
     """Decide on every open alert of one customer or one device, at the versions read now
     (an alert decided by someone else between the read and the write is a conflict)."""
-    me = authorize(sessions, who, Permission.DECIDE)
-    with sessions() as session:
+    me = authorize(rt, who, Permission.DECIDE)
+    with rt.sessions() as session:
         seen = open_alerts(session, customer_id=customer_id, device_id=device_id)
-    return decide_as(sessions, seen, action, me, note)
+    return decide_as(rt, seen, action, me, note)
 
 
 # --------------------------------------------------------------------------- front ends

@@ -12,8 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from db.errors import RulesetConflict, RulesetNotFound
 from db.rulesets import (
     DEFAULT_LABEL,
@@ -26,7 +24,8 @@ from db.rulesets import (
     list_rulesets,
 )
 from desk import tuning
-from desk.auth import Permission, Principal, Sessions, authorize
+from desk.auth import Permission, Principal, authorize
+from desk.handle import Handle
 from detector.common import i18n
 from detector.errors import RuleSetError
 from detector.rules import RuleSet
@@ -79,33 +78,29 @@ class VersionBody:
     body: dict[str, Any]  # the rule set as a rule file holds it (RuleSet.to_dict)
 
 
-def list_versions(sessions: Sessions, who: Principal | None) -> list[RulesetInfo]:
-    authorize(sessions, who, Permission.READ_QUEUE)
-    with sessions() as session:
+def list_versions(rt: Handle, who: Principal | None) -> list[RulesetInfo]:
+    authorize(rt, who, Permission.READ_QUEUE)
+    with rt.sessions() as session:
         active_ruleset(session)  # seeds version 1 on a fresh database
         session.commit()
         return list_rulesets(session)
 
 
-def get_version(sessions: Sessions, who: Principal | None, version: int) -> VersionBody | None:
-    authorize(sessions, who, Permission.READ_QUEUE, f"v{version}")
-    with sessions() as session:
+def get_version(rt: Handle, who: Principal | None, version: int) -> VersionBody | None:
+    authorize(rt, who, Permission.READ_QUEUE, f"v{version}")
+    with rt.sessions() as session:
         info = next((i for i in list_rulesets(session) if i.version == version), None)
         if info is None:
             return None
         return VersionBody(info, get_ruleset(session, version).to_dict())
 
 
-def publish_json(
-    sessions: sessionmaker[Session], who: Principal | None, body: Mapping[str, Any], note: str = ""
-) -> int:
+def publish_json(rt: Handle, who: Principal | None, body: Mapping[str, Any], note: str = "") -> int:
     """Raises :class:`detector.errors.RuleSetError` naming the JSON path of a bad value
     (after the permission check: a refused caller learns nothing about the body)."""
-    authorize(sessions, who, Permission.PUBLISH_RULES)
-    return tuning.publish(sessions, RuleSet.from_dict(body), who, note)
+    authorize(rt, who, Permission.PUBLISH_RULES)
+    return tuning.publish(rt, RuleSet.from_dict(body), who, note)
 
 
-def rollback(
-    sessions: sessionmaker[Session], who: Principal | None, version: int, note: str = ""
-) -> int:
-    return tuning.rollback(sessions, version, who, note)
+def rollback(rt: Handle, who: Principal | None, version: int, note: str = "") -> int:
+    return tuning.rollback(rt, version, who, note)

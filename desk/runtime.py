@@ -66,6 +66,11 @@ class Runtime:
             rt.start_detector()
         return rt
 
+    @property
+    def lookups(self) -> sessionmaker[Session]:
+        """As a :class:`~desk.handle.Handle`: the app's reads all go through ``sessions``."""
+        return self.sessions
+
     def snapshot(self) -> StatusSnapshot:
         return self.status.snapshot()
 
@@ -161,10 +166,15 @@ class Runtime:
 
 @dataclass(frozen=True)
 class WebBackend:
-    """What the web routes of ``serve.py`` need: settings and database sessions."""
+    """What the web routes of ``serve.py`` need: settings and database sessions (a
+    :class:`~desk.handle.Handle`)."""
 
     settings: Settings
     sessions: sessionmaker[Session]
+
+    @property
+    def lookups(self) -> sessionmaker[Session]:
+        return self.sessions
 
 
 def web_backend() -> WebBackend:

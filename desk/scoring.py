@@ -79,7 +79,7 @@ class Scorer:
     def score(
         self, who: Principal | None, message: Mapping[str, Any], dry_run: bool = True
     ) -> ScoreResult:
-        me = authorize(self.sessions, who, Permission.SCORE_PAYMENTS)
+        me = authorize(self, who, Permission.SCORE_PAYMENTS)  # a handle: its sessions and lookups
         try:
             payment = decode_payment(message)
         except BadMessage as exc:

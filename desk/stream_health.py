@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from db.models import ConsumerOffset
 from desk import pipeline
-from desk.auth import Permission, Principal, Sessions, authorize
+from desk.auth import Permission, Principal, authorize
+from desk.handle import Handle
 from detector.common.settings import Settings
 
 __all__ = ["PipelineView", "Throughput", "detector_members", "pipeline_view"]
@@ -89,14 +90,14 @@ def _watermarks(settings: Settings, partitions: list[tuple[str, int]]) -> dict[s
 
 
 def pipeline_view(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     settings: Settings,
     throughput: Throughput,
 ) -> PipelineView:
-    authorize(sessions, who, Permission.READ_PIPELINE)
+    authorize(rt, who, Permission.READ_PIPELINE)
     group = settings.consumer_group
-    with sessions() as session:
+    with rt.sessions() as session:
         rows = session.execute(
             select(
                 ConsumerOffset.topic, ConsumerOffset.partition, ConsumerOffset.next_offset

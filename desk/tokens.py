@@ -17,7 +17,8 @@ from db import audit as trail
 from db import tokens
 from db.tokens import NewToken, TokenError
 from db.types import utc_now
-from desk.auth import Permission, Principal, Refused, Sessions, authorize
+from desk.auth import Permission, Principal, Refused, authorize
+from desk.handle import Handle
 
 __all__ = [
     "BadToken",
@@ -63,18 +64,18 @@ class TokenView:
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > utc_now())
 
 
-def authenticate(sessions: Sessions, secret: str | None, client: str = "") -> Principal:
+def authenticate(rt: Handle, secret: str | None, client: str = "") -> Principal:
     """The principal a token stands for, or :class:`BadToken` (audited, with the client's
     address and never the token)."""
     if not secret:
-        _refused(sessions, client, "missing")
+        _refused(rt, client, "missing")
         raise BadToken(missing=True)
-    with sessions() as session:
+    with rt.lookups() as session:
         owner = tokens.find_owner(session, secret)
         if session.dirty:  # last_used_at, at most once a minute: most calls write nothing
             session.commit()
     if owner is None:
-        _refused(sessions, client, "invalid")
+        _refused(rt, client, "invalid")
         raise BadToken()
     now = utc_now()
     # The role and active flag were read with the token: authorize need not read them again
@@ -83,8 +84,8 @@ def authenticate(sessions: Sessions, secret: str | None, client: str = "") -> Pr
     return Principal(owner.username, owner.role, now, now, _CALL, _CALL, verified_at=verified)
 
 
-def _refused(sessions: Sessions, client: str, why: str) -> None:
-    with sessions() as session:
+def _refused(rt: Handle, client: str, why: str) -> None:
+    with rt.lookups() as session:
         trail.record_alone(
             session,
             trail.Entry("?", trail.TOKEN_REFUSED, trail.DENIED, None, None,
@@ -93,15 +94,15 @@ def _refused(sessions: Sessions, client: str, why: str) -> None:
 
 
 def create_token(
-    sessions: Sessions,
+    rt: Handle,
     who: Principal | None,
     username: str,
     label: str | None = None,
     expires_at: datetime | None = None,
 ) -> NewToken:
     """A new token for ``username``; its secret is in the result and nowhere else."""
-    me = authorize(sessions, who, Permission.MANAGE_USERS, username)
-    with sessions() as session:
+    me = authorize(rt, who, Permission.MANAGE_USERS, username)
+    with rt.sessions() as session:
         new = tokens.create_token(
             session, username, me.username, label=label, expires_at=expires_at
         )
@@ -115,9 +116,9 @@ def create_token(
     return new
 
 
-def revoke_token(sessions: Sessions, who: Principal | None, token_id: int) -> None:
-    me = authorize(sessions, who, Permission.MANAGE_USERS, f"token {token_id}")
-    with sessions() as session:
+def revoke_token(rt: Handle, who: Principal | None, token_id: int) -> None:
+    me = authorize(rt, who, Permission.MANAGE_USERS, f"token {token_id}")
+    with rt.sessions() as session:
         token = tokens.revoke_token(session, token_id, me.username)
         trail.record(
             session,
@@ -127,11 +128,9 @@ def revoke_token(sessions: Sessions, who: Principal | None, token_id: int) -> No
         session.commit()
 
 
-def list_tokens(
-    sessions: Sessions, who: Principal | None, username: str | None = None
-) -> list[TokenView]:
-    authorize(sessions, who, Permission.MANAGE_USERS)
-    with sessions() as session:
+def list_tokens(rt: Handle, who: Principal | None, username: str | None = None) -> list[TokenView]:
+    authorize(rt, who, Permission.MANAGE_USERS)
+    with rt.sessions() as session:
         return [
             TokenView(
                 t.id,

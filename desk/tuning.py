@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,6 +32,7 @@ from db.rulesets import (
     ruleset_info,
 )
 from desk.auth import Permission, Principal, authorize
+from desk.handle import Handle
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
 from detector.common.i18n import text
 from detector.errors import RuleSetError
@@ -599,21 +600,19 @@ def history_page(rt: Runtime, lang: str, limit: int, offset: int = 0) -> list[Ve
         return history(session, lang, limit=limit, offset=offset)
 
 
-def current(sessions: Callable[[], Session]) -> tuple[int, RuleSet]:
-    with sessions() as session:
+def current(rt: Handle) -> tuple[int, RuleSet]:
+    with rt.sessions() as session:
         version, rs = active_ruleset(session)
         session.commit()  # the first call seeds version 1
         return version, rs
 
 
-def publish(
-    sessions: Callable[[], Session], ruleset: RuleSet, who: Principal | None, note: str = ""
-) -> int:
+def publish(rt: Handle, ruleset: RuleSet, who: Principal | None, note: str = "") -> int:
     """Store ``ruleset`` as the new active version; the detector picks it up at its next
     ruleset poll.  Returns the version number.  Raises :class:`Refused` unless ``who`` may
     publish; the version's author is ``who``'s account name."""
-    me = authorize(sessions, who, Permission.PUBLISH_RULES)
-    with sessions() as session:
+    me = authorize(rt, who, Permission.PUBLISH_RULES)
+    with rt.sessions() as session:
         version = publish_ruleset(session, ruleset, me.username, note, label=TUNING_LABEL)
         trail.record(
             session,
@@ -624,12 +623,10 @@ def publish(
         return version
 
 
-def rollback(
-    sessions: Callable[[], Session], version: int, who: Principal | None, note: str = ""
-) -> int:
+def rollback(rt: Handle, version: int, who: Principal | None, note: str = "") -> int:
     """Publish a copy of ``version`` as a new version (history is never rewritten)."""
-    me = authorize(sessions, who, Permission.PUBLISH_RULES, f"v{version}")
-    with sessions() as session:
+    me = authorize(rt, who, Permission.PUBLISH_RULES, f"v{version}")
+    with rt.sessions() as session:
         new = rollback_ruleset(session, version, me.username, note)
         trail.record(
             session,

@@ -52,7 +52,7 @@ except DataGenError as exc:
     st.stop()
 
 try:
-    active_version, active = tuning.current(rt.sessions)
+    active_version, active = tuning.current(rt)
 except DatabaseError as exc:
     st.error(t("db_error"))
     st.code(str(exc).splitlines()[0], language=None, wrap_lines=True)

@@ -20,7 +20,7 @@ st.caption(t("au.caption"))
 
 ANY = t("au.any")
 c = st.columns([2, 2, 1.4, 2, 1.3, 1.3])
-actor = c[0].selectbox(t("au.actor"), [ANY, *audit.audit_actors(rt.sessions, who)], key="au_actor")
+actor = c[0].selectbox(t("au.actor"), [ANY, *audit.audit_actors(rt, who)], key="au_actor")
 L = lang()
 
 
@@ -62,7 +62,7 @@ if st.session_state.get("au_filters") != key:  # new filters: back to the newest
     st.session_state["au_cursor"] = []
 cursor: list[int] = st.session_state["au_cursor"]
 
-page = audit.audit_page(rt.sessions, who, filters, PAGE, cursor[-1] if cursor else None)
+page = audit.audit_page(rt, who, filters, PAGE, cursor[-1] if cursor else None)
 st.caption(t("au.count", n=num(page.total)))
 frame = pd.DataFrame(
     [

@@ -34,7 +34,7 @@ def role_name(role: str) -> str:
 def act(fn: Callable[..., object], *args: object) -> bool:
     """Call an account service; show why it was refused, if it was."""
     try:
-        fn(rt.sessions, who, *args)
+        fn(rt, who, *args)
     except auth.Refused as exc:
         refused(exc)
     except AccountError as exc:
@@ -49,7 +49,7 @@ def done(message: str) -> None:
     st.rerun()
 
 
-users = auth.list_users(rt.sessions, who)
+users = auth.list_users(rt, who)
 st.dataframe(
     pd.DataFrame(
         [
@@ -126,9 +126,7 @@ with right:
             if st.form_submit_button(t("us.token_create"), icon=":material/vpn_key:"):
                 expires = datetime.now(UTC) + timedelta(days=int(days)) if days else None
                 try:
-                    new = tokens.create_token(
-                        rt.sessions, who, current.username, label or None, expires
-                    )
+                    new = tokens.create_token(rt, who, current.username, label or None, expires)
                 except auth.Refused as exc:
                     refused(exc)
                 except AccountError as exc:
@@ -136,7 +134,7 @@ with right:
                 else:
                     st.warning(t("us.token_once"))
                     st.code(new.secret, language=None)
-        held = tokens.list_tokens(rt.sessions, who, current.username)
+        held = tokens.list_tokens(rt, who, current.username)
         if held:
             st.dataframe(
                 pd.DataFrame(

@@ -63,7 +63,7 @@ def _decide(seen: list[tuple[str, int]], action: str, note_key: str) -> None:
     """Decide ``seen`` exactly (ids at the versions shown) and keep the report for the place
     where the user acted."""
     try:
-        result = q.decide_many(runtime().sessions, seen, action, current_user(), _note(note_key))  # type: ignore[arg-type]
+        result = q.decide_many(runtime(), seen, action, current_user(), _note(note_key))  # type: ignore[arg-type]
     except Refused as exc:
         st.session_state[FLASH] = [("error", inert(said(exc)))]
         return

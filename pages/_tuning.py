@@ -313,7 +313,7 @@ def publish_section(b: Bench, draft: RuleSet) -> None:
         icon=":material/publish:",
     ):
         try:
-            version = tuning.publish(runtime().sessions, draft, current_user(), note)
+            version = tuning.publish(runtime(), draft, current_user(), note)
         except Refused as exc:
             refused(exc)
             return
@@ -356,12 +356,12 @@ def history_entry(entry: tuning.VersionEntry) -> None:
         ):
             try:
                 new = tuning.rollback(
-                    runtime().sessions, info.version, current_user(), t("tun.rollback_note")
+                    runtime(), info.version, current_user(), t("tun.rollback_note")
                 )
             except Refused as exc:
                 refused(exc)
                 st.stop()
-            _, rs = tuning.current(runtime().sessions)
+            _, rs = tuning.current(runtime())
             reset_editor(
                 rs, t("tun.base_active", v=new), t("tun.rolled_back", v=info.version, new=new)
             )

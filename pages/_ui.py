@@ -167,7 +167,7 @@ def current_user(touch: bool = True) -> Principal | None:
         who = who.touched() if touch else who
     else:
         try:
-            who = auth.refresh(runtime().sessions, who, touch)
+            who = auth.refresh(runtime(), who, touch)
         except auth.SessionEnded as exc:
             del ss[PRINCIPAL_KEY]
             ss["signed_out_expired" if exc.why == "expired" else "signed_out_ended"] = True
@@ -211,7 +211,7 @@ def _from_cookie() -> Principal | None:
     s = rt.settings
     try:
         return auth.resume(
-            rt.sessions,
+            rt,
             token,
             idle=timedelta(minutes=s.session_idle_min),
             max_age=timedelta(hours=s.session_max_h),
@@ -225,7 +225,7 @@ def require(permission: Permission) -> Principal:
     the database's current role), else a message and the end of this run."""
     who = current_user()
     try:
-        return auth.authorize(runtime().sessions, who, permission)
+        return auth.authorize(runtime(), who, permission)
     except auth.Refused as exc:
         if who is None:
             ss = st.session_state
@@ -288,7 +288,7 @@ def sign_out() -> None:
     session's state, and let the browser drop its cookie (the sign-out route)."""
     who = current_user(touch=False)
     if who is not None:
-        auth.sign_out(runtime().sessions, who)
+        auth.sign_out(runtime(), who)
     keep = lang()  # everything else of the session goes: filters, notes, selections
     cookie = web.session_cookie()
     for key in list(st.session_state.keys()):
@@ -435,7 +435,7 @@ def _account_menu() -> None:
                 st.error(t("me.mismatch"))
             else:
                 try:
-                    auth.change_own_password(runtime().sessions, who, current, new)
+                    auth.change_own_password(runtime(), who, current, new)
                     st.success(t("me.changed"))
                 except (auth.Refused, AccountError) as exc:
                     st.error(said(exc))

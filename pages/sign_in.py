@@ -17,7 +17,7 @@ if st.session_state.pop("signed_out_expired", False):
     st.info(t("in.expired"))
 if st.session_state.pop("signed_out_ended", False):
     st.info(t("in.ended"))
-if not auth.any_user(rt.sessions):
+if not auth.any_user(rt):
     st.warning(t("in.no_users"))
     st.code("python -m db create-user YOUR_NAME --role admin", language="bash")
 
@@ -35,7 +35,7 @@ with st.form("sign_in"):
 if submitted:
     s = rt.settings
     outcome = auth.sign_in(
-        rt.sessions,
+        rt,
         username,
         password,
         idle=timedelta(minutes=s.session_idle_min),

@@ -120,7 +120,7 @@ def _list_alerts(
             dataset=_list(dataset),
         )
         # One page and the header: reads that need no transaction (the counts are cached).
-        page = feed.alert_list(ctx.lookups, who, filters, sort, cursor, limit, ctx.overview)
+        page = feed.alert_list(ctx, who, filters, sort, cursor, limit, ctx.overview)
     except DbError as exc:
         raise Problem(400, str(exc)) from None
     h = page.header
@@ -158,7 +158,7 @@ def _etag(version: int) -> str:
     responses=_ERRORS,
 )
 def list_datasets(who: Caller, ctx: Context) -> list[DatasetOut]:
-    return [DatasetOut.model_validate(d) for d in feed.alert_datasets(ctx.sessions, who)]
+    return [DatasetOut.model_validate(d) for d in feed.alert_datasets(ctx, who)]
 
 
 @router.get(
@@ -168,7 +168,7 @@ def list_datasets(who: Caller, ctx: Context) -> list[DatasetOut]:
     responses={**_ERRORS, 404: {"model": ProblemBody}},
 )
 def get_alert(alert_id: str, who: Caller, ctx: Context, response: Response) -> AlertDetail:
-    d = feed.read_alert(ctx.sessions, who, alert_id)
+    d = feed.read_alert(ctx, who, alert_id)
     if d is None:
         raise Problem(404, f"alert {alert_id[:80]!r} not found")
     response.headers["ETag"] = _etag(d.row_version)
@@ -213,7 +213,7 @@ def decide(
 ) -> AlertDetail:
     version = _if_match(if_match)
     result = feed.decide_one(
-        ctx.sessions,
+        ctx,
         who,
         alert_id,
         feed.to_action(body.action),
@@ -234,7 +234,7 @@ def decide(
         )
     if result.errors:
         raise Problem(500, "the decision could not be stored; nothing was changed")
-    d = feed.read_alert(ctx.sessions, who, alert_id)
+    d = feed.read_alert(ctx, who, alert_id)
     assert d is not None
     response.headers["ETag"] = _etag(d.row_version)
     return _detail(d)
@@ -251,10 +251,10 @@ def decide_bulk(body: BulkIn, who: Caller, ctx: Context) -> BulkOut:
     try:
         if body.alerts:
             seen = [(a.alert_id, a.row_version) for a in body.alerts]
-            result = feed.decide_ids(ctx.sessions, who, seen, action, body.note)
+            result = feed.decide_ids(ctx, who, seen, action, body.note)
         else:
             result = q.decide_open_of(
-                ctx.sessions,
+                ctx,
                 action,
                 who,
                 body.note,

@@ -38,7 +38,7 @@ def timeline(
     ctx: Context,
     limit: Annotated[int, Query(ge=1, le=customers.MAX_ENTRIES)] = 200,
 ) -> TimelineOut:
-    t = customers.customer_timeline(ctx.sessions, who, customer_id, ctx.event_reader(), limit)
+    t = customers.customer_timeline(ctx, who, customer_id, ctx.event_reader(), limit)
     return TimelineOut(
         customer_id=t.customer_id,
         entries=[TimelineEntryOut.model_validate(e) for e in t.entries],
@@ -54,7 +54,7 @@ def timeline(
     responses=_ERRORS,
 )
 def pipeline(who: Caller, ctx: Context) -> PipelineOut:
-    p = stream_health.pipeline_view(ctx.sessions, who, ctx.settings, ctx.throughput)
+    p = stream_health.pipeline_view(ctx, who, ctx.settings, ctx.throughput)
     return PipelineOut(
         mode=p.mode,
         consumer_group=p.consumer_group,

@@ -25,7 +25,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     responses=_ERRORS,
 )
 def list_versions(who: Caller, ctx: Context) -> list[RulesetInfoOut]:
-    return [RulesetInfoOut.model_validate(i) for i in rulesets.list_versions(ctx.sessions, who)]
+    return [RulesetInfoOut.model_validate(i) for i in rulesets.list_versions(ctx, who)]
 
 
 @router.get(
@@ -35,7 +35,7 @@ def list_versions(who: Caller, ctx: Context) -> list[RulesetInfoOut]:
     responses={**_ERRORS, 404: {"model": ProblemBody}},
 )
 def get_version(version: int, who: Caller, ctx: Context) -> RulesetOut:
-    found = rulesets.get_version(ctx.sessions, who, version)
+    found = rulesets.get_version(ctx, who, version)
     if found is None:
         raise Problem(404, f"rule set version {version} not found")
     info = RulesetInfoOut.model_validate(found.info)
@@ -55,7 +55,7 @@ def get_version(version: int, who: Caller, ctx: Context) -> RulesetOut:
 )
 def publish(body: PublishIn, who: Caller, ctx: Context) -> Published:
     try:
-        version = rulesets.publish_json(ctx.sessions, who, body.ruleset, body.note)
+        version = rulesets.publish_json(ctx, who, body.ruleset, body.note)
     except rulesets.RuleSetError as exc:
         raise Problem(422, str(exc)) from None
     except rulesets.RulesetConflict as exc:
@@ -72,7 +72,7 @@ def publish(body: PublishIn, who: Caller, ctx: Context) -> Published:
 )
 def rollback(version: int, body: RollbackIn, who: Caller, ctx: Context) -> Published:
     try:
-        return Published(version=rulesets.rollback(ctx.sessions, who, version, body.note))
+        return Published(version=rulesets.rollback(ctx, who, version, body.note))
     except rulesets.RulesetNotFound as exc:
         raise Problem(404, str(exc)) from None
     except rulesets.RulesetConflict as exc:

@@ -133,7 +133,7 @@ def test_the_pure_core_imports_nothing_with_io() -> None:
 
 def test_no_front_end_opens_a_database_session() -> None:
     # Pages read and act through desk functions; a session opened in a page is a query in
-    # the wrong layer.  (Passing the runtime's session factory on as a handle is not opening.)
+    # the wrong layer.
     bad = []
     for path in _files("app.py", "pages"):
         rel = path.relative_to(ROOT).as_posix()
@@ -144,6 +144,19 @@ def test_no_front_end_opens_a_database_session() -> None:
             ):
                 bad.append(f"{rel}:{node.lineno}")
     assert bad == [], "a page opens a database session:\n" + "\n".join(bad)
+
+
+def test_front_ends_pass_the_handle_they_hold() -> None:
+    # Every desk use case takes the one kind of handle (desk.Handle: the Runtime, the
+    # ApiRuntime, the web routes' backend); a front end that reaches into it for a session
+    # factory is choosing the use case's transactions for it.
+    bad = []
+    for path in _files(*FRONT_ENDS):
+        rel = path.relative_to(ROOT).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), rel)):
+            if isinstance(node, ast.Attribute) and node.attr in {"sessions", "lookups"}:
+                bad.append(f"{rel}:{node.lineno}: .{node.attr}")
+    assert bad == [], "pass the handle itself to desk:\n" + "\n".join(bad)
 
 
 # Below desk the packages are ranked; an import goes down the ranks only, so there is no cycle

@@ -16,6 +16,7 @@ from api.app import create_app
 from db import tokens
 from db.models import AlertDecision, AuditEvent
 from desk import ApiRuntime, auth
+from desk.handle import DbHandle
 from detector.common.settings import Settings
 from tests.integration.db.race import at_once
 from tests.unit.db.builders import batch, scored, signed_in, write
@@ -71,9 +72,9 @@ def test_two_clients_decide_one_alert_at_once(
 @pytest.mark.parametrize(
     "change",
     [
-        lambda s, root: auth.reset_password(s, root, "bot", "a brand new password"),
-        lambda s, root: auth.change_role(s, root, "bot", "viewer"),
-        lambda s, root: auth.set_active(s, root, "bot", False),
+        lambda s, root: auth.reset_password(DbHandle(s), root, "bot", "a brand new password"),
+        lambda s, root: auth.change_role(DbHandle(s), root, "bot", "viewer"),
+        lambda s, root: auth.set_active(DbHandle(s), root, "bot", False),
     ],
     ids=["password", "role", "disable"],
 )

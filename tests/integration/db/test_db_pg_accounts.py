@@ -20,6 +20,7 @@ from db.models import Alert, AuditEvent
 from desk import auth
 from desk import queue as q
 from desk.auth import Principal
+from desk.handle import DbHandle
 from tests.integration.db.race import at_once
 from tests.unit.db.builders import PASSWORD, batch, scored, session_of, signed_in, write
 
@@ -32,7 +33,7 @@ def _race(
     """Each person decides on version 1 of ``alert_id``, all released at the same moment."""
 
     def decide_as(who: Principal, action: str) -> Callable[[], q.ActionResult]:
-        return lambda: q.decide_many(sessions, [(alert_id, 1)], action, who)  # type: ignore[arg-type]
+        return lambda: q.decide_many(DbHandle(sessions), [(alert_id, 1)], action, who)  # type: ignore[arg-type]
 
     results = at_once(*(decide_as(who, action) for who, action in people))
     return {who.username: r for (who, _), r in zip(people, results, strict=True)}
@@ -89,15 +90,17 @@ def test_sign_in_and_refusals_on_postgresql(pg_engine: Engine) -> None:
     sessions = session_factory(pg_engine)
     signed_in(sessions, "root", "admin")
     idle, max_age = timedelta(minutes=30), timedelta(hours=12)
-    root = auth.sign_in(sessions, "root", PASSWORD, idle, max_age).principal
+    root = auth.sign_in(DbHandle(sessions), "root", PASSWORD, idle, max_age).principal
     assert root is not None and root.role == "admin"
-    auth.create_user(sessions, root, "Vera", "viewer", "viewer's long password")
-    vera = auth.sign_in(sessions, "vera", "viewer's long password", idle, max_age).principal
+    auth.create_user(DbHandle(sessions), root, "Vera", "viewer", "viewer's long password")
+    vera = auth.sign_in(
+        DbHandle(sessions), "vera", "viewer's long password", idle, max_age
+    ).principal
     assert vera is not None
     with pytest.raises(auth.Forbidden):
-        q.decide_many(sessions, [], "BLOCK", vera)
+        q.decide_many(DbHandle(sessions), [], "BLOCK", vera)
     with pytest.raises(auth.Forbidden):
-        auth.create_user(sessions, vera, "mallory", "admin", "mallory's long password")
+        auth.create_user(DbHandle(sessions), vera, "mallory", "admin", "mallory's long password")
     with session_of(pg_engine) as s:
         outcomes = [(e.actor, e.action, e.outcome) for e in trail.list_events(s)][::-1]
     assert outcomes == [

@@ -26,6 +26,7 @@ from db.engine import in_schema, make_engine, session_factory
 from db.loader import load_dataset
 from desk import auth
 from desk import queue as q
+from desk.handle import DbHandle
 from detector.common.settings import Settings
 from detector.runner import replay_messages
 from detector.service import DetectorService
@@ -69,7 +70,7 @@ def _seed(pg_engine: Engine, app_engine: Engine) -> str:
     alert_id = next(alert_id_for(v.payment_id) for v, _ in pairs if v.is_alert)
     sessions = session_factory(app_engine)
     ana = signed_in(sessions, "ana", "analyst")
-    result = q.decide_many(sessions, [(alert_id, 1)], "BLOCK", ana, "app role at work")
+    result = q.decide_many(DbHandle(sessions), [(alert_id, 1)], "BLOCK", ana, "app role at work")
     assert result.updated == (alert_id,)
     return alert_id
 
@@ -80,7 +81,7 @@ def test_the_app_role_works_but_cannot_rewrite_or_hide_the_trail(
     _seed(pg_engine, app_engine)
     # Signing in (users, sessions, failures, audit) works as the app's role too.
     out = auth.sign_in(
-        session_factory(app_engine),
+        DbHandle(session_factory(app_engine)),
         "ana",
         "wrong password!",
         timedelta(minutes=30),

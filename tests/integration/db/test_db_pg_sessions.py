@@ -18,6 +18,7 @@ from db.engine import session_factory
 from db.models import DeskSession, SignInFailure
 from db.types import utc_now
 from desk import auth
+from desk.handle import DbHandle
 from tests.unit.db.builders import PASSWORD, signed_in
 
 pytestmark = pytest.mark.integration
@@ -27,20 +28,20 @@ Sessions = Callable[[], Session]
 
 
 def _sign_in(sessions: Sessions, name: str, password: str = PASSWORD) -> auth.SignInOutcome:
-    return auth.sign_in(sessions, name, password, IDLE, MAX_AGE, binding="browser-1")
+    return auth.sign_in(DbHandle(sessions), name, password, IDLE, MAX_AGE, binding="browser-1")
 
 
 def _open(sessions: Sessions, name: str, role: str) -> auth.Principal:
     signed_in(sessions, name, role)  # the account
     outcome = _sign_in(sessions, name)
     assert outcome.principal is not None, outcome.message
-    assert auth.refresh(sessions, outcome.principal) is not None
+    assert auth.refresh(DbHandle(sessions), outcome.principal) is not None
     return outcome.principal
 
 
 def _ended(sessions: Sessions, who: auth.Principal) -> str:
     with pytest.raises(auth.SessionEnded) as exc:
-        auth.refresh(sessions, who, touch=False)
+        auth.refresh(DbHandle(sessions), who, touch=False)
     return exc.value.why
 
 
@@ -54,10 +55,10 @@ def test_disabling_an_account_ends_its_open_sessions_at_the_next_refresh(
 ) -> None:
     root = signed_in(sessions, "root", "admin")
     ana = _open(sessions, "ana", "analyst")
-    auth.set_active(sessions, root, "ana", False)
+    auth.set_active(DbHandle(sessions), root, "ana", False)
     assert _ended(sessions, ana) == "account disabled"
     # Enabled again, the old session stays ended: a new sign-in is needed.
-    auth.set_active(sessions, root, "ana", True)
+    auth.set_active(DbHandle(sessions), root, "ana", True)
     assert _ended(sessions, ana) == "account disabled"
     assert _sign_in(sessions, "ana").principal is not None
 
@@ -65,14 +66,14 @@ def test_disabling_an_account_ends_its_open_sessions_at_the_next_refresh(
 def test_a_role_change_ends_the_sessions(sessions: Sessions) -> None:
     root = signed_in(sessions, "root", "admin")
     ana = _open(sessions, "ana", "analyst")
-    auth.change_role(sessions, root, "ana", "viewer")
+    auth.change_role(DbHandle(sessions), root, "ana", "viewer")
     assert _ended(sessions, ana) == "role changed"
 
 
 def test_a_password_reset_by_an_admin_ends_the_sessions(sessions: Sessions) -> None:
     root = signed_in(sessions, "root", "admin")
     ana = _open(sessions, "ana", "analyst")
-    auth.reset_password(sessions, root, "ana", "a brand new password")
+    auth.reset_password(DbHandle(sessions), root, "ana", "a brand new password")
     assert _ended(sessions, ana) == "password changed"
 
 
@@ -94,8 +95,8 @@ def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(
     here = _open(sessions, "ana", "analyst")
     elsewhere = _sign_in(sessions, "ana").principal
     assert elsewhere is not None
-    auth.change_own_password(sessions, here, PASSWORD, "a brand new password")
-    assert auth.refresh(sessions, here).username == "ana"
+    auth.change_own_password(DbHandle(sessions), here, PASSWORD, "a brand new password")
+    assert auth.refresh(DbHandle(sessions), here).username == "ana"
     assert _ended(sessions, elsewhere) == "password changed"
 
 
@@ -103,43 +104,43 @@ def test_sign_out_revokes_the_session_and_its_cookie(sessions: Sessions) -> None
     signed_in(sessions, "ana", "analyst")
     outcome = _sign_in(sessions, "ana")
     assert outcome.principal is not None
-    token = auth.exchange(sessions, outcome.handoff, "browser-1")
+    token = auth.exchange(DbHandle(sessions), outcome.handoff, "browser-1")
     assert token is not None
     # A reload: the cookie's token gives the session back, without a password.
-    resumed = auth.resume(sessions, token, IDLE, MAX_AGE)
+    resumed = auth.resume(DbHandle(sessions), token, IDLE, MAX_AGE)
     assert resumed is not None and resumed.session_id == outcome.principal.session_id
-    auth.sign_out(sessions, resumed)
-    assert auth.resume(sessions, token, IDLE, MAX_AGE) is None
+    auth.sign_out(DbHandle(sessions), resumed)
+    assert auth.resume(DbHandle(sessions), token, IDLE, MAX_AGE) is None
     assert _ended(sessions, outcome.principal) == "signed out"
 
 
 def test_a_handoff_works_once_for_the_browser_that_signed_in(sessions: Sessions) -> None:
     signed_in(sessions, "ana", "analyst")
     outcome = _sign_in(sessions, "ana")
-    assert auth.exchange(sessions, outcome.handoff, "another browser") is None
+    assert auth.exchange(DbHandle(sessions), outcome.handoff, "another browser") is None
     # A wrong attempt burns nothing for the right browser... but a used handoff is gone.
-    assert auth.exchange(sessions, outcome.handoff, "browser-1") is not None
-    assert auth.exchange(sessions, outcome.handoff, "browser-1") is None
+    assert auth.exchange(DbHandle(sessions), outcome.handoff, "browser-1") is not None
+    assert auth.exchange(DbHandle(sessions), outcome.handoff, "browser-1") is None
     late = _sign_in(sessions, "ana")
     with sessions() as s:
         row = s.scalar(select(DeskSession).where(DeskSession.id == late.principal.session_id))  # type: ignore[union-attr]
         assert row is not None
         row.handoff_until = utc_now() - timedelta(seconds=1)
         s.commit()
-    assert auth.exchange(sessions, late.handoff, "browser-1") is None
+    assert auth.exchange(DbHandle(sessions), late.handoff, "browser-1") is None
 
 
 def test_an_idle_cookie_session_does_not_resume(sessions: Sessions) -> None:
     signed_in(sessions, "ana", "analyst")
     outcome = _sign_in(sessions, "ana")
-    token = auth.exchange(sessions, outcome.handoff, "browser-1")
+    token = auth.exchange(DbHandle(sessions), outcome.handoff, "browser-1")
     assert token is not None
     with sessions() as s:
         row = s.get(DeskSession, outcome.principal.session_id)  # type: ignore[union-attr]
         assert row is not None
         row.last_seen_at = utc_now() - IDLE - timedelta(seconds=1)
         s.commit()
-    assert auth.resume(sessions, token, IDLE, MAX_AGE) is None
+    assert auth.resume(DbHandle(sessions), token, IDLE, MAX_AGE) is None
 
 
 def test_cookies_are_signed() -> None:

@@ -109,11 +109,11 @@ def test_a_disabled_or_re_roled_account_is_refused_at_its_next_call(api: Api) ->
     from desk import auth
 
     admin = api.principal("admin")
-    auth.set_active(api.ctx.sessions, admin, "analyst", False)
+    auth.set_active(api.ctx, admin, "analyst", False)
     assert api.client.get("/api/alerts", headers=api.as_("analyst")).status_code == 401
     r = api.client.get("/api/alerts", headers=_fresh_token(api, "analyst"))
     assert r.status_code == 403 and "disabled" in r.json()["detail"]  # a new token: still no
-    auth.change_role(api.ctx.sessions, admin, "viewer", "analyst")  # a promotion
+    auth.change_role(api.ctx, admin, "viewer", "analyst")  # a promotion
     assert api.client.get("/api/alerts", headers=api.as_("viewer")).status_code == 401
     assert api.client.get("/api/alerts", headers=_fresh_token(api, "viewer")).status_code == 200
 

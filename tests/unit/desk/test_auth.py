@@ -21,6 +21,7 @@ from desk import alert_feed, audit, auth, tokens, tuning
 from desk import queue as q
 from desk import rulesets as desk_rulesets
 from desk.auth import Permission, Principal
+from desk.handle import DbHandle
 from tests.unit.db.builders import PASSWORD, batch, scored, signed_in, write
 
 Call = Callable[[sessionmaker[Session], Principal | None], object]
@@ -35,59 +36,67 @@ def _a_token(sessions: sessionmaker[Session]) -> int:
 
 # Every guarded write of the service layer, and the permission it needs.
 WRITES: dict[str, tuple[Permission, Call]] = {
-    "decide": (Permission.DECIDE, lambda s, who: q.decide_many(s, [("ALT-x", 1)], "BLOCK", who)),
+    "decide": (
+        Permission.DECIDE,
+        lambda s, who: q.decide_many(DbHandle(s), [("ALT-x", 1)], "BLOCK", who),
+    ),
     "decide_open_of": (
         Permission.DECIDE,
-        lambda s, who: q.decide_open_of(s, "BLOCK", who, customer_id="C1"),
+        lambda s, who: q.decide_open_of(DbHandle(s), "BLOCK", who, customer_id="C1"),
     ),
     "publish": (
         Permission.PUBLISH_RULES,
-        lambda s, who: tuning.publish(s, active_ruleset(s())[1].with_points({}), who, "n"),
+        lambda s, who: tuning.publish(
+            DbHandle(s), active_ruleset(s())[1].with_points({}), who, "n"
+        ),
     ),
-    "rollback": (Permission.PUBLISH_RULES, lambda s, who: tuning.rollback(s, 1, who)),
+    "rollback": (Permission.PUBLISH_RULES, lambda s, who: tuning.rollback(DbHandle(s), 1, who)),
     "create_user": (
         Permission.MANAGE_USERS,
-        lambda s, who: auth.create_user(s, who, "newbie", "viewer", PASSWORD),
+        lambda s, who: auth.create_user(DbHandle(s), who, "newbie", "viewer", PASSWORD),
     ),
     "change_role": (
         Permission.MANAGE_USERS,
-        lambda s, who: auth.change_role(s, who, "target", "admin"),
+        lambda s, who: auth.change_role(DbHandle(s), who, "target", "admin"),
     ),
     "set_active": (
         Permission.MANAGE_USERS,
-        lambda s, who: auth.set_active(s, who, "target", False),
+        lambda s, who: auth.set_active(DbHandle(s), who, "target", False),
     ),
     "reset_password": (
         Permission.MANAGE_USERS,
-        lambda s, who: auth.reset_password(s, who, "target", "a brand new password"),
+        lambda s, who: auth.reset_password(DbHandle(s), who, "target", "a brand new password"),
     ),
-    "list_users": (Permission.MANAGE_USERS, lambda s, who: auth.list_users(s, who)),
+    "list_users": (Permission.MANAGE_USERS, lambda s, who: auth.list_users(DbHandle(s), who)),
     "create_token": (
         Permission.MANAGE_USERS,
-        lambda s, who: tokens.create_token(s, who, "target", "ci"),
+        lambda s, who: tokens.create_token(DbHandle(s), who, "target", "ci"),
     ),
     "revoke_token": (
         Permission.MANAGE_USERS,
-        lambda s, who: tokens.revoke_token(s, who, _a_token(s)),
+        lambda s, who: tokens.revoke_token(DbHandle(s), who, _a_token(s)),
     ),
-    "list_tokens": (Permission.MANAGE_USERS, lambda s, who: tokens.list_tokens(s, who)),
+    "list_tokens": (Permission.MANAGE_USERS, lambda s, who: tokens.list_tokens(DbHandle(s), who)),
     "alert_list": (
         Permission.READ_QUEUE,
-        lambda s, who: alert_feed.alert_list(s, who, alert_feed.AlertFilters()),
+        lambda s, who: alert_feed.alert_list(DbHandle(s), who, alert_feed.AlertFilters()),
     ),
-    "read_alert": (Permission.READ_QUEUE, lambda s, who: alert_feed.read_alert(s, who, "A")),
+    "read_alert": (
+        Permission.READ_QUEUE,
+        lambda s, who: alert_feed.read_alert(DbHandle(s), who, "A"),
+    ),
     "decide_one": (
         Permission.DECIDE,
-        lambda s, who: alert_feed.decide_one(s, who, "ALT-x", "BLOCK", 1),
+        lambda s, who: alert_feed.decide_one(DbHandle(s), who, "ALT-x", "BLOCK", 1),
     ),
-    "queue_stats": (Permission.READ_QUEUE, lambda s, who: alert_feed.stats(s, who)),
+    "queue_stats": (Permission.READ_QUEUE, lambda s, who: alert_feed.stats(DbHandle(s), who)),
     "publish_json": (
         Permission.PUBLISH_RULES,
-        lambda s, who: desk_rulesets.publish_json(s, who, {"alert_threshold": 70}),
+        lambda s, who: desk_rulesets.publish_json(DbHandle(s), who, {"alert_threshold": 70}),
     ),
     "audit_page": (
         Permission.READ_AUDIT,
-        lambda s, who: audit.audit_page(s, who, trail.AuditFilters()),
+        lambda s, who: audit.audit_page(DbHandle(s), who, trail.AuditFilters()),
     ),
 }
 ROLES = ("viewer", "analyst", "rule_owner", "admin")
@@ -155,14 +164,14 @@ def test_role_changes_and_disabling_apply_at_the_next_action(
 ) -> None:
     root = signed_in(sessions, "root", "admin")
     ana = signed_in(sessions, "ana", "analyst")
-    auth.change_role(sessions, root, "ana", "viewer")
+    auth.change_role(DbHandle(sessions), root, "ana", "viewer")
     with pytest.raises(auth.Forbidden, match="'ana' \\(viewer\\) may not decide"):
-        q.decide_many(sessions, [], "BLOCK", ana)
-    auth.change_role(sessions, root, "ana", "analyst")
-    assert q.decide_many(sessions, [], "BLOCK", ana).ok
-    auth.set_active(sessions, root, "ana", False)
+        q.decide_many(DbHandle(sessions), [], "BLOCK", ana)
+    auth.change_role(DbHandle(sessions), root, "ana", "analyst")
+    assert q.decide_many(DbHandle(sessions), [], "BLOCK", ana).ok
+    auth.set_active(DbHandle(sessions), root, "ana", False)
     with pytest.raises(auth.Forbidden, match="disabled"):
-        q.decide_many(sessions, [], "BLOCK", ana)
+        q.decide_many(DbHandle(sessions), [], "BLOCK", ana)
 
 
 def test_a_role_read_in_this_call_is_trusted_for_a_second_and_no_longer(
@@ -170,19 +179,19 @@ def test_a_role_read_in_this_call_is_trusted_for_a_second_and_no_longer(
 ) -> None:
     root = signed_in(sessions, "root", "admin")
     ana = signed_in(sessions, "ana", "analyst")
-    auth.set_active(sessions, root, "ana", False)
+    auth.set_active(DbHandle(sessions), root, "ana", False)
     # An API token's check read role and flag a moment ago: authorize does not read again.
     fresh = replace(ana, verified_at=time.monotonic())
-    assert auth.authorize(sessions, fresh, Permission.DECIDE) is fresh
+    assert auth.authorize(DbHandle(sessions), fresh, Permission.DECIDE) is fresh
     # A reading older than FRESH_S, or none (a page's principal), is checked again.
     stale = replace(ana, verified_at=time.monotonic() - auth.FRESH_S - 0.1)
     for who in (stale, ana):
         with pytest.raises(auth.Forbidden, match="disabled"):
-            auth.authorize(sessions, who, Permission.DECIDE)
+            auth.authorize(DbHandle(sessions), who, Permission.DECIDE)
     # A fresh role without the permission goes to the database, which refuses and audits.
     viewer = replace(ana, role="viewer", verified_at=time.monotonic())
     with pytest.raises(auth.Forbidden):
-        auth.authorize(sessions, viewer, Permission.DECIDE)
+        auth.authorize(DbHandle(sessions), viewer, Permission.DECIDE)
 
 
 def test_decisions_and_publications_are_audited_under_the_account(
@@ -197,11 +206,16 @@ def test_decisions_and_publications_are_audited_under_the_account(
     ana = signed_in(sessions, "ana", "analyst")
     bob = signed_in(sessions, "bob", "analyst")
     carol = signed_in(sessions, "carol", "rule_owner")
-    assert q.decide_many(sessions, [(alert_id, 1)], "BLOCK", ana, "ring").ok
-    lost = q.decide_many(sessions, [(alert_id, 1)], "APPROVE", bob, "fine")
+    assert q.decide_many(DbHandle(sessions), [(alert_id, 1)], "BLOCK", ana, "ring").ok
+    lost = q.decide_many(DbHandle(sessions), [(alert_id, 1)], "APPROVE", bob, "fine")
     assert [c.alert_id for c in lost.conflicts] == [alert_id]
-    v2 = tuning.publish(sessions, active_ruleset(sessions())[1].with_points({}), carol, "n")
-    v3 = tuning.rollback(sessions, 1, carol)
+    v2 = tuning.publish(
+        DbHandle(sessions),
+        active_ruleset(sessions())[1].with_points({}),
+        carol,
+        "n",
+    )
+    v3 = tuning.rollback(DbHandle(sessions), 1, carol)
     with sessions() as s:
         rows = [
             (e.actor, e.role, e.action, e.outcome, e.target)
@@ -220,14 +234,14 @@ def test_decisions_and_publications_are_audited_under_the_account(
 def test_sign_in_service_messages_do_not_reveal_names(sessions: sessionmaker[Session]) -> None:
     signed_in(sessions, "ana", "analyst")
     idle, max_age = timedelta(minutes=30), timedelta(hours=12)
-    ok = auth.sign_in(sessions, " ANA ", PASSWORD, idle, max_age)
+    ok = auth.sign_in(DbHandle(sessions), " ANA ", PASSWORD, idle, max_age)
     assert ok.principal is not None and (ok.principal.username, ok.principal.role) == (
         "ana",
         "analyst",
     )
-    wrong = auth.sign_in(sessions, "ana", "nope", idle, max_age)
-    unknown = auth.sign_in(sessions, "nobody", "nope", idle, max_age)
-    injected = auth.sign_in(sessions, "' OR 1=1 --", "x", idle, max_age)
+    wrong = auth.sign_in(DbHandle(sessions), "ana", "nope", idle, max_age)
+    unknown = auth.sign_in(DbHandle(sessions), "nobody", "nope", idle, max_age)
+    injected = auth.sign_in(DbHandle(sessions), "' OR 1=1 --", "x", idle, max_age)
     assert wrong.principal is unknown.principal is injected.principal is None
     assert wrong.message == unknown.message == injected.message
     with sessions() as s:
@@ -243,35 +257,35 @@ def test_audit_page_filters_and_pages_newest_first(sessions: sessionmaker[Sessio
         for i in range(25):
             trail.record(s, trail.Entry("ana" if i % 2 else "bob", trail.SIGN_IN, target=str(i)))
         s.commit()
-    first = audit.audit_page(sessions, root, trail.AuditFilters(actor="ana"), limit=5)
+    first = audit.audit_page(DbHandle(sessions), root, trail.AuditFilters(actor="ana"), limit=5)
     assert first.total == 12 and [e.target for e in first.rows] == ["23", "21", "19", "17", "15"]
     seen = [e.target for e in first.rows]
     page = first
     while page.next_before is not None:
         page = audit.audit_page(
-            sessions, root, trail.AuditFilters(actor="ana"), 5, before_id=page.next_before
+            DbHandle(sessions), root, trail.AuditFilters(actor="ana"), 5, before_id=page.next_before
         )
         seen += [e.target for e in page.rows]
     assert seen == [str(i) for i in range(23, 0, -2)]
-    assert audit.audit_actors(sessions, root) == ["ana", "bob"]
+    assert audit.audit_actors(DbHandle(sessions), root) == ["ana", "bob"]
 
 
 def test_own_password_change_needs_the_current_one(sessions: sessionmaker[Session]) -> None:
     ana = signed_in(sessions, "ana", "viewer")
     with pytest.raises(auth.accounts.AccountError, match="current password"):
-        auth.change_own_password(sessions, ana, "wrong", "a new long password")
-    auth.change_own_password(sessions, ana, PASSWORD, "a new long password")
+        auth.change_own_password(DbHandle(sessions), ana, "wrong", "a new long password")
+    auth.change_own_password(DbHandle(sessions), ana, PASSWORD, "a new long password")
     idle, max_age = timedelta(minutes=30), timedelta(hours=12)
-    assert auth.sign_in(sessions, "ana", "a new long password", idle, max_age).principal
+    assert auth.sign_in(DbHandle(sessions), "ana", "a new long password", idle, max_age).principal
 
 
 @pytest.mark.parametrize(
     ("change", "action"),
     [
-        (lambda s, root: auth.change_role(s, root, "ana", "viewer"), "user.role"),
-        (lambda s, root: auth.set_active(s, root, "ana", False), "user.active"),
+        (lambda s, root: auth.change_role(DbHandle(s), root, "ana", "viewer"), "user.role"),
+        (lambda s, root: auth.set_active(DbHandle(s), root, "ana", False), "user.active"),
         (
-            lambda s, root: auth.reset_password(s, root, "ana", "a brand new password"),
+            lambda s, root: auth.reset_password(DbHandle(s), root, "ana", "a brand new password"),
             "user.password",
         ),
     ],
@@ -289,8 +303,8 @@ def test_a_change_of_trust_revokes_the_accounts_api_tokens(
         s.commit()
     change(sessions, root)
     with pytest.raises(tokens.BadToken):
-        tokens.authenticate(sessions, mine[0].secret)
-    assert tokens.authenticate(sessions, other.secret).username == "target"
+        tokens.authenticate(DbHandle(sessions), mine[0].secret)
+    assert tokens.authenticate(DbHandle(sessions), other.secret).username == "target"
     with sessions() as s:
         entry = s.scalars(select(AuditEvent).where(AuditEvent.action == action)).one()
         revoked_by = s.scalars(select(ApiToken.revoked_by).where(ApiToken.id == mine[0].id)).one()
@@ -304,6 +318,6 @@ def test_the_same_role_again_or_enabling_keeps_the_tokens(sessions: sessionmaker
     with sessions() as s:
         new = db_tokens.create_token(s, "ana", "root")
         s.commit()
-    auth.change_role(sessions, root, "ana", "analyst")
-    auth.set_active(sessions, root, "ana", True)
-    assert tokens.authenticate(sessions, new.secret).username == "ana"
+    auth.change_role(DbHandle(sessions), root, "ana", "analyst")
+    auth.set_active(DbHandle(sessions), root, "ana", True)
+    assert tokens.authenticate(DbHandle(sessions), new.secret).username == "ana"

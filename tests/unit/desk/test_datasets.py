@@ -136,7 +136,7 @@ def test_clearing_on_replay_removes_the_other_datasets_alerts_and_says_so(
     in_a = stored(rt, "shop-a")
     blocked = sorted(in_a)[0]
     analyst = signed_in(rt.sessions, "ana", "analyst")
-    assert q.decide_many(rt.sessions, [(f"ALT-{blocked}", 1)], "BLOCK", analyst).ok
+    assert q.decide_many(rt, [(f"ALT-{blocked}", 1)], "BLOCK", analyst).ok
     plan = datasets.replay_plan(rt, "shop-b")
     assert plan.decided == 1
     assert data_ops.replay(rt, owner, b, None, clear=["shop-a"]) == len(in_a) - 1

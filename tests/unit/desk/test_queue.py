@@ -16,6 +16,7 @@ from db.errors import DbError
 from db.models import Alert, AlertDecision, Order, PaymentRow, WebSession
 from desk import queue as q
 from desk.auth import Principal
+from desk.handle import DbHandle
 from desk.runtime import Runtime
 from tests.unit.db.builders import batch, scored, signed_in, write
 
@@ -297,7 +298,7 @@ def test_decide_many_updates_and_audits(
     sessions, alerts: list[Alert], ana: Principal, bob: Principal
 ) -> None:
     ids = [a.alert_id for a in alerts[:3]]
-    result = q.decide_many(sessions, [(i, 1) for i in ids], "BLOCK", ana, "  ring  ")
+    result = q.decide_many(DbHandle(sessions), [(i, 1) for i in ids], "BLOCK", ana, "  ring  ")
     assert result.ok and result.updated == tuple(ids)
     with sessions() as s:
         assert all(_status(s, i) == ("BLOCKED", 2) for i in ids)
@@ -309,9 +310,9 @@ def test_conflict_overwrites_nothing_and_is_reported(
     sessions, alerts: list[Alert], ana: Principal, bob: Principal
 ) -> None:
     a, b = alerts[0].alert_id, alerts[1].alert_id
-    assert q.decide_many(sessions, [(a, 1)], "APPROVE", bob).ok
+    assert q.decide_many(DbHandle(sessions), [(a, 1)], "APPROVE", bob).ok
     # Ana still saw version 1 of `a`: her block loses, `b` is still decided.
-    result = q.decide_many(sessions, [(a, 1), (b, 1)], "BLOCK", ana, "late")
+    result = q.decide_many(DbHandle(sessions), [(a, 1), (b, 1)], "BLOCK", ana, "late")
     assert result.updated == (b,)
     assert result.conflicts == (q.Conflict(a, "APPROVED", "bob"),)
     with sessions() as s:
@@ -322,7 +323,7 @@ def test_conflict_overwrites_nothing_and_is_reported(
 def test_missing_alert_is_reported(
     sessions, alerts: list[Alert], ana: Principal, bob: Principal
 ) -> None:
-    result = q.decide_many(sessions, [("ALT-nope", 1)], "APPROVE", ana)
+    result = q.decide_many(DbHandle(sessions), [("ALT-nope", 1)], "APPROVE", ana)
     assert result.missing == ("ALT-nope",) and not result.ok
 
 
@@ -332,9 +333,9 @@ def test_bulk_on_open_alerts_of_a_customer(
     customer = alerts[0].customer_id
     mine = [a.alert_id for a in alerts if a.customer_id == customer]
     assert len(mine) > 2
-    q.decide_many(sessions, [(mine[0], 1)], "APPROVE", bob)  # closed: left alone
-    q.decide_many(sessions, [(mine[1], 1)], "INVESTIGATE", bob)  # open: included
-    result = q.decide_open_of(sessions, "BLOCK", ana, "ring", customer_id=customer)
+    q.decide_many(DbHandle(sessions), [(mine[0], 1)], "APPROVE", bob)  # closed: left alone
+    q.decide_many(DbHandle(sessions), [(mine[1], 1)], "INVESTIGATE", bob)  # open: included
+    result = q.decide_open_of(DbHandle(sessions), "BLOCK", ana, "ring", customer_id=customer)
     assert set(result.updated) == set(mine[1:])
     with sessions() as s:
         assert _status(s, mine[0])[0] == "APPROVED"
@@ -351,11 +352,11 @@ def test_bulk_on_open_alerts_of_a_device(
 ) -> None:
     device = alerts[0].device_id
     mine = {a.alert_id for a in alerts if a.device_id == device}
-    result = q.decide_open_of(sessions, "INVESTIGATE", ana, device_id=device)
+    result = q.decide_open_of(DbHandle(sessions), "INVESTIGATE", ana, device_id=device)
     assert set(result.updated) == mine and result.ok
-    again = q.decide_open_of(sessions, "BLOCK", ana, device_id=device)
+    again = q.decide_open_of(DbHandle(sessions), "BLOCK", ana, device_id=device)
     assert set(again.updated) == mine  # investigating alerts are still open
-    assert q.decide_open_of(sessions, "BLOCK", ana, device_id=device).updated == ()
+    assert q.decide_open_of(DbHandle(sessions), "BLOCK", ana, device_id=device).updated == ()
 
 
 def test_open_alerts_needs_exactly_one_key(session: Session) -> None:

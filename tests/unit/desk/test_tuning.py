@@ -16,6 +16,7 @@ from db.engine import make_engine, session_factory
 from db.migrate import upgrade
 from db.rulesets import active_ruleset, publish_ruleset
 from desk import tuning
+from desk.handle import DbHandle
 from detector.backtest import HitMatrix, evaluate_ruleset
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
 from detector.suggest import Objective
@@ -209,10 +210,10 @@ def test_diff_lists_points_flags_params_and_thresholds() -> None:
 
 def test_publish_history_and_rollback(sessions: sessionmaker[Session]) -> None:
     carol = signed_in(sessions, "carol", "rule_owner")
-    v1, rs1 = tuning.current(sessions)
+    v1, rs1 = tuning.current(DbHandle(sessions))
     assert v1 == 1
     draft = rs1.with_points({"DIRECT_TRAFFIC": 0})
-    v2 = tuning.publish(sessions, draft, carol, "no more direct")
+    v2 = tuning.publish(DbHandle(sessions), draft, carol, "no more direct")
     assert v2 == 2
     with sessions() as s:
         version, active = active_ruleset(s)
@@ -223,7 +224,7 @@ def test_publish_history_and_rollback(sessions: sessionmaker[Session]) -> None:
     assert [(c.before, c.after) for c in entries[0].changes] == [("15", "0")]
     assert entries[1].changes[0].what == "Initial version"
 
-    v3 = tuning.rollback(sessions, 1, carol)
+    v3 = tuning.rollback(DbHandle(sessions), 1, carol)
     with sessions() as s:
         version, active = active_ruleset(s)
         entries = tuning.history(s, "en", limit=1)
@@ -236,7 +237,7 @@ def test_history_is_empty_until_the_defaults_are_seeded(sessions: sessionmaker[S
         entries = tuning.history(s, "fr")
     # The page calls current() first, which seeds version 1; history alone lists nothing.
     assert entries == []
-    tuning.current(sessions)
+    tuning.current(DbHandle(sessions))
     with sessions() as s:
         (entry,) = tuning.history(s, "fr")
     assert entry.info.active and np.array_equal(entry.ruleset.weights, default_ruleset().weights)
@@ -255,7 +256,7 @@ def test_unlabelled_dataset_gets_volumes_only(hm: HitMatrix) -> None:
 
 
 def test_history_pages_through_every_version(sessions: sessionmaker[Session]) -> None:
-    _, rs = tuning.current(sessions)
+    _, rs = tuning.current(DbHandle(sessions))
     with sessions() as s:
         for points in range(1, 45):
             publish_ruleset(s, rs.with_points({"DIRECT_TRAFFIC": points % 30}), "dana", "")

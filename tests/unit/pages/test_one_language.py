@@ -171,14 +171,14 @@ def busy_dir(seeded_dir: Path, seeded_template: Path) -> str:
     _, page = queue.load_page(rt, queue.build_filters(status=["PENDING_REVIEW"]), "score_desc", 1)
     rows = [(a.alert_id, a.row_version) for a in page.rows]
     # Notes are the users' own words, in no catalogue: "n1"... keeps them out of the check.
-    queue.decide_many(rt.sessions, rows[:1], "BLOCK", boss, "n1")
-    queue.decide_many(rt.sessions, rows[1:2], "APPROVE", boss, "n2")
-    queue.decide_many(rt.sessions, rows[2:3], "INVESTIGATE", boss, "n3")
-    queue.decide_many(rt.sessions, rows[:1], "APPROVE", boss, "n4")  # stale: a conflict
-    _, active = tuning.current(rt.sessions)
+    queue.decide_many(rt, rows[:1], "BLOCK", boss, "n1")
+    queue.decide_many(rt, rows[1:2], "APPROVE", boss, "n2")
+    queue.decide_many(rt, rows[2:3], "INVESTIGATE", boss, "n3")
+    queue.decide_many(rt, rows[:1], "APPROVE", boss, "n4")  # stale: a conflict
+    _, active = tuning.current(rt)
     stricter = replace(active, alert_threshold=active.alert_threshold + 5)
-    tuning.publish(rt.sessions, stricter, boss, "n5")
-    tuning.rollback(rt.sessions, 1, boss, "n6")
+    tuning.publish(rt, stricter, boss, "n5")
+    tuning.rollback(rt, 1, boss, "n6")
     return rows[0][0]
 
 

@@ -75,7 +75,7 @@ def active():  # type: ignore[no-untyped-def]
     from desk import tuning
     from pages._ui import runtime
 
-    return tuning.current(runtime().sessions)
+    return tuning.current(runtime())
 
 
 def test_page_shows_the_backtest_of_the_latest_dataset(data_dir: Path) -> None:

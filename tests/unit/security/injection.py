@@ -14,6 +14,7 @@ from db.engine import session_factory
 from db.models import Alert
 from desk import queue as q
 from desk.auth import sign_in
+from desk.handle import DbHandle
 from tests.unit.db.builders import batch, scored, write
 from tests.unit.security.payloads import SQL
 
@@ -80,7 +81,9 @@ def attempt_everywhere(engine: Engine) -> None:
                 assert trail.count_events(s, f) == 0
         assert count_alerts(s) == total
     for payload in SQL:
-        out = sign_in(sessions, payload, payload, timedelta(minutes=1), timedelta(hours=1))
+        out = sign_in(
+            DbHandle(sessions), payload, payload, timedelta(minutes=1), timedelta(hours=1)
+        )
         assert out.principal is None
     after = _row_counts(engine)
     # Only the failed sign-ins were added: to the audit trail, and one failure counter per

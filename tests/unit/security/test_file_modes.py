@@ -22,7 +22,7 @@ def test_a_fresh_data_directory_and_its_database_are_private(tmp_path: Path) -> 
     data = tmp_path / "data"
     rt = Runtime.create(replace(Settings(), data_dir=data))
     try:
-        assert not auth.any_user(rt.sessions)  # the database was opened and read
+        assert not auth.any_user(rt)  # the database was opened and read
     finally:
         rt.stop()
         rt.engine.dispose()
