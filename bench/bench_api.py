@@ -34,7 +34,7 @@ from urllib.parse import urlencode
 import httpx
 import orjson
 import yaml
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from bench._common import Figure, calibration_seconds, report
@@ -64,6 +64,53 @@ def deployed_workers() -> int:
     return int(command[command.index("--workers") + 1]) if "--workers" in command else 1
 
 
+def bench_auth(engine: Engine) -> dict[str, str]:
+    """The headers of a fresh token of the analyst ``bench`` (created once per schema)."""
+    with Session(engine) as s:
+        if accounts.get_user(s, "bench") is None:
+            accounts.create_user(s, "bench", "analyst", "a long enough password for load tests")
+        secret = tokens.create_token(s, "bench", "bench").secret
+        s.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def api_env(schema_url: str) -> dict[str, str]:
+    """The environment of ``python -m api`` on ``schema_url``: no other KVT_* setting."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
+    env.update(KVT_DATABASE_URL=schema_url, KVT_SECRETS_FILE="/nonexistent")
+    return env
+
+
+def score_request(auth: dict[str, str]) -> Callable[[int], Call]:
+    """A dry-run score of a different customer each time (of the 200,000 with a state)."""
+
+    def make(i: int) -> Call:
+        body = {
+            "payment_id": f"PAY-BENCH-{i}",
+            "customer_id": f"C{(i * 7919) % 200000:06d}",
+            "attempt_ts": "2025-01-02T03:04:05Z",
+            "amount": 20.0 + i % 300,
+            "device": "mobile",
+            "device_id": f"D{i % 1000}",
+            "result": "failed" if i % 9 == 0 else "success",
+        }
+        return "POST", "/api/score", {"json": body, "headers": auth}
+
+    return make
+
+
+def list_request(auth: dict[str, str]) -> Callable[[int], Call]:
+    """The first page, alternately unfiltered and pending + HIGH newest first."""
+
+    def make(i: int) -> Call:
+        params = {"limit": "50"} if i % 2 == 0 else {
+            "limit": "50", "status": "PENDING_REVIEW", "severity": "HIGH", "sort": "time_desc"
+        }  # fmt: skip
+        return "GET", "/api/alerts", {"params": params, "headers": auth}
+
+    return make
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -71,7 +118,10 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
+def server(
+    argv: list[str], env: dict[str, str], port: int
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``argv`` started as a process serving on ``port``: its base URL and the process."""
     proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -85,7 +135,7 @@ def server(argv: list[str], env: dict[str, str], port: int) -> Iterator[str]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{argv} did not start")
             time.sleep(0.2)
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(10)
@@ -201,14 +251,8 @@ def main() -> None:
             fill(engine, args.alerts, args.payments)
             with engine.begin() as conn:
                 conn.execute(text(FILL_STATES))
-        with Session(engine) as s:
-            if accounts.get_user(s, "bench") is None:
-                accounts.create_user(s, "bench", "analyst", "a long enough password for load tests")
-            secret = tokens.create_token(s, "bench", "bench").secret
-            s.commit()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KVT_")}
-        env.update(KVT_DATABASE_URL=schema_url, KVT_SECRETS_FILE="/nonexistent")
-        auth = {"Authorization": f"Bearer {secret}"}
+        auth = bench_auth(engine)
+        env = api_env(schema_url)
         api_port, bare_port = _free_port(), _free_port()
         workers = str(args.workers)
         api_argv = [sys.executable, "-m", "api", "--port", str(api_port), "--log-level",
@@ -217,35 +261,17 @@ def main() -> None:
                      str(bare_port), "--log-level", "warning", "--workers", workers,
                      "--http", "api.server:NoDelayH11Protocol"]  # fmt: skip
 
-        def score_request(i: int) -> Call:
-            body = {
-                "payment_id": f"PAY-BENCH-{i}",
-                "customer_id": f"C{(i * 7919) % 200000:06d}",
-                "attempt_ts": "2025-01-02T03:04:05Z",
-                "amount": 20.0 + i % 300,
-                "device": "mobile",
-                "device_id": f"D{i % 1000}",
-                "result": "failed" if i % 9 == 0 else "success",
-            }
-            return "POST", "/api/score", {"json": body, "headers": auth}
-
-        def list_request(i: int) -> Call:
-            params = {"limit": "50"} if i % 2 == 0 else {
-                "limit": "50", "status": "PENDING_REVIEW", "severity": "HIGH", "sort": "time_desc"
-            }  # fmt: skip
-            return "GET", "/api/alerts", {"params": params, "headers": auth}
-
         results: dict[str, dict[str, tuple[float, float, int]]] = {}
         alone: dict[str, dict[str, tuple[float, float]]] = {}
         for name, argv, port in (("api", api_argv, api_port), ("bare", bare_argv, bare_port)):
-            with server(argv, env, port) as base:
+            with server(argv, env, port) as (base, _proc):
                 results[name] = {
-                    "score": measure(base, score_request, args.score_rate, args.seconds),
-                    "list": measure(base, list_request, args.list_rate, args.seconds),
+                    "score": measure(base, score_request(auth), args.score_rate, args.seconds),
+                    "list": measure(base, list_request(auth), args.list_rate, args.seconds),
                 }
                 alone[name] = {
-                    "score": service_time(base, score_request),
-                    "list": service_time(base, list_request),
+                    "score": service_time(base, score_request(auth)),
+                    "list": service_time(base, list_request(auth)),
                 }
     load = os.getloadavg()[0]
     for key, label, rate, target in (
