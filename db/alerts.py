@@ -13,13 +13,25 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import ColumnElement, Select, and_, case, delete, exists, func, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    select,
+    tuple_,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from db import audit as trail
+from db.detector_store import alert_id_for
 from db.errors import AlertNotFound, DbError, DecisionConflict
 from db.models import (
     ALERT_STATUSES,
@@ -27,12 +39,15 @@ from db.models import (
     Alert,
     AlertDecision,
     AlertReason,
+    DetectorStateRow,
     PaymentRow,
 )
 from db.types import utc_now
 from detector.rules import RULE_IDS
+from detector.state import CustomerState
 
 log = logging.getLogger(__name__)
+_A, _R = Alert.__table__, AlertReason.__table__
 
 Action = Literal["APPROVE", "BLOCK", "INVESTIGATE"]
 ACTION_STATUS: dict[str, str] = {
@@ -91,33 +106,33 @@ class AlertFilters:
                 raise DbError(f"AlertFilters.{name}: pass a timezone-aware datetime")
 
     def conditions(self) -> list[ColumnElement[bool]]:
+        # Table columns, not ORM attributes: a statement made of them alone runs on the Core
+        # path (no ORM compile and row processing per execution), and the ORM reads that
+        # share these filters accept them as well.
+        a, r = _A.c, _R.c
         out: list[ColumnElement[bool]] = []
         if self.status:
-            out.append(Alert.status.in_(self.status))
+            out.append(a.status.in_(self.status))
         if self.severity:
-            out.append(Alert.severity.in_(self.severity))
+            out.append(a.severity.in_(self.severity))
         if self.rule_ids:
-            out.append(
-                exists().where(
-                    AlertReason.alert_id == Alert.alert_id, AlertReason.rule_id.in_(self.rule_ids)
-                )
-            )
+            out.append(exists().where(r.alert_id == a.alert_id, r.rule_id.in_(self.rule_ids)))
         if self.score_min is not None:
-            out.append(Alert.score >= self.score_min)
+            out.append(a.score >= self.score_min)
         if self.score_max is not None:
-            out.append(Alert.score <= self.score_max)
+            out.append(a.score <= self.score_max)
         if self.event_from is not None:
-            out.append(Alert.event_ts >= self.event_from)
+            out.append(a.event_ts >= self.event_from)
         if self.event_to is not None:
-            out.append(Alert.event_ts < self.event_to)
+            out.append(a.event_ts < self.event_to)
         if self.customer_id:
-            out.append(Alert.customer_id == self.customer_id)
+            out.append(a.customer_id == self.customer_id)
         if self.country:
-            out.append(Alert.country.in_(self.country))
+            out.append(a.country.in_(self.country))
         if self.device:
-            out.append(Alert.device.in_(self.device))
+            out.append(a.device.in_(self.device))
         if self.dataset:
-            out.append(Alert.dataset.in_(self.dataset))
+            out.append(a.dataset.in_(self.dataset))
         return out
 
 
@@ -186,6 +201,18 @@ def _rows(
         ids = ids.limit(limit).offset(offset)
         stmt = select(Alert).where(Alert.alert_id.in_(ids)).order_by(*order)
     return list(session.scalars(stmt))
+
+
+def scoring_lookup(
+    session: Session, customer_id: str, payment_id: str
+) -> tuple[CustomerState | None, str | None]:
+    """One customer's stored state and the alert already raised for one payment, in one
+    statement: the checkout's synchronous score waits on every round trip."""
+    states = DetectorStateRow.__table__
+    state = select(states.c.state).where(states.c.customer_id == customer_id)
+    alert = select(_A.c.alert_id).where(_A.c.alert_id == alert_id_for(payment_id))
+    row = session.execute(select(state.scalar_subquery(), alert.scalar_subquery())).one()
+    return (CustomerState.from_dict(row[0]) if row[0] is not None else None), row[1]
 
 
 def get_alert(session: Session, alert_id: str) -> Alert | None:
@@ -291,11 +318,11 @@ def stats(session: Session) -> AlertStats:
 
 GroupCount = tuple[str, str, str | None, str | None, int]
 # A keyset page's columns: sort -> (column, descending); alert_id breaks ties.
-_KEYSET: dict[str, tuple[Any, bool]] = {
-    "score_desc": (Alert.score, True),
-    "score_asc": (Alert.score, False),
-    "time_desc": (Alert.event_ts, True),
-    "time_asc": (Alert.event_ts, False),
+_KEYSET: dict[str, tuple[Any, bool]] = {  # table columns: see AlertFilters.conditions
+    "score_desc": (_A.c.score, True),
+    "score_asc": (_A.c.score, False),
+    "time_desc": (_A.c.event_ts, True),
+    "time_asc": (_A.c.event_ts, False),
 }
 
 
@@ -434,28 +461,42 @@ def versions_where(
     return [(a, int(v)) for a, v in session.execute(stmt).all()]
 
 
+# What a queue row shows (desk.queue.AlertSummary), read as plain columns: building ORM
+# objects for a page of 50 costs more than the index scan that finds them.
+SUMMARY_COLUMNS = tuple(
+    _A.c[name]
+    for name in (
+        "alert_id", "event_ts", "customer_id", "amount", "currency", "score", "severity",
+        "status", "reasons", "country", "device", "device_id", "decided_by", "row_version",
+        "dataset",
+    )
+)  # fmt: skip
+
+
 def keyset_page(
     session: Session,
     filters: AlertFilters | None,
     sort: AlertSort,
     after: tuple[Any, str] | None,
     limit: int,
-) -> list[Alert]:
-    """Up to ``limit`` alerts matching ``filters`` in ``sort`` order, after the row whose
-    ``(sort value, alert_id)`` is ``after``: one index range scan however deep the page."""
+) -> list[Row[Any]]:
+    """Up to ``limit`` alerts (:data:`SUMMARY_COLUMNS`) matching ``filters`` in ``sort``
+    order, after the row whose ``(sort value, alert_id)`` is ``after``: one index range scan
+    however deep the page."""
     if sort not in _KEYSET:
         raise DbError(f"sort: expected one of {list(_KEYSET)}, got {sort!r}")
     column, desc = _KEYSET[sort]
-    stmt = _filtered(select(Alert), filters)
+    stmt = _filtered(select(*SUMMARY_COLUMNS), filters)
     if after is not None:
-        key = tuple_(column, Alert.alert_id)
+        key = tuple_(column, _A.c.alert_id)
         stmt = stmt.where(key < after if desc else key > after)
-    order = (column.desc(), Alert.alert_id.desc()) if desc else (column, Alert.alert_id)
-    return list(session.scalars(stmt.order_by(*order).limit(limit)))
+    order = (column.desc(), _A.c.alert_id.desc()) if desc else (column, _A.c.alert_id)
+    return list(session.execute(stmt.order_by(*order).limit(limit)))
 
 
-def sort_value(alert: Alert, sort: AlertSort) -> Any:
-    """The value ``alert`` is sorted by under ``sort`` (a keyset cursor keeps it)."""
+def sort_value(alert: Any, sort: AlertSort) -> Any:
+    """The value ``alert`` (an :class:`Alert` or a row of it) is sorted by under ``sort``
+    (a keyset cursor keeps it)."""
     return getattr(alert, _KEYSET[sort][0].key)
 
 

@@ -91,18 +91,6 @@ def load_states(session: Session, customer_ids: Collection[str]) -> dict[str, Cu
     return out
 
 
-def scoring_lookup(
-    session: Session, customer_id: str, payment_id: str
-) -> tuple[CustomerState | None, str | None]:
-    """One customer's stored state and the alert already raised for one payment, in one
-    statement: the checkout's synchronous score waits on every round trip."""
-    alert_id = alert_id_for(payment_id)
-    state = select(_STATES.c.state).where(_STATES.c.customer_id == customer_id)
-    alert = select(_ALERTS.c.alert_id).where(_ALERTS.c.alert_id == alert_id)
-    row = session.execute(select(state.scalar_subquery(), alert.scalar_subquery())).one()
-    return (CustomerState.from_dict(row[0]) if row[0] is not None else None), row[1]
-
-
 def known_customers(session: Session, customer_ids: Collection[str]) -> set[str] | None:
     """Which of the ids the customer reference (the ``customers`` table) lists; None when the
     reference is empty: without one, no customer can be called unknown."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.errors import DbError
@@ -19,6 +22,8 @@ from detector.common.settings import load_settings
 # instead of failing at once.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_DRIVER = "postgresql+psycopg2"
+T = TypeVar("T")
+log = logging.getLogger("kvt.db")
 
 
 def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
@@ -51,6 +56,21 @@ def make_engine(url: str | URL | None = None, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)
     raise DbError(f"unsupported database {backend!r} in {parsed!r}: use postgresql or sqlite")
+
+
+def once_more_if_stale(read: Callable[[], T]) -> T:
+    """``read()``, and once more when it failed on a pooled connection the server had closed
+    (a restart, an idle timeout).  For an engine without ``pool_pre_ping``: instead of a
+    round trip per checkout to test the connection, the first use finds out, and the failure
+    has made the pool drop every connection older than it, so the second try gets a new
+    one.  Only for reads: a write may have reached the server before the connection broke."""
+    try:
+        return read()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection lost (%s); trying once more on a new one", exc.orig)
+        return read()
 
 
 def in_schema(url: str, schema: str) -> str:

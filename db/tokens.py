@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from db.accounts import AccountError, require_user
@@ -46,6 +46,22 @@ class TokenOwner:
     username: str
     role: str
     active: bool
+
+
+_TOKENS, _USERS = ApiToken.__table__, User.__table__
+_OWNER = (
+    select(
+        _TOKENS.c.id,
+        _TOKENS.c.username,
+        _TOKENS.c.revoked_at,
+        _TOKENS.c.expires_at,
+        _TOKENS.c.last_used_at,
+        _USERS.c.role,
+        _USERS.c.active,
+    )
+    .join(_USERS, _USERS.c.username == _TOKENS.c.username)
+    .where(_TOKENS.c.token_hash == bindparam("digest"))
+)
 
 
 def digest(secret: str) -> str:
@@ -92,19 +108,17 @@ def find_owner(session: Session, secret: str, now: datetime | None = None) -> To
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > MAX_TOKEN_LENGTH:
         return None
     now = now or utc_now()
-    row = session.execute(
-        select(ApiToken, User.role, User.active)
-        .join(User, User.username == ApiToken.username)
-        .where(ApiToken.token_hash == digest(secret))
-    ).one_or_none()
+    # Columns, not an ApiToken object: every API call checks its token, and loading an ORM
+    # entity (identity map, attribute state) costs more than the index probe itself.
+    row = session.execute(_OWNER, {"digest": digest(secret)}).one_or_none()
     if row is None:
         return None
-    token, role, active = row
-    if token.revoked_at is not None or (token.expires_at is not None and token.expires_at <= now):
+    token_id, username, revoked_at, expires_at, last_used_at, role, active = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= now):
         return None
-    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
-    return TokenOwner(token.id, token.username, role, bool(active))
+    if last_used_at is None or now - last_used_at >= TOUCH_EVERY:
+        session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
+    return TokenOwner(token_id, username, role, bool(active))
 
 
 def revoke_token(session: Session, token_id: int, revoked_by: str) -> ApiToken:

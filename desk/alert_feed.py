@@ -52,44 +52,53 @@ class BadCursor(DbError):
 
 
 class OverviewCache:
-    """The grouped count of every alert (:func:`desk.queue.overview`) and the loaded
-    payments' count, shared by the process and refreshed in the background once older than
-    ``ttl_s``: a request never waits for those scans, except the very first one."""
+    """The grouped count of every alert (:func:`desk.queue.overview`), or of one dataset's,
+    and the loaded payments' count, shared by the process and refreshed in the background
+    once older than ``ttl_s``: a request never waits for those scans, except the first one
+    of each scope."""
+
+    MAX_SCOPES = 64  # datasets counted apart; the least recently counted is dropped first
 
     def __init__(self, ttl_s: float = OVERVIEW_TTL_S) -> None:
         self.ttl_s = ttl_s
-        self._value: tuple[q.Overview, int] | None = None
-        self._at = 0.0
+        self._values: dict[str | None, tuple[q.Overview, int]] = {}
+        self._at: dict[str | None, float] = {}
         self._lock = threading.Lock()
-        self._refreshing = False
+        self._refreshing: set[str | None] = set()
 
-    def get(self, sessions: Sessions) -> tuple[q.Overview, int]:
-        """``(overview, payments in the payments table)``."""
+    def get(self, sessions: Sessions, dataset: str | None = None) -> tuple[q.Overview, int]:
+        """``(overview of every alert or of ``dataset``'s, payments in the payments table)``."""
         with self._lock:
-            value, fresh = self._value, time.monotonic() - self._at < self.ttl_s
-            start = value is not None and not fresh and not self._refreshing
+            value = self._values.get(dataset)
+            fresh = time.monotonic() - self._at.get(dataset, 0.0) < self.ttl_s
+            start = value is not None and not fresh and dataset not in self._refreshing
             if start:
-                self._refreshing = True
+                self._refreshing.add(dataset)
         if value is None:
-            return self._refresh(sessions)
+            return self._refresh(sessions, dataset)
         if start:
-            threading.Thread(target=self._refresh, args=(sessions,), daemon=True).start()
+            threading.Thread(target=self._refresh, args=(sessions, dataset), daemon=True).start()
         return value
 
     def invalidate(self) -> None:
         with self._lock:
-            self._at = 0.0
+            self._at.clear()
 
-    def _refresh(self, sessions: Sessions) -> tuple[q.Overview, int]:
+    def _refresh(self, sessions: Sessions, dataset: str | None) -> tuple[q.Overview, int]:
         try:
             with sessions() as session:
-                value = (q.overview(session), q.payments_rows(session))
+                value = (q.overview(session, dataset), q.payments_rows(session))
             with self._lock:
-                self._value, self._at = value, time.monotonic()
+                self._values.pop(dataset, None)  # re-inserted: the newest is kept longest
+                self._values[dataset], self._at[dataset] = value, time.monotonic()
+                while len(self._values) > self.MAX_SCOPES:
+                    oldest = next(iter(self._values))
+                    del self._values[oldest]
+                    self._at.pop(oldest, None)
             return value
         finally:
             with self._lock:
-                self._refreshing = False
+                self._refreshing.discard(dataset)
 
 
 # --------------------------------------------------------------------------- list
@@ -121,14 +130,13 @@ def alert_list(
         raise DbError(f"limit: must be between 1 and {MAX_LIMIT}, got {limit}")
     query = _query_id(filters, sort)
     after = _decode(cursor, query, sort) if cursor else None
-    ov, paid = overview.get(rt.lookups) if overview is not None else (None, None)
+    # One dataset's figures are counted for it; any other filter reads every alert's.
+    scope = filters.dataset[0] if len(filters.dataset) == 1 else None
+    ov, paid = overview.get(rt.lookups, scope) if overview is not None else (None, None)
     with rt.lookups() as session:
         rows = alerts.keyset_page(session, filters, sort, after, limit + 1)
-        if len(filters.dataset) == 1:
-            # One dataset's figures: counted for it (the shared cache holds every alert's).
-            ov = q.overview(session, filters.dataset[0])
-        elif ov is None:
-            ov = q.overview(session)
+        if ov is None:
+            ov = q.overview(session, scope)
         known = ov.matching(filters)
         matching = (
             alerts.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known

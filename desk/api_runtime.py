@@ -29,9 +29,12 @@ class ApiRuntime:
     overview: OverviewCache = field(default_factory=OverviewCache)
     throughput: Throughput = field(default_factory=Throughput)
     scorer: Scorer = field(init=False)
-
-    # Connections in autocommit for single-statement reads (the token check, a score's
-    # lookups): no BEGIN, and no ROLLBACK round trip when a connection goes back to the pool.
+    # Sessions in autocommit for single-statement reads (the token check, a score's lookups,
+    # a page): no BEGIN, and no ROLLBACK round trip when the connection goes back to the
+    # pool.  A pool of their own: switching a shared connection to autocommit and back
+    # (``execution_options(isolation_level=...)``) costs no round trip but two calls into
+    # psycopg2 per session that release the GIL (py-spy: 15 % of a score's samples waiting
+    # to get it back, behind the event loop).
     lookups_engine: Engine | None = None
     lookups: sessionmaker[Session] = field(init=False)
 
@@ -44,7 +47,10 @@ class ApiRuntime:
         settings = settings or load_settings()
         engine = make_engine(settings.db_url)
         prepare(settings)  # as the owner role when one is configured
-        lookups = make_engine(settings.db_url, isolation_level="AUTOCOMMIT")
+        # No pre-ping on the lookups (a round trip per checkout, a third of a score's): the
+        # read every call starts with (its token, desk.tokens.authenticate) is tried once
+        # more on a connection a database restart closed, and that failure renews the pool.
+        lookups = make_engine(settings.db_url, pool_pre_ping=False, isolation_level="AUTOCOMMIT")
         return cls(settings, engine, session_factory(engine), lookups_engine=lookups)
 
     def event_reader(self) -> EventReader | None:

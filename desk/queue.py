@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -247,7 +248,8 @@ class AlertSummary:
     dataset: str = LIVE_DATASET
 
     @classmethod
-    def of(cls, a: Alert) -> AlertSummary:
+    def of(cls, a: Alert | Row[Any]) -> AlertSummary:
+        """Of an alert, or of a row of its :data:`db.alerts.SUMMARY_COLUMNS`."""
         return cls(
             alert_id=a.alert_id,
             event_ts=a.event_ts,

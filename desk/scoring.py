@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from data_gen.wire_format import BadMessage, payment_message
 from db import audit as trail
-from db.detector_store import scoring_lookup
+from db.alerts import scoring_lookup
 from db.models import RulesetRow
 from db.rulesets import active_ruleset
 from desk.auth import Permission, Principal, Sessions, authorize

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from db import audit as trail
 from db import tokens
+from db.engine import once_more_if_stale
 from db.tokens import NewToken, TokenError
 from db.types import utc_now
 from desk.auth import Permission, Principal, Refused, authorize
@@ -70,10 +71,18 @@ def authenticate(rt: Handle, secret: str | None, client: str = "") -> Principal:
     if not secret:
         _refused(rt, client, "missing")
         raise BadToken(missing=True)
-    with rt.lookups() as session:
-        owner = tokens.find_owner(session, secret)
-        if session.dirty:  # last_used_at, at most once a minute: most calls write nothing
+
+    def find() -> tokens.TokenOwner | None:
+        with rt.lookups() as session:
+            owner = tokens.find_owner(session, secret)
+            # last_used_at, at most once a minute: most calls write nothing, and a commit
+            # with nothing written costs what the rollback of closing the session would.
             session.commit()
+            return owner
+
+    # Every call of the API starts here: the one place that meets a connection a database
+    # restart left stale (the API's pool does not test connections on checkout).
+    owner = once_more_if_stale(find)
     if owner is None:
         _refused(rt, client, "invalid")
         raise BadToken()

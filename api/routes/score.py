@@ -7,8 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from api.models import ProblemBody, ReasonOut, ScoreIn, ScoreOut
+from api.models import ProblemBody, ScoreIn, ScoreOut
 from api.problems import Problem
+from api.responses import OrjsonResponse
 from api.security import Context, Credentials, caller
 from desk import ApiRuntime, scoring
 
@@ -26,15 +27,13 @@ router = APIRouter(tags=["scoring"])
         503: {"model": ProblemBody, "description": "dry_run false: the stream is unavailable"},
     },
 )
-async def score(
-    body: ScoreIn, request: Request, credentials: Credentials, ctx: Context
-) -> ScoreOut:
+async def score(body: ScoreIn, request: Request, credentials: Credentials, ctx: Context) -> Any:
     # The token check and the score in one worker thread: each hop costs the event loop
     # about as much as a database round trip.
     return await run_in_threadpool(_score, body, request, credentials, ctx)
 
 
-def _score(body: ScoreIn, request: Request, credentials: Any, ctx: ApiRuntime) -> ScoreOut:
+def _score(body: ScoreIn, request: Request, credentials: Any, ctx: ApiRuntime) -> OrjsonResponse:
     who = caller(request, credentials)
     message = body.model_dump(exclude={"dry_run"})
     try:
@@ -45,15 +44,18 @@ def _score(body: ScoreIn, request: Request, credentials: Any, ctx: ApiRuntime) -
         raise Problem(503, str(exc)) from None
     v = result.verdict
     alert_id = result.existing_alert or (f"ALT-{v.payment_id}" if v.is_alert else None)
-    return ScoreOut(
-        payment_id=v.payment_id,
-        score=v.score,
-        severity=v.severity,
-        is_alert=v.is_alert,
-        reasons=[ReasonOut.model_validate(r.to_dict()) for r in v.reasons],
-        ruleset_version=v.ruleset_version,
-        known_customer=result.known_customer,
-        dry_run=body.dry_run,
-        recorded=result.recorded,
-        alert_id=alert_id,
+    # ScoreOut's fields, serialized once (see api/responses.py).
+    return OrjsonResponse(
+        {
+            "payment_id": v.payment_id,
+            "score": v.score,
+            "severity": v.severity,
+            "is_alert": v.is_alert,
+            "reasons": [r.to_dict() for r in v.reasons],
+            "ruleset_version": v.ruleset_version,
+            "known_customer": result.known_customer,
+            "dry_run": body.dry_run,
+            "recorded": result.recorded,
+            "alert_id": alert_id,
+        }
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
@@ -103,5 +103,46 @@ def test_a_token_used_after_its_accounts_password_or_role_changed_gets_401(
             ).all()
         assert revoked["tokens_revoked"] == [1]
         assert [w["why"] for w in why] == ["invalid"]
+    finally:
+        ctx.close()
+
+
+def test_calls_after_the_database_dropped_the_pools_connections_still_succeed(
+    pg_engine: Engine, schema_url: str, tmp_path: Path
+) -> None:
+    """The lookups pool tests no connection on checkout (no pre-ping round trip): the token
+    check meets the dead connection, tries once more on a new one, and the pool renews."""
+    ctx = ApiRuntime.create(Settings(data_dir=tmp_path, database_url=schema_url))
+    pairs, states = scored(batch(20))
+    with Session(ctx.engine) as s:
+        write(s, pairs, states)
+        s.commit()
+    signed_in(ctx.sessions, "alice", "analyst")
+    with Session(ctx.engine) as s:
+        secret = tokens.create_token(s, "alice", "test").secret
+        s.commit()
+    client = TestClient(create_app(ctx))
+    h = {"Authorization": f"Bearer {secret}"}
+    assert ctx.lookups_engine is not None
+    try:
+        assert client.get("/api/alerts", headers=h).status_code == 200
+        pool = ctx.lookups_engine.pool
+        idle = [pool.connect() for _ in range(max(1, pool.checkedin()))]  # type: ignore[attr-defined]
+        pids = [c.dbapi_connection.get_backend_pid() for c in idle]
+        for c in idle:
+            c.close()  # back to the pool, where the server is about to close them
+        with pg_engine.connect() as admin:
+            for pid in pids:
+                admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        for _ in range(3):
+            r = client.get("/api/alerts", headers=h)
+            assert r.status_code == 200, r.text
+        score = client.post(
+            "/api/score",
+            json={"payment_id": "P-AFTER", "customer_id": "C1", "attempt_ts": "2025-01-01T00:00Z",
+                  "amount": 10.0},
+            headers=h,
+        )  # fmt: skip
+        assert score.status_code == 200, score.text
     finally:
         ctx.close()

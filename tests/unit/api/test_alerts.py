@@ -3,11 +3,14 @@ If-Match (409 with the winner), bulk, stats, scoring, and hostile input changing
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.models import AlertPage, ScoreOut
 from db.detector_store import save_batch
 from db.models import Alert, AlertDecision
+from desk import queue as q
 from tests.unit.api.conftest import Api, seed_alerts
 from tests.unit.db.builders import batch, scored, write
 
@@ -34,6 +37,8 @@ def test_cursor_pages_walk_every_alert_once_in_order(api: Api) -> None:
         if cursor is None:
             break
     assert seen == ids
+    # Serialized without the response model (api/responses.py): exactly what it would write.
+    assert AlertPage.model_validate(body).model_dump(mode="json") == body
     counts = body["counts"]
     assert counts["total_alerts"] == len(ids) and 0 < counts["alert_rate"] <= 1
 
@@ -148,6 +153,7 @@ def test_score_dry_run_changes_nothing(api: Api) -> None:
     assert {"PAYMENT_FAILED", "NEW_DEVICE", "GEO_MISMATCH"} <= rules
     assert out["score"] == sum(x["points"] for x in out["reasons"])
     assert out["ruleset_version"] == "1"
+    assert ScoreOut.model_validate(out).model_dump(mode="json") == out
     assert _snapshot(api) == before
     real = api.client.post(
         "/api/score", json={**body, "dry_run": False}, headers=api.as_("analyst")
@@ -257,3 +263,31 @@ def test_alerts_filter_by_dataset_and_the_datasets_are_listed(api: Api) -> None:
     assert [(d["name"], d["alerts"]) for d in listed] == [("live", n_live), ("shop-a", len(in_a))]
     detail = api.client.get(f"/api/alerts/{sorted(in_a)[0]}", headers=h).json()
     assert detail["dataset"] == "shop-a"
+
+
+def test_a_datasets_counts_are_cached_like_every_alerts(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first page with one dataset's filter counts that dataset once, then reads the
+    process's cache (a grouped scan of a million alerts per call was the page's cost)."""
+    pairs, states = scored(batch(40))
+    with Session(api.ctx.engine) as s:
+        write(s, pairs, states, dataset="shop-a")
+        s.commit()
+    scopes: list[str | None] = []
+    counted = q.overview
+
+    def overview(session: Session, dataset: str | None = None) -> q.Overview:
+        scopes.append(dataset)
+        return counted(session, dataset)
+
+    monkeypatch.setattr(q, "overview", overview)
+    api.ctx.overview.ttl_s = 3600  # no background refresh on a slow machine
+    h = api.as_("analyst")
+    n = sum(v.is_alert for v, _ in pairs)
+    for _ in range(3):
+        got = api.client.get("/api/alerts", params={"dataset": "shop-a"}, headers=h).json()
+        assert got["counts"]["total_alerts"] == n
+    assert scopes == ["shop-a"]
+    api.client.get("/api/alerts", headers=h)
+    assert scopes == ["shop-a", None]

@@ -19,6 +19,7 @@ from db.alerts import (
     decide,
     get_alert,
     list_alerts,
+    scoring_lookup,
     stats,
 )
 from db.detector_store import alert_id_for, ms_to_datetime
@@ -353,3 +354,16 @@ def test_a_decision_overtaken_between_read_and_write_is_a_conflict(
         alert = get_alert(s, alert_id)
     assert history == [("BLOCK", "ana", "PENDING_REVIEW"), ("CONFLICT", "bob", "BLOCKED")]
     assert alert is not None and alert.decided_by == "ana"
+
+
+def test_scoring_lookup_reads_a_state_and_an_existing_alert_in_one_go(session: Session) -> None:
+    pairs, states = scored(batch(20))
+    write(session, pairs, states)
+    session.commit()
+    alerted, paid = next((v, p) for v, p in pairs if v.is_alert)
+    payer = paid.customer_id
+    state, alert_id = scoring_lookup(session, payer, alerted.payment_id)
+    assert state is not None and state.to_dict() == states[payer].to_dict()
+    assert alert_id == f"ALT-{alerted.payment_id}"
+    state, alert_id = scoring_lookup(session, "NEVER-SEEN", "PAY-NEVER")
+    assert (state, alert_id) == (None, None)

@@ -18,7 +18,6 @@ from db.detector_store import (
     load_outbox,
     load_states,
     save_batch,
-    scoring_lookup,
     truncate_payload,
 )
 from db.errors import OffsetConflict
@@ -104,19 +103,6 @@ def test_states_round_trip_and_are_replaced_by_newer_ones(session: Session) -> N
     assert set(loaded) == set(later)
     assert {c: s.to_dict() for c, s in loaded.items()} == {c: s.to_dict() for c, s in later.items()}
     assert _count(session, DetectorStateRow) == len(later)
-
-
-def test_scoring_lookup_reads_a_state_and_an_existing_alert_in_one_go(session: Session) -> None:
-    pairs, states = scored(batch(20))
-    write(session, pairs, states)
-    session.commit()
-    alerted, paid = next((v, p) for v, p in pairs if v.is_alert)
-    payer = paid.customer_id
-    state, alert_id = scoring_lookup(session, payer, alerted.payment_id)
-    assert state is not None and state.to_dict() == states[payer].to_dict()
-    assert alert_id == f"ALT-{alerted.payment_id}"
-    state, alert_id = scoring_lookup(session, "NEVER-SEEN", "PAY-NEVER")
-    assert (state, alert_id) == (None, None)
 
 
 def test_load_states_handles_more_ids_than_one_query_takes(session: Session) -> None:

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
-from db.engine import make_engine
+from db.engine import make_engine, once_more_if_stale
 from db.errors import DbError
 from db.models import ConsumerOffset
 
@@ -35,6 +36,32 @@ def test_bare_postgresql_url_uses_psycopg2() -> None:
     engine = make_engine("postgresql://u:p@127.0.0.1:1/x")
     assert engine.url.drivername == "postgresql+psycopg2"
     assert engine.pool._pre_ping  # type: ignore[attr-defined]
+
+
+def test_a_read_is_tried_once_more_on_a_connection_the_server_closed() -> None:
+    gone = DBAPIError("SELECT 1", None, Exception("server closed the connection"))
+    gone.connection_invalidated = True
+    calls: list[int] = []
+
+    def read() -> str:
+        calls.append(1)
+        if len(calls) == 1:
+            raise gone
+        return "ok"
+
+    assert once_more_if_stale(read) == "ok" and len(calls) == 2
+    calls.clear()
+
+    def broken() -> str:
+        calls.append(1)
+        raise gone
+
+    with pytest.raises(DBAPIError):
+        once_more_if_stale(broken)  # once more, not forever
+    assert len(calls) == 2
+    other = DBAPIError("SELECT x", None, Exception("syntax error"))
+    with pytest.raises(DBAPIError):
+        once_more_if_stale(lambda: (_ for _ in ()).throw(other))
 
 
 @pytest.mark.parametrize("url", ["mysql://u@h/x", "not a url", "postgresql+asyncpg://u@h/x"])
