@@ -284,6 +284,8 @@ def _read_failure(path: Path, exc: DatasetError) -> Finding:
         code = "duplicate_id"
     elif " is not in " in message:
         code = "unknown_id"
+    elif message.endswith(("is not a number", "is not a finite number")):
+        code = "bad_number"
     where = exc.file + (f", column {exc.column}" if exc.column else "")
     params = {"file": exc.file, "line": exc.line, "row": exc.row, "column": exc.column}
     return Finding(
@@ -736,7 +738,16 @@ def _unreadable(path: Path, exc: DatasetError, t0: float) -> CheckReport:
     )
 
 
-_EVENT_COLUMNS = ("event_id", "customer_id", "session_id", "event_type", "event_timestamp")
+# The amount is read, though no check uses it, so that a NaN in it refuses the import here
+# rather than failing a load or a replay half-way.
+_EVENT_COLUMNS = (
+    "event_id",
+    "customer_id",
+    "session_id",
+    "event_type",
+    "event_timestamp",
+    "amount",
+)
 
 
 def check_dataset(

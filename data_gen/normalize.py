@@ -298,22 +298,33 @@ def zoneless(values: pd.Series) -> np.ndarray:
 
 
 def number(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
-    """A finite float64; ``""``/null becomes NaN unless the column is required."""
+    """A finite float64; ``""``/null becomes NaN unless the column is required.
+
+    NaN and infinities are refused wherever they come from (the text "NaN", JSON's ``NaN``
+    literal, a Parquet float NaN): a rule comparing an amount with NaN is silently false, so
+    an unreadable amount would look like an ordinary one.  Readers hand a stored NaN over as
+    the text "nan" (see ``readers._arrow_frame``), so that here an empty value is only ever
+    a null or ``""``."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
         out = values.astype("float64")
         raw = values
         empty = out.isna().to_numpy()
-        bad = ~np.isfinite(out.to_numpy()) & ~empty
     else:
         raw = text(values)
         out = _arrow_floats(raw)
         if out is None:
             out = pd.to_numeric(raw.where(raw != "", None), errors="coerce").astype("float64")
         empty = _empty(raw)
-        bad = ~np.isfinite(out.to_numpy()) & ~empty
+    parsed = out.to_numpy()
+    infinite = np.isinf(parsed)
+    bad = np.isnan(parsed) & ~empty
+    problems = [
+        _problem(raw, bad, column, "{value} is not a number"),
+        _problem(raw, infinite, column, "{value} is not a finite number"),
+    ]
     if required:
-        bad |= empty
-    return out, _problem(raw, bad, column, "{value} is not a number")
+        problems.append(_problem(raw, empty, column, "required value is empty"))
+    return out, first_problem(problems)
 
 
 def _arrow_floats(raw: pd.Series) -> pd.Series | None:

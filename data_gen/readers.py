@@ -20,6 +20,7 @@ from typing import TextIO
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
@@ -424,10 +425,14 @@ def _canonical(
     return out, problems
 
 
-def _source_name(layout: str, column: str) -> str:
+# Prototype names only its events file uses: its payments.csv calls the amount "amount".
+_EVENT_SOURCES = frozenset({"ts", "cart_value"})
+
+
+def _source_name(layout: str, column: str, *, events: bool = False) -> str:
     """The name a canonical column has in the file, so errors point at what the user sees."""
     for source, canonical in _RENAMES[layout].items():
-        if canonical == column:
+        if canonical == column and (source in _EVENT_SOURCES) == events:
             return source
     return column
 
@@ -477,7 +482,9 @@ def _open_text(path: Path) -> TextIO:
 
 def _parse_json_line(file: str, line: int, raw: str) -> dict[str, object]:
     try:
-        record = json.loads(raw)
+        # NaN and Infinity are no JSON, but Python writes them: kept as their text, the
+        # number check refuses them instead of taking NaN for an absent value.
+        record = json.loads(raw, parse_constant=str)
     except ValueError as exc:
         reason = getattr(exc, "msg", str(exc))
         text = raw.strip()
@@ -512,6 +519,10 @@ def _arrow_frame(data: pa.Table | pa.RecordBatch) -> pd.DataFrame:
             column = column.cast(kind.value_type)
             kind = column.type
         if pa.types.is_integer(kind) or pa.types.is_boolean(kind):
+            column = column.cast(pa.string())
+        elif pa.types.is_floating(kind) and pc.any(pc.is_nan(column)).as_py():
+            # pandas reads a stored NaN and a null alike, as NaN; as text ("nan" and None)
+            # the number check can refuse the one and take the other as absent.
             column = column.cast(pa.string())
         columns[name] = column.to_pandas()
     return pd.DataFrame(columns)
@@ -675,7 +686,7 @@ class _EventReader:
             problem.message,
             line=line,
             row=row + 1 if line is None else None,
-            column=_source_name(self.layout, problem.column),
+            column=_source_name(self.layout, problem.column, events=True),
             value=problem.value,
         )
 

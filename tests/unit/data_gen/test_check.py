@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from data_gen.__main__ import main
@@ -247,6 +249,58 @@ def test_an_unknown_country_is_refused_with_its_place(tmp_path: Path, layout: st
     assert f.message == (
         "customers.csv line 6, column country: 'XX' is not an ISO 3166-1 alpha-2 country code"
     )
+
+
+@LAYOUTS
+@pytest.mark.parametrize(
+    ("value", "detail"),
+    [
+        ("NaN", "'NaN' is not a number"),
+        ("inf", "'inf' is not a finite number"),
+        ("", "required value is empty"),
+    ],
+)
+def test_a_payment_amount_that_is_no_number_refuses_the_import_at_its_place(
+    tmp_path: Path, layout: str, value: str, detail: str
+) -> None:
+    def mutate(ex: Export) -> None:
+        ex.payment("PAY0012")["amount"] = value
+
+    report = run(tmp_path, layout, mutate)
+    assert not report.ok
+    f = only(report, "bad_number" if value else "unreadable")
+    assert (f.severity, f.where) == ("error", "payments.csv, column amount")
+    assert f.message == f"payments.csv line 7, column amount: {detail}"
+    assert f.message_in("fr") == f"payments.csv ligne 7, colonne amount : {detail}"
+
+
+@LAYOUTS
+@pytest.mark.parametrize("events", ["jsonl", "parquet"])
+def test_a_nan_event_amount_refuses_the_import_naming_file_row_and_column(
+    tmp_path: Path, layout: str, events: str
+) -> None:
+    """Event amounts are optional (a page view has none), so a NaN there would read as "no
+    amount": the check reads them to refuse it before a load or a replay trips on it."""
+    ex = clean_export()
+    ex.events[4]["amount"] = float("nan")  # an add_to_cart: json.dumps writes NaN
+    directory = write(ex, tmp_path / layout, layout)
+    column = "amount" if layout == OWN else "cart_value"
+    if events == "parquet":
+        jsonl = directory / "events.jsonl"
+        records = [json.loads(line) for line in jsonl.read_text(encoding="utf-8").splitlines()]
+        pq.write_table(pa.Table.from_pylist(records), directory / "events.parquet")  # NaN kept
+        jsonl.unlink()
+    _, report = read_checked(directory)  # the tables read well: the events refuse it
+
+    assert not report.ok
+    f = only(report, "bad_number")
+    place = "events.parquet row 5" if events == "parquet" else "events.jsonl line 5"
+    assert f.message == f"{place}, column {column}: 'nan' is not a number"
+
+
+def test_an_absent_event_amount_is_no_finding(tmp_path: Path) -> None:
+    report = run(tmp_path, OWN, lambda ex: ex.events[4].update(amount=None))
+    assert report.ok and absent(report, "bad_number") and absent(report, "unreadable")
 
 
 def test_the_issue_prototype_export(tmp_path: Path) -> None:

@@ -570,6 +570,108 @@ def test_parquet_errors_give_the_row(tmp_path: Path) -> None:
     )
 
 
+# --------------------------------------------------------------------------- NaN and infinity
+# A NaN amount compares false with every threshold, so it would pass for an ordinary one:
+# wherever it comes from, it refuses the file at its place, as any other bad value does.
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "line", "column", "message"),
+    [
+        ("payments.csv", "95.40,EUR,success", "NaN,EUR,success", 3, "amount",
+         "'NaN' is not a number"),
+        ("payments.csv", "95.40,EUR,success", "nan,EUR,success", 3, "amount",
+         "'nan' is not a number"),
+        ("payments.csv", "95.40,EUR,success", "inf,EUR,success", 3, "amount",
+         "'inf' is not a finite number"),
+        ("payments.csv", "95.40,EUR,success", "-Infinity,EUR,success", 3, "amount",
+         "'-Infinity' is not a finite number"),
+        ("payments.csv", "95.40,EUR,success", ",EUR,success", 3, "amount",
+         "required value is empty"),
+        ("orders.csv", "95.40,EUR", "NaN,EUR", 2, "total_amount", "'NaN' is not a number"),
+        ("orders.csv", "95.40,EUR", ",EUR", 2, "total_amount", "required value is empty"),
+        ("products.csv", "15.50", "inf", 3, "unit_price", "'inf' is not a finite number"),
+        ("order_items.csv", "O001,P002,1,15.50", "O001,P002,1,NaN", 3, "unit_price",
+         "'NaN' is not a number"),
+    ],
+)  # fmt: skip
+def test_nan_infinity_or_nothing_in_a_table_number(
+    tmp_path: Path, file: str, old: str, new: str, line: int, column: str, message: str
+) -> None:
+    directory = copy_fixture("own", tmp_path)
+    edit(directory / file, old, new)
+
+    error = read_error(directory)
+
+    assert str(error) == f"{file} line {line}, column {column}: {message}"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "old", "new", "line", "column", "message"),
+    [
+        # JSON has no NaN, but Python's json module (and pandas) write one unquoted.
+        ("own", '"amount": 79.9', '"amount": NaN', 3, "amount", "'nan' is not a number"),
+        ("own", '"amount": 79.9', '"amount": "NaN"', 3, "amount", "'NaN' is not a number"),
+        ("own", '"amount": 79.9', '"amount": Infinity', 3, "amount",
+         "'inf' is not a finite number"),
+        ("prototype", '"cart_value": 199.0', '"cart_value": NaN', 2, "cart_value",
+         "'NaN' is not a number"),
+        ("prototype", '"cart_value": 199.0', '"cart_value": -Infinity', 2, "cart_value",
+         "'-Infinity' is not a finite number"),
+    ],
+)  # fmt: skip
+def test_nan_or_infinity_in_a_jsonl_amount(
+    tmp_path: Path, fixture: str, old: str, new: str, line: int, column: str, message: str
+) -> None:
+    directory = copy_fixture(fixture, tmp_path)
+    edit(directory / "events.jsonl", old, new)
+
+    error = events_error(directory)
+
+    assert str(error) == f"events.jsonl line {line}, column {column}: {message}"
+
+
+def test_an_absent_event_amount_stays_absent(tmp_path: Path) -> None:
+    """null and "" say "no amount" (a page view has none): read as NaN, not refused."""
+    directory = copy_fixture("own", tmp_path)
+    edit(directory / "events.jsonl", '"amount": 79.9', '"amount": ""')
+
+    amounts = read_dataset(directory).events(["event_id", "amount"])
+
+    assert amounts["amount"].isna().sum() == 4  # the three of the fixture and this one
+
+
+def _with_cart_value(directory: Path, value: float | None) -> None:
+    table = pq.read_table(directory / "events.parquet")
+    values = table.column("cart_value").to_pylist()
+    values[1] = value
+    at = table.schema.get_field_index("cart_value")
+    table = table.set_column(at, "cart_value", pa.array(values, pa.float64()))
+    pq.write_table(table, directory / "events.parquet")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [(float("nan"), "'nan' is not a number"), (float("inf"), "'inf' is not a finite number")],
+)
+def test_parquet_nan_or_infinity_give_the_row(tmp_path: Path, value: float, message: str) -> None:
+    directory = copy_fixture("prototype_parquet", tmp_path)
+    _with_cart_value(directory, value)
+
+    error = events_error(directory)
+
+    assert str(error) == f"events.parquet row 2, column cart_value: {message}"
+
+
+def test_a_parquet_null_amount_is_absent_not_refused(tmp_path: Path) -> None:
+    directory = copy_fixture("prototype_parquet", tmp_path)
+    _with_cart_value(directory, None)
+
+    events = read_dataset(directory).events(["event_id", "amount"])
+
+    assert np.isnan(events.loc[events["event_id"] == "EV2", "amount"].item())
+
+
 def test_parquet_string_timestamps_and_absent_columns(tmp_path: Path) -> None:
     directory = copy_fixture("prototype_parquet", tmp_path)
     stamps = ["2025-11-03T14:00:00.123456789Z", "2025-11-03T15:00:00+01:00"]
