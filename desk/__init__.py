@@ -15,7 +15,8 @@ from __future__ import annotations
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from data_gen.errors import DataGenError
-from data_gen.params import DEFAULT_MIX, GenParams
+from data_gen.generate import REFERENCE_CUSTOMERS
+from data_gen.params import DEFAULT_MIX, MAX_SCALE, GenParams
 from data_gen.schema import FRAUD_SCENARIOS
 from db.accounts import AccountError
 from db.errors import DbError
@@ -71,7 +72,9 @@ __all__ = [
     "ALERT_STATUSES",
     "DEFAULT_MIX",
     "FRAUD_SCENARIOS",
+    "MAX_SCALE",
     "OBJECTIVES",
+    "REFERENCE_CUSTOMERS",
     "ROLES",
     "RULE_DEFS",
     "RULE_IDS",

@@ -14,7 +14,16 @@ from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal, format_percent
 
-__all__ = ["day", "day_short", "moment", "number", "percent", "plotly_separators"]
+__all__ = [
+    "day",
+    "day_short",
+    "grid_moment",
+    "moment",
+    "number",
+    "percent",
+    "picker_day",
+    "plotly_separators",
+]
 
 _LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
@@ -60,3 +69,27 @@ def plotly_separators(lang: str) -> str:
     """Plotly's ``layout.separators`` (decimal sign, then group sign) for ``lang``."""
     loc = _locale(lang)
     return loc.number_symbols["latn"]["decimal"] + loc.number_symbols["latn"]["group"]
+
+
+def _short_day_parts(lang: str) -> tuple[str, str]:
+    """The order of day, month and year in the language's short date ("dmy" for "dd/MM/y")
+    and its separator ("/")."""
+    pattern = _locale(lang).date_formats["short"].pattern
+    order = "".join(dict.fromkeys(ch for ch in pattern.lower() if ch in "dmy"))
+    sep = next((ch for ch in pattern if ch in "/-."), "/")
+    return order, sep
+
+
+def picker_day(lang: str) -> str:
+    """A date picker's ``format`` (Streamlit takes YYYY, MM and DD in any order, joined by
+    "/", "-" or "."): the language's short date, "DD/MM/YYYY" for fr_FR and en_GB alike,
+    rather than Streamlit's own "YYYY/MM/DD"."""
+    order, sep = _short_day_parts(lang)
+    return sep.join({"d": "DD", "m": "MM", "y": "YYYY"}[ch] for ch in order)
+
+
+def grid_moment(lang: str, seconds: bool = False) -> str:
+    """A data grid's date-time format (moment.js tokens): the language's short date and a
+    24-hour clock, in digits only, since a grid writes month names in the browser's own
+    language, not the desk's."""
+    return f"{picker_day(lang)} HH:mm{':ss' if seconds else ''}"

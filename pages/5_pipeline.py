@@ -16,6 +16,7 @@ from pages._datasets import current as shown_dataset
 from pages._datasets import picker
 from pages._ui import (
     bind,
+    grid_time,
     inert,
     init_state,
     lang,
@@ -187,7 +188,7 @@ def dead_letters() -> None:
         column_config={
             "id": t("au.col.id"),
             "received_at": st.column_config.DatetimeColumn(
-                t("pipe.col.received_at"), format="YYYY-MM-DD HH:mm:ss"
+                t("pipe.col.received_at"), format=grid_time(seconds=True)
             ),
             "topic": t("pipe.col.topic"),
             "partition": t("pipe.partition"),

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from desk import Permission, audit, words
-from pages._ui import lang, num, require, runtime, sidebar, t, when
+from pages._ui import lang, num, picker_day, require, runtime, sidebar, t, when
 
 PAGE = 100
 
@@ -40,8 +40,8 @@ outcome = c[2].selectbox(
     t("au.outcome"), [ANY, *audit.OUTCOMES], format_func=_outcome, key=f"au_outcome.{L}"
 )
 target = c[3].text_input(t("au.target"), max_chars=200, key="au_target").strip()
-since = c[4].date_input(t("au.since"), value=None, key="au_since", format="YYYY-MM-DD")
-until = c[5].date_input(t("au.until"), value=None, key="au_until", format="YYYY-MM-DD")
+since = c[4].date_input(t("au.since"), value=None, key="au_since", format=picker_day())
+until = c[5].date_input(t("au.until"), value=None, key="au_until", format=picker_day())
 
 
 def _start(d: date | None, plus_days: int = 0) -> datetime | None:

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from desk import ROLES, AccountError, Permission, auth, tokens
-from pages._ui import refused, require, runtime, said, sidebar, t, when
+from pages._ui import form, refused, require, runtime, said, sidebar, t, when
 
 sidebar()
 who = require(Permission.MANAGE_USERS)
@@ -72,7 +72,7 @@ st.dataframe(
 
 left, right = st.columns(2)
 # Fields stay after a refusal (to fix one of them); they empty once the account exists.
-with left, st.form("us_create"):
+with left, form("us_create"):
     st.subheader(t("us.create"))
     name = st.text_input(t("us.user"), max_chars=64, key="us_name")
     display = st.text_input(t("us.display_name"), max_chars=128, key="us_display")
@@ -92,7 +92,7 @@ with right:
     picked = st.selectbox(t("us.user"), names, key="us_pick") if names else None
     current = next((u for u in users if u.username == picked), None)
     if current is not None:
-        with st.form("us_edit"):
+        with form("us_edit"):
             new_role = st.selectbox(
                 t("us.role"),
                 ROLES,
@@ -110,7 +110,7 @@ with right:
                 )
                 if ok:
                     done(t("us.updated", name=current.username))
-        with st.form("us_reset", clear_on_submit=True):
+        with form("us_reset", clear_on_submit=True):
             pw = st.text_input(t("me.new"), type="password", max_chars=256, key="us_reset")
             reset = st.form_submit_button(t("us.reset_btn"), icon=":material/key:")
             if reset and act(auth.reset_password, current.username, pw):
@@ -118,7 +118,7 @@ with right:
 
         # API tokens of the selected account: the secret is shown once, right after creation.
         st.subheader(t("us.tokens"))
-        with st.form("us_token", clear_on_submit=True):
+        with form("us_token", clear_on_submit=True):
             label = st.text_input(t("us.token_label"), max_chars=128, key="us_token_label")
             days = st.number_input(
                 t("us.token_days"), min_value=0, max_value=3650, value=90, key="us_token_days"
@@ -155,7 +155,7 @@ with right:
             )
         usable = [tok.id for tok in held if tok.usable]
         if usable:
-            with st.form("us_revoke"):
+            with form("us_revoke"):
                 pick = st.selectbox(t("us.token_pick"), usable, key="us_token_pick")
                 if st.form_submit_button(t("us.token_revoke"), icon=":material/block:") and act(
                     tokens.revoke_token, pick

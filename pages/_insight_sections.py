@@ -11,7 +11,7 @@ import streamlit as st
 
 from desk import insights as svc
 from pages._charts import Figure, axis, bars, localized
-from pages._ui import SEVERITY_COLOURS, STATUS_COLOURS, rule_label, severity_label, t
+from pages._ui import SEVERITY_COLOURS, STATUS_COLOURS, rule_label, severity_label, share, t
 
 
 def show(fig: Figure, data: pd.DataFrame, name: str) -> None:
@@ -236,8 +236,9 @@ def precision_section(data: svc.Insights) -> None:
     )
     fig["layout"]["yaxis"].update(tickformat=".0%", range=[0, 1])
     show(fig, prec, "rule_precision")
+    shares = {c: prec[c].map(share) for c in ("decision_precision", "label_precision")}
     st.dataframe(
-        prec,
+        prec.assign(**shares),
         hide_index=True,
         height=35 * (len(prec) + 1) + 3,
         column_config={
@@ -246,13 +247,13 @@ def precision_section(data: svc.Insights) -> None:
             "alerts": t("m.alerts"),
             "blocked": t("ins.col.blocked"),
             "approved": t("ins.col.approved"),
-            "decision_precision": st.column_config.NumberColumn(
-                t("ins.precision.decision_precision"), format="percent"
+            "decision_precision": st.column_config.TextColumn(
+                t("ins.precision.decision_precision"), alignment="right"
             ),
             "labelled": t("ins.col.labelled"),
             "frauds": t("ins.col.frauds"),
-            "label_precision": st.column_config.NumberColumn(
-                t("ins.precision.label_precision"), format="percent"
+            "label_precision": st.column_config.TextColumn(
+                t("ins.precision.label_precision"), alignment="right"
             ),
         },
     )

@@ -23,10 +23,13 @@ from pages._datasets import current as shown_dataset
 from pages._ui import (
     SEVERITY_COLOURS,
     bind,
+    grid_time,
     lang,
     live,
+    money,
     num,
     pct,
+    picker_day,
     renew,
     reset_state,
     rule_label,
@@ -101,6 +104,7 @@ def filters_ui(f: q.Facets) -> None:
                 default=ss[key],
                 format_func=functools.partial(fmt, code=lang()),
                 placeholder=any_,
+                select_all=False,  # Streamlit's "Select all" is English only
                 **bind(key, _reset_page, per_lang=True),
             )
         top = max(f.score_max, 100)
@@ -114,6 +118,7 @@ def filters_ui(f: q.Facets) -> None:
             value=tuple(ss["q_days"]),
             min_value=f.first_day,
             max_value=f.last_day,
+            format=picker_day(),
             **bind("q_days", _reset_page),
         )
         c6.text_input(
@@ -128,6 +133,7 @@ def filters_ui(f: q.Facets) -> None:
                 options,
                 default=[v for v in ss[key] if v in options],
                 placeholder=any_,
+                select_all=False,  # Streamlit's "Select all" is English only
                 **bind(key, _reset_page),
             )
         s1, s2 = st.columns([3, 1])
@@ -181,7 +187,7 @@ def _frame(rows: tuple[q.AlertSummary, ...]) -> pd.DataFrame:
             "score": [r.score for r in rows],
             "severity": [severity_label(r.severity) for r in rows],
             "status": [status_label(r.status) for r in rows],
-            "amount": [r.amount for r in rows],
+            "amount": [money(r.amount) for r in rows],
             "customer": [r.customer_id for r in rows],
             "country": [r.country or "" for r in rows],
             "device": [r.device or "" for r in rows],
@@ -201,12 +207,12 @@ def _columns(score_max: int) -> dict[str, Any]:
         ),
         "severity": col.TextColumn(t("ax.severity"), width=75),
         "status": col.TextColumn(t("queue.status"), width=120),
-        "amount": col.NumberColumn(t("queue.col.amount"), format="%.2f", width=90),
+        "amount": col.TextColumn(t("queue.col.amount"), width=90, alignment="right"),
         "customer": col.TextColumn(t("queue.customer"), width=95),
         "country": col.TextColumn(t("ax.country"), width=50),
         "device": col.TextColumn(t("ax.device"), width=75),
         "reasons": col.TextColumn(t("queue.reason"), width="large"),
-        "time": col.DatetimeColumn(t("queue.col.time"), format="YYYY-MM-DD HH:mm"),
+        "time": col.DatetimeColumn(t("queue.col.time"), format=grid_time()),
     }
 
 
@@ -316,6 +322,7 @@ def live_queue() -> None:
         default=list(sel.ids),
         help=t("queue.select_help"),
         placeholder=t("queue.select_placeholder"),
+        select_all=False,
         key=pick_key,
         on_change=_on_pick,
         args=(pick_key, sel.generation, versions),

@@ -16,6 +16,8 @@ import streamlit as st
 from desk import (
     DEFAULT_MIX,
     FRAUD_SCENARIOS,
+    MAX_SCALE,
+    REFERENCE_CUSTOMERS,
     DataGenError,
     GenParams,
     LoadProgress,
@@ -28,10 +30,13 @@ from pages._charts import fraud_scenarios_chart, per_day_chart
 from pages._datasets import label as dataset_label
 from pages._ui import (
     current_user,
+    form,
     inert,
     lang,
     live,
     num,
+    pct,
+    picker_day,
     refused,
     runtime,
     source_label,
@@ -41,6 +46,8 @@ from pages._ui import (
 
 PREVIEW_ROWS = 10
 FLASH_S = 15.0
+CUSTOMER_STEP = 25  # the generator's smallest scale, 0.01, in customers
+FRAUD_RATES: tuple[float, ...] = tuple(i / 200 for i in range(101))  # 0 to 50 %, by 0.5 %
 SPEEDS: tuple[float, ...] = (0.0, 1.0, 60.0, 600.0, 3600.0, 86400.0)  # 0: no pacing
 
 
@@ -115,45 +122,47 @@ def speed_label(speed: float) -> str:
 
 def generate_form(root: Path) -> None:
     """The generator's parameters and its button; a new dataset becomes the one selected."""
-    with st.form("st_generate"):
+    with form("st_generate"):
         st.caption(t("st.gen.help"))
         c = st.columns(4)
         seed = c[0].number_input(t("st.seed"), min_value=0, value=42, step=1, key="st_seed")
-        scale = c[1].number_input(
-            t("st.scale"),
-            min_value=0.01,
-            max_value=1000.0,
-            value=1.0,
-            step=0.1,
-            format="%.2f",
-            key="st_scale",
-            help=t("st.scale_help"),
+        # Whole customers, not a fractional scale, and the fraud rate as a percentage with
+        # the language's decimal sign: a printf format ("%.2f") writes a decimal point.
+        customers = c[1].number_input(
+            t("st.customers"),
+            min_value=CUSTOMER_STEP,
+            max_value=int(REFERENCE_CUSTOMERS * MAX_SCALE),
+            value=REFERENCE_CUSTOMERS,
+            step=CUSTOMER_STEP,
+            key="st_customers",
+            help=t("st.customers_help"),
         )
-        fraud_rate = c[2].number_input(
+        fraud_rate = c[2].select_slider(
             t("st.fraud_rate"),
-            min_value=0.0,
-            max_value=0.5,
+            options=FRAUD_RATES,
             value=0.02,
-            step=0.005,
-            format="%.3f",
+            format_func=lambda share: pct(share, 1),
             key="st_fraud_rate",
         )
-        start = c[3].date_input(t("st.start"), value=date(2025, 11, 1), key="st_start")
+        start = c[3].date_input(
+            t("st.start"), value=date(2025, 11, 1), format=picker_day(), key="st_start"
+        )
         c = st.columns(4)
         days = c[0].number_input(t("st.days"), min_value=1, max_value=3660, value=61, key="st_days")
         name_in = c[1].text_input(t("st.name"), key="st_name", help=t("st.name_help"))
         overwrite = c[2].checkbox(t("st.overwrite"), key="st_overwrite")
         st.caption(t("st.mix"))
         mc = st.columns(len(FRAUD_SCENARIOS))
-        mix = {
+        mix = {  # whole weights (the default ones in percent): no decimal sign to write
             s: mc[i].number_input(
                 t(f"sc.{s}"),
-                min_value=0.0,
-                max_value=1.0,
-                value=float(DEFAULT_MIX[s]),
-                step=0.01,
+                min_value=0,
+                max_value=100,
+                value=round(DEFAULT_MIX[s] * 100),
+                step=1,
                 key=f"st_mix_{s}",
             )
+            / 100
             for i, s in enumerate(FRAUD_SCENARIOS)
         }
         submitted = st.form_submit_button(t("st.generate"), type="primary", icon=":material/build:")
@@ -162,7 +171,7 @@ def generate_form(root: Path) -> None:
         try:
             params = GenParams(
                 seed=int(seed),
-                scale=float(scale),
+                scale=int(customers) / REFERENCE_CUSTOMERS,
                 fraud_rate=float(fraud_rate),
                 start=start,
                 days=int(days),

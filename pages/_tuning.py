@@ -16,9 +16,25 @@ import streamlit as st
 
 from desk import OBJECTIVES, DataGenError, HitMatrix, Objective, Refused, RuleSet, rulesets, tuning
 from pages._charts import day_chart, pr_chart, scenario_chart, threshold_chart
-from pages._ui import current_user, inert, lang, num, pct, refused, runtime, signed, t, when
+from pages._ui import (
+    current_user,
+    grid_time,
+    inert,
+    lang,
+    money,
+    num,
+    pct,
+    refused,
+    runtime,
+    share,
+    signed,
+    t,
+    when,
+)
 
 FLASH_S = 15.0
+BUDGETS: tuple[float, ...] = tuple(i / 200 for i in range(1, 101))  # 0.5 % to 50 %
+MIN_RECALLS: tuple[float, ...] = tuple(i / 20 for i in range(1, 21))  # 5 % to 100 %
 
 
 @dataclass(frozen=True)
@@ -157,8 +173,9 @@ def workbench(b: Bench, draft: RuleSet) -> None:
             ),
         }
         if "precision" in rules:
-            config["precision"] = st.column_config.NumberColumn(t("m.precision"), format="percent")
-            config["recall"] = st.column_config.NumberColumn(t("m.recall"), format="percent")
+            for name, key in (("precision", "m.precision"), ("recall", "m.recall")):
+                rules[name] = rules[name].map(share)
+                config[name] = st.column_config.TextColumn(t(key), alignment="right")
         st.dataframe(
             rules,
             hide_index=True,
@@ -186,7 +203,10 @@ def compare_section(b: Bench, hm: HitMatrix, draft: RuleSet, hm_active: HitMatri
     if cmp.examples.empty:
         st.caption(t("tun.cmp.same"))
         return
-    ex = cmp.examples.assign(change=lambda f: f["change"].map(lambda v: t(f"tun.cmp.{v}_label")))
+    ex = cmp.examples.assign(
+        change=lambda f: f["change"].map(lambda v: t(f"tun.cmp.{v}_label")),
+        amount=lambda f: f["amount"].map(money),
+    )
     st.dataframe(
         ex,
         hide_index=True,
@@ -195,8 +215,8 @@ def compare_section(b: Bench, hm: HitMatrix, draft: RuleSet, hm_active: HitMatri
             "change": t("tun.cmp.change"),
             "payment_id": t("col.payment"),
             "customer_id": t("col.customer"),
-            "time": st.column_config.DatetimeColumn(t("col.time"), format="YYYY-MM-DD HH:mm"),
-            "amount": st.column_config.NumberColumn(t("col.amount"), format="%.2f €"),
+            "time": st.column_config.DatetimeColumn(t("col.time"), format=grid_time()),
+            "amount": st.column_config.TextColumn(t("col.amount"), alignment="right"),
             "score_active": t("tun.cmp.score_active"),
             "score_draft": t("tun.cmp.score_draft"),
             "is_fraud": t("col.is_fraud"),
@@ -219,23 +239,22 @@ def suggest_section(b: Bench, hm: HitMatrix, draft: RuleSet) -> None:
         format_func=lambda k: t(f"obj.{k}"),
         key="tun_objective",
     )
-    budget = c[1].slider(
+    # Shares as percentages written by Babel (a slider's printf format writes "0.050"):
+    # a select slider shows each option's label.
+    budget = c[1].select_slider(
         t("tun.budget"),
-        0.005,
-        0.5,
-        0.05,
-        0.005,
-        format="%.3f",
+        options=BUDGETS,
+        value=0.05,
+        format_func=lambda share: pct(share, 1),
         key="tun_budget",
         disabled=kind != "recall_at_budget",
         help=t("tun.budget_help"),
     )
-    min_recall = c[2].slider(
+    min_recall = c[2].select_slider(
         t("tun.min_recall"),
-        0.05,
-        1.0,
-        0.7,
-        0.05,
+        options=MIN_RECALLS,
+        value=0.7,
+        format_func=lambda share: pct(share, 0),
         key="tun_min_recall",
         disabled=kind != "precision_at_recall",
     )
@@ -277,14 +296,15 @@ def suggest_section(b: Bench, hm: HitMatrix, draft: RuleSet) -> None:
     )
     hold = tuning.suggestion_holdout(report)
     hold["metric"] = hold["metric"].map(lambda k: t(f"m.{k}"))
+    hold["before"], hold["after"] = hold["before"].map(share), hold["after"].map(share)
     right.dataframe(
         hold,
         hide_index=True,
         key="tun_sug_holdout",
         column_config={
             "metric": t("tun.holdout_metric"),
-            "before": st.column_config.NumberColumn(t("tun.before"), format="percent"),
-            "after": st.column_config.NumberColumn(t("tun.after"), format="percent"),
+            "before": st.column_config.TextColumn(t("tun.before"), alignment="right"),
+            "after": st.column_config.TextColumn(t("tun.after"), alignment="right"),
         },
     )
     spread = tuning.validation_spread(report, lang())

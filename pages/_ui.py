@@ -109,6 +109,35 @@ def when(value: datetime, seconds: bool = False) -> str:
     return formats.moment(value, lang(), seconds)
 
 
+def picker_day() -> str:
+    """``format`` of every ``st.date_input``: the session language's short date."""
+    return formats.picker_day(lang())
+
+
+def grid_time(seconds: bool = False) -> str:
+    """``format`` of every ``DatetimeColumn``: the session language's date, 24-hour clock."""
+    return formats.grid_moment(lang(), seconds)
+
+
+def money(value: float | None) -> str:
+    """An amount with two decimals, for a grid cell: Streamlit's number formats write a
+    decimal point (printf) or follow the browser's language ("localized"), never the desk's,
+    so amounts reach the grid as text (right-aligned by the caller)."""
+    return "" if value is None else formats.number(value, lang(), 2)
+
+
+def share(value: float | None, digits: int = 1) -> str:
+    """A share for a grid cell, as text for the reason :func:`money` gives (Streamlit's
+    "percent" format follows the browser's language); "" for none (NaN included)."""
+    return "" if value is None or value != value else formats.percent(value, lang(), digits)
+
+
+def form(key: str, *, clear_on_submit: bool = False) -> Any:
+    """``st.form`` without Enter-to-submit: Streamlit writes "Press Enter to submit form"
+    under every text field of a form that allows it, in English whatever the language."""
+    return st.form(key, clear_on_submit=clear_on_submit, enter_to_submit=False)
+
+
 def _label(family: str, value: str, code: str | None) -> str:
     """The label of a data value (``status.BLOCKED``), or the value itself when the catalogue
     has none (e.g. an empty status).  ``code``: bind the language when Streamlit calls a
@@ -380,6 +409,16 @@ def _sidebar_rendered_this_run() -> bool:
         return False
 
 
+# Streamlit writes "Press Enter to apply" (text fields) and "Press Ctrl+Enter to apply" (text
+# areas) under a field being edited outside a form, in English whatever the language, and has
+# no option to turn it off there (forms: see :func:`form`).  A field applies on Enter or when
+# it loses focus, so the hint is hidden rather than left in the other language.
+_QUIET_STREAMLIT = (
+    "<style>[data-testid='InputInstructions']"
+    ":not([data-testid='stForm'] [data-testid='InputInstructions']){display:none}</style>"
+)
+
+
 def sidebar() -> None:
     """Language switch, the signed-in account and live service status (refreshes on its own).
 
@@ -387,6 +426,7 @@ def sidebar() -> None:
     also works on its own, e.g. under ``AppTest.from_file``)."""
     if _sidebar_rendered_this_run():
         return
+    st.html(_QUIET_STREAMLIT)
     with st.sidebar:
         current = lang()
         st.session_state.setdefault("lang", current)
@@ -425,7 +465,7 @@ def _account_menu() -> None:
         st.rerun()
     with (
         st.popover(t("in.password"), icon=":material/key:", width="stretch"),
-        st.form("me_password", clear_on_submit=True),
+        form("me_password", clear_on_submit=True),
     ):
         current = st.text_input(t("me.current"), type="password", max_chars=256, key="me_current")
         new = st.text_input(t("me.new"), type="password", max_chars=256, key="me_new")
@@ -462,7 +502,7 @@ def _service_status() -> None:
     rows.append((t("sidebar.lag"), num(snap.total_lag)))
     running = snap.state == "running"
     rows.append((t("sidebar.ruleset"), _ruleset_text(rt, snap.ruleset_version if running else "")))
-    st.text("\n".join(f"{k}: {v}" for k, v in rows))
+    st.text("\n".join(t("sidebar.line", label=k, value=v) for k, v in rows))
     if not h.database_ok:
         st.code(h.database_error, language=None, wrap_lines=True)
     if h.broker_error:

@@ -8,7 +8,7 @@ import streamlit as st
 
 import pages._web as web
 from desk import auth
-from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, lang, runtime, sidebar, t
+from pages._ui import ASKED_FOR_KEY, PRINCIPAL_KEY, form, lang, runtime, sidebar, t
 
 sidebar()
 rt = runtime()
@@ -21,7 +21,7 @@ if not auth.any_user(rt):
     st.warning(t("in.no_users"))
     st.code("python -m db create-user YOUR_NAME --role admin", language="bash")
 
-with st.form("sign_in"):
+with form("sign_in"):
     username = st.text_input(t("in.username"), max_chars=64, autocomplete="username", key="in_user")
     password = st.text_input(
         t("in.password"),

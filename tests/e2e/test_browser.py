@@ -158,7 +158,7 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
 
     # ----------------------------------------------------------------- dataset studio
     _nav(page, "Dataset studio")
-    page.get_by_role("spinbutton", name="Scale").fill("0.05")
+    page.get_by_role("spinbutton", name="Number of customers").fill("125")  # scale 0.05
     page.get_by_role("spinbutton", name="Days").fill("10")
     page.get_by_role("textbox", name="Dataset name").fill("e2e")
     page.get_by_test_id("stFormSubmitButton").get_by_role("button").click()

@@ -19,6 +19,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.pipeline": ("Pipeline", "Pipeline"),
     "sidebar.language": ("Langue", "Language"),
     "sidebar.services": ("Services", "Services"),
+    # French puts a space before a colon; English does not.
+    "sidebar.line": ("{label} : {value}", "{label}: {value}"),
     "sidebar.database": ("Base de données", "Database"),
     "sidebar.broker": ("Broker", "Broker"),
     "sidebar.embedded": ("intégré (sans broker)", "embedded (no broker)"),

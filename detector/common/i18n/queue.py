@@ -8,7 +8,7 @@ TEXT: dict[str, tuple[str, str]] = {
         "Alertes / paiements évalués ({payments} paiements)",
         "Alerts / payments scored ({payments} payments)",
     ),
-    "queue.high": ("Alertes HIGH", "HIGH alerts"),
+    "queue.high": ("Alertes de sévérité élevée", "High-severity alerts"),
     "queue.filters": ("Filtres", "Filters"),
     "queue.status": ("Statut", "Status"),
     "queue.reason": ("Motif (règle)", "Reason (rule)"),

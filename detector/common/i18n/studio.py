@@ -10,9 +10,10 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
     "st.seed": ("Graine", "Seed"),
     "st.scale": ("Échelle", "Scale"),
-    "st.scale_help": (
-        "1 = 2 500 clients, ~7 600 paiements, ~72 000 événements.",
-        "1 = 2,500 customers, ~7,600 payments, ~72,000 events.",
+    "st.customers": ("Nombre de clients", "Number of customers"),
+    "st.customers_help": (
+        "25 au moins ; 2 500 clients font ~7 600 paiements et ~72 000 événements.",
+        "At least 25; 2,500 customers make ~7,600 payments and ~72,000 events.",
     ),
     "st.fraud_rate": ("Taux de fraude", "Fraud rate"),
     "st.start": ("Premier jour", "Start date"),

@@ -82,7 +82,12 @@ def test_page_renders_cards_table_and_filters(db) -> None:
     at.run()
     assert_clean(at)
     labels = [m.label for m in at.metric]
-    assert labels == ["Alertes", "Taux d'alerte", "Alertes HIGH", "En attente de revue"]
+    assert labels == [
+        "Alertes",
+        "Taux d'alerte",
+        "Alertes de sévérité élevée",
+        "En attente de revue",
+    ]
     with Session(db) as s:
         total = len(s.scalars(select(Alert.alert_id)).all())
     assert at.metric[0].value == f"{total:,}"

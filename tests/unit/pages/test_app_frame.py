@@ -18,7 +18,7 @@ def test_app_renders_navigation_sidebar_and_the_queue(seeded_dir: Path) -> None:
     assert_clean(at)
     assert at.title[0].value == "File d'alertes"  # French by default
     sidebar_text = "\n".join(x.value for x in at.sidebar.text)
-    assert "Base de données: ok" in sidebar_text
+    assert "Base de données : ok" in sidebar_text
     assert "intégré" in sidebar_text
 
 

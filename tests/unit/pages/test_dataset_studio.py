@@ -59,7 +59,7 @@ def test_empty_studio_renders(data_dir: Path) -> None:
 
 def test_generate_a_tiny_dataset_then_preview_it(data_dir: Path) -> None:
     at = page()
-    at.number_input(key="st_scale").set_value(0.02)
+    at.number_input(key="st_customers").set_value(50)  # scale 0.02
     at.text_input(key="st_name").input("tiny")
     next(b for b in at.button if b.label == "Générer").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from desk import queue, tuning
+from desk import formats, queue, tuning
 from detector.common.i18n import CATALOGUE
 from tests.unit.pages.conftest import add_user, app_test, assert_clean
 
@@ -158,6 +158,60 @@ def leaks(at: AppTest, lang: str) -> list[str]:
     return sorted(found)
 
 
+# Streamlit's own words, in English whatever the language, unless a page says otherwise: a
+# form's "Press Enter to submit form", a date picker's "YYYY/MM/DD", a multiselect's "Choose
+# options" and "Select all"; and a printf number format ("%.3f") writes a decimal point.
+_PRINTF_DECIMALS = re.compile(r"%[-+ 0#]*\d*\.[1-9]\d*[fFeEgG]")
+# Named grid formats that Streamlit writes in the browser's language, not the desk's.
+_BROWSER_FORMATS = {"localized", "percent", "dollar", "euro", "yen", "compact", "bytes"}
+
+
+def streamlit_english(at: AppTest, lang: str) -> list[str]:
+    """What Streamlit would write in English (or with the wrong decimal sign) on this page:
+    the options of its widgets, read from what the run sent to the browser."""
+    picker = formats.picker_day(lang)
+    moments = {formats.grid_moment(lang), formats.grid_moment(lang, seconds=True)}
+    found: list[str] = []
+
+    def decimals(where: str, fmt: str) -> None:
+        if lang == "fr" and _PRINTF_DECIMALS.search(fmt):
+            found.append(f"{where}: {fmt!r} writes a decimal point")
+
+    def walk(node: Any) -> None:
+        kind = getattr(node, "type", "")
+        proto = getattr(node, "proto", None)
+        where = f"{kind} {getattr(proto, 'label', '') or ''!r}"
+        if kind == "form" and proto.form.enter_to_submit:
+            found.append(f"form {proto.form.form_id!r}: 'Press Enter to submit form'")
+        elif kind == "date_input" and proto.format != picker:
+            found.append(f"{where}: date format {proto.format!r}, not {picker!r}")
+        elif kind == "multiselect":
+            if not proto.placeholder:
+                found.append(f"{where}: 'Choose options'")
+            if proto.select_all:
+                found.append(f"{where}: 'Select all'")
+        elif kind == "selectbox" and not proto.HasField("default") and not proto.placeholder:
+            found.append(f"{where}: 'Choose an option'")
+        elif kind in {"slider", "number_input"}:
+            decimals(where, proto.format)
+        elif kind in {"arrow_data_frame", "dataframe", "table"} and proto is not None:
+            for name, cfg in json.loads(getattr(proto, "columns", "") or "{}").items():
+                typed = cfg.get("type_config", {})
+                fmt = str(typed.get("format", ""))
+                if typed.get("type") in {"datetime", "date"} and fmt not in moments:
+                    found.append(f"{where} column {name!r}: date format {fmt!r}")
+                decimals(f"{where} column {name!r}", fmt)
+                if fmt in _BROWSER_FORMATS:
+                    found.append(f"{where} column {name!r}: {fmt!r} is the browser's language")
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                walk(child)
+
+    walk(at._tree)
+    return sorted(found)
+
+
 @pytest.fixture
 def busy_dir(seeded_dir: Path, seeded_template: Path) -> str:
     """The seeded alerts plus what makes every table draw: decisions of each kind (one lost
@@ -191,8 +245,62 @@ def test_every_page_speaks_one_language(busy_dir: str, path: str, lang: str) -> 
     at.run()
     assert_clean(at)
     assert len(shown(at)) > 20  # the page drew its content, not a refusal
-    found = leaks(at, lang)
+    found = leaks(at, lang) + streamlit_english(at, lang)
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_sign_in_page_speaks_one_language(data_dir: Path, lang: str) -> None:
+    add_user("maud", "analyst")  # else the page shows the shell command that makes one
+    at = app_test("pages/sign_in.py", role=None)
+    at.session_state["lang"] = lang
+    at.run()
+    assert_clean(at)
+    assert at.button[0].label == ("Se connecter" if lang == "fr" else "Sign in")
+    found = leaks(at, lang) + streamlit_english(at, lang)
+    assert not found, "\n".join(found)
+
+
+def test_the_check_finds_what_streamlit_writes_in_english() -> None:
+    at = AppTest.from_string(
+        """
+import pandas as pd
+import streamlit as st
+from datetime import date
+with st.form("f"):
+    st.text_input("a")
+    st.form_submit_button("go")
+st.date_input("d", value=date(2025, 1, 2))
+st.multiselect("m", ["x", "y"])
+st.slider("s", 0.0, 1.0, 0.5, format="%.3f")
+st.number_input("n", 0.0, 1.0, 0.5)
+st.dataframe(
+    pd.DataFrame({"t": [pd.Timestamp("2025-01-02")], "p": [0.5]}),
+    column_config={
+        "t": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+        "p": st.column_config.NumberColumn(format="percent"),
+    },
+)
+""",
+        default_timeout=30,
+    )
+    at.run()
+    in_both = [
+        "dataframe '' column 'p': 'percent' is the browser's language",
+        "dataframe '' column 't': date format 'YYYY-MM-DD HH:mm'",
+        "date_input 'd': date format 'YYYY/MM/DD', not 'DD/MM/YYYY'",
+        "form 'f': 'Press Enter to submit form'",
+        "multiselect 'm': 'Choose options'",
+        "multiselect 'm': 'Select all'",
+    ]
+    assert streamlit_english(at, "en") == in_both
+    assert streamlit_english(at, "fr") == sorted(
+        [
+            *in_both,
+            "number_input 'n': '%0.2f' writes a decimal point",
+            "slider 's': '%.3f' writes a decimal point",
+        ]
+    )
 
 
 def test_the_check_finds_a_word_of_the_other_language() -> None:

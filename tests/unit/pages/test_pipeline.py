@@ -97,7 +97,7 @@ def test_published_rule_set_version_is_shown(data_dir: Path) -> None:
     engine.dispose()
     at.run()
     assert {m.label: m.value for m in at.metric}["Jeu de règles"] == f"v{version}"
-    assert any(f"Jeu de règles: v{version}" in x.value for x in at.sidebar.text)
+    assert any(f"Jeu de règles : v{version}" in x.value for x in at.sidebar.text)
 
 
 def test_the_sidebar_names_the_old_version_only_while_a_running_detector_switches(
@@ -115,11 +115,11 @@ def test_the_sidebar_names_the_old_version_only_while_a_running_detector_switche
     status.update(state="stopped", ruleset_version="1")  # a replay that finished with v1
     at.run()
     line = next(x.value for x in at.sidebar.text if "Jeu de règles" in x.value)
-    assert f"Jeu de règles: v{version}\n" in line + "\n" and "quitte" not in line
+    assert f"Jeu de règles : v{version}\n" in line + "\n" and "quitte" not in line
     status.update(state="running")  # running and not yet switched: say so
     at.run()
     line = next(x.value for x in at.sidebar.text if "Jeu de règles" in x.value)
-    assert f"Jeu de règles: v{version} (le détecteur quitte la v1)" in line
+    assert f"Jeu de règles : v{version} (le détecteur quitte la v1)" in line
 
 
 def test_repeated_late_and_future_dated_input_is_counted_in_both_languages(
