@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from db import archiver as archiver_module
-from db.archiver import ARCHIVE_BATCH, Archiver
+from detector import archiver as archiver_module
+from detector.archiver import ARCHIVE_BATCH, Archiver
 from detector.common.settings import Settings
 from detector.ordering import Record, TopicPartition
 from detector.sources import Polled
