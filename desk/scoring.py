@@ -107,9 +107,15 @@ class Scorer:
             return cached
         version = session.scalar(select(RulesetRow.version).where(RulesetRow.active))
         if cached is None or version != cached[0]:
-            number, ruleset = active_ruleset(session)
             if version is None:
-                session.commit()  # a fresh database: version 1 (the defaults) was just seeded
+                # A fresh database: version 1 (the defaults) is seeded under a lock that lasts
+                # a transaction, which the autocommit lookups do not have: first scores that
+                # arrive together would each seed it.
+                with self.sessions() as tx:
+                    number, ruleset = active_ruleset(tx)
+                    tx.commit()
+            else:
+                number, ruleset = active_ruleset(session)
             cached = (number, CompiledRules.of(ruleset))
         with self._lock:
             self._rules, self._checked = cached, now

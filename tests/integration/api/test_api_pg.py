@@ -1,5 +1,6 @@
 """Two clients deciding one alert at the same moment on PostgreSQL: one 200, one 409 naming
-the winner, both attempts in the audit trail; a token outlives no change of its account's
+the winner, both attempts in the audit trail; the first scores on a fresh database, arriving
+together, all answer (one seeds the default rule set); a token outlives no change of its account's
 password, role or state."""
 
 from __future__ import annotations
@@ -65,6 +66,33 @@ def test_two_clients_decide_one_alert_at_once(
         loser = "bob" if winner == "alice" else "alice"
         assert outcomes == sorted([(winner, "ok"), (loser, "conflict")])
         assert sorted(actions) == sorted(["CONFLICT", "BLOCK" if winner == "alice" else "APPROVE"])
+    finally:
+        ctx.close()
+
+
+def test_first_scores_on_a_fresh_database_arriving_together_all_answer(
+    schema_url: str, tmp_path: Path
+) -> None:
+    ctx = ApiRuntime.create(Settings(data_dir=tmp_path, database_url=schema_url))
+    signed_in(ctx.sessions, "carol", "analyst")
+    with Session(ctx.engine) as s:
+        secret = tokens.create_token(s, "carol", "test").secret
+        s.commit()
+    client = TestClient(create_app(ctx))
+    body = {"customer_id": "C1", "attempt_ts": "2025-11-25T03:30:00Z", "amount": 900.0,
+            "result": "failed", "device": "mobile", "device_id": "D-new",
+            "utm_source": "direct", "payment_country": "US", "customer_country": "FR"}  # fmt: skip
+
+    def score(n: int) -> tuple[int, str]:
+        r = client.post("/api/score", json={**body, "payment_id": f"PAY-FRESH-{n}"},
+                        headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+        return r.status_code, r.text
+
+    try:
+        results = at_once(*(lambda n=n: score(n) for n in range(8)))
+        assert [code for code, _ in results] == [200] * 8, results
+        with Session(ctx.engine) as s:
+            assert s.scalars(text("SELECT version FROM rulesets")).all() == [1]
     finally:
         ctx.close()
 
