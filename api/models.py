@@ -173,7 +173,8 @@ class DecisionIn(Request):
 
 
 class BulkItem(Request):
-    alert_id: str = Field(max_length=128, examples=["ALT-PAY00000042"])
+    # A dataset's alert ids name it: "ALT:" + payment id (64) + "@" + dataset name (80).
+    alert_id: str = Field(max_length=160, examples=["ALT-PAY00000042"])
     row_version: int | None = Field(
         None, ge=1, description="the version you saw; null: whatever it is now"
     )

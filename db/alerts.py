@@ -8,7 +8,7 @@ both attempts are in the audit trail.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
@@ -519,8 +519,6 @@ def count_by_day(session: Session) -> dict[str, int]:
 # --------------------------------------------------------------------------- datasets
 # Every alert names its dataset (a replayed dataset's name, "live", "?" before that column).
 
-IN_LIST = 2000  # ids per IN list (SQLite binds at most 32,766 parameters)
-
 
 def count_by_dataset(session: Session) -> list[tuple[str, int, datetime | None]]:
     """``(dataset, alerts, when its newest alert was written)`` of every dataset with alerts."""
@@ -540,19 +538,6 @@ def count_decided_in(session: Session, datasets: Iterable[str]) -> int:
     acted = select(AlertDecision.alert_id).distinct()
     stmt = select(func.count()).where(Alert.dataset.in_(list(datasets)), Alert.alert_id.in_(acted))
     return int(session.scalar(stmt) or 0)
-
-
-def count_payments_alerted_in(
-    session: Session, payment_ids: Sequence[str], datasets: Iterable[str]
-) -> int:
-    """How many of ``payment_ids`` have an alert of one of ``datasets``."""
-    names = list(datasets)
-    found = 0
-    for at in range(0, len(payment_ids), IN_LIST):
-        part = list(payment_ids[at : at + IN_LIST])
-        stmt = select(func.count()).where(Alert.payment_id.in_(part), Alert.dataset.in_(names))
-        found += int(session.scalar(stmt) or 0)
-    return found
 
 
 def delete_dataset_alerts(session: Session, datasets: Iterable[str]) -> int:

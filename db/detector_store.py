@@ -327,7 +327,7 @@ def alert_row(
     unknown_customer: bool | None = None,
 ) -> dict[str, Any]:
     return {
-        "alert_id": alert_id_for(verdict.payment_id),
+        "alert_id": alert_id_for(verdict.payment_id, dataset),
         "payment_id": verdict.payment_id,
         "event_ts": ms_to_datetime(verdict.ts_ms),
         "alert_ts": now,
@@ -354,8 +354,19 @@ def alert_row(
     }
 
 
-def alert_id_for(payment_id: str) -> str:
-    return f"ALT-{payment_id}"
+def alert_id_for(payment_id: str, dataset: str = LIVE_DATASET) -> str:
+    """The id of the alert of one payment in one dataset: one alert per (dataset, payment).
+
+    Live alerts (the Kafka topics, the service and the Flink job alike) are ``ALT-<payment
+    id>``, as they always were: links, the outbox and a restarted detector find them again.
+    A replayed or streamed dataset's are ``ALT:<payment id>@<dataset>``: two datasets whose
+    payment ids overlap (two generated datasets both number theirs from PAY00000001) have
+    two alerts, each with its own decisions.  The forms cannot meet: live ids start with
+    ``ALT-``, the others with ``ALT:``, and a dataset name has no ``@``
+    (``desk.studio.check_name``), so the last ``@`` ends the payment id."""
+    if dataset == LIVE_DATASET:
+        return f"ALT-{payment_id}"
+    return f"ALT:{payment_id}@{dataset}"
 
 
 def ms_to_datetime(ts_ms: int) -> datetime:
@@ -376,7 +387,9 @@ def _alert_rows(
         if verdict.is_alert and verdict.payment_id not in rows:
             flag = None if unknown is None else payment.customer_id in unknown
             rows[verdict.payment_id] = alert_row(verdict, payment, now, dataset, flag)
-            reasons[alert_id_for(verdict.payment_id)] = [r.rule_id for r in verdict.reasons]
+            reasons[alert_id_for(verdict.payment_id, dataset)] = [
+                r.rule_id for r in verdict.reasons
+            ]
     return list(rows.values()), reasons
 
 
@@ -385,11 +398,9 @@ def _insert_alerts(
 ) -> None:
     if not rows:
         return
-    stmt = (
-        upsert_insert(session, _ALERTS)
-        .on_conflict_do_nothing(index_elements=["payment_id"])
-        .returning(_ALERTS.c.alert_id)
-    )
+    # No conflict target: the alert of this (payment, dataset) exists, by either key (an
+    # alert written before 0010 keeps the id it was written with).
+    stmt = upsert_insert(session, _ALERTS).on_conflict_do_nothing().returning(_ALERTS.c.alert_id)
     inserted = session.execute(stmt, rows).scalars().all()
     # Reasons only for alerts written now: an existing alert keeps the reasons it was raised with.
     reason_rows = [

@@ -161,9 +161,10 @@ class PaymentRow(Base):
 
 
 class Alert(Base):
-    """One alert per payment, whatever the number of re-scores (``alert_id`` derives from
-    ``payment_id``).  Analyst fields are written only by ``decide``, guarded by
-    ``row_version`` so that two analysts cannot overwrite each other."""
+    """One alert per payment and dataset, whatever the number of re-scores (``alert_id``
+    derives from both: ``db.detector_store.alert_id_for``).  Analyst fields are written only
+    by ``decide``, guarded by ``row_version`` so that two analysts cannot overwrite each
+    other."""
 
     __tablename__ = "fraud_alerts"
     __table_args__ = (
@@ -178,10 +179,12 @@ class Alert(Base):
         Index(None, "customer_id", "event_ts"),
         # Every queue read names one dataset (a replay, or the live topics).
         Index(None, "dataset", "status", "event_ts"),
+        # Two datasets may hold the same payment id (migration 0010).
+        UniqueConstraint("payment_id", "dataset"),
     )
 
     alert_id: Mapped[str] = mapped_column(String, primary_key=True)
-    payment_id: Mapped[str] = mapped_column(String, unique=True)
+    payment_id: Mapped[str] = mapped_column(String)
     event_ts: Mapped[datetime]
     alert_ts: Mapped[datetime]
     customer_id: Mapped[str] = mapped_column(String)

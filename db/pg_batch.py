@@ -74,7 +74,7 @@ started AS (
 alerts AS (
     INSERT INTO fraud_alerts ({_COLS})
     SELECT {_COLS} FROM jsonb_populate_recordset(NULL::fraud_alerts, CAST(:alerts AS jsonb))
-    ON CONFLICT (payment_id) DO NOTHING
+    ON CONFLICT DO NOTHING
     RETURNING alert_id, reasons
 ),
 reasons AS (

@@ -37,7 +37,6 @@ __all__ = [
     "dataset_view",
     "default_dataset",
     "load_alert_datasets",
-    "overlap",
     "page_default",
     "payments_of",
     "payments_scored",
@@ -211,16 +210,6 @@ def replay_plan(rt: Runtime, dataset: str) -> ReplayPlan:
         others = tuple(d for d in alert_datasets(session) if d.name != dataset)
         decided = alerts.count_decided_in(session, [d.name for d in others]) if others else 0
     return ReplayPlan(dataset, others, decided)
-
-
-def overlap(rt: Runtime, path: Path, others: Sequence[str]) -> int:
-    """How many of the dataset's payments already have an alert of one of ``others``: an
-    alert is one per payment id, so a kept alert stands for a same-id payment of the replay."""
-    if not others:
-        return 0
-    ids = read_dataset(path).payments["payment_id"].astype(str).tolist()
-    with rt.sessions() as session:
-        return alerts.count_payments_alerted_in(session, ids, others)
 
 
 def clear_alerts(session: Session, names: Sequence[str]) -> int:

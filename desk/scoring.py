@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from data_gen.wire_format import BadMessage, payment_message
 from db import audit as trail
 from db.alerts import scoring_lookup
+from db.detector_store import alert_id_for
 from db.models import RulesetRow
 from db.rulesets import active_ruleset
 from desk.auth import Permission, Principal, Sessions, authorize
@@ -57,6 +58,14 @@ class ScoreResult:
     known_customer: bool  # the detector holds a state for this customer
     recorded: bool  # handed to the stream (not a dry run)
     existing_alert: str | None  # an alert the detector already raised for this payment id
+
+    @property
+    def alert_id(self) -> str | None:
+        """The payment's alert: the one raised already, else the one the detector raises
+        from this verdict (the checkout's payments go to the live stream); None without."""
+        if self.existing_alert is not None:
+            return self.existing_alert
+        return alert_id_for(self.verdict.payment_id) if self.verdict.is_alert else None
 
 
 class Scorer:

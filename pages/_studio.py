@@ -301,9 +301,6 @@ def _confirm_replay(path: Path, speed: float | None, plan: datasets.ReplayPlan) 
     st.write(t("ds.replay_others", others=inert(shown), name=inert(path.name)))
     if plan.decided:
         st.warning(t("ds.replay_decided", n=num(plan.decided)))
-    shared = datasets.overlap(rt, path, others)
-    if shared:
-        st.caption(t("ds.replay_overlap", n=num(shared), name=inert(path.name)))
     c = st.columns(3)
     keep = c[0].button(t("ds.keep"), key="ds_keep", type="primary")
     clear = c[1].button(t("ds.clear"), key="ds_clear")

@@ -43,7 +43,6 @@ def _score(body: ScoreIn, request: Request, credentials: Any, ctx: ApiRuntime) -
     except scoring.StreamUnavailable as exc:
         raise Problem(503, str(exc)) from None
     v = result.verdict
-    alert_id = result.existing_alert or (f"ALT-{v.payment_id}" if v.is_alert else None)
     # ScoreOut's fields, serialized once (see api/responses.py).
     return OrjsonResponse(
         {
@@ -56,6 +55,6 @@ def _score(body: ScoreIn, request: Request, credentials: Any, ctx: ApiRuntime) -
             "known_customer": result.known_customer,
             "dry_run": body.dry_run,
             "recorded": result.recorded,
-            "alert_id": alert_id,
+            "alert_id": result.alert_id,
         }
     )

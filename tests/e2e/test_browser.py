@@ -181,14 +181,15 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     assert later > first, "no alert arrived by the live refresh"
     assert page.url != url_before  # client-side navigation only: the page was never reloaded
 
-    blocked = _pick(page, "Selected alerts", re.compile("^ALT-")).split(" · ")[0]
+    # A replayed dataset's alert ids name it: ALT:<payment id>@e2e.
+    blocked = _pick(page, "Selected alerts", re.compile("^ALT:")).split(" · ")[0]
     expect(page.get_by_text("Alert detail")).to_be_visible()
     page.get_by_role("button", name=re.compile(rf"Block {re.escape(blocked)}$")).click()
     expect(page.get_by_text("Block: 1 alert(s) updated.").filter(visible=True).first).to_be_visible(
         timeout=15_000
     )
     approved = _pick(
-        page, "Selected alerts", re.compile(r"^ALT-(?!" + re.escape(blocked[4:]) + ")")
+        page, "Selected alerts", re.compile(r"^ALT:(?!" + re.escape(blocked[4:]) + ")")
     )
     approved = approved.split(" · ")[0]
     assert approved != blocked
@@ -198,7 +199,7 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
         page.get_by_text("Approve: 1 alert(s) updated.").filter(visible=True).first
     ).to_be_visible(timeout=15_000)
     picker = page.locator('[data-testid="stMultiSelect"]', has_text="Selected alerts").first
-    assert picker.inner_text().count("ALT-") == 2
+    assert picker.inner_text().count("ALT:") == 2
     # Tick a third row in the table itself: the selection is kept as ids.
     grid = page.locator('[data-testid="stDataFrameResizable"]').first
     grid.scroll_into_view_if_needed()
@@ -206,10 +207,10 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
     assert box is not None
     page.mouse.click(box["x"] + 16, box["y"] + 38 + 35 * 5 + 17)  # row 6's checkbox
     _settle(page)
-    expect(picker).to_contain_text(re.compile(r"(ALT-.*){3}"), timeout=15_000)
+    expect(picker).to_contain_text(re.compile(r"(ALT:.*){3}"), timeout=15_000)
     page.wait_for_timeout(6_000)  # a live refresh of the table
     _settle(page)
-    assert picker.inner_text().count("ALT-") == 3, "the selection did not survive a refresh"
+    assert picker.inner_text().count("ALT:") == 3, "the selection did not survive a refresh"
     assert blocked in picker.inner_text() and approved in picker.inner_text()
     _shot(page, "03_alert_queue")
 

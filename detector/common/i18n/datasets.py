@@ -27,12 +27,6 @@ TEXT: dict[str, tuple[str, str]] = {
         "{n} of these alerts carry an analyst's decision: they are kept even if you clear "
         "(a decision is never erased).",
     ),
-    "ds.replay_overlap": (
-        "{n} paiements de « {name} » portent l'identifiant d'un paiement d'une alerte "
-        "conservée : une alerte par identifiant, ils ne seront pas alertés à nouveau.",
-        '{n} payments of "{name}" share the id of a payment with a kept alert: one alert per '
-        "id, so they will not be alerted again.",
-    ),
     "ds.keep": ("Conserver et rejouer", "Keep them and replay"),
     "ds.clear": ("Effacer et rejouer", "Clear them and replay"),
     "ds.replay_cleared": (

@@ -42,7 +42,7 @@ def test_each_batch_names_its_dataset_and_the_queue_filters_by_it(pg_engine: Eng
         write(s, pairs[:40], states, dataset="shop-a")
         write(s, pairs[40:], states, dataset="shop-b")
         s.commit()
-        in_a = {alert_id_for(v.payment_id) for v, _ in pairs[:40] if v.is_alert}
+        in_a = {alert_id_for(v.payment_id, "shop-a") for v, _ in pairs[:40] if v.is_alert}
         only_a = AlertFilters(dataset="shop-a")
         assert {a.alert_id for a in list_alerts(s, only_a, page_size=1000)} == in_a
         assert count_alerts(s, only_a) == len(in_a)
@@ -59,7 +59,9 @@ def test_clearing_a_dataset_leaves_the_others_and_forgets_replay_state(pg_engine
               offsets={("payments", 0): 40}, expected={("payments", 0): None})  # fmt: skip
         write(s, pairs[40:], states, dataset="live", group_id="fraud-detector")
         s.commit()
-        decided = sorted(alert_id_for(v.payment_id) for v, _ in pairs[:40] if v.is_alert)[0]
+        decided = sorted(alert_id_for(v.payment_id, "shop-a") for v, _ in pairs[:40] if v.is_alert)[
+            0
+        ]
         decide(s, decided, "BLOCK", "ana", None, 1)
         s.commit()
         live = count_alerts(s, AlertFilters(dataset="live"))
@@ -79,3 +81,42 @@ def test_clearing_a_dataset_leaves_the_others_and_forgets_replay_state(pg_engine
         assert left == set(s.scalars(select(Alert.alert_id)))  # no orphan reason
         assert s.scalar(select(func.count()).where(AlertDecision.alert_id == decided)) == 1
         assert not datasets.switch_replay_state(s, "replay:bbbb")  # nothing left to forget
+
+
+def test_overlapping_payment_ids_are_one_alert_per_dataset_through_the_one_statement_batch(
+    bare_engine: Engine,
+) -> None:
+    migrate.upgrade(bare_engine, "0009")
+    with bare_engine.begin() as conn:  # a replay's alert before 0010, with the live form of id
+        conn.execute(
+            text(
+                "INSERT INTO fraud_alerts (alert_id, payment_id, event_ts, alert_ts, customer_id,"
+                " amount, score, severity, reasons, ruleset_version, dataset, created_at,"
+                " updated_at) VALUES ('ALT-OLD1', 'OLD1', now(), now(), 'C1', 12.5, 70,"
+                " 'MEDIUM', '[]', '1', 'shop-a', now(), now())"
+            )
+        )
+    migrate.upgrade(bare_engine)
+    pairs, states = scored(batch(40))
+    alerting = [v.payment_id for v, _ in pairs if v.is_alert]
+    with session_of(bare_engine) as s:
+        for dataset in ("shop-a", "shop-b", "shop-a", "shop-b"):  # each twice: a restart
+            write(s, pairs, states, dataset=dataset)
+            s.commit()
+        by_dataset = dict(
+            s.execute(select(Alert.dataset, func.count()).group_by(Alert.dataset)).all()
+        )
+        assert by_dataset == {"shop-a": len(alerting) + 1, "shop-b": len(alerting)}
+        pid = alerting[0]
+        a, b = alert_id_for(pid, "shop-a"), alert_id_for(pid, "shop-b")
+        decide(s, a, "BLOCK", "ana", "stolen card", 1)
+        s.commit()
+        rows = s.execute(
+            select(Alert.alert_id, Alert.status, Alert.row_version).where(Alert.payment_id == pid)
+        ).all()
+        assert sorted(tuple(r) for r in rows) == [(a, "BLOCKED", 2), (b, "PENDING_REVIEW", 1)]
+        reasons = s.scalar(select(func.count()).where(AlertReason.alert_id.in_([a, b])))
+        assert reasons == 2 * len(next(v for v, _ in pairs if v.is_alert).reasons)
+    with pytest.raises(migrate.DowngradeRefused, match=f"{len(alerting)} payment id"):
+        migrate.downgrade(bare_engine, "0009")
+    assert migrate.current_revision(bare_engine) == migrate.head_revision()

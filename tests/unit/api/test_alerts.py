@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from api.models import AlertPage, ScoreOut
-from db.detector_store import save_batch
+from db.detector_store import alert_id_for, save_batch
 from db.models import Alert, AlertDecision
 from desk import queue as q
 from tests.unit.api.conftest import Api, seed_alerts
@@ -249,7 +249,7 @@ def test_alerts_filter_by_dataset_and_the_datasets_are_listed(api: Api) -> None:
         write(s, pairs[:30], states, dataset="shop-a")
         write(s, pairs[30:], states)
         s.commit()
-    in_a = {f"ALT-{v.payment_id}" for v, _ in pairs[:30] if v.is_alert}
+    in_a = {alert_id_for(v.payment_id, "shop-a") for v, _ in pairs[:30] if v.is_alert}
     h = api.as_("analyst")
     body = api.client.get("/api/alerts", params={"dataset": "shop-a", "limit": 200}, headers=h)
     got = body.json()
@@ -263,6 +263,10 @@ def test_alerts_filter_by_dataset_and_the_datasets_are_listed(api: Api) -> None:
     assert [(d["name"], d["alerts"]) for d in listed] == [("live", n_live), ("shop-a", len(in_a))]
     detail = api.client.get(f"/api/alerts/{sorted(in_a)[0]}", headers=h).json()
     assert detail["dataset"] == "shop-a"
+    # A dataset's alert id (ALT:<payment id>@<dataset>) is a path segment like any other.
+    url = f"/api/alerts/{sorted(in_a)[0]}/decision"
+    ok = api.client.post(url, json={"action": "block"}, headers={**h, "If-Match": '"1"'})
+    assert ok.status_code == 200 and ok.json()["alert_id"] == sorted(in_a)[0]
 
 
 def test_a_datasets_counts_are_cached_like_every_alerts(

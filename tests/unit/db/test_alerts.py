@@ -60,15 +60,15 @@ def queue(session: Session) -> list[Row]:
     alerting: list[Pair] = [pair for pair in pairs if pair[0].is_alert]
     rows = []
     for i, (v, p) in enumerate(alerting):
+        dataset = "seed42" if v.payment_id in replayed else "live"
+        alert_id = alert_id_for(v.payment_id, dataset)
         status = "PENDING_REVIEW"
         if i in DECIDED:
-            decide(session, alert_id_for(v.payment_id), DECIDED[i], "ana", None, 1)  # type: ignore[arg-type]
+            decide(session, alert_id, DECIDED[i], "ana", None, 1)  # type: ignore[arg-type]
             status = STATUS_OF[DECIDED[i]]
         rows.append(
-            Row(alert_id_for(v.payment_id), status, v.severity,
-                frozenset(r.rule_id for r in v.reasons), v.score, ms_to_datetime(v.ts_ms),
-                v.customer_id, p.country, p.device,
-                "seed42" if v.payment_id in replayed else "live")
+            Row(alert_id, status, v.severity, frozenset(r.rule_id for r in v.reasons), v.score,
+                ms_to_datetime(v.ts_ms), v.customer_id, p.country, p.device, dataset)
         )  # fmt: skip
     session.commit()
     return rows

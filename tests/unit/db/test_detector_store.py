@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from db.alerts import decide, get_alert
@@ -13,6 +14,7 @@ from db.detector_store import (
     MAX_PAYLOAD_BYTES,
     OutboxRecord,
     alert_id_for,
+    alert_row,
     delete_outbox,
     load_offsets,
     load_outbox,
@@ -208,9 +210,6 @@ def test_acknowledged_rows_are_deleted_with_a_later_batch(session: Session) -> N
 
 
 def test_alert_rows_keep_the_payments_card_bin_and_ip_hash() -> None:
-    from datetime import UTC, datetime
-
-    from db.detector_store import alert_row
     from detector.engine import CompiledRules, score
     from detector.rules import default_ruleset
     from detector.state import CustomerState
@@ -235,6 +234,55 @@ def test_alerts_name_the_dataset_of_their_batch(session: Session) -> None:
         "seed42": sum(v.is_alert for v, _ in pairs[:15]),
         "live": sum(v.is_alert for v, _ in pairs[15:]),
     }
+
+
+def test_alert_ids_tell_datasets_apart_and_keep_the_live_form() -> None:
+    assert alert_id_for("PAY1") == alert_id_for("PAY1", "live") == "ALT-PAY1"
+    assert alert_id_for("PAY1", "shop-a") == "ALT:PAY1@shop-a"
+    # A live payment id cannot take a dataset's alert id: the forms differ from the 4th sign.
+    assert alert_id_for("PAY1@shop-a") != alert_id_for("PAY1", "shop-a")
+
+
+def test_the_same_payment_ids_in_two_datasets_are_two_alerts_each_decided_alone(
+    session: Session,
+) -> None:
+    pairs, states = scored(batch(30))
+    alerting = [v for v, _ in pairs if v.is_alert]
+    for dataset in ("shop-a", "shop-b", "live"):
+        write(session, pairs, states, dataset=dataset)
+        session.commit()
+    for dataset in ("shop-a", "shop-b", "live"):  # a restarted batch: nothing new
+        write(session, pairs, states, dataset=dataset)
+        session.commit()
+    assert _count(session, Alert) == 3 * len(alerting)
+    assert _count(session, AlertReason) == 3 * sum(len(v.reasons) for v in alerting)
+    pid = alerting[0].payment_id
+    a, b, live = (alert_id_for(pid, d) for d in ("shop-a", "shop-b", "live"))
+    decide(session, a, "BLOCK", "ana", "card testing", 1)
+    session.commit()
+    session.expire_all()
+    got = {i: get_alert(session, i) for i in (a, b, live)}
+    assert {i: (x.status, x.row_version) for i, x in got.items() if x} == {
+        a: ("BLOCKED", 2), b: ("PENDING_REVIEW", 1), live: ("PENDING_REVIEW", 1)
+    }  # fmt: skip
+    assert {x.dataset for x in got.values() if x} == {"shop-a", "shop-b", "live"}
+
+
+def test_an_alert_written_before_0010_is_found_again_and_never_fails_a_batch(
+    session: Session,
+) -> None:
+    pairs, states = scored(batch(10))
+    verdict, payment = next(pair for pair in pairs if pair[0].is_alert)
+    # Before 0010 a replay's alert had the live form of id.
+    row = alert_row(verdict, payment, datetime(2025, 11, 20, tzinfo=UTC), "shop-a")
+    session.execute(insert(Alert), [{**row, "alert_id": alert_id_for(verdict.payment_id)}])
+    session.commit()
+    write(session, [(verdict, payment)], states, dataset="shop-a")  # its replay again
+    write(session, [(verdict, payment)], states)  # the same id live: its id is taken
+    session.commit()
+    assert list(session.execute(select(Alert.alert_id, Alert.dataset))) == [
+        (alert_id_for(verdict.payment_id), "shop-a")
+    ]
 
 
 def test_alerts_keep_whether_the_reference_knew_their_customer(session: Session) -> None:

@@ -148,3 +148,34 @@ def test_0008_flags_unknown_customers_and_reads_earlier_alerts_as_unchecked(
     migrate.upgrade(engine)
     assert migrate.current_revision(engine) == migrate.head_revision()
     engine.dispose()
+
+
+def test_0010_lets_two_datasets_hold_a_payment_id_and_refuses_to_downgrade_over_them(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0009")
+    insert = text(
+        "INSERT INTO fraud_alerts (alert_id, payment_id, event_ts, alert_ts, customer_id,"
+        " amount, score, severity, reasons, ruleset_version, dataset, created_at, updated_at)"
+        " VALUES (:a, :p, '2025-11-20 10:00:00', '2025-11-20 10:00:01', 'C1',"
+        " 12.5, 70, 'MEDIUM', '[]', '1', :d, '2025-11-20 10:00:01', '2025-11-20 10:00:01')"
+    )
+    with engine.begin() as conn:
+        conn.execute(insert, {"a": "ALT-P1", "p": "P1", "d": "shop-a"})
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"a": "ALT:P1@shop-b", "p": "P1", "d": "shop-b"})
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(insert, {"a": "ALT:P1@shop-b", "p": "P1", "d": "shop-b"})
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # still one per dataset
+        conn.execute(insert, {"a": "ALT:P1@shop-b2", "p": "P1", "d": "shop-b"})
+    with pytest.raises(migrate.DowngradeRefused, match="1 payment id"):
+        migrate.downgrade(engine, "0009")
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM fraud_alerts WHERE dataset = 'shop-b'"))
+    migrate.downgrade(engine, "0009")
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(insert, {"a": "ALT:P1@shop-b", "p": "P1", "d": "shop-b"})
+    engine.dispose()
