@@ -116,6 +116,12 @@ def _add_stream(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="send every message again (default: resume after what an earlier run delivered)",
     )
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="send it as the shop's live traffic (default: its alerts name the dataset, "
+        "its directory's name)",
+    )
     p.set_defaults(handler=_run_stream)
 
 
@@ -147,6 +153,7 @@ def _run_stream(args: argparse.Namespace) -> int:
             print_progress,
             resume=not args.from_start,
             say=lambda line: print(line, file=sys.stderr),
+            live=args.live,
         )
     except (DetectorError, SettingsError) as exc:
         raise DataGenError(str(exc)) from None

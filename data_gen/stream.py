@@ -12,6 +12,10 @@ the smallest position found is in the topics, and sending resumes after it; the 
 that were in flight past it are sent twice, which the detector ignores (it is idempotent by
 payment and by event).  When the topics end with anything else, the whole stream is sent again
 and the caller says so.
+
+A dataset's stream also names the dataset on every message (``kvt-dataset``): the detector's
+alerts then name it rather than the live stream.  Without it a message is live traffic, as
+from the shop or any outside client.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from data_gen.errors import DataGenError
 from data_gen.feed import OutMessage, dataset_messages
 from data_gen.kafka_admin import BrokerUnavailable, check_broker, ensure_topics
 from data_gen.readers import read_dataset
+from detector.common.datasets import DATASET_HEADER, header_dataset
 from detector.common.settings import Settings
 
 Progress = Callable[[int, int, float], None]
@@ -156,8 +161,15 @@ def stream_messages(
     stop: Callable[[], bool] | None = None,
     start: int = 0,
     stream_id: str | None = None,
+    dataset: str | None = None,
 ) -> StreamStats:
-    """Send `messages[start:]` (all of them by default)."""
+    """Send `messages[start:]` (all of them by default), as the stream of `dataset` (its
+    alerts name it), or as live traffic when None."""
+    if dataset is not None and header_dataset([(DATASET_HEADER, dataset.encode())]) != dataset:
+        raise StreamError(
+            f"{dataset!r} cannot name a dataset's alerts (1-80 letters, digits, '.', '_' or "
+            "'-', not 'live'): rename the directory, or stream it as live traffic"
+        )
     try:
         check_broker(settings)
     except BrokerUnavailable as exc:
@@ -176,6 +188,7 @@ def stream_messages(
             stats.first_error = stats.first_error or err.str()
 
     producer = Producer(producer_config(settings))
+    tagged = {DATASET_HEADER: dataset} if dataset is not None else {}
     t0 = time.monotonic()
     ts0 = messages[start].ts_ms if start < len(messages) else 0
     last_report = t0
@@ -193,7 +206,7 @@ def stream_messages(
                     names[m.kind],
                     key=m.key,
                     value=m.value,
-                    headers={FINGERPRINT_HEADER: stream_id, POSITION_HEADER: str(i)},
+                    headers={FINGERPRINT_HEADER: stream_id, POSITION_HEADER: str(i), **tagged},
                     on_delivery=delivered,
                 )
                 break
@@ -221,8 +234,12 @@ def stream_dataset(
     progress: Progress | None = None,
     resume: bool = False,
     say: Callable[[str], None] = print,
+    live: bool = False,
 ) -> StreamStats:
-    """Stream a dataset; with `resume`, after what an earlier run of it already delivered."""
+    """Stream a dataset; with `resume`, after what an earlier run of it already delivered.
+    Its alerts name the dataset (its directory's name), unless `live`: then it passes for
+    the shop's own traffic."""
+    dataset = None if live else Path(dataset_dir).resolve().name
     messages = dataset_messages(read_dataset(dataset_dir))
     stream_id = fingerprint(messages)
     start = 0
@@ -256,7 +273,9 @@ def stream_dataset(
                 f"{len(messages):,} messages; those already there are sent twice "
                 "(the detector ignores repeated payments and events)"
             )
-    return stream_messages(messages, settings, speed, progress, start=start, stream_id=stream_id)
+    return stream_messages(
+        messages, settings, speed, progress, start=start, stream_id=stream_id, dataset=dataset
+    )
 
 
 def print_progress(done: int, total: int, seconds: float) -> None:

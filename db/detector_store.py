@@ -160,13 +160,16 @@ def save_batch(
     outbox: Sequence[OutboxRecord] = (),
     published: Collection[str] = (),
     dataset: str = LIVE_DATASET,
+    datasets: Sequence[str] | None = None,
     unknown_customers: Collection[str] | None = None,
 ) -> None:
     """Write one batch in the caller's transaction; the caller commits.
 
     ``dataset`` names where the batch's payments come from (a replayed dataset, or the live
-    topics); the alerts carry it.  ``unknown_customers``: the batch's customers the customer
-    reference does not list, flagged on their alerts (None: the writer did not check).
+    topics); the alerts carry it.  ``datasets``, when given, names each verdict's own (the
+    live topics carry the streams of datasets too: ``detector.codec.DATASET_HEADER``).
+    ``unknown_customers``: the batch's customers the customer reference does not list,
+    flagged on their alerts (None: the writer did not check).
 
     ``outbox`` holds the batch's messages for Kafka; ``published`` names outbox rows the
     brokers have acknowledged since the last batch, deleted here at no extra commit.
@@ -179,7 +182,8 @@ def save_batch(
     has one writer at a time, the fences come first and the rows follow.
     """
     now = utc_now()
-    alert_rows, reasons = _alert_rows(verdicts, now, dataset, unknown_customers)
+    origins = datasets if datasets is not None else [dataset] * len(verdicts)
+    alert_rows, reasons = _alert_rows(verdicts, origins, now, unknown_customers)
     state_rows = _state_rows(states, now)
     dead_rows = _dead_letter_rows(dead_letters, now)
     outbox_rows = _outbox_rows(outbox, now)
@@ -376,20 +380,19 @@ def ms_to_datetime(ts_ms: int) -> datetime:
 
 def _alert_rows(
     verdicts: Sequence[tuple[Verdict, Payment]],
+    datasets: Sequence[str],
     now: datetime,
-    dataset: str,
     unknown: Collection[str] | None,
 ) -> tuple[list[dict[str, Any]], dict[str, list[str]]]:
-    """Alert rows, one per payment, and each alert's rule ids."""
+    """Alert rows, one per payment and dataset, and each alert's rule ids."""
     rows: dict[str, dict[str, Any]] = {}
     reasons: dict[str, list[str]] = {}
-    for verdict, payment in verdicts:
-        if verdict.is_alert and verdict.payment_id not in rows:
+    for (verdict, payment), dataset in zip(verdicts, datasets, strict=True):
+        alert_id = alert_id_for(verdict.payment_id, dataset)
+        if verdict.is_alert and alert_id not in rows:
             flag = None if unknown is None else payment.customer_id in unknown
-            rows[verdict.payment_id] = alert_row(verdict, payment, now, dataset, flag)
-            reasons[alert_id_for(verdict.payment_id, dataset)] = [
-                r.rule_id for r in verdict.reasons
-            ]
+            rows[alert_id] = alert_row(verdict, payment, now, dataset, flag)
+            reasons[alert_id] = [r.rule_id for r in verdict.reasons]
     return list(rows.values()), reasons
 
 

@@ -44,6 +44,7 @@ from data_gen.readers import DatasetError, read_dataset
 from db.loader import LoadProgress, LoadReport, load_dataset
 from db.models import LIVE_DATASET
 from desk import check_cache, formats
+from detector.common.datasets import DATASET_NAME
 from detector.common.i18n import text
 from detector.common.settings import Settings
 from detector.rules import default_ruleset
@@ -66,7 +67,7 @@ DATASET_FILES: frozenset[str] = frozenset(
 )
 ALLOWED_SUFFIXES = (".csv", ".jsonl", ".parquet", ".json")
 _IGNORED = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$)")
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+_NAME = DATASET_NAME  # the detector reads a streamed dataset's name from its messages
 _COPY_CHUNK = 1 << 20
 
 Progress = Callable[[float, str], None]
@@ -618,8 +619,9 @@ class StreamJob:
             messages = dataset_messages(read_dataset(self.dataset))
             self.total = len(messages)
             stats = stream_messages(
-                messages, settings, self.speed, self._progress, self._stop.is_set
-            )
+                messages, settings, self.speed, self._progress, self._stop.is_set,
+                dataset=self.dataset.name,  # its alerts name it, not the live stream
+            )  # fmt: skip
             self.summary = stats.summary()
             self.seconds = stats.seconds
             if stats.failed:

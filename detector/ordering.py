@@ -52,6 +52,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     received_s: float  # monotonic clock: silence of the other topic is counted from here
+    dataset: str | None = None  # named by the message (a dataset's stream); None: the source's
 
 
 @dataclass(slots=True)

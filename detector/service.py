@@ -292,6 +292,7 @@ class DetectorService:
             work = self._states
             detector = Detector(self._ruleset, work, dedup_window_ms=self.settings.dedup_window_ms)
             verdicts: list[tuple[Verdict, Payment]] = []
+            origins: list[str] = []  # each verdict's dataset: its message's, else the source's
             dead: list[DeadLetterRecord] = []
             dead_records: list[Record] = []
             offsets: dict[TopicPartition, int] = {}
@@ -322,7 +323,10 @@ class DetectorService:
                     payments += 1
                     assert isinstance(item.event, Payment)
                     verdicts.append((v, item.event))
-            alerts = [(v, p) for v, p in verdicts if v.is_alert]
+                    origins.append(r.dataset or self.dataset)
+            alerting = [i for i, (v, _) in enumerate(verdicts) if v.is_alert]
+            alerts = [verdicts[i] for i in alerting]
+            datasets = [origins[i] for i in alerting]
             skipped = detector.skipped
             repeated = {id(sk.event) for sk in skipped}
             late = (
@@ -337,7 +341,10 @@ class DetectorService:
             flagged = [p for _, p in verdicts if p.customer_id in unknown]
             outbox: list[OutboxRecord] = []
             if self.sink is not None:
-                outbox = [self.sink.alert(v, p, p.customer_id in unknown) for v, p in alerts]
+                outbox = [
+                    self.sink.alert(v, p, p.customer_id in unknown, d)
+                    for (v, p), d in zip(alerts, datasets, strict=True)
+                ]
                 outbox += [
                     self.sink.dead_letter(d, r) for d, r in zip(dead, dead_records, strict=True)
                 ]
@@ -352,6 +359,7 @@ class DetectorService:
                 outbox=outbox,
                 published=published,
                 dataset=self.dataset,
+                datasets=datasets,
                 unknown_customers=unknown,
             )
         self._expected.update(offsets)

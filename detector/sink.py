@@ -22,6 +22,7 @@ import orjson
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from db.detector_store import DeadLetterRecord, OutboxRecord, alert_id_for
+from db.models import LIVE_DATASET
 from detector.backoff import backoff
 from detector.common.settings import Settings
 from detector.engine import Verdict
@@ -52,11 +53,15 @@ class SinkError(DetectorError):
     """Outbox messages could not all be delivered in time (at shutdown)."""
 
 
-def alert_body(verdict: Verdict, payment: Payment) -> dict[str, object]:
-    """The fraud-alerts message of an alert, whichever engine host (service or Flink) sends it."""
+def alert_body(
+    verdict: Verdict, payment: Payment, dataset: str = LIVE_DATASET
+) -> dict[str, object]:
+    """The fraud-alerts message of an alert, whichever engine host (service or Flink) sends it;
+    ``dataset``: the live stream's, or the dataset whose stream or replay raised it."""
     return {
-        "alert_id": alert_id_for(verdict.payment_id),
+        "alert_id": alert_id_for(verdict.payment_id, dataset),
         "payment_id": verdict.payment_id,
+        "dataset": dataset,
         "customer_id": verdict.customer_id,
         "score": verdict.score,
         "severity": verdict.severity,
@@ -109,9 +114,13 @@ class AlertSink:
     # --- building messages (inside the batch, before the commit) ---------------------------
 
     def alert(
-        self, verdict: Verdict, payment: Payment, unknown_customer: bool = False
+        self,
+        verdict: Verdict,
+        payment: Payment,
+        unknown_customer: bool = False,
+        dataset: str = LIVE_DATASET,
     ) -> OutboxRecord:
-        body = alert_body(verdict, payment)
+        body = alert_body(verdict, payment, dataset)
         if unknown_customer:  # not in the customer reference: no new customer to trust
             body["unknown_customer"] = True
         return OutboxRecord(

@@ -18,6 +18,7 @@ from confluent_kafka import TopicPartition as KTopicPartition
 
 from data_gen.feed import OutMessage
 from detector.backoff import backoff
+from detector.common.datasets import header_dataset
 from detector.common.settings import Settings
 from detector.ordering import Record, TopicPartition
 
@@ -174,7 +175,8 @@ class KafkaSource:
             topic, part, offset = m.topic(), m.partition(), m.offset()
             ok = err is None and topic is not None and part is not None and offset is not None
             if ok and not rebalanced:  # the common case: nothing else to judge
-                records.append(Record(topic, part, offset, m.key(), m.value(), now))  # type: ignore[arg-type]
+                tagged = header_dataset(m.headers())
+                records.append(Record(topic, part, offset, m.key(), m.value(), now, tagged))  # type: ignore[arg-type]
                 continue
             if topic is None or part is None:  # a client-level error names no partition
                 out.errors.append(f"consumer: {err.str() if err is not None else 'no topic'}")
@@ -192,7 +194,9 @@ class KafkaSource:
             if upto.get(tp, self._next.get(tp)) != offset:  # rebalanced: fetched before it
                 continue
             upto[tp] = offset + 1
-            records.append(Record(topic, part, offset, m.key(), m.value(), now))
+            records.append(
+                Record(topic, part, offset, m.key(), m.value(), now, header_dataset(m.headers()))
+            )
         if not rebalanced:
             upto = {(r.topic, r.partition): r.offset + 1 for r in records}
         self._next.update(upto)

@@ -268,6 +268,20 @@ def test_the_same_payment_ids_in_two_datasets_are_two_alerts_each_decided_alone(
     assert {x.dataset for x in got.values() if x} == {"shop-a", "shop-b", "live"}
 
 
+def test_one_batch_may_hold_payments_of_several_datasets(session: Session) -> None:
+    pairs, states = scored(batch(30))
+    alerting = [(v, p) for v, p in pairs if v.is_alert]
+    # The live topics carry a dataset's stream beside the shop's own payments: the same
+    # payments twice in one batch, once from each, are two alerts.
+    origins = ["shop-a"] * len(alerting) + ["live"] * len(alerting)
+    save_batch(session, group_id="g", verdicts=alerting + alerting, states=states, offsets={},
+               expected_offsets={}, dead_letters=(), datasets=origins)  # fmt: skip
+    session.commit()
+    rows = set(session.execute(select(Alert.alert_id, Alert.dataset)))
+    assert rows == {(alert_id_for(v.payment_id, d), d) for v, _ in alerting for d in
+                    ("shop-a", "live")}  # fmt: skip
+
+
 def test_an_alert_written_before_0010_is_found_again_and_never_fails_a_batch(
     session: Session,
 ) -> None:

@@ -179,6 +179,10 @@ def test_alert_and_dead_letter_messages() -> None:
     verdict, payment = next((v, p) for v, p in pairs if v.is_alert)
     row = sink.alert(verdict, payment)
     assert row.id == f"ALT-{verdict.payment_id}" and row.key == verdict.customer_id
+    assert b'"dataset":"live"' in row.value
+    streamed = sink.alert(verdict, payment, dataset="shop-a")  # a dataset's stream
+    assert streamed.id == f"ALT:{verdict.payment_id}@shop-a" != row.id
+    assert b'"dataset":"shop-a"' in streamed.value
     assert row.topic == Settings().topics.alerts
     assert b'"score":%d' % verdict.score in row.value
     record = Record("payments", 2, 41, None, b"{oops", 0.0)

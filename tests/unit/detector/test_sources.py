@@ -56,8 +56,15 @@ def test_a_partition_start_that_never_answers_raises_after_the_bound(monkeypatch
 
 
 class _Message:
-    def __init__(self, topic: str, part: int, offset: int, code: int | None = None) -> None:
-        self._t, self._p, self._o = topic, part, offset
+    def __init__(
+        self,
+        topic: str,
+        part: int,
+        offset: int,
+        code: int | None = None,
+        headers: list[tuple[str, bytes | None]] | None = None,
+    ) -> None:
+        self._t, self._p, self._o, self._h = topic, part, offset, headers
         self._err = None if code is None else KafkaError(code)
 
     def topic(self) -> str:
@@ -77,6 +84,9 @@ class _Message:
 
     def value(self) -> bytes:
         return f"{self._t}@{self._o}".encode()
+
+    def headers(self) -> list[tuple[str, bytes | None]] | None:
+        return self._h
 
 
 class _BatchConsumer:
@@ -109,6 +119,20 @@ def test_a_poll_keeps_messages_reports_ends_and_errors_and_moves_each_partition_
     ]  # fmt: skip
     assert out.eof == [("payments", 2)] and len(out.errors) == 1
     assert src._next == {("payments", 0): 7, ("user-events", 1): 10}
+
+
+def test_a_message_names_its_dataset_in_a_header_and_without_one_it_is_live() -> None:
+    tagged = [("kvt-stream", b"f00"), ("kvt-dataset", b"shop-a")]
+    batch = [
+        _Message("payments", 0, 0, headers=tagged),
+        _Message("payments", 0, 1),  # an outside client: no header
+        _Message("payments", 0, 2, headers=[("kvt-dataset", b"live")]),
+        _Message("payments", 0, 3, headers=[("kvt-dataset", b"../etc")]),
+        _Message("payments", 0, 4, headers=[("kvt-dataset", "caf\u00e9".encode())]),
+        _Message("payments", 0, 5, headers=[("kvt-dataset", None)]),
+    ]
+    out = _source(batch).poll(100, 0.001)
+    assert [r.dataset for r in out.records] == ["shop-a", None, None, None, None, None]
 
 
 def test_after_a_rebalance_inside_the_poll_only_messages_continuing_a_partition_are_kept() -> None:
