@@ -92,6 +92,7 @@ class BrokerChecks:
 
 @dataclass(frozen=True)
 class Health:
+    database: str  # its address, the password hidden
     database_ok: bool
     database_error: str
     broker: str  # "" in embedded mode, else the bootstrap address
@@ -163,6 +164,7 @@ def health(
     else:
         broker_ok, broker_err = broker_reachable(settings, checks=checks)
     return Health(
+        database=engine.url.render_as_string(hide_password=True),
         database_ok=db_ok,
         database_error=db_err,
         broker=settings.kafka_bootstrap,

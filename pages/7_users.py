@@ -3,72 +3,21 @@ audit trail)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-
-import pandas as pd
 import streamlit as st
 
-from desk import ROLES, AccountError, Permission, auth, tokens
-from pages._ui import form, refused, require, runtime, said, sidebar, t, when
+from desk import ROLES, Permission, auth, tokens
+from pages._accounts import act, done, flash, new_token, role_name, tokens_table, users_table
+from pages._ui import form, require, runtime, sidebar, t
 
 sidebar()
 who = require(Permission.MANAGE_USERS)
 rt = runtime()
 st.title(t("nav.users"))
 st.caption(t("us.caption"))
-
-for message in st.session_state.pop("us_flash", []):
-    st.success(message)
-
-
-def _when(at: datetime | None) -> str:
-    """A moment in the session's words (UTC); a dash, never "None", when there is none."""
-    return f"{when(at)} UTC" if at is not None else "–"
-
-
-def role_name(role: str) -> str:
-    return t(f"role.{role}")
-
-
-def act(fn: Callable[..., object], *args: object) -> bool:
-    """Call an account service; show why it was refused, if it was."""
-    try:
-        fn(rt, who, *args)
-    except auth.Refused as exc:
-        refused(exc)
-    except AccountError as exc:
-        st.error(said(exc))
-    else:
-        return True
-    return False
-
-
-def done(message: str) -> None:
-    st.session_state["us_flash"] = [message]
-    st.rerun()
-
+flash()
 
 users = auth.list_users(rt, who)
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                t("us.user"): u.username,
-                t("us.col.display_name"): u.display_name or "",  # never a raw "None"
-                t("us.role"): role_name(u.role),
-                t("us.active"): u.active,
-                t("us.col.locked"): u.locked,
-                t("us.col.last_login_at"): _when(u.last_login_at),
-                t("us.col.created_at"): _when(u.created_at),
-                t("us.col.created_by"): u.created_by or "",
-            }
-            for u in users
-        ]
-    ),
-    hide_index=True,
-    width="stretch",
-)
+users_table(users)
 
 left, right = st.columns(2)
 # Fields stay after a refusal (to fix one of them); they empty once the account exists.
@@ -81,7 +30,7 @@ with left, form("us_create"):
         t("us.initial_password"), type="password", max_chars=256, key="us_password"
     )
     submit = st.form_submit_button(t("us.create"), type="primary", icon=":material/person_add:")
-    if submit and act(auth.create_user, name, role, password, display or None):
+    if submit and act(who, auth.create_user, name, role, password, display or None):
         for key in ("us_name", "us_display", "us_password"):
             del st.session_state[key]
         done(t("us.created", name=name.strip().lower()))
@@ -91,73 +40,49 @@ with right:
     names = [u.username for u in users]
     picked = st.selectbox(t("us.user"), names, key="us_pick") if names else None
     current = next((u for u in users if u.username == picked), None)
-    if current is not None:
-        with form("us_edit"):
-            new_role = st.selectbox(
-                t("us.role"),
-                ROLES,
-                index=ROLES.index(current.role),
-                format_func=role_name,
-                key=f"us_new_role_{current.username}",
+    if current is None:
+        st.stop()
+    with form("us_edit"):
+        new_role = st.selectbox(
+            t("us.role"),
+            ROLES,
+            index=ROLES.index(current.role),
+            format_func=role_name,
+            key=f"us_new_role_{current.username}",
+        )
+        active = st.checkbox(
+            t("us.active"), value=current.active, key=f"us_active_{current.username}"
+        )
+        if st.form_submit_button(t("us.apply"), icon=":material/save:"):
+            ok = new_role == current.role or act(who, auth.change_role, current.username, new_role)
+            ok = ok and (
+                active == current.active or act(who, auth.set_active, current.username, active)
             )
-            active = st.checkbox(
-                t("us.active"), value=current.active, key=f"us_active_{current.username}"
-            )
-            if st.form_submit_button(t("us.apply"), icon=":material/save:"):
-                ok = new_role == current.role or act(auth.change_role, current.username, new_role)
-                ok = ok and (
-                    active == current.active or act(auth.set_active, current.username, active)
-                )
-                if ok:
-                    done(t("us.updated", name=current.username))
-        with form("us_reset", clear_on_submit=True):
-            pw = st.text_input(t("me.new"), type="password", max_chars=256, key="us_reset")
-            reset = st.form_submit_button(t("us.reset_btn"), icon=":material/key:")
-            if reset and act(auth.reset_password, current.username, pw):
-                done(t("us.reset_done", name=current.username))
+            if ok:
+                done(t("us.updated", name=current.username))
+    with form("us_reset", clear_on_submit=True):
+        pw = st.text_input(t("me.new"), type="password", max_chars=256, key="us_reset")
+        reset = st.form_submit_button(t("us.reset_btn"), icon=":material/key:")
+        if reset and act(who, auth.reset_password, current.username, pw):
+            done(t("us.reset_done", name=current.username))
 
-        # API tokens of the selected account: the secret is shown once, right after creation.
-        st.subheader(t("us.tokens"))
-        with form("us_token", clear_on_submit=True):
-            label = st.text_input(t("us.token_label"), max_chars=128, key="us_token_label")
-            days = st.number_input(
-                t("us.token_days"), min_value=0, max_value=3650, value=90, key="us_token_days"
-            )
-            if st.form_submit_button(t("us.token_create"), icon=":material/vpn_key:"):
-                expires = datetime.now(UTC) + timedelta(days=int(days)) if days else None
-                try:
-                    new = tokens.create_token(rt, who, current.username, label or None, expires)
-                except auth.Refused as exc:
-                    refused(exc)
-                except AccountError as exc:
-                    st.error(said(exc))
-                else:
-                    st.warning(t("us.token_once"))
-                    st.code(new.secret, language=None)
-        held = tokens.list_tokens(rt, who, current.username)
-        if held:
-            st.dataframe(
-                pd.DataFrame(
-                    [
-                        {
-                            t("us.tcol.id"): tok.id,
-                            t("us.tcol.prefix"): f"{tok.prefix}…",
-                            t("us.tcol.label"): tok.label or "",
-                            t("us.tcol.expires_at"): _when(tok.expires_at),
-                            t("us.tcol.last_used_at"): _when(tok.last_used_at),
-                            t("us.tcol.revoked_at"): _when(tok.revoked_at),
-                        }
-                        for tok in held
-                    ]
-                ),
-                hide_index=True,
-                width="stretch",
-            )
-        usable = [tok.id for tok in held if tok.usable]
-        if usable:
-            with form("us_revoke"):
-                pick = st.selectbox(t("us.token_pick"), usable, key="us_token_pick")
-                if st.form_submit_button(t("us.token_revoke"), icon=":material/block:") and act(
-                    tokens.revoke_token, pick
-                ):
-                    done(t("us.token_revoked", id=pick, name=current.username))
+    # API tokens of the selected account: the secret is shown once, right after creation.
+    st.subheader(t("us.tokens"))
+    with form("us_token", clear_on_submit=True):
+        label = st.text_input(t("us.token_label"), max_chars=128, key="us_token_label")
+        days = st.number_input(
+            t("us.token_days"), min_value=0, max_value=3650, value=90, key="us_token_days"
+        )
+        if st.form_submit_button(t("us.token_create"), icon=":material/vpn_key:"):
+            new_token(who, current.username, label, int(days))
+    held = tokens.list_tokens(rt, who, current.username)
+    if held:
+        tokens_table(held)
+    usable = [tok.id for tok in held if tok.usable]
+    if usable:
+        with form("us_revoke"):
+            pick = st.selectbox(t("us.token_pick"), usable, key="us_token_pick")
+            if st.form_submit_button(t("us.token_revoke"), icon=":material/block:") and act(
+                who, tokens.revoke_token, pick
+            ):
+                done(t("us.token_revoked", id=pick, name=current.username))
