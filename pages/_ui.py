@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
@@ -129,7 +130,7 @@ def money(value: float | None) -> str:
 def share(value: float | None, digits: int = 1) -> str:
     """A share for a grid cell, as text for the reason :func:`money` gives (Streamlit's
     "percent" format follows the browser's language); "" for none (NaN included)."""
-    return "" if value is None or value != value else formats.percent(value, lang(), digits)
+    return "" if value is None or pd.isna(value) else formats.percent(value, lang(), digits)
 
 
 def form(key: str, *, clear_on_submit: bool = False) -> Any:

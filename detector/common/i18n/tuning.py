@@ -11,7 +11,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "col.amount": ("Montant", "Amount"),
     "col.is_fraud": ("Fraude (label)", "Fraud (label)"),
     "field.alert_threshold": ("Seuil d'alerte", "Alert threshold"),
-    "field.high_threshold": ("Seuil HIGH", "HIGH threshold"),
+    "field.high_threshold": ("Seuil de sévérité élevée", "High-severity threshold"),
     "m.precision": ("Précision", "Precision"),
     "m.recall": ("Rappel", "Recall"),
     "m.f1": ("F1", "F1"),
@@ -43,8 +43,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "err.bool": ("doit être coché ou non, reçu {value!r}", "must be ticked or not, got {value!r}"),
     "err.missing_rule": ("règle absente du tableau", "rule missing from the table"),
     "err.order": (
-        "le seuil d'alerte ({alert}) doit être inférieur ou égal au seuil HIGH ({high})",
-        "the alert threshold ({alert}) must not exceed the HIGH threshold ({high})",
+        "le seuil d'alerte ({alert}) doit être inférieur ou égal au seuil de sévérité élevée "
+        "({high})",
+        "the alert threshold ({alert}) must not exceed the high-severity threshold ({high})",
     ),
     "diff.initial": ("Version initiale", "Initial version"),
     "tun.no_dataset": (

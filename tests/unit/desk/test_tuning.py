@@ -200,7 +200,7 @@ def test_diff_lists_points_flags_params_and_thresholds() -> None:
     )
     changes = {c.what: (c.before, c.after) for c in tuning.diff_rulesets(old, new, "en")}
     assert changes == {
-        "HIGH threshold": ("85", "90"),
+        "High-severity threshold": ("85", "90"),
         "🌍 Country differs from profile › Points": ("25", "5"),
         "📱 Mobile device › Enabled": ("yes", "no"),
         "⏱️ Fast checkout (<30 s) › faster than (seconds)": ("30", "20"),

@@ -120,9 +120,8 @@ def test_threshold_order_is_checked(data_dir: Path) -> None:
     at = page()
     at.number_input(key="tun_alert_1").set_value(90).run()
     (err,) = at.error
-    assert "le seuil d'alerte (90) doit être inférieur ou égal au seuil HIGH (85)" in plain(
-        err.value
-    )
+    said = "le seuil d'alerte (90) doit être inférieur ou égal au seuil de sévérité élevée (85)"
+    assert said in plain(err.value)
 
 
 def test_publish_makes_a_new_active_version(data_dir: Path) -> None:
