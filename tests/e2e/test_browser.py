@@ -199,6 +199,9 @@ def test_the_desk_end_to_end(server: str, page: Page, console: Console) -> None:
         page.get_by_text("Approve: 1 alert(s) updated.").filter(visible=True).first
     ).to_be_visible(timeout=15_000)
     picker = page.locator('[data-testid="stMultiSelect"]', has_text="Selected alerts").first
+    # The toast comes first; the picker is drawn again by the same rerun, a moment later.
+    expect(picker).to_contain_text(re.compile(r"(ALT:.*){2}"), timeout=15_000)
+    _settle(page)
     assert picker.inner_text().count("ALT:") == 2
     # Tick a third row in the table itself: the selection is kept as ids.
     grid = page.locator('[data-testid="stDataFrameResizable"]').first
