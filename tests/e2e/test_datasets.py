@@ -4,7 +4,9 @@ Replay shop-a, then shop-b: the studio asks whether to keep or clear shop-a's al
 here); the queue then shows shop-b (the latest) by default with its own count, the dataset
 picker switches to shop-a's alerts, and one of shop-a's alerts still has its session's
 clickstream and its customer's earlier payments although shop-b was replayed last and no
-dataset was loaded into the database."""
+dataset was loaded into the database.  The chosen dataset is in the address
+(``?dataset=shop-a``): the insights and pipeline pages keep it across page links and a
+reload."""
 
 from __future__ import annotations
 
@@ -138,6 +140,24 @@ def test_two_replays_stay_apart_in_the_queue(
         assert time.monotonic() < deadline, _metric(page, "Total alerts")
         time.sleep(0.5)
     _shot(page, "ds_03_queue_shop_a")
+
+    # The chosen dataset is in the address: the insights and pipeline pages reached from the
+    # queue show it and name it there, and a reload (a new session) opens them on it.
+    shop_a = re.compile(r"[?&]dataset=shop-a(&|$)")
+    expect(page).to_have_url(shop_a, timeout=30_000)
+    chosen = f'- combobox "Dataset": shop-a · {counts["shop-a"]:,} alerts'
+    for title in ("Insights", "Pipeline"):
+        _nav(page, title)
+        expect(page).to_have_url(shop_a, timeout=30_000)
+        expect(page.get_by_role("combobox", name="Dataset")).to_match_aria_snapshot(chosen)
+        page.reload()
+        expect(page.locator("h1", has_text=title)).to_be_visible(timeout=60_000)
+        _settle(page)
+        expect(page.get_by_role("combobox", name="Dataset")).to_match_aria_snapshot(
+            chosen, timeout=30_000
+        )
+        expect(page).to_have_url(shop_a)
+        _shot(page, f"ds_03_{title.lower()}_after_reload")
 
     # An alert of shop-a still tells its session's story and its customer's payments.
     engine = make_engine(f"sqlite:///{data_dir / 'kvt.db'}")
