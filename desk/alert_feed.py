@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import threading
 import time
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any, get_args
 
 import orjson
+from sqlalchemy.exc import SQLAlchemyError
 
 from db import alerts
 from db.errors import DbError
@@ -43,6 +45,7 @@ __all__ = [
     "to_action",
 ]
 
+log = logging.getLogger(__name__)
 MAX_LIMIT = 500
 OVERVIEW_TTL_S = 2.0  # as the queue page: counts are at most this stale
 
@@ -79,6 +82,14 @@ class OverviewCache:
         if start:
             threading.Thread(target=self._refresh, args=(sessions, dataset), daemon=True).start()
         return value
+
+    def warm(self, sessions: Sessions) -> None:
+        """Count every alert now (a server's start-up), so that its first requests do not
+        each wait for that scan; a database that does not answer leaves it to them."""
+        try:
+            self._refresh(sessions, None)
+        except (SQLAlchemyError, DbError) as exc:
+            log.warning("alert counts not warmed at start-up: %s", exc)
 
     def invalidate(self) -> None:
         with self._lock:

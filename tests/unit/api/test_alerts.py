@@ -3,14 +3,20 @@ If-Match (409 with the winner), bulk, stats, scoring, and hostile input changing
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.app import create_app
 from api.models import AlertPage, ScoreOut
 from db.detector_store import alert_id_for, save_batch
 from db.models import Alert, AlertDecision
+from desk import ApiRuntime
 from desk import queue as q
+from detector.common.settings import Settings
 from tests.unit.api.conftest import Api, seed_alerts
 from tests.unit.db.builders import batch, scored, write
 
@@ -295,3 +301,14 @@ def test_a_datasets_counts_are_cached_like_every_alerts(
     assert scopes == ["shop-a"]
     api.client.get("/api/alerts", headers=h)
     assert scopes == ["shop-a", None]
+
+
+def test_a_server_counts_the_alerts_before_its_first_request(tmp_path: Path) -> None:
+    """Each worker's first pages would otherwise queue behind its first count of every alert."""
+    ctx = ApiRuntime.create(Settings(data_dir=tmp_path / "data"))
+    try:
+        assert None not in ctx.overview._values
+        with TestClient(create_app(ctx)):  # runs the lifespan: the server's start-up
+            assert None in ctx.overview._values
+    finally:
+        ctx.close()
