@@ -41,7 +41,7 @@ def create_app(
         app.state.context = ctx or ApiRuntime.create()
         # Before the first request: each worker's first pages would otherwise queue behind
         # its first count of every alert (about 0.4 s at 1,000,000 alerts).
-        app.state.context.overview.warm(app.state.context.sessions)
+        app.state.context.overview.warm(app.state.context)
         try:
             yield
         finally:

@@ -83,11 +83,11 @@ class OverviewCache:
             threading.Thread(target=self._refresh, args=(sessions, dataset), daemon=True).start()
         return value
 
-    def warm(self, sessions: Sessions) -> None:
+    def warm(self, rt: Handle) -> None:
         """Count every alert now (a server's start-up), so that its first requests do not
         each wait for that scan; a database that does not answer leaves it to them."""
         try:
-            self._refresh(sessions, None)
+            self._refresh(rt.sessions, None)
         except (SQLAlchemyError, DbError) as exc:
             log.warning("alert counts not warmed at start-up: %s", exc)
 
