@@ -144,6 +144,11 @@ def _run(target: Engine | str | URL | None, action: object) -> None:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _ADVISORY_LOCK_KEY})
+            else:
+                # Python's sqlite3 opens a transaction before DML only: DDL would commit as it
+                # runs, and a migration refused halfway (a downgrade refused by 0010 after
+                # 0011's was undone) would leave its first steps done.  One transaction.
+                conn.exec_driver_sql("BEGIN")
             action(_config(conn))  # type: ignore[operator]
     finally:
         if owned:

@@ -216,6 +216,24 @@ class Alert(Base):
     __mapper_args__ = {"version_id_col": row_version}  # noqa: RUF012 - read by the mapper
 
 
+class AlertCount(Base):
+    """Signed deltas of the alert count per (dataset, status, severity, country, device),
+    appended by triggers on ``fraud_alerts`` (migration 0011): the sum per group is the
+    count.  Written only by those triggers and by :func:`db.alerts.compact_counts`."""
+
+    __tablename__ = "fraud_alert_counts"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    dataset: Mapped[str] = mapped_column(String, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(8))
+    country: Mapped[str | None] = mapped_column(String)
+    device: Mapped[str | None] = mapped_column(String)
+    n: Mapped[int] = mapped_column(Integer)
+
+
 class AlertReason(Base):
     """(alert, rule) pairs copied from ``reasons`` at insert: the portable, indexable way to
     filter alerts by rule (a JSON containment query differs per dialect and scans).

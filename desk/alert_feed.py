@@ -34,7 +34,7 @@ __all__ = [
     "AlertFilters",
     "AlertList",
     "BadCursor",
-    "OverviewCache",
+    "PaymentsCount",
     "StatsView",
     "alert_datasets",
     "alert_list",
@@ -47,69 +47,60 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 MAX_LIMIT = 500
-OVERVIEW_TTL_S = 2.0  # as the queue page: counts are at most this stale
+PAYMENTS_TTL_S = 30.0  # the payments table changes when a dataset is loaded
 
 
 class BadCursor(DbError):
     """A cursor that was not made by :func:`alert_list` for this query."""
 
 
-class OverviewCache:
-    """The grouped count of every alert (:func:`desk.queue.overview`), or of one dataset's,
-    and the loaded payments' count, shared by the process and refreshed in the background
-    once older than ``ttl_s``: a request never waits for those scans, except the first one
-    of each scope."""
+class PaymentsCount:
+    """Rows of the loaded payments table (the alert rate's denominator), shared by the
+    process and re-read in the background once older than ``ttl_s``: the table changes only
+    when a dataset is loaded, and counting up to a million rows (above, PostgreSQL's estimate
+    is read: :func:`desk.queue.payments_rows`) would cost a request tens of milliseconds.
+    The alert counts need no such cache: the database keeps them (migration 0011)."""
 
-    MAX_SCOPES = 64  # datasets counted apart; the least recently counted is dropped first
-
-    def __init__(self, ttl_s: float = OVERVIEW_TTL_S) -> None:
+    def __init__(self, ttl_s: float = PAYMENTS_TTL_S) -> None:
         self.ttl_s = ttl_s
-        self._values: dict[str | None, tuple[q.Overview, int]] = {}
-        self._at: dict[str | None, float] = {}
+        self._value: int | None = None
+        self._at = 0.0
         self._lock = threading.Lock()
-        self._refreshing: set[str | None] = set()
+        self._refreshing = False
 
-    def get(self, sessions: Sessions, dataset: str | None = None) -> tuple[q.Overview, int]:
-        """``(overview of every alert or of ``dataset``'s, payments in the payments table)``."""
+    def get(self, sessions: Sessions) -> int:
         with self._lock:
-            value = self._values.get(dataset)
-            fresh = time.monotonic() - self._at.get(dataset, 0.0) < self.ttl_s
-            start = value is not None and not fresh and dataset not in self._refreshing
-            if start:
-                self._refreshing.add(dataset)
+            value = self._value
+            start = (
+                value is not None
+                and time.monotonic() - self._at >= self.ttl_s
+                and not self._refreshing
+            )
+            self._refreshing |= start
         if value is None:
-            return self._refresh(sessions, dataset)
+            return self._refresh(sessions)
         if start:
-            threading.Thread(target=self._refresh, args=(sessions, dataset), daemon=True).start()
+            threading.Thread(target=self._refresh, args=(sessions,), daemon=True).start()
         return value
 
     def warm(self, rt: Handle) -> None:
-        """Count every alert now (a server's start-up), so that its first requests do not
-        each wait for that scan; a database that does not answer leaves it to them."""
+        """Count now (a server's start-up); a database that does not answer leaves it to the
+        first request."""
         try:
-            self._refresh(rt.sessions, None)
+            self._refresh(rt.lookups)
         except (SQLAlchemyError, DbError) as exc:
-            log.warning("alert counts not warmed at start-up: %s", exc)
+            log.warning("payments not counted at start-up: %s", exc)
 
-    def invalidate(self) -> None:
-        with self._lock:
-            self._at.clear()
-
-    def _refresh(self, sessions: Sessions, dataset: str | None) -> tuple[q.Overview, int]:
+    def _refresh(self, sessions: Sessions) -> int:
         try:
             with sessions() as session:
-                value = (q.overview(session, dataset), q.payments_rows(session))
+                value = q.payments_rows(session)
             with self._lock:
-                self._values.pop(dataset, None)  # re-inserted: the newest is kept longest
-                self._values[dataset], self._at[dataset] = value, time.monotonic()
-                while len(self._values) > self.MAX_SCOPES:
-                    oldest = next(iter(self._values))
-                    del self._values[oldest]
-                    self._at.pop(oldest, None)
+                self._value, self._at = value, time.monotonic()
             return value
         finally:
             with self._lock:
-                self._refreshing.discard(dataset)
+                self._refreshing = False
 
 
 # --------------------------------------------------------------------------- list
@@ -131,7 +122,7 @@ def alert_list(
     sort: alerts.AlertSort = "score_desc",
     cursor: str | None = None,
     limit: int = q.PAGE_SIZE,
-    overview: OverviewCache | None = None,
+    payments: PaymentsCount | None = None,
     payments_total: int = 0,
 ) -> AlertList:
     authorize(rt, who, Permission.READ_QUEUE)
@@ -143,11 +134,10 @@ def alert_list(
     after = _decode(cursor, query, sort) if cursor else None
     # One dataset's figures are counted for it; any other filter reads every alert's.
     scope = filters.dataset[0] if len(filters.dataset) == 1 else None
-    ov, paid = overview.get(rt.lookups, scope) if overview is not None else (None, None)
+    paid = payments.get(rt.lookups) if payments is not None else None
     with rt.lookups() as session:
         rows = alerts.keyset_page(session, filters, sort, after, limit + 1)
-        if ov is None:
-            ov = q.overview(session, scope)
+        ov = q.overview(session, scope)
         known = ov.matching(filters)
         matching = (
             alerts.count_alerts(session, filters, cap=q.COUNT_CAP) if known is None else known
@@ -284,14 +274,13 @@ class StatsView:
 def stats(
     rt: Handle,
     who: Principal | None,
-    overview: OverviewCache | None = None,
+    payments: PaymentsCount | None = None,
     payments_total: int = 0,
 ) -> StatsView:
     authorize(rt, who, Permission.READ_QUEUE)
-    ov, paid = overview.get(rt.sessions) if overview is not None else (None, None)
+    paid = payments.get(rt.lookups) if payments is not None else None
     with rt.sessions() as session:
-        if ov is None:
-            ov = q.overview(session)
+        ov = q.overview(session)
         header = q.queue_stats(session, payments_total, paid, ov)
         by_rule = alerts.count_by_rule(session)
         by_day = alerts.count_by_day(session)

@@ -1,5 +1,5 @@
 """Process-wide resources of the REST API: settings, database, and the caches its use cases
-share (the queue's counts, the active rule set and the producer of the scorer, the
+share (the payments' count, the active rule set and the producer of the scorer, the
 pipeline's throughput reading).  Unlike :class:`desk.runtime.Runtime` it never starts a
 detector: the API reads and decides, the detector service consumes."""
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from db.engine import make_engine, session_factory
 from db.migrate import prepare
 from db.timeline import EventReader, event_reader_for
-from desk.alert_feed import OverviewCache
+from desk.alert_feed import PaymentsCount
 from desk.scoring import Scorer
 from desk.stream_health import Throughput
 from detector.common.settings import Settings, load_settings
@@ -26,7 +26,7 @@ class ApiRuntime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    overview: OverviewCache = field(default_factory=OverviewCache)
+    payments: PaymentsCount = field(default_factory=PaymentsCount)
     throughput: Throughput = field(default_factory=Throughput)
     scorer: Scorer = field(init=False)
     # Sessions in autocommit for single-statement reads (the token check, a score's lookups,

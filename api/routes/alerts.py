@@ -107,9 +107,9 @@ def _list_alerts(
     who = caller(request, credentials)
     try:
         filters = query.filters()
-        # One page and the header: reads that need no transaction (the counts are cached).
+        # One page and the header: reads that need no transaction.
         page = feed.alert_list(
-            ctx, who, filters, query.sort, query.cursor, query.limit, ctx.overview
+            ctx, who, filters, query.sort, query.cursor, query.limit, ctx.payments
         )
     except DbError as exc:
         raise Problem(400, str(exc)) from None
@@ -214,7 +214,6 @@ def decide(
         version,
         body.note,
     )
-    ctx.overview.invalidate()
     if result.missing:
         raise Problem(404, f"alert {alert_id[:80]!r} not found")
     if result.conflicts:
@@ -257,7 +256,6 @@ def decide_bulk(body: BulkIn, who: Caller, ctx: Context) -> BulkOut:
             )
     except DbError as exc:
         raise Problem(400, str(exc)) from None
-    ctx.overview.invalidate()
     return BulkOut(
         action=result.action,
         updated=list(result.updated),

@@ -18,7 +18,7 @@ router = APIRouter(tags=["alerts"])
     responses={401: {"model": ProblemBody}, 403: {"model": ProblemBody}},
 )
 def stats(who: Caller, ctx: Context) -> Stats:
-    s = feed.stats(ctx, who, ctx.overview)
+    s = feed.stats(ctx, who, ctx.payments)
     h = s.header
     return Stats(
         total_alerts=h.total_alerts,

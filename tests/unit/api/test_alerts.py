@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -15,7 +14,6 @@ from api.models import AlertPage, ScoreOut
 from db.detector_store import alert_id_for, save_batch
 from db.models import Alert, AlertDecision
 from desk import ApiRuntime
-from desk import queue as q
 from detector.common.settings import Settings
 from tests.unit.api.conftest import Api, seed_alerts
 from tests.unit.db.builders import batch, scored, write
@@ -275,40 +273,37 @@ def test_alerts_filter_by_dataset_and_the_datasets_are_listed(api: Api) -> None:
     assert ok.status_code == 200 and ok.json()["alert_id"] == sorted(in_a)[0]
 
 
-def test_a_datasets_counts_are_cached_like_every_alerts(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+def test_counts_are_exact_at_every_request_for_every_alert_and_for_one_dataset(
+    api: Api,
 ) -> None:
-    """The first page with one dataset's filter counts that dataset once, then reads the
-    process's cache (a grouped scan of a million alerts per call was the page's cost)."""
+    """The database keeps the counts (migration 0011): no cache to go stale, and no grouped
+    scan of a million alerts per call."""
     pairs, states = scored(batch(40))
     with Session(api.ctx.engine) as s:
-        write(s, pairs, states, dataset="shop-a")
+        write(s, pairs[:20], states, dataset="shop-a")
         s.commit()
-    scopes: list[str | None] = []
-    counted = q.overview
-
-    def overview(session: Session, dataset: str | None = None) -> q.Overview:
-        scopes.append(dataset)
-        return counted(session, dataset)
-
-    monkeypatch.setattr(q, "overview", overview)
-    api.ctx.overview.ttl_s = 3600  # no background refresh on a slow machine
     h = api.as_("analyst")
-    n = sum(v.is_alert for v, _ in pairs)
-    for _ in range(3):
-        got = api.client.get("/api/alerts", params={"dataset": "shop-a"}, headers=h).json()
-        assert got["counts"]["total_alerts"] == n
-    assert scopes == ["shop-a"]
-    api.client.get("/api/alerts", headers=h)
-    assert scopes == ["shop-a", None]
+    n = sum(v.is_alert for v, _ in pairs[:20])
+    got = api.client.get("/api/alerts", params={"dataset": "shop-a"}, headers=h).json()
+    assert got["counts"]["total_alerts"] == got["counts"]["pending"] == n
+    first = got["items"][0]["alert_id"]
+    url = f"/api/alerts/{first}/decision"
+    ok = api.client.post(url, json={"action": "block"}, headers={**h, "If-Match": '"1"'})
+    assert ok.status_code == 200
+    with Session(api.ctx.engine) as s:
+        write(s, pairs[20:], states, dataset="shop-b")
+        s.commit()
+    got = api.client.get("/api/alerts", params={"dataset": "shop-a"}, headers=h).json()
+    assert (got["counts"]["total_alerts"], got["counts"]["pending"]) == (n, n - 1)
+    every = api.client.get("/api/alerts", headers=h).json()["counts"]["total_alerts"]
+    assert every == sum(v.is_alert for v, _ in pairs)
 
 
-def test_a_server_counts_the_alerts_before_its_first_request(tmp_path: Path) -> None:
-    """Each worker's first pages would otherwise queue behind its first count of every alert."""
+def test_a_server_counts_the_payments_before_its_first_request(tmp_path: Path) -> None:
     ctx = ApiRuntime.create(Settings(data_dir=tmp_path / "data"))
     try:
-        assert None not in ctx.overview._values
+        assert ctx.payments._value is None
         with TestClient(create_app(ctx)):  # runs the lifespan: the server's start-up
-            assert None in ctx.overview._values
+            assert ctx.payments._value == 0
     finally:
         ctx.close()

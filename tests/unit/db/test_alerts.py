@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from db.alerts import (
@@ -16,15 +18,16 @@ from db.alerts import (
     AlertSort,
     alert_history,
     count_alerts,
+    count_groups,
     decide,
+    delete_dataset_alerts,
     get_alert,
     list_alerts,
     scoring_lookup,
-    stats,
 )
 from db.detector_store import alert_id_for, ms_to_datetime
 from db.errors import AlertNotFound, DbError, DecisionConflict
-from db.models import Alert, PaymentRow
+from db.models import Alert, AlertCount
 from tests.unit.db.builders import Pair, batch, scored, session_of, write
 
 
@@ -45,6 +48,9 @@ class Row:
 
 
 DECIDED = {0: "BLOCK", 1: "APPROVE", 2: "INVESTIGATE", 5: "BLOCK"}
+GroupKey = tuple[str, str, str | None, str | None]
+_COUNTS_MIGRATION = importlib.import_module("db.migrations.versions.0011_alert_counts")
+COMPACT_EVERY: int = _COUNTS_MIGRATION.COMPACT_EVERY
 STATUS_OF = {"BLOCK": "BLOCKED", "APPROVE": "APPROVED", "INVESTIGATE": "INVESTIGATING"}
 
 
@@ -273,19 +279,56 @@ def test_decide_refuses_unknown_alerts_actions_and_anonymous_actors(session: Ses
     assert alert_history(session, alert_id) == []
 
 
-def test_stats_count_alerts_payments_high_and_pending(session: Session, queue: list[Row]) -> None:
+def _grouped(session: Session, dataset: str | None = None) -> Counter[GroupKey]:
+    """The oracle: the alerts counted the slow way, one grouped scan of the table."""
+    cols = (Alert.status, Alert.severity, Alert.country, Alert.device)
+    stmt = select(*cols, func.count()).group_by(*cols)
+    if dataset is not None:
+        stmt = stmt.where(Alert.dataset == dataset)
+    return Counter({(a, b, c, d): n for a, b, c, d, n in session.execute(stmt)})
+
+
+def _kept(session: Session, dataset: str | None = None) -> Counter[GroupKey]:
+    return Counter({g[:4]: g[4] for g in count_groups(session, dataset)})
+
+
+def test_kept_counts_follow_writes_decisions_rescores_and_deletes(
+    session: Session, queue: list[Row]
+) -> None:
+    assert sum(_kept(session).values()) == len(queue) > 0
+    for dataset in (None, "seed42", "live", "nowhere"):
+        assert _kept(session, dataset) == _grouped(session, dataset), dataset
+    # A re-score that changes the severity, a move to another dataset, a dataset cleared.
+    first, second = queue[0].alert_id, queue[1].alert_id
+    session.execute(
+        update(Alert).where(Alert.alert_id == first).values(severity="HIGH", country=None)
+    )
+    session.execute(update(Alert).where(Alert.alert_id == second).values(dataset="other"))
+    assert delete_dataset_alerts(session, ["seed42"]) > 0
+    session.commit()
+    for dataset in (None, "seed42", "live", "other"):
+        assert _kept(session, dataset) == _grouped(session, dataset), dataset
+    decided = [r for r in queue if r.dataset == "seed42" and r.status != "PENDING_REVIEW"]
+    kept = sum(_kept(session, "seed42").values())
+    assert kept == len([r for r in decided if r.alert_id != second]) > 0
+
+
+def test_kept_counts_fold_into_one_row_per_group(session: Session) -> None:
+    """Past COMPACT_EVERY deltas the table folds: it stays small and the sums stay right."""
+    base = datetime(2025, 11, 20, tzinfo=UTC)
+    n = COMPACT_EVERY * 2 + 100
     session.add_all(
-        PaymentRow(payment_id=f"P{i}", customer_id="C1", attempt_ts=NOV_20_NOON, amount=1.0,
-                   result="success")
-        for i in range(3)
+        Alert(alert_id=f"ALT-F{i}", payment_id=f"F{i}", event_ts=base, alert_ts=base,
+              customer_id=f"C{i % 9}", country=("FR", "DE", None)[i % 3], device="ios",
+              amount=1.0, score=70 + i % 30, severity=("MEDIUM", "HIGH")[i % 2], reasons=[],
+              ruleset_version="v1")
+        for i in range(n)
     )  # fmt: skip
     session.commit()
-    result = stats(session)
-    assert result.total_alerts == len(queue) == session.query(Alert).count()
-    assert result.payments == 3
-    assert result.high == sum(r.severity == "HIGH" for r in queue)
-    assert result.pending == sum(r.status == "PENDING_REVIEW" for r in queue)
-    assert 0 < result.pending < result.total_alerts
+    rows = session.scalar(select(func.count()).select_from(AlertCount))
+    assert rows is not None and rows < COMPACT_EVERY
+    assert _kept(session) == _grouped(session)
+    assert sum(_kept(session).values()) == n
 
 
 def test_alert_rows_keep_reasons_as_json(session: Session, queue: list[Row]) -> None:

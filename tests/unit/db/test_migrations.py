@@ -12,7 +12,8 @@ from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from db import migrate
-from db.engine import make_engine
+from db.alerts import count_groups
+from db.engine import make_engine, session_factory
 from db.models import Base
 
 CORE = {
@@ -28,7 +29,7 @@ CORE = {
     "detector_state",
     "consumer_offsets",
 }
-QUEUE = {"alert_reasons", "dead_letters"}
+QUEUE = {"alert_reasons", "dead_letters", "fraud_alert_counts"}
 ACCOUNTS = {"users", "audit_log"}
 OUTBOX = {"outbox"}
 TOKENS = {"api_tokens"}
@@ -178,4 +179,37 @@ def test_0010_lets_two_datasets_hold_a_payment_id_and_refuses_to_downgrade_over_
     migrate.downgrade(engine, "0009")
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert, {"a": "ALT:P1@shop-b", "p": "P1", "d": "shop-b"})
+    engine.dispose()
+
+
+def test_0011_counts_the_alerts_already_there_and_a_refused_downgrade_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0010")
+    insert = text(
+        "INSERT INTO fraud_alerts (alert_id, payment_id, event_ts, alert_ts, customer_id,"
+        " amount, score, severity, reasons, ruleset_version, dataset, country, created_at,"
+        " updated_at) VALUES (:a, :p, '2025-11-20 10:00:00', '2025-11-20 10:00:01', 'C1',"
+        " 12.5, 70, :s, '[]', '1', :d, 'FR', '2025-11-20 10:00:01', '2025-11-20 10:00:01')"
+    )
+    with engine.begin() as conn:
+        for i, (severity, dataset) in enumerate([("HIGH", "a"), ("HIGH", "a"), ("MEDIUM", "b")]):
+            conn.execute(insert, {"a": f"A{i}", "p": f"P{i}", "s": severity, "d": dataset})
+    migrate.upgrade(engine)
+    with session_factory(engine)() as s:
+        assert sorted(count_groups(s)) == [
+            ("PENDING_REVIEW", "HIGH", "FR", None, 2),
+            ("PENDING_REVIEW", "MEDIUM", "FR", None, 1),
+        ]
+        assert count_groups(s, "b") == [("PENDING_REVIEW", "MEDIUM", "FR", None, 1)]
+    # 0010 refuses to go back over two datasets sharing a payment id: 0011, undone first in
+    # the same transaction, is back as it was.
+    with engine.begin() as conn:
+        conn.execute(insert, {"a": "A0b", "p": "P0", "s": "HIGH", "d": "b"})
+    with pytest.raises(migrate.DowngradeRefused):
+        migrate.downgrade(engine, "0009")
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    with session_factory(engine)() as s:
+        assert sum(g[4] for g in count_groups(s, "b")) == 2
     engine.dispose()
