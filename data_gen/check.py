@@ -97,6 +97,8 @@ def _fields(params: dict[str, Any], lang: str) -> dict[str, str]:
     the composite ``count`` ("n of total (pct)") and ``place`` (file, line, column)."""
     out: dict[str, str] = {}
     for name, value in params.items():
+        if isinstance(value, dict):
+            continue  # a nested template's fields (why_fields)
         if name in _PERCENTS and isinstance(value, float):
             out[name] = _percent(value, lang, _PERCENTS[name])
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -111,6 +113,8 @@ def _fields(params: dict[str, Any], lang: str) -> dict[str, str]:
             else out["n"]
         )
     if "file" in params and "detail" in params:
+        if params.get("why"):  # else a report stored before reasons had keys: English
+            out["detail"] = text(params["why"], lang, **_fields(params.get("why_fields", {}), lang))
         place = str(params["file"])
         if params.get("line") is not None:
             place = text("chk.place.line", lang, file=place, line=params["line"])
@@ -277,22 +281,33 @@ def _naive_ms(col: pd.Series) -> np.ndarray:
 # --------------------------------------------------------------------------- checks
 
 
-def _read_failure(path: Path, exc: DatasetError) -> Finding:
-    message = exc.message
-    code = "unreadable"
-    if message.endswith("is a duplicate"):
-        code = "duplicate_id"
-    elif " is not in " in message:
-        code = "unknown_id"
-    elif message.endswith(("is not a number", "is not a finite number")):
-        code = "bad_number"
+_READ_CODES = {
+    "chk.why.duplicate": "duplicate_id",
+    "chk.why.unknown_ref": "unknown_id",
+    "chk.why.not_number": "bad_number",
+    "chk.why.not_finite": "bad_number",
+}
+
+
+def read_failure(exc: DatasetError) -> Finding:
+    """The error finding of a dataset that could not be read: where (file, line or row,
+    column) and why, as fields; ``detail`` is the English reason, ``why`` and ``why_fields``
+    say it in either language."""
     where = exc.file + (f", column {exc.column}" if exc.column else "")
-    params = {"file": exc.file, "line": exc.line, "row": exc.row, "column": exc.column}
+    params: dict[str, Any] = {
+        "file": exc.file,
+        "line": exc.line,
+        "row": exc.row,
+        "column": exc.column,
+        "detail": exc.message,
+    }
+    if exc.why:
+        params |= {"why": exc.why, "why_fields": dict(exc.fields)}
     return Finding(
-        code,
+        _READ_CODES.get(exc.why, "unreadable"),
         "error",
         "chk.read",
-        {**params, "detail": message},
+        params,
         1,
         (exc.value,) if exc.value else (),
         where=where,
@@ -733,7 +748,7 @@ def _unreadable(path: Path, exc: DatasetError, t0: float) -> CheckReport:
         False,
         0,
         0.0,
-        (_read_failure(path, exc),),
+        (read_failure(exc),),
         seconds=time.perf_counter() - t0,
     )
 

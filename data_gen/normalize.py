@@ -10,7 +10,7 @@ because that mapping costs a second pass over the file.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data_gen import countries, schema
+from detector.common.i18n import text as _text
 
 TEXT = "str"  # pandas 3 string dtype: comparisons give plain bool arrays, never <NA>
 TIMESTAMP = "datetime64[ms, UTC]"
@@ -33,12 +34,21 @@ _MAX_SHOWN = 50
 
 @dataclass(frozen=True)
 class Problem:
-    """The first bad value of one column: ``row`` is its 0-based position in the frame."""
+    """The first bad value of one column: ``row`` is its 0-based position in the frame.
+
+    ``why`` is the catalogue key of the reason (``chk.why.*``) and ``fields`` its values
+    (the quoted value, the allowed names...), so the import check can say it in French or
+    English; :attr:`message` is the English one (errors and logs)."""
 
     row: int
     column: str
     value: str | None
-    message: str
+    why: str
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return _text(self.why, "en", **self.fields)
 
 
 def show(value: object) -> str:
@@ -66,15 +76,16 @@ def _first(mask: np.ndarray | pd.Series) -> int | None:
 
 
 def _problem(
-    raw: pd.Series, mask: np.ndarray | pd.Series, column: str, template: str
+    raw: pd.Series, mask: np.ndarray | pd.Series, column: str, why: str, **fields: str
 ) -> Problem | None:
-    """Build the problem for the first True in ``mask``; ``template`` gets ``{value}``."""
+    """Build the problem for the first True in ``mask``: the reason ``why`` (a catalogue
+    key) gets ``{value}``, the value quoted, besides ``fields``."""
     row = _first(mask)
     if row is None:
         return None
     value = raw.iloc[row]
     text = "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
-    return Problem(row, column, text, template.format(value=show(text)))
+    return Problem(row, column, text, why, {"value": show(text), **fields})
 
 
 def _empty(values: pd.Series) -> np.ndarray:
@@ -105,7 +116,7 @@ def empty_text(length: int, index: pd.Index | None = None) -> pd.Series:
 
 
 def check_required(values: pd.Series, column: str) -> Problem | None:
-    return _problem(values, _empty(values), column, "required value is empty")
+    return _problem(values, _empty(values), column, "chk.why.empty")
 
 
 def check_unique(values: pd.Series, column: str) -> Problem | None:
@@ -117,7 +128,7 @@ def check_unique(values: pd.Series, column: str) -> Problem | None:
     if row is None:
         return None
     value = values.iloc[row]
-    return Problem(row, column, value, f"{show(value)} is a duplicate")
+    return Problem(row, column, value, "chk.why.duplicate", {"value": show(value)})
 
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
@@ -160,13 +171,20 @@ def _all_distinct(array: pa.Array) -> bool:
 
 
 def check_in(
-    values: pd.Series, column: str, allowed: Collection[str], *, required: bool, what: str
+    values: pd.Series,
+    column: str,
+    allowed: Collection[str],
+    *,
+    required: bool,
+    why: str,
+    **fields: str,
 ) -> Problem | None:
-    """Values outside ``allowed``; ``""`` passes unless the column is required."""
+    """Values outside ``allowed``; ``""`` passes unless the column is required.  ``why``:
+    the reason's catalogue key, ``fields`` its values besides ``{value}``."""
     bad = ~values.isin(list(allowed)).to_numpy()
     if not required:
         bad &= ~_empty(values)
-    return _problem(values, bad, column, "{value} is not " + what)
+    return _problem(values, bad, column, why, **fields)
 
 
 def _is_text(values: pd.Series) -> bool:
@@ -200,14 +218,14 @@ def member(values: pd.Series, pool: pd.Series) -> np.ndarray:
 def check_ref(values: pd.Series, column: str, known: pd.Series, target_file: str) -> Problem | None:
     """A non-empty reference to an id that ``target_file`` does not define."""
     bad = ~_empty(values) & ~member(values, known)
-    return _problem(values, bad, column, "{value} is not in " + target_file)
+    return _problem(values, bad, column, "chk.why.unknown_ref", target=target_file)
 
 
 def device(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series, Problem | None]:
     out = _alias(text(values), DEVICE_ALIASES)
     names = ", ".join(schema.DEVICES)
     return out, check_in(
-        out, column, schema.DEVICES, required=required, what=f"a known device ({names})"
+        out, column, schema.DEVICES, required=required, why="chk.why.not_device", names=names
     )
 
 
@@ -218,18 +236,14 @@ def country(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Serie
     bad = ~out.isin(list(countries.known_codes())).to_numpy()
     if not required:
         bad &= ~_empty(out)
-    return out, _problem(raw, bad, column, "{value} is not an ISO 3166-1 alpha-2 country code")
+    return out, _problem(raw, bad, column, "chk.why.not_country")
 
 
 def zone(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
     """An IANA time zone name (Europe/Paris), or empty: then it comes from the country."""
     out = text(values).str.strip()
     return out, check_in(
-        out,
-        column,
-        countries.known_zones(),
-        required=False,
-        what="a known time zone (an IANA name such as Europe/Paris)",
+        out, column, countries.known_zones(), required=False, why="chk.why.not_zone"
     )
 
 
@@ -244,7 +258,7 @@ def timestamp(
         parsed = parsed.dt.tz_convert("UTC")
         raw = values
         bad = parsed.isna().to_numpy() if required else np.zeros(len(values), dtype=bool)
-        template = "required value is empty"
+        why = "chk.why.empty"
     else:
         raw = text(values)
         parsed = _arrow_timestamps(raw)
@@ -252,15 +266,15 @@ def timestamp(
             parsed = pd.to_datetime(raw, format="ISO8601", utc=True, errors="coerce")
         empty = _empty(raw)
         bad = parsed.isna().to_numpy() & (~empty | required)
-        template = "{value} is not an ISO-8601 timestamp"
+        why = "chk.why.not_timestamp"
         if required:
             # An empty required cell deserves the plainer message.
             empty_row, bad_row = _first(empty), _first(bad & ~empty)
             if empty_row is not None and (bad_row is None or empty_row < bad_row):
-                template = "required value is empty"
+                why = "chk.why.empty"
     # Floor rather than round: rounding could push an event past the next one's second.
     out = parsed.dt.floor("ms").dt.as_unit("ms")
-    return out.astype(TIMESTAMP), _problem(raw, bad, column, template)
+    return out.astype(TIMESTAMP), _problem(raw, bad, column, why)
 
 
 def _arrow_timestamps(raw: pd.Series) -> pd.Series | None:
@@ -319,11 +333,11 @@ def number(values: pd.Series, column: str, *, required: bool) -> tuple[pd.Series
     infinite = np.isinf(parsed)
     bad = np.isnan(parsed) & ~empty
     problems = [
-        _problem(raw, bad, column, "{value} is not a number"),
-        _problem(raw, infinite, column, "{value} is not a finite number"),
+        _problem(raw, bad, column, "chk.why.not_number"),
+        _problem(raw, infinite, column, "chk.why.not_finite"),
     ]
     if required:
-        problems.append(_problem(raw, empty, column, "required value is empty"))
+        problems.append(_problem(raw, empty, column, "chk.why.empty"))
     return out, first_problem(problems)
 
 
@@ -345,7 +359,7 @@ def integer(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
     """A required whole number (order_items.qty)."""
     raw = text(values)
     ok = raw.str.fullmatch(r"-?\d{1,18}").to_numpy(dtype=bool, na_value=False)
-    problem = _problem(raw, ~ok, column, "{value} is not a whole number")
+    problem = _problem(raw, ~ok, column, "chk.why.not_integer")
     out = pd.to_numeric(raw.where(ok, "0")).astype("int64")
     return out, problem
 
@@ -357,7 +371,7 @@ def boolean(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
     truthy = lowered.isin(_TRUE).to_numpy()
     bad = ~truthy & ~lowered.isin(_FALSE).to_numpy()
     out = pd.Series(truthy, index=raw.index, dtype="bool")
-    return out, _problem(raw, bad, column, "{value} is not a boolean")
+    return out, _problem(raw, bad, column, "chk.why.not_boolean")
 
 
 def label(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
@@ -369,7 +383,7 @@ def label(values: pd.Series, column: str) -> tuple[pd.Series, Problem | None]:
     empty = _empty(raw)
     out = pd.Series(pd.array(truthy.astype("int8"), dtype=LABEL), index=raw.index)
     out[empty] = pd.NA
-    return out, _problem(raw, ~(truthy | falsy | empty), column, "{value} is not a 0/1 label")
+    return out, _problem(raw, ~(truthy | falsy | empty), column, "chk.why.not_label")
 
 
 def lookup(

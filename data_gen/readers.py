@@ -30,6 +30,7 @@ from data_gen import normalize as nz
 from data_gen.countries import ZoneChoice
 from data_gen.errors import DataGenError
 from data_gen.normalize import Problem
+from detector.common.i18n import text as _text
 
 OWN = "kivendtout"
 PROTOTYPE = "prototype"
@@ -41,25 +42,31 @@ class DatasetError(DataGenError):
     """A dataset that cannot be read, located as precisely as the file format allows.
 
     ``line`` is the 1-based physical line (CSV header and first JSON line are line 1);
-    Parquet has no lines, so ``row`` (1-based) is given instead.
+    Parquet has no lines, so ``row`` (1-based) is given instead.  ``why`` is the catalogue
+    key of the reason (``chk.why.*``) and ``fields`` its values, for saying it in French or
+    English; ``message`` is the English one.  A ``message`` without ``why`` stays as given.
     """
 
     def __init__(
         self,
         file: str,
-        message: str,
+        message: str = "",
         *,
         line: int | None = None,
         column: str | None = None,
         row: int | None = None,
         value: str | None = None,
+        why: str = "",
+        fields: Mapping[str, str] | None = None,
     ) -> None:
         self.file = file
         self.line = line
         self.column = column
         self.row = row
         self.value = value
-        self.message = message
+        self.why = why
+        self.fields = dict(fields or {})
+        self.message = message or _text(why, "en", **self.fields)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -296,7 +303,7 @@ def _layout_of(file: str, header: Collection[str], line: int | None) -> str:
         return len(missing[name]), -len(present.intersection(known[name]))
 
     closest = min((OWN, PROTOTYPE), key=distance)
-    raise DatasetError(file, "required column is missing", line=line, column=missing[closest][0])
+    raise DatasetError(file, why="chk.why.missing_column", line=line, column=missing[closest][0])
 
 
 # --------------------------------------------------------------------------- CSV tables
@@ -326,7 +333,7 @@ def _read_csv(path: Path) -> tuple[str, pd.DataFrame]:
     file = path.name
     header = next((fields for _, fields in _csv_records(path)), None)
     if header is None:
-        raise DatasetError(file, "file is empty, a header line is expected", line=1)
+        raise DatasetError(file, why="chk.why.empty_csv", line=1)
     layout = _layout_of(file, header, line=1)
     renames = _RENAMES[layout]
     known = {c.name for c in _SPECS[file]}
@@ -352,9 +359,12 @@ def _diagnose_csv(path: Path, width: int, exc: Exception) -> DatasetError:
     for line, fields in _csv_records(path):
         if len(fields) != width:
             return DatasetError(
-                path.name, f"expected {width} fields, found {len(fields)}", line=line
+                path.name,
+                why="chk.why.field_count",
+                fields={"expected": str(width), "found": str(len(fields))},
+                line=line,
             )
-    return DatasetError(path.name, f"unreadable CSV ({exc})")
+    return DatasetError(path.name, why="chk.why.unreadable_csv", fields={"error": str(exc)})
 
 
 def _convert(kind: str, values: pd.Series, column: _Column) -> tuple[pd.Series, Problem | None]:
@@ -382,7 +392,7 @@ def _convert(kind: str, values: pd.Series, column: _Column) -> tuple[pd.Series, 
         out = nz.text(values)
         allowed = schema.PAYMENT_RESULTS
         return out, nz.check_in(
-            out, name, allowed, required=True, what="one of " + ", ".join(allowed)
+            out, name, allowed, required=True, why="chk.why.not_one_of", names=", ".join(allowed)
         )
     raise AssertionError(f"unknown column kind {kind}")
 
@@ -441,7 +451,8 @@ def _raise_csv(path: Path, problem: Problem | None, layout: str = OWN) -> None:
     if problem is not None:
         raise DatasetError(
             path.name,
-            problem.message,
+            why=problem.why,
+            fields=problem.fields,
             line=_csv_line(path, problem.row),
             column=_source_name(layout, problem.column),
             value=problem.value,
@@ -489,10 +500,14 @@ def _parse_json_line(file: str, line: int, raw: str) -> dict[str, object]:
         reason = getattr(exc, "msg", str(exc))
         text = raw.strip()
         raise DatasetError(
-            file, f"{nz.show(text)} is not valid JSON ({reason})", line=line, value=text
+            file,
+            why="chk.why.bad_json",
+            fields={"value": nz.show(text), "error": reason},
+            line=line,
+            value=text,
         ) from None
     if not isinstance(record, dict):
-        raise DatasetError(file, "a JSON object is expected", line=line)
+        raise DatasetError(file, why="chk.why.not_object", line=line)
     return record
 
 
@@ -501,11 +516,11 @@ def _events_layout(path: Path) -> str:
         try:
             names = pq.ParquetFile(path).schema_arrow.names
         except (pa.ArrowException, OSError) as exc:
-            raise DatasetError(path.name, f"unreadable Parquet file ({exc})") from None
+            raise _unreadable_parquet(path, exc) from None
         return _layout_of(path.name, names, line=None)
     first = _first_json_record(path)
     if first is None:
-        raise DatasetError(path.name, "file is empty", line=1)
+        raise DatasetError(path.name, why="chk.why.empty_file", line=1)
     line, record = first
     return _layout_of(path.name, record.keys(), line=line)
 
@@ -608,7 +623,11 @@ def _parquet_batches(
             yield start, _arrow_frame(batch)
             start += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
-        raise DatasetError(path.name, f"unreadable Parquet file ({exc})") from None
+        raise _unreadable_parquet(path, exc) from None
+
+
+def _unreadable_parquet(path: Path, exc: Exception) -> DatasetError:
+    return DatasetError(path.name, why="chk.why.unreadable_parquet", fields={"error": str(exc)})
 
 
 def _jsonl_line(path: Path, row: int) -> int | None:
@@ -683,7 +702,8 @@ class _EventReader:
         line = None if self.path.suffix == ".parquet" else _jsonl_line(self.path, row)
         raise DatasetError(
             self.path.name,
-            problem.message,
+            why=problem.why,
+            fields=problem.fields,
             line=line,
             row=row + 1 if line is None else None,
             column=_source_name(self.layout, problem.column, events=True),
@@ -765,17 +785,19 @@ def _events_file(directory: Path) -> Path:
     for name in (schema.EVENTS_PARQUET, schema.EVENTS_FILE):
         if (directory / name).is_file():
             return directory / name
-    raise DatasetError(_EVENTS_EITHER, f"file not found in {directory}")
+    raise DatasetError(
+        _EVENTS_EITHER, why="chk.why.not_found", fields={"directory": str(directory)}
+    )
 
 
 def read_dataset(path: str | Path) -> Dataset:
     """Read and validate every table of the dataset at ``path``; events are read on demand."""
     directory = Path(path)
     if not directory.is_dir():
-        raise DatasetError(str(directory), "dataset directory not found")
+        raise DatasetError(str(directory), why="chk.why.no_directory")
     for file in schema.TABLES:
         if not (directory / file).is_file():
-            raise DatasetError(file, f"file not found in {directory}")
+            raise DatasetError(file, why="chk.why.not_found", fields={"directory": str(directory)})
     events_path = _events_file(directory)
 
     layouts: dict[str, str] = {}

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from data_gen import schema
-from data_gen.check import CheckReport, ImportRefused, check_dataset
+from data_gen.check import CheckReport, Finding, ImportRefused, check_dataset, read_failure
 from data_gen.errors import DataGenError
 from data_gen.generate import generate
 from data_gen.params import GenParams
@@ -74,7 +74,11 @@ Progress = Callable[[float, str], None]
 
 
 class StudioError(Exception):
-    """A dataset operation refused or failed; ``file``/``line``/``column`` locate a bad row."""
+    """A dataset operation refused or failed; ``file``/``line``/``column`` locate a bad row.
+
+    ``findings``: the import check's errors behind it (a dataset that could not be read, or
+    was refused), which say themselves in either language (``Finding.message_in``);
+    ``message`` is the English text."""
 
     def __init__(
         self,
@@ -83,16 +87,24 @@ class StudioError(Exception):
         file: str | None = None,
         line: int | None = None,
         column: str | None = None,
+        findings: tuple[Finding, ...] = (),
     ) -> None:
         self.message = message
         self.file = file
         self.line = line
         self.column = column
+        self.findings = findings
         super().__init__(message)
 
     @classmethod
     def from_dataset(cls, exc: DatasetError) -> StudioError:
-        return cls(str(exc), file=exc.file, line=exc.line or exc.row, column=exc.column)
+        return cls(
+            str(exc),
+            file=exc.file,
+            line=exc.line or exc.row,
+            column=exc.column,
+            findings=(read_failure(exc),),
+        )
 
 
 # --------------------------------------------------------------------------- listing
@@ -325,7 +337,7 @@ def _validate_in_place(directory: Path, check: bool = False) -> tuple[str, int, 
         raise StudioError.from_dataset(exc) from exc
     report = check_dataset(directory, dataset=ds) if check else None
     if report is not None and not report.ok:
-        raise StudioError(str(ImportRefused(report)))
+        raise StudioError(str(ImportRefused(report)), findings=report.errors)
     return ds.layout, len(ds.payments), report
 
 

@@ -70,6 +70,7 @@ edited = st.data_editor(
     tuning.editor_frame(base, L),
     key=f"tun_editor_{gen}",
     hide_index=True,
+    placeholder="",
     num_rows="fixed",
     width="stretch",
     height=35 * (len(tuning.RULE_DEFS) + 1) + 3,  # every rule visible, no inner scroll

@@ -72,7 +72,7 @@ with tab_sets:
         previews = cached_preview(str(path), stamp)
         tabs = st.tabs(list(previews))
         for tab, (file, frame) in zip(tabs, previews.items(), strict=True):
-            tab.dataframe(frame, hide_index=True, key=f"st_prev_{file}")
+            tab.dataframe(frame, hide_index=True, placeholder="", key=f"st_prev_{file}")
 
         dataset_summary(path, stamp)
 

@@ -79,7 +79,7 @@ frame = pd.DataFrame(
         for e in page.rows
     ]
 )
-st.dataframe(frame, hide_index=True, width="stretch")
+st.dataframe(frame, hide_index=True, placeholder="", width="stretch")
 nav = st.columns([1, 1, 6])
 if nav[0].button(t("au.newer"), key="au_newer", disabled=not cursor, icon=":material/arrow_back:"):
     cursor.pop()

@@ -68,7 +68,7 @@ def users_table(users: Sequence[auth.UserView]) -> None:
         }
         for u in users
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="", width="stretch")
 
 
 def new_token(who: Principal, username: str, label: str, days: int) -> None:
@@ -98,4 +98,4 @@ def tokens_table(held: Sequence[tokens.TokenView]) -> None:
         }
         for tok in held
     ]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="", width="stretch")

@@ -18,7 +18,7 @@ import altair as alt
 import pandas as pd
 
 from desk import tuning
-from pages._ui import day_short, separators, t
+from pages._ui import day_short, pct, separators, t
 
 Figure = dict[str, Any]
 
@@ -76,6 +76,36 @@ def day_axis(days: Iterable[str]) -> dict[str, Any]:
             (datetime.combine(last, time()) + timedelta(hours=12)).isoformat(),
         ],
     }
+
+
+def percents(shares: Iterable[float], digits: int = 0) -> list[str]:
+    """Shares (0.333) as percentages the session's language writes them: "33,3 %" in French
+    (a no-break space before the sign, as Babel writes it), "33.3%" in English; "" for NaN.
+
+    Plotly's d3 "%" formats glue the sign to the number whatever ``separators`` say, so
+    percentages reach figures as text (tick labels, slice texts, hover ``customdata``).  The
+    sign and decimal mark come from Babel once; each value is then plain string formatting,
+    cheap enough for every point of a curve."""
+    tail = pct(0.0, 0).lstrip("0")  # "\xa0%" / "%"
+    decimal = separators()[0]
+    return [
+        "" if v != v else f"{v * 100:.{digits}f}".replace(".", decimal) + tail  # NaN != NaN
+        for v in (float(x) for x in shares)
+    ]
+
+
+def share_axis(top: float = 1.0, step: float = 0.2) -> dict[str, Any]:
+    """An axis of shares from 0 to ``top``, its ticks labelled by :func:`percents` (every
+    ``step``); with ``top`` 1 the ticks Plotly would pick itself: 0 %, 20 % ... 100 %."""
+    values = [round(i * step, 10) for i in range(round(top / step) + 1)]
+    return {"tickmode": "array", "tickvals": values, "ticktext": percents(values)}
+
+
+def share_hover(label: str, first: str = "") -> str:
+    """A hover template ending in the line "label : 40 %", whose value is the point's
+    ``customdata`` (its :func:`percents` text); ``first``: a line before it."""
+    line = t("sidebar.line", label=label, value="%{customdata}")
+    return (f"{first}<br>{line}" if first else line) + "<extra></extra>"
 
 
 def localized(fig: Figure) -> Figure:
@@ -183,6 +213,18 @@ def _note(text_: str, x: float | None = None, y: float | None = None) -> dict:
     }
 
 
+def _recall_precision(recall: Iterable[float], precision: Iterable[float]) -> dict[str, Any]:
+    """A trace's hover: its recall and precision as percentages of the session's language."""
+    hover = "<br>".join(
+        t("sidebar.line", label=t(key), value=f"%{{customdata[{i}]}}")
+        for i, key in enumerate(("m.recall", "m.precision"))
+    )
+    return {
+        "customdata": list(zip(percents(recall, 1), percents(precision, 1), strict=True)),
+        "hovertemplate": hover + "<extra>%{fullData.name}</extra>",
+    }
+
+
 def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
     data: list[dict] = [
         {
@@ -191,6 +233,7 @@ def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
             "x": bt.pr["recall"],
             "y": bt.pr["precision"],
             "name": t("tun.draft"),
+            **_recall_precision(bt.pr["recall"], bt.pr["precision"]),
         },
         {
             "type": "scatter",
@@ -199,6 +242,7 @@ def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
             "y": ref.pr["precision"],
             "name": t("tun.active"),
             "line": {"dash": "dot"},
+            **_recall_precision(ref.pr["recall"], ref.pr["precision"]),
         },
     ]
     for b, label, symbol in ((bt, t("tun.draft"), "circle"), (ref, t("tun.active"), "x")):
@@ -211,9 +255,10 @@ def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
                 "y": [b.metrics.precision],
                 "marker": {"size": 12, "symbol": symbol},
                 "name": t("tun.operating_point", who=label, t=int(b.metrics.threshold)),
+                **_recall_precision([b.metrics.recall], [b.metrics.precision]),
             }
         )
-    axis = {"range": [0, 1.02], "tickformat": ".0%"}
+    axis = {"range": [0, 1.02], **share_axis()}
     return localized(
         {
             "data": data,
@@ -232,13 +277,22 @@ def threshold_chart(bt: tuning.Backtest, threshold: int) -> dict:
     return localized(
         {
             "data": [
-                {"type": "scatter", "x": th["threshold"], "y": th[k], "name": t(f"m.{k}")}
+                {
+                    "type": "scatter",
+                    "x": th["threshold"],
+                    "y": th[k],
+                    "name": t(f"m.{k}"),
+                    "customdata": percents(th[k], 1),
+                    "hovertemplate": share_hover(
+                        t(f"m.{k}"), t("sidebar.line", label=t("ax.score_threshold"), value="%{x}")
+                    ),
+                }
                 for k in ("precision", "recall", "alert_rate")
             ],
             "layout": {
                 "title": {"text": t("tun.thr.title")},
                 "xaxis": {"title": {"text": t("ax.score_threshold")}},
-                "yaxis": {"title": {"text": t("ax.share")}, "tickformat": ".0%"},
+                "yaxis": {"title": {"text": t("ax.share")}, **share_axis()},
                 "legend": {"orientation": "h", "y": -0.2},
                 "shapes": [_line(x=threshold)],
                 "annotations": [_note(t("tun.current_threshold"), x=threshold)],
@@ -280,13 +334,16 @@ def scenario_chart(bt: tuning.Backtest) -> dict:
                     "orientation": "h",
                     "x": sc["recall"],
                     "y": [html.escape(t(f"sc.{s}")) for s in sc["scenario"]],
-                    "customdata": sc[["payments", "caught"]].to_numpy(),
-                    "hovertemplate": "%{x:.0%} (%{customdata[1]}/%{customdata[0]})<extra></extra>",
+                    "customdata": list(
+                        zip(sc["payments"], sc["caught"], percents(sc["recall"]), strict=True)
+                    ),
+                    "hovertemplate": "%{customdata[2]} (%{customdata[1]}/%{customdata[0]})"
+                    "<extra></extra>",
                 }
             ],
             "layout": {
                 "title": {"text": t("tun.sc.title")},
-                "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], "tickformat": ".0%"},
+                "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], **share_axis()},
                 "yaxis": {"title": {"text": t("ax.scenario")}},
             },
         }

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from desk import insights as svc
-from pages._charts import Figure, axis, bars, localized
+from pages._charts import Figure, axis, bars, localized, percents, share_axis, share_hover
 from pages._ui import SEVERITY_COLOURS, STATUS_COLOURS, rule_label, severity_label, share, t
 
 
@@ -65,12 +65,18 @@ def reasons_section(data: svc.Insights) -> None:
         show(fig, reasons, "reasons")
     with right:
         sev = data.severity.assign(label=lambda f: f["severity"].map(severity_label))
+        total = float(sev["alerts"].sum())
+        # Each slice's share as text: Plotly's own percent writes "33,3%" in French.
+        slices = percents(sev["alerts"] / total if total else sev["alerts"] * 0.0, 1)
         fig = {
             "data": [
                 {
                     "type": "pie",
                     "labels": sev["label"],
                     "values": sev["alerts"],
+                    "customdata": slices,
+                    "texttemplate": "%{customdata}",
+                    "hovertemplate": "%{label}<br>%{value:,d} (%{customdata})<extra></extra>",
                     "hole": 0.45,
                     "sort": False,
                     "marker": {"colors": [SEVERITY_COLOURS.get(s) for s in sev["severity"]]},
@@ -234,12 +240,16 @@ def precision_section(data: svc.Insights) -> None:
         y_title=t("m.precision"),
         counts=False,
     )
-    fig["layout"]["yaxis"].update(tickformat=".0%", range=[0, 1])
+    fig["layout"]["yaxis"].update(range=[0, 1], **share_axis())
+    for trace in fig["data"]:  # each bar's precision in the hover, written as the axis is
+        trace["customdata"] = percents(trace["y"], 1)
+        trace["hovertemplate"] = share_hover(t("m.precision"), "%{x} · %{fullData.name}")
     show(fig, prec, "rule_precision")
     shares = {c: prec[c].map(share) for c in ("decision_precision", "label_precision")}
     st.dataframe(
         prec.assign(**shares),
         hide_index=True,
+        placeholder="",
         height=35 * (len(prec) + 1) + 3,
         column_config={
             "rule_id": None,

@@ -66,6 +66,7 @@ def lag(snap: pl.StatusSnapshot) -> None:
     st.dataframe(
         pd.DataFrame(rows, columns=[t("pipe.partition"), t("pipe.behind")]),
         hide_index=True,
+        placeholder="",
         column_config={
             t("pipe.behind"): st.column_config.ProgressColumn(
                 format="%d", min_value=0, max_value=max(max(n for _, n in rows), 1)
@@ -88,7 +89,9 @@ def health(rt: Runtime) -> None:
     thread = "✅ " + t("pipe.alive") if h.detector_alive else "⏸️ " + t("pipe.not_running")
     rows.append((t("pipe.thread"), thread, str(rt.replay_dir or "")))
     columns = [t("pipe.col.service"), t("pipe.col.state"), t("queue.detail_col")]
-    st.dataframe(pd.DataFrame(rows, columns=columns), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(rows, columns=columns), hide_index=True, placeholder="", width="stretch"
+    )
 
 
 def ruleset(rt: Runtime, snap: pl.StatusSnapshot) -> None:
@@ -158,6 +161,7 @@ def dead_letter_table(rows: list[pl.DeadLetterView]) -> None:
     st.dataframe(
         frame,
         hide_index=True,
+        placeholder="",
         column_config={
             "id": t("au.col.id"),
             "received_at": st.column_config.DatetimeColumn(

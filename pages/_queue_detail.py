@@ -283,7 +283,7 @@ def _focus(key: str) -> None:
 
 def _table(rows: list[dict[str, Any]], empty: str) -> None:
     if rows:
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame(rows), hide_index=True, placeholder="")
     else:
         st.caption(empty)
 
@@ -303,6 +303,7 @@ def _body(view: q.AlertView) -> None:
                 }
             ),
             hide_index=True,
+            placeholder="",
             height=35 * (len(f) + 1) + 3,
         )
     with right:
@@ -322,6 +323,7 @@ def _body(view: q.AlertView) -> None:
                 }
             ),
             hide_index=True,
+            placeholder="",
         )
         actions(detail)
     st.markdown(f"**{t('queue.audit')}**")

@@ -187,7 +187,7 @@ def _frame(rows: tuple[q.AlertSummary, ...]) -> pd.DataFrame:
             "score": [r.score for r in rows],
             "severity": [severity_label(r.severity) for r in rows],
             "status": [status_label(r.status) for r in rows],
-            "amount": [money(r.amount) for r in rows],
+            "amount": [r.amount for r in rows],  # a number: its header sorts by value
             "customer": [r.customer_id for r in rows],
             "country": [r.country or "" for r in rows],
             "device": [r.device or "" for r in rows],
@@ -207,7 +207,10 @@ def _columns(score_max: int) -> dict[str, Any]:
         ),
         "severity": col.TextColumn(t("ax.severity"), width=75),
         "status": col.TextColumn(t("queue.status"), width=120),
-        "amount": col.TextColumn(t("queue.col.amount"), width=90, alignment="right"),
+        # No format: the grid shows the Styler's text (:func:`_styled`), written the desk's
+        # way ("1 000,00"), and sorts on the number under it; a column format would win over
+        # the Styler, and its "localized" follows the browser's language, not the desk's.
+        "amount": col.NumberColumn(t("queue.col.amount"), width=90),
         "customer": col.TextColumn(t("queue.customer"), width=95),
         "country": col.TextColumn(t("ax.country"), width=50),
         "device": col.TextColumn(t("ax.device"), width=75),
@@ -221,6 +224,14 @@ def _severity_style(value: str) -> str:
         if value == severity_label(sev):
             return f"background-color: {colour}33; color: #1d2733; font-weight: 600"
     return ""
+
+
+def _styled(frame: pd.DataFrame) -> Any:
+    """The grid's frame with its severity colours and its amounts written as :func:`money`
+    does (none: an empty cell)."""
+    return frame.style.map(_severity_style, subset=["severity"]).format(
+        money, subset=["amount"], na_rep=""
+    )
 
 
 def _current(key: str) -> bool:
@@ -303,8 +314,9 @@ def live_queue() -> None:
     ss["q_live_keys"] = (grid_key, pick_key) if page.rows else (pick_key,)
     if page.rows:
         st.dataframe(
-            _frame(page.rows).style.map(_severity_style, subset=["severity"]),
+            _styled(_frame(page.rows)),
             hide_index=True,
+            placeholder="",
             key=grid_key,
             selection_mode="multi-row",
             on_select=functools.partial(_on_grid, grid_key, sel.generation, shown, versions),

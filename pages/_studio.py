@@ -83,7 +83,8 @@ def show_error(exc: studio.StudioError | Refused) -> None:
     st.error(t("st.err.title"), icon=":material/error:")
     if where:
         st.text(" · ".join(where))
-    st.code(exc.message, language=None, wrap_lines=True)
+    said = "\n".join(f.message_in(lang()) for f in exc.findings) or exc.message
+    st.code(said, language=None, wrap_lines=True)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -107,8 +108,8 @@ def show_check(report: studio.CheckReport) -> None:
         )
     )
     findings, rules = studio.check_tables(report, lang())
-    st.dataframe(findings, hide_index=True, key="st_check_findings")
-    st.dataframe(rules, hide_index=True, key="st_check_rules")
+    st.dataframe(findings, hide_index=True, placeholder="", key="st_check_findings")
+    st.dataframe(rules, hide_index=True, placeholder="", key="st_check_rules")
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -179,6 +179,7 @@ def workbench(b: Bench, draft: RuleSet) -> None:
         st.dataframe(
             rules,
             hide_index=True,
+            placeholder="",
             column_config=config,
             key="tun_rules",
             height=35 * (len(rules) + 1) + 3,
@@ -210,6 +211,7 @@ def compare_section(b: Bench, hm: HitMatrix, draft: RuleSet, hm_active: HitMatri
     st.dataframe(
         ex,
         hide_index=True,
+        placeholder="",
         key="tun_cmp",
         column_config={
             "change": t("tun.cmp.change"),
@@ -290,6 +292,7 @@ def suggest_section(b: Bench, hm: HitMatrix, draft: RuleSet) -> None:
     left.dataframe(
         points,
         hide_index=True,
+        placeholder="",
         height=35 * (len(points) + 1) + 3,
         key="tun_sug_points",
         column_config={"what": "", "before": t("tun.before"), "after": t("tun.after")},
@@ -300,6 +303,7 @@ def suggest_section(b: Bench, hm: HitMatrix, draft: RuleSet) -> None:
     right.dataframe(
         hold,
         hide_index=True,
+        placeholder="",
         key="tun_sug_holdout",
         column_config={
             "metric": t("tun.holdout_metric"),
@@ -311,7 +315,7 @@ def suggest_section(b: Bench, hm: HitMatrix, draft: RuleSet) -> None:
     if spread is not None:
         assert report.validation is not None
         st.caption(t("tun.cv_title", k=len(report.validation.folds)))
-        st.dataframe(spread, hide_index=True, key="tun_sug_cv")
+        st.dataframe(spread, hide_index=True, placeholder="", key="tun_sug_cv")
     for warning in report.validation.warnings if report.validation else ():
         st.warning(warning)
     if st.button(t("tun.apply"), key="tun_apply", icon=":material/input:"):
@@ -368,7 +372,7 @@ def history_entry(entry: tuning.VersionEntry) -> None:
         if changes.empty:
             st.caption(t("tun.no_change"))
         else:
-            st.dataframe(changes, hide_index=True, key=f"tun_diff_{info.version}")
+            st.dataframe(changes, hide_index=True, placeholder="", key=f"tun_diff_{info.version}")
         if not info.active and st.button(
             t("tun.rollback", v=info.version),
             key=f"tun_rollback_{info.version}",

@@ -121,9 +121,10 @@ def grid_time(seconds: bool = False) -> str:
 
 
 def money(value: float | None) -> str:
-    """An amount with two decimals, for a grid cell: Streamlit's number formats write a
-    decimal point (printf) or follow the browser's language ("localized"), never the desk's,
-    so amounts reach the grid as text (right-aligned by the caller)."""
+    """An amount with two decimals as the session's language writes it ("1 000,00"), for a
+    grid cell: Streamlit's number formats write a decimal point (printf) or follow the
+    browser's language ("localized"), never the desk's.  A grid that sorts amounts keeps the
+    number and shows this text over it (a Styler format, ``pages/_queue_live._styled``)."""
     return "" if value is None else formats.number(value, lang(), 2)
 
 
@@ -410,14 +411,43 @@ def _sidebar_rendered_this_run() -> bool:
         return False
 
 
-# Streamlit writes "Press Enter to apply" (text fields) and "Press Ctrl+Enter to apply" (text
-# areas) under a field being edited outside a form, in English whatever the language, and has
-# no option to turn it off there (forms: see :func:`form`).  A field applies on Enter or when
-# it loses focus, so the hint is hidden rather than left in the other language.
+# Streamlit writes some words itself, in English whatever the language, with no option to
+# change them; scoped CSS (by the test ids Streamlit gives these elements) hides or replaces
+# them, and nothing else.
+# - "Press Enter to apply" (text fields) and "Press Ctrl+Enter to apply" (text areas) under a
+#   field being edited outside a form (forms: see :func:`form`): a field applies on Enter or
+#   when it loses focus, so the hint is hidden rather than left in the other language.
+# - A select box's or multiselect's "No results" (typed text matching no option): the
+#   catalogue's words are drawn in its place.
+# - The file uploader's "Upload" button and "200MB per file • ZIP": the button says the
+#   catalogue's words, and the limit and type are in the uploader's own label.
 _QUIET_STREAMLIT = (
-    "<style>[data-testid='InputInstructions']"
-    ":not([data-testid='stForm'] [data-testid='InputInstructions']){display:none}</style>"
+    "[data-testid='InputInstructions']"
+    ":not([data-testid='stForm'] [data-testid='InputInstructions']){display:none}"
+    ":is([data-testid='stMultiSelectDropdown'],[data-testid='stSelectboxVirtualDropdown'])"
+    " [role='listbox'][data-empty='true'] [role='option']>span{font-size:0}"
+    ":is([data-testid='stMultiSelectDropdown'],[data-testid='stSelectboxVirtualDropdown'])"
+    " [role='listbox'][data-empty='true'] [role='option']>span::after"
+    "{content:%(no_results)s;font-size:0.875rem}"
+    "[data-testid='stFileUploaderDropzoneInstructions']{display:none}"
+    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']>p"
+    "{display:none}"
+    "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']::after"
+    "{content:%(browse)s}"
 )
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (for ``content``)."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
+
+def quiet_streamlit() -> str:
+    """The style sheet that keeps Streamlit's own English off the page, in the session's
+    language (see ``_QUIET_STREAMLIT``)."""
+    words = {"no_results": t("ui.no_results"), "browse": t("ui.browse_file")}
+    css = _QUIET_STREAMLIT % {k: _css_string(v) for k, v in words.items()}
+    return f"<style>{css}</style>"
 
 
 def sidebar() -> None:
@@ -427,7 +457,7 @@ def sidebar() -> None:
     also works on its own, e.g. under ``AppTest.from_file``)."""
     if _sidebar_rendered_this_run():
         return
-    st.html(_QUIET_STREAMLIT)
+    st.html(quiet_streamlit())
     with st.sidebar:
         current = lang()
         st.session_state.setdefault("lang", current)

@@ -12,6 +12,58 @@ TEXT: dict[str, tuple[str, str]] = {
     "chk.place.row": ("{file} rangée {row}", "{file} row {row}"),
     "chk.place.column": ("{place}, colonne {column}", "{place}, column {column}"),
     "chk.read": ("{place} : {detail}", "{place}: {detail}"),
+    # Why a file or a row could not be read (``{detail}`` of chk.read); ``{value}`` is the
+    # value quoted as the file holds it, ``{error}`` the parser's own words.
+    "chk.why.empty": ("valeur obligatoire vide", "required value is empty"),
+    "chk.why.duplicate": ("{value} est en double", "{value} is a duplicate"),
+    "chk.why.unknown_ref": ("{value} n'est pas dans {target}", "{value} is not in {target}"),
+    "chk.why.not_one_of": ("{value} n'est pas l'un de {names}", "{value} is not one of {names}"),
+    "chk.why.not_device": (
+        "{value} n'est pas un appareil connu ({names})",
+        "{value} is not a known device ({names})",
+    ),
+    "chk.why.not_country": (
+        "{value} n'est pas un code pays ISO 3166-1 alpha-2",
+        "{value} is not an ISO 3166-1 alpha-2 country code",
+    ),
+    "chk.why.not_zone": (
+        "{value} n'est pas un fuseau horaire connu (un nom IANA comme Europe/Paris)",
+        "{value} is not a known time zone (an IANA name such as Europe/Paris)",
+    ),
+    "chk.why.not_timestamp": (
+        "{value} n'est pas un horodatage ISO 8601",
+        "{value} is not an ISO-8601 timestamp",
+    ),
+    "chk.why.not_number": ("{value} n'est pas un nombre", "{value} is not a number"),
+    "chk.why.not_finite": ("{value} n'est pas un nombre fini", "{value} is not a finite number"),
+    "chk.why.not_integer": ("{value} n'est pas un nombre entier", "{value} is not a whole number"),
+    "chk.why.not_boolean": ("{value} n'est pas un booléen", "{value} is not a boolean"),
+    "chk.why.not_label": ("{value} n'est pas une étiquette 0/1", "{value} is not a 0/1 label"),
+    "chk.why.missing_column": ("colonne obligatoire absente", "required column is missing"),
+    "chk.why.empty_csv": (
+        "fichier vide, une ligne d'en-tête est attendue",
+        "file is empty, a header line is expected",
+    ),
+    "chk.why.field_count": (
+        "{expected} champs attendus, {found} trouvés",
+        "expected {expected} fields, found {found}",
+    ),
+    "chk.why.unreadable_csv": ("CSV illisible ({error})", "unreadable CSV ({error})"),
+    "chk.why.bad_json": (
+        "{value} n'est pas du JSON valide ({error})",
+        "{value} is not valid JSON ({error})",
+    ),
+    "chk.why.not_object": ("un objet JSON est attendu", "a JSON object is expected"),
+    "chk.why.unreadable_parquet": (
+        "fichier Parquet illisible ({error})",
+        "unreadable Parquet file ({error})",
+    ),
+    "chk.why.empty_file": ("fichier vide", "file is empty"),
+    "chk.why.not_found": ("fichier absent de {directory}", "file not found in {directory}"),
+    "chk.why.no_directory": (
+        "répertoire du jeu de données introuvable",
+        "dataset directory not found",
+    ),
     "chk.payment_outside_session": (
         "{count} paiements rattachés à une session connue tombent hors de son début..fin",
         "{count} payments with a known session fall outside that session's start..end",

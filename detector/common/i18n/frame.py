@@ -18,6 +18,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "nav.studio": ("Atelier de données", "Dataset studio"),
     "nav.pipeline": ("Pipeline", "Pipeline"),
     "sidebar.language": ("Langue", "Language"),
+    # Words Streamlit writes in English, drawn over by pages/_ui.quiet_streamlit.
+    "ui.no_results": ("Aucun résultat", "No results"),
+    "ui.browse_file": ("Choisir un fichier", "Choose a file"),
     "sidebar.services": ("Services", "Services"),
     # French puts a space before a colon; English does not.
     "sidebar.line": ("{label} : {value}", "{label}: {value}"),

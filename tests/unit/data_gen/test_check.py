@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -253,15 +254,15 @@ def test_an_unknown_country_is_refused_with_its_place(tmp_path: Path, layout: st
 
 @LAYOUTS
 @pytest.mark.parametrize(
-    ("value", "detail"),
+    ("value", "detail", "french"),
     [
-        ("NaN", "'NaN' is not a number"),
-        ("inf", "'inf' is not a finite number"),
-        ("", "required value is empty"),
+        ("NaN", "'NaN' is not a number", "'NaN' n'est pas un nombre"),
+        ("inf", "'inf' is not a finite number", "'inf' n'est pas un nombre fini"),
+        ("", "required value is empty", "valeur obligatoire vide"),
     ],
 )
 def test_a_payment_amount_that_is_no_number_refuses_the_import_at_its_place(
-    tmp_path: Path, layout: str, value: str, detail: str
+    tmp_path: Path, layout: str, value: str, detail: str, french: str
 ) -> None:
     def mutate(ex: Export) -> None:
         ex.payment("PAY0012")["amount"] = value
@@ -271,7 +272,14 @@ def test_a_payment_amount_that_is_no_number_refuses_the_import_at_its_place(
     f = only(report, "bad_number" if value else "unreadable")
     assert (f.severity, f.where) == ("error", "payments.csv, column amount")
     assert f.message == f"payments.csv line 7, column amount: {detail}"
-    assert f.message_in("fr") == f"payments.csv ligne 7, colonne amount : {detail}"
+    # Where and why in the reader's language, the value as the file holds it.
+    assert f.message_in("fr") == f"payments.csv ligne 7, colonne amount : {french}"
+    assert (f.params["file"], f.params["line"], f.params["column"]) == (
+        "payments.csv",
+        7,
+        "amount",
+    )
+    assert f.params["detail"] == detail  # the English reason, for a machine
 
 
 @LAYOUTS
@@ -378,15 +386,26 @@ def test_findings_read_in_french_and_english_from_the_same_codes_and_params(
     ex = clean_export()
     ex.customer("C004")["country"] = "XX"
     refused = only(check_dataset(write(ex, tmp_path / "xx", PROTOTYPE)), "unreadable")
-    detail = "'XX' is not an ISO 3166-1 alpha-2 country code"  # the reader's own words
+    detail = "'XX' is not an ISO 3166-1 alpha-2 country code"  # the reader's English
     assert refused.params == {
         "file": "customers.csv",
         "line": 6,
         "row": None,
         "column": "country",
         "detail": detail,
+        "why": "chk.why.not_country",  # the reason's key and values: either language
+        "why_fields": {"value": "'XX'"},
     }
-    assert refused.message_in("fr") == f"customers.csv ligne 6, colonne country : {detail}"
+    assert refused.message_in("en") == f"customers.csv line 6, column country: {detail}"
+    assert refused.message_in("fr") == (
+        "customers.csv ligne 6, colonne country : 'XX' n'est pas un code pays ISO 3166-1 alpha-2"
+    )
+    stored = CheckReport.from_dict(json.loads(json.dumps(CheckReport(
+        "xx", "prototype", False, 0, False, 0, 0.0, (refused,)).to_dict())))  # fmt: skip
+    assert stored.findings[0].message_in("fr") == refused.message_in("fr")
+    # A report stored before reasons had keys says its reason in English, its place in French.
+    old = replace(refused, params={k: v for k, v in refused.params.items() if "why" not in k})
+    assert old.message_in("fr") == f"customers.csv ligne 6, colonne country : {detail}"
 
 
 def test_the_json_report_holds_codes_and_params_and_reads_back(tmp_path: Path) -> None:

@@ -97,3 +97,15 @@ def test_each_status_and_severity_has_its_own_colour_blind_safe_colour() -> None
         assert all(re.fullmatch(r"#[0-9A-F]{6}", c) for c in values)
         assert set(values) <= set(charts.OKABE_ITO)
     assert set(STATUS_COLOURS) == {"PENDING_REVIEW", "INVESTIGATING", "APPROVED", "BLOCKED"}
+
+
+def test_percentages_are_written_the_session_way_not_plotlys() -> None:
+    """Plotly's d3 "%" glues the sign to the number ("33,3%"); French writes "33,3 %"."""
+    assert charts.percents([0.3333, float("nan"), 1.0], 1) == ["33,3\xa0%", "", "100,0\xa0%"]
+    ax = charts.share_axis()
+    assert ax["tickvals"] == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert ax["ticktext"] == ["0\xa0%", "20\xa0%", "40\xa0%", "60\xa0%", "80\xa0%", "100\xa0%"]
+    assert "tickformat" not in ax
+    st.session_state["lang"] = "en"
+    assert charts.percents([0.3333], 1) == ["33.3%"]
+    assert charts.share_axis()["ticktext"][-1] == "100%"

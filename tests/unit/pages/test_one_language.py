@@ -108,6 +108,8 @@ def _strings(value: Any) -> Iterator[str]:
 def _table(proto: Any, frame: pd.DataFrame) -> Iterator[str]:
     """The headers (their configured labels) and text cells of the columns a table shows."""
     config = json.loads(proto.columns or "{}") if hasattr(proto, "columns") else {}
+    # A grid writes "None" for a missing value unless it is given a placeholder.
+    says_none = not (hasattr(proto, "HasField") and proto.HasField("placeholder"))
     order = list(getattr(proto, "column_order", [])) or [str(c) for c in frame.columns]
     for name in order:
         cfg = config.get(name, {})
@@ -117,8 +119,8 @@ def _table(proto: Any, frame: pd.DataFrame) -> Iterator[str]:
         for v in frame[name].tolist():
             if isinstance(v, str):
                 yield v
-            elif v is None and frame[name].dtype == object:
-                yield "None"  # what the grid shows for a missing text
+            elif says_none and (v is None or (isinstance(v, float) and v != v)):
+                yield "None"  # what the grid shows for a missing value
 
 
 def shown(at: AppTest) -> list[tuple[str, str]]:
@@ -164,6 +166,32 @@ def leaks(at: AppTest, lang: str) -> list[str]:
 _PRINTF_DECIMALS = re.compile(r"%[-+ 0#]*\d*\.[1-9]\d*[fFeEgG]")
 # Named grid formats that Streamlit writes in the browser's language, not the desk's.
 _BROWSER_FORMATS = {"localized", "percent", "dollar", "euro", "yen", "compact", "bytes"}
+# A d3 percent format in a figure ("%{y:.1%}", tickformat ".0%"): Plotly glues the sign to the
+# number whatever the figure's separators ("33,3%"); French writes "33,3 %".
+_D3_PERCENT = re.compile(r"(?:^|:)[^{}:]*%(?:$|})")
+_FORMAT_KEYS = {"tickformat", "hoverformat", "valueformat", "hovertemplate", "texttemplate"}
+
+
+def _percent_formats(spec: Any, where: str = "figure") -> Iterator[str]:
+    """Where a figure spec lets Plotly write a percentage itself: a d3 "%" format, or a pie
+    whose slices or hovers show Plotly's own percent (its default ``textinfo``)."""
+    if isinstance(spec, dict):
+        if spec.get("type") == "pie":
+            if "texttemplate" not in spec and "percent" in str(spec.get("textinfo", "percent")):
+                yield f"{where}: a pie's own percent labels"
+            if "hovertemplate" not in spec:
+                yield f"{where}: a pie's own percent hover"
+        for key, value in spec.items():
+            if key in _FORMAT_KEYS and isinstance(value, str):
+                fields = re.findall(r"%\{[^}]*\}", value) if "template" in key else [value]
+                for field in fields:
+                    if _D3_PERCENT.search(field):
+                        yield f"{where} {key}: {value!r} glues % to the number"
+            else:
+                yield from _percent_formats(value, f"{where}.{key}")
+    elif isinstance(spec, list):
+        for item in spec:
+            yield from _percent_formats(item, where)
 
 
 def streamlit_english(at: AppTest, lang: str) -> list[str]:
@@ -194,7 +222,11 @@ def streamlit_english(at: AppTest, lang: str) -> list[str]:
             found.append(f"{where}: 'Choose an option'")
         elif kind in {"slider", "number_input"}:
             decimals(where, proto.format)
+        elif kind == "plotly_chart" and lang == "fr":
+            found.extend(_percent_formats(json.loads(proto.spec), f"chart {proto.id[-12:]!r}"))
         elif kind in {"arrow_data_frame", "dataframe", "table"} and proto is not None:
+            if hasattr(proto, "HasField") and not proto.HasField("placeholder"):
+                found.append(f"{where}: 'None' in a missing value's cell (no placeholder)")
             for name, cfg in json.loads(getattr(proto, "columns", "") or "{}").items():
                 typed = cfg.get("type_config", {})
                 fmt = str(typed.get("format", ""))
@@ -281,11 +313,27 @@ st.dataframe(
         "p": st.column_config.NumberColumn(format="percent"),
     },
 )
+st.plotly_chart(
+    {
+        "data": [{"type": "pie", "labels": ["a", "b"], "values": [1, 2]}],
+        "layout": {"yaxis": {"tickformat": ".0%"}},
+    }
+)
+st.plotly_chart(
+    {
+        "data": [
+            {"type": "pie", "labels": ["a"], "values": [1], "texttemplate": "%{customdata}",
+             "hovertemplate": "%{label}: %{percent:.1%}"},
+            {"type": "bar", "x": [1], "y": [0.5], "hovertemplate": "%{y:,d} %{customdata}"},
+        ],
+    }
+)
 """,
         default_timeout=30,
     )
     at.run()
     in_both = [
+        "dataframe '': 'None' in a missing value's cell (no placeholder)",
         "dataframe '' column 'p': 'percent' is the browser's language",
         "dataframe '' column 't': date format 'YYYY-MM-DD HH:mm'",
         "date_input 'd': date format 'YYYY/MM/DD', not 'DD/MM/YYYY'",
@@ -293,8 +341,16 @@ st.dataframe(
         "multiselect 'm': 'Choose options'",
         "multiselect 'm': 'Select all'",
     ]
-    assert streamlit_english(at, "en") == in_both
-    assert streamlit_english(at, "fr") == sorted(
+    assert streamlit_english(at, "en") == sorted(in_both)
+    fr = streamlit_english(at, "fr")
+    charts = [f for f in fr if f.startswith("chart ")]
+    assert sorted(c.split(": ", 1)[1] for c in charts) == [
+        "'%{label}: %{percent:.1%}' glues % to the number",
+        "'.0%' glues % to the number",
+        "a pie's own percent hover",
+        "a pie's own percent labels",
+    ]
+    assert sorted(f for f in fr if f not in charts) == sorted(
         [
             *in_both,
             "number_input 'n': '%0.2f' writes a decimal point",
@@ -312,3 +368,20 @@ def test_the_check_finds_a_word_of_the_other_language() -> None:
     at = AppTest.from_string("import streamlit as st\nst.write('Détecteur : stopped')")
     at.run()
     assert leaks(at, "fr") == ["markdown: 'stopped' (state.stopped) in 'Détecteur : stopped'"]
+
+
+def test_queue_amounts_stay_numbers_shown_the_session_way() -> None:
+    """The grid sorts the amount column by its numbers (a text column sorted "1 000,00"
+    before "20,00") and shows the Styler's text over them, the desk's way, not the browser's."""
+    import streamlit as st
+
+    from pages._queue_live import _styled
+
+    frame = pd.DataFrame({"severity": ["", "", ""], "amount": [1000.0, 20.5, None]})
+    for lang, big, small in (("fr", "1\u202f000,00", "20,50"), ("en", "1,000.00", "20.50")):
+        st.session_state["lang"] = lang
+        styler = _styled(frame)
+        assert styler.data["amount"].dtype == "float64"
+        html = styler.to_html()
+        assert big in html and small in html and "nan" not in html.lower()
+    st.session_state.clear()
