@@ -419,8 +419,9 @@ def _sidebar_rendered_this_run() -> bool:
 #   when it loses focus, so the hint is hidden rather than left in the other language.
 # - A select box's or multiselect's "No results" (typed text matching no option): the
 #   catalogue's words are drawn in its place.
-# - The file uploader's "Upload" button and "200MB per file • ZIP": the button says the
-#   catalogue's words, and the limit and type are in the uploader's own label.
+# - The file uploader's "Upload" button, "Drag and drop a file here" (while a file is dragged
+#   over it) and "200MB per file • ZIP": the first two say the catalogue's words, the limit
+#   and type are in the uploader's own label.
 _QUIET_STREAMLIT = (
     "[data-testid='InputInstructions']"
     ":not([data-testid='stForm'] [data-testid='InputInstructions']){display:none}"
@@ -434,6 +435,9 @@ _QUIET_STREAMLIT = (
     "{display:none}"
     "[data-testid='stFileUploaderDropzone'] button [data-testid='stMarkdownContainer']::after"
     "{content:%(browse)s}"
+    "[data-testid='stFileUploaderDropzone']>div:not([data-testid])>span{font-size:0}"
+    "[data-testid='stFileUploaderDropzone']>div:not([data-testid])>span::after"
+    "{content:%(drop)s;font-size:0.875rem}"
 )
 
 
@@ -445,7 +449,11 @@ def _css_string(text: str) -> str:
 def quiet_streamlit() -> str:
     """The style sheet that keeps Streamlit's own English off the page, in the session's
     language (see ``_QUIET_STREAMLIT``)."""
-    words = {"no_results": t("ui.no_results"), "browse": t("ui.browse_file")}
+    words = {
+        "no_results": t("ui.no_results"),
+        "browse": t("ui.browse_file"),
+        "drop": t("ui.drop_file"),
+    }
     css = _QUIET_STREAMLIT % {k: _css_string(v) for k, v in words.items()}
     return f"<style>{css}</style>"
 

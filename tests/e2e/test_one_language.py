@@ -105,6 +105,7 @@ def test_the_amount_header_sorts_amounts_by_value(server: str, page: Page, lang:
     _language(page, lang)
     _go(page, server, "alert_queue")
     grid = _grid(page)
+    expect(grid).to_be_visible(timeout=60_000)
     grid.scroll_into_view_if_needed()
     header = re.compile(r"(Montant|Amount)")  # a sorted header has an arrow first
     before = [float(v) for v in _column(grid, header) if v]
@@ -129,30 +130,49 @@ def _after(locator: Locator) -> str:
 
 
 @pytest.mark.parametrize(
-    ("lang", "browse", "none"),
-    [("fr", '"Choisir un fichier"', '"Aucun résultat"'), ("en", '"Choose a file"', '"No results"')],
+    ("lang", "browse", "drop", "none"),
+    [
+        ("fr", '"Choisir un fichier"', '"Déposez le fichier ici"', '"Aucun résultat"'),
+        ("en", '"Choose a file"', '"Drop the file here"', '"No results"'),
+    ],
 )
 def test_streamlit_words_read_in_the_session_language(
-    server: str, page: Page, lang: str, browse: str, none: str
+    server: str, page: Page, lang: str, browse: str, drop: str, none: str
 ) -> None:
     _sign_in(page, server)
     _language(page, lang)
 
     # The file uploader: its button in our words, no "200MB per file • ZIP" (the label says it).
     _go(page, server, "dataset_studio")
-    page.get_by_role("tab").nth(2).click()
+    tab = page.get_by_role("tab").nth(2)
+    expect(tab).to_be_visible(timeout=60_000)
+    tab.click()
     _settle(page)
     zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
-    expect(zone).to_be_visible()
+    expect(zone).to_be_visible(timeout=60_000)
     expect(zone.locator('[data-testid="stFileUploaderDropzoneInstructions"]')).to_be_hidden()
     button = zone.locator("button [data-testid='stMarkdownContainer']").first
     expect(button.locator("p")).to_be_hidden()  # Streamlit's "Upload"
     assert _after(button) == browse
     zone.screenshot(path=str(ARTIFACTS / f"uploader_{lang}.png"))
+    # A file dragged over it: Streamlit's "Drag and drop a file here" gives way to ours.
+    files = page.evaluate_handle(
+        "() => { const d = new DataTransfer();"
+        " d.items.add(new File(['x'], 'a.zip', {type: 'application/zip'})); return d; }"
+    )
+    zone.dispatch_event("dragenter", {"dataTransfer": files})
+    overlay = zone.locator("> div:not([data-testid]) > span").first
+    expect(overlay).to_be_attached()
+    assert overlay.evaluate("e => getComputedStyle(e).fontSize") == "0px"
+    assert _after(overlay) == drop
+    zone.screenshot(path=str(ARTIFACTS / f"uploader_drag_{lang}.png"))
+    zone.dispatch_event("dragleave", {"dataTransfer": files})
 
     # A filter typed to match nothing: "No results" drawn over in the session's language.
     _go(page, server, "alert_queue")
-    page.locator('[data-testid="stMultiSelect"] input').first.click()
+    field = page.locator('[data-testid="stMultiSelect"] input').first
+    expect(field).to_be_visible(timeout=60_000)
+    field.click()
     page.keyboard.type("zzzz")
     empty = page.locator("[role='listbox'][data-empty='true'] [role='option'] > span").first
     expect(empty).to_be_attached()

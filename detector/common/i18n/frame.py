@@ -21,6 +21,7 @@ TEXT: dict[str, tuple[str, str]] = {
     # Words Streamlit writes in English, drawn over by pages/_ui.quiet_streamlit.
     "ui.no_results": ("Aucun résultat", "No results"),
     "ui.browse_file": ("Choisir un fichier", "Choose a file"),
+    "ui.drop_file": ("Déposez le fichier ici", "Drop the file here"),
     "sidebar.services": ("Services", "Services"),
     # French puts a space before a colon; English does not.
     "sidebar.line": ("{label} : {value}", "{label}: {value}"),
