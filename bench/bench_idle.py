@@ -76,7 +76,7 @@ def running(worker: Callable[[], None], stop: Callable[[], None], warm_s: float,
 
 
 def kafka_detector(s: Settings, fixed: bool) -> DetectorService:
-    source = KafkaSource(s, fetch_wait_ms=10 if fixed else None)
+    source = KafkaSource(s, fetch_wait_ms=10 if fixed else None, gather=fixed)
     svc = DetectorService(s, source, session_factory(make_engine(s.db_url)), AlertSink(s))
     if fixed:  # the former loop: a 5 ms consume whatever happens
         svc._wait = IdleWait(s.poll_timeout_s, max_s=s.poll_timeout_s)
@@ -109,7 +109,7 @@ def main() -> None:
             from detector.archiver import Archiver, archive_group
 
             group = archive_group(s.consumer_group)
-            src = KafkaSource(s, group, (s.topics.user_events,), FETCH_WAIT_MAX_MS)
+            src = KafkaSource(s, group, (s.topics.user_events,), FETCH_WAIT_MAX_MS, True)
             archive = EventArchive(mongo, f"bench_idle_{tag}")
             archiver = Archiver(s, src, session_factory(make_engine(s.db_url)), archive)
             arch, arch_b = phase(archiver)

@@ -9,16 +9,22 @@ Per run, the same-run baselines first, then the detector with the archive off an
 1. Producer: the dataset replayed as fast as possible (events/s), beside the prototype's
    published 10,172 events/s.
 2. Raw consume: a bare confluent-kafka consumer reading the two input topics (baseline).
-3. Floor: a bare consumer's produce -> received latency for events produced at a steady
-   1,000/s (baseline): two Kafka hops (producer -> leader, leader -> consumer fetch), no
-   decoding, no ordering, no database.
+3. Floor: produce -> received for events produced at a steady 1,000/s by the same paced
+   producer, received by the detector's own source (``KafkaSource``: the same consumer
+   settings, fetch wait, topics and poll) doing nothing else (baseline): the producer's send
+   (linger 0), the leader's append, the broker's answer to the waiting fetch, the poll; no
+   decoding, no ordering, no database.  Also reported: the ordered floor, when that consumer
+   held both the payment and the later user event of its partition that the ordering waits
+   for (detector/ordering.py).
 4. End to end: the detector (this process, one thread) from its first consume to its last
    commit, and its CPU time: events per CPU-second.  The backlog is followed, as a live
    stream would be, by one later page view and payment per partition (``stream_backlog``), so
    the last events are not held back for the ordering's silence period.  Archive on: the
    archiver runs beside it as deployed, a process of its own (``python -m detector archive``)
    on the same topics, and the time until MongoDB holds every event is reported.
-5. Latency: the same paced traffic; produce -> alert committed, p50 and p99.
+5. Latency: the same paced traffic; produce -> alert committed, p50 and p99, and what each
+   payment's time is made of (`PARTS`: consume, ordering, queue, score, statement, commit),
+   each part's p50 and its mean over the slowest 5 % of payments.
 """
 
 from __future__ import annotations
@@ -33,7 +39,9 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import orjson
@@ -52,9 +60,13 @@ from data_gen.wire_format import format_ts
 from db.engine import in_schema, make_engine, session_factory
 from db.migrate import upgrade
 from detector.common.settings import Settings
+from detector.events import Payment
+from detector.ordering import Item, Record
+from detector.pacing import IdleWait
 from detector.service import BatchResult, DetectorService
 from detector.sink import AlertSink
 from detector.sources import KafkaSource, Polled
+from detector.wire import decode
 
 PROTOTYPE_DETECT = 169.0
 PROTOTYPE_PRODUCE = 10_172.0
@@ -186,54 +198,141 @@ def end_to_end(s: Settings, total: int) -> tuple[float, float, float]:
     return total / dt, dt, total / cpu
 
 
-def latency(s: Settings, messages: list[OutMessage], rate: float, seconds: float) -> np.ndarray:
-    """Produce -> alert committed, per alerted payment.  The producer runs in a process of
-    its own, as a shop's would: in the detector's process it competes for the GIL and adds
-    its own pauses to what is measured.  Both sides read CLOCK_MONOTONIC (perf_counter)."""
+class Trace:
+    """Where each payment's time goes inside the detector (perf_counter, CLOCK_MONOTONIC like
+    the producer's clock and `Record.received_s`): received (the poll that returned it),
+    released (the ordering merger let it go), batch start, batch statement start and end
+    (`save_batch`: scoring and state loading come before it), committed (`on_batch`)."""
+
+    def __init__(self) -> None:
+        self.received: dict[str, float] = {}
+        self.released: dict[str, float] = {}
+        self.started: dict[str, float] = {}
+        self.saving: dict[str, float] = {}
+        self.saved: dict[str, float] = {}
+        self.committed: dict[str, float] = {}
+        self._batch: list[str] = []
+
+    def attach(self, svc: DetectorService) -> None:
+        drain = svc.merger.drain
+        with_session = svc._with_session
+
+        def traced_drain(
+            now_s: float, limit: int | None = None, caught_up: bool = True
+        ) -> list[Item]:
+            out = drain(now_s, limit, caught_up)
+            t = time.perf_counter()
+            for item in out:
+                if type(item.event) is Payment:
+                    self.received[item.event.payment_id] = item.record.received_s
+                    self.released[item.event.payment_id] = t
+            return out
+
+        def traced_session(items: list[Item]) -> BatchResult:
+            t = time.perf_counter()
+            self._batch = [i.event.payment_id for i in items if type(i.event) is Payment]
+            self.started.update(dict.fromkeys(self._batch, t))
+            return with_session(items)
+
+        svc.merger.drain = traced_drain  # type: ignore[method-assign]
+        svc._with_session = traced_session  # type: ignore[method-assign]
+
+    def save_batch(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def traced(*args: Any, **kwargs: Any) -> None:
+            self.saving.update(dict.fromkeys(self._batch, time.perf_counter()))
+            fn(*args, **kwargs)
+            self.saved.update(dict.fromkeys(self._batch, time.perf_counter()))
+
+        return traced
+
+    def on_batch(self, b: BatchResult) -> None:
+        self.committed.update(dict.fromkeys(b.alerted, time.perf_counter()))
+
+
+# What a payment's produce -> committed time is made of, in order (each: ms between two marks).
+PARTS = (
+    ("consume", "produce -> received by the detector's poll"),
+    ("ordering", "received -> released by the merger (other topic's partition past it)"),
+    ("queue", "released -> its batch starts"),
+    ("score", "batch start -> batch statement (rule-set check, states, scoring)"),
+    ("statement", "the batch statement"),
+    ("commit", "statement -> committed (COMMIT, outbox hand-off)"),
+)
+
+
+def latency(
+    s: Settings, messages: list[OutMessage], rate: float, seconds: float
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Produce -> alert committed, per alerted payment, and its parts (:data:`PARTS`).  The
+    producer runs in a process of its own, as a shop's would: in the detector's process it
+    competes for the GIL and adds its own pauses to what is measured."""
+    import detector.service as service_module
+
     sessions = session_factory(make_engine(s.db_url))
-    committed: dict[str, float] = {}
-
-    def on_batch(b: BatchResult) -> None:
-        now = time.perf_counter()
-        committed.update(dict.fromkeys(b.alerted, now))
-
+    trace = Trace()
     source = KafkaSource(s)
-    svc = DetectorService(s, source, sessions, AlertSink(s), on_batch=on_batch, own_process=True)
-    svc.start_thread()
-    # Measure a running detector, not its start: wait until it owns every input partition.
+    svc = DetectorService(
+        s, source, sessions, AlertSink(s), on_batch=trace.on_batch, own_process=True
+    )
+    trace.attach(svc)
+    real_save = service_module.save_batch
+    service_module.save_batch = trace.save_batch(real_save)
+    try:
+        svc.start_thread()
+        # Measure a running detector, not its start: wait until it owns every input partition.
+        deadline = time.monotonic() + 60
+        while len(source._positions) < 2 * s.topic_partitions and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1)
+        sent = produce_from_own_process(s, messages, rate, seconds)
+        time.sleep(3)
+        svc.stop()
+    finally:
+        service_module.save_batch = real_save
+    ids = [p for p in sent if p in trace.committed]
+    marks = [
+        [sent[p] for p in ids],
+        [trace.received[p] for p in ids],
+        [trace.released[p] for p in ids],
+        [trace.started[p] for p in ids],
+        [trace.saving[p] for p in ids],
+        [trace.saved[p] for p in ids],
+        [trace.committed[p] for p in ids],
+    ]
+    t = np.array(marks) * 1000
+    parts = {name: t[i + 1] - t[i] for i, (name, _) in enumerate(PARTS)}
+    return t[-1] - t[0], parts
+
+
+def raw_latency(
+    s: Settings, messages: list[OutMessage], rate: float, seconds: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The floor under the detector's latency: produce -> received by the detector's own
+    source (`KafkaSource`: the same consumer settings, fetch wait and topics) polled the way
+    the detector polls it (the same batch size and adaptive wait), doing nothing else: no
+    decoding, ordering, scoring or database.  The producer is the same paced one (its own
+    process, linger.ms 0) as for the detector's latency.
+
+    Also, from the same receipts, the ordered floor: per payment, when this consumer held
+    both the payment and a later event of its user-events partition (what the event-time
+    ordering waits for, detector/ordering.py: no ordered consumer can release it earlier)."""
+    source = KafkaSource(s, group_id=f"raw-{uuid.uuid4().hex[:6]}")
+    source.start(lambda tps: {}, lambda stored: None, lambda tps: None)
     deadline = time.monotonic() + 60
     while len(source._positions) < 2 * s.topic_partitions and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1)
-    sent = produce_from_own_process(s, messages, rate, seconds)
-    time.sleep(3)
-    svc.stop()
-    return np.array([committed[p] - t for p, t in sent.items() if p in committed]) * 1000
-
-
-def raw_latency(s: Settings, messages: list[OutMessage], rate: float, seconds: float) -> np.ndarray:
-    """The floor under the detector's latency: produce -> received by a bare consumer."""
-    c = Consumer(
-        {
-            "bootstrap.servers": KAFKA,
-            "group.id": f"raw-{uuid.uuid4().hex[:6]}",
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-            "fetch.wait.max.ms": 10,
-        }
-    )
-    c.subscribe(list(s.topics.inputs))
-    deadline = time.monotonic() + 60
-    while len(c.assignment()) < 2 * s.topic_partitions and time.monotonic() < deadline:
-        c.poll(0.1)
-    received: dict[str, float] = {}
+        source.poll(1, 0.1)
+    got: list[Record] = []
     stop = threading.Event()
+    wait = IdleWait(s.poll_timeout_s)
 
     def consume() -> None:
         while not stop.is_set():
-            for m in c.consume(1000, 0.005):
-                if m.error() is None and m.topic() == s.topics.payments:
-                    received[orjson_payment_id(m.value())] = time.perf_counter()
+            polled = source.poll(s.batch_max, wait.next())
+            if polled.records:
+                wait.busy()
+                got.extend(polled.records)
+            else:
+                wait.empty()
 
     thread = threading.Thread(target=consume)
     thread.start()
@@ -241,8 +340,30 @@ def raw_latency(s: Settings, messages: list[OutMessage], rate: float, seconds: f
     time.sleep(2)
     stop.set()
     thread.join()
-    c.close()
-    return np.array([received[p] - t for p, t in sent.items() if p in received]) * 1000
+    source.close()
+    return floors(s, sent, got)
+
+
+def floors(s: Settings, sent: dict[str, float], got: list[Record]) -> tuple[np.ndarray, np.ndarray]:
+    """(received - sent, ordered - sent) in ms per payment received; see `raw_latency`."""
+    received: dict[str, tuple[int, int, float]] = {}  # payment id -> partition, ts, received
+    views: dict[int, list[tuple[int, float]]] = {}  # partition -> (ts, received) in order
+    for r in got:
+        e = decode(r.value, r.topic == s.topics.payments, s.max_message_bytes)
+        if type(e) is Payment:
+            received[e.payment_id] = (r.partition, e.ts_ms, r.received_s)
+        else:
+            views.setdefault(r.partition, []).append((e.ts_ms, r.received_s))
+    plain, ordered = [], []
+    for pid, t in sent.items():
+        if pid not in received:
+            continue
+        part, ts, at = received[pid]
+        # The first later event of the partition (their receipts only grow along it).
+        later = next((rx for vts, rx in views.get(part, []) if vts > ts), None)
+        plain.append(at - t)
+        ordered.append((max(at, later) if later is not None else float("nan")) - t)
+    return np.array(plain) * 1000, np.array(ordered) * 1000
 
 
 def produce_from_own_process(
@@ -345,6 +466,28 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+FLOOR = (
+    "produce -> received by the detector's own source (same consumer settings, fetch wait, "
+    "topics and poll) doing nothing else: the producer's send (linger 0), the leader's append, "
+    "the fetch, the poll"
+)
+
+
+def breakdown(total: np.ndarray, parts: dict[str, np.ndarray]) -> str:
+    """Each part's p50 and its mean over the slowest 5 % of payments (what the p99 is made of)."""
+    if not len(total):
+        return ""
+    tail = total >= np.percentile(total, 95)
+    return (
+        "parts p50 / slowest-5 % mean: "
+        + ", ".join(
+            f"{name} {np.percentile(parts[name], 50):.1f}/{parts[name][tail].mean():.1f}"
+            for name, _ in PARTS
+        )
+        + " ms"
+    )
+
+
 def percentiles(ms: np.ndarray) -> tuple[float, float]:
     if not len(ms):
         return 0.0, 0.0
@@ -353,11 +496,11 @@ def percentiles(ms: np.ndarray) -> tuple[float, float]:
 
 def one_mode(
     archive: bool, messages: list[OutMessage], events: int, args: argparse.Namespace
-) -> dict[str, float]:
+) -> dict[str, Any]:
     tag, tag2 = f"b{uuid.uuid4().hex[:8]}", f"l{uuid.uuid4().hex[:8]}"
     mongo_db = f"bench_{tag}"
     procs: list[subprocess.Popen[bytes]] = []
-    out: dict[str, float] = {}
+    out: dict[str, Any] = {}
     try:
         s = fresh(tag, args.replication)
         total = stream_backlog(messages, s)
@@ -370,10 +513,11 @@ def one_mode(
         s2 = fresh(tag2, args.replication)
         if archive:
             procs.append(archiver_process(s2, mongo_db + "l"))
-        lat = latency(s2, messages, args.rate, args.seconds)
+        lat, parts = latency(s2, messages, args.rate, args.seconds)
         out["n_alerts"] = len(lat)
         out["p50"], out["p99"] = percentiles(lat)
         out["worst"] = float(lat.max()) if len(lat) else 0.0
+        out["parts"] = breakdown(lat, parts)
     finally:
         for proc in procs:
             stop(proc)
@@ -416,11 +560,14 @@ def main() -> None:
             stats = stream_messages(messages, s)
             produce_rate = stats.rate()
             raw = raw_consume_rate(s, inputs)
-            floor = raw_latency(fresh(tag3, args.replication), messages, args.rate, args.seconds)
+            floor, ordered = raw_latency(
+                fresh(tag3, args.replication), messages, args.rate, args.seconds
+            )
         finally:
             for t in (tag, tag3):
                 drop(t)
         f50, f99 = percentiles(floor)
+        o50, o99 = percentiles(ordered[~np.isnan(ordered)])
         r = f"run {run}"
         figures += [
             Figure(f"{r}: producer (dataset, --max)", produce_rate, "events/s", "(info)", True,
@@ -430,7 +577,8 @@ def main() -> None:
                    True, None, f"{inputs:,} messages of the two input topics"),
             Figure(f"{r}: bare consumer latency p99 (floor)", f99, "ms", "(baseline)", True,
                    None, f"p50 {f50:.1f} ms; {len(floor)} payments at {args.rate:,.0f} events/s, "
-                   "produce -> received: two Kafka hops, no decoding, ordering or database"),
+                   f"{FLOOR}; ordered floor (+ the later user event that releases a payment) "
+                   f"p50 {o50:.1f} ms, p99 {o99:.1f} ms"),
         ]  # fmt: skip
         for archive in modes:
             m = one_mode(archive, messages, events, args)
@@ -448,7 +596,8 @@ def main() -> None:
                        "<= 100 ms and <= 2x floor", p99 <= 100 and (not f99 or p99 <= 2 * f99),
                        p99 / f99 if f99 else None,
                        f"p50 {m['p50']:.1f} ms, worst {m['worst']:.0f} ms, "
-                       f"{m['n_alerts']:.0f} alerts, produce -> committed",
+                       f"{m['n_alerts']:.0f} alerts, produce -> committed; "
+                       + m["parts"],
                        "p99 ÷ floor p99"),
             ]  # fmt: skip
     config = {
@@ -459,6 +608,8 @@ def main() -> None:
         "replication": args.replication,
         "partitions": Settings().topic_partitions,
         "latency window": f"{args.seconds:g} s at {args.rate:,.0f} events/s",
+        "floor": FLOOR,
+        "latency parts": "; ".join(f"{name}: {what}" for name, what in PARTS),
     }
     report(args.name, calib, figures, config)
 

@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, delete, func, select, update
+from sqlalchemy import (
+    Executable,
+    Table,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from db import pg_batch
@@ -93,14 +104,55 @@ def load_states(session: Session, customer_ids: Collection[str]) -> dict[str, Cu
 
 def known_customers(session: Session, customer_ids: Collection[str]) -> set[str] | None:
     """Which of the ids the customer reference (the ``customers`` table) lists; None when the
-    reference is empty: without one, no customer can be called unknown."""
+    reference is empty: without one, no customer can be called unknown.
+
+    One round trip per chunk of ids: the first also asks whether the table is empty (a NULL
+    row), since the detector asks within each batch's transaction, on an alert's way."""
     table = Customer.__table__
-    if session.execute(select(table.c.customer_id).limit(1)).first() is None:
-        return None
+    none_listed = select(null()).where(~exists().select_from(table))
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return None if session.execute(none_listed).first() is not None else set()
     out: set[str] = set()
-    for ids in chunks(sorted(set(customer_ids)), IN_CHUNK):
-        out.update(session.scalars(select(table.c.customer_id).where(table.c.customer_id.in_(ids))))
+    for i, part in enumerate(chunks(ids, IN_CHUNK)):
+        listed = select(table.c.customer_id).where(table.c.customer_id.in_(part))
+        stmt: Executable = union_all(listed, none_listed) if i == 0 else listed
+        for customer_id in session.scalars(stmt):
+            if customer_id is None:
+                return None
+            out.add(customer_id)
     return out
+
+
+def load_batch_reads(
+    session: Session, state_ids: Collection[str], ask_ids: Collection[str]
+) -> tuple[dict[str, CustomerState], set[str] | None]:
+    """`load_states` of ``state_ids`` and `known_customers` of ``ask_ids`` together: one
+    round trip for a live batch (a few customers), where the two cost two or three on an
+    alert's way; a backlog batch's many ids take the two functions' chunked queries."""
+    if len(state_ids) > IN_CHUNK or len(ask_ids) > IN_CHUNK or not (state_ids and ask_ids):
+        loaded = load_states(session, state_ids) if state_ids else {}
+        return loaded, known_customers(session, ask_ids) if ask_ids else set()
+    st, cu = _STATES, Customer.__table__
+    stmt = union_all(
+        select(literal("s"), st.c.customer_id, st.c.state).where(
+            st.c.customer_id.in_(sorted(set(state_ids)))
+        ),
+        select(literal("k"), cu.c.customer_id, null()).where(
+            cu.c.customer_id.in_(sorted(set(ask_ids)))
+        ),
+        select(literal("e"), null(), null()).where(~exists().select_from(cu)),
+    )
+    states: dict[str, CustomerState] = {}
+    known: set[str] | None = set()
+    for kind, customer_id, state in session.execute(stmt):
+        if kind == "s":
+            states[customer_id] = CustomerState.from_dict(state)
+        elif kind == "k" and known is not None:
+            known.add(customer_id)
+        else:  # an empty reference: nobody can be called unknown
+            known = None
+    return states, known
 
 
 def load_offsets(session: Session, group_id: str) -> dict[tuple[str, int], int]:

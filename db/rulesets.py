@@ -53,6 +53,12 @@ def active_ruleset(session: Session) -> tuple[int, RuleSet]:
     return row.version, _ruleset_of(row)
 
 
+def active_version(session: Session) -> int | None:
+    """The active version's number alone (None: none is active yet): what a consumer that
+    holds a rule set asks twice a second, without loading and parsing the rule set."""
+    return session.scalar(select(RulesetRow.version).where(RulesetRow.active))
+
+
 def publish_ruleset(
     session: Session, ruleset: RuleSet, author: str, note: str = "", *, label: str | None = None
 ) -> int:

@@ -1,8 +1,9 @@
 """How long a consumer loop waits for messages: short while they flow, longer when idle.
 
-A busy loop waits ``busy_s`` for a fuller batch (a few milliseconds: latency).  With nothing
-arriving, that short wait would wake the loop, and the brokers' fetch handling, hundreds of
-times a second for nothing; the wait doubles up to ``max_s`` instead.  The sources wake on the
+A busy loop waits at most ``busy_s`` (a few milliseconds), and the detector's source ends the
+wait at the first message.  With nothing arriving, that short wait would wake the loop, and
+the brokers' fetch handling, hundreds of times a second for nothing; the wait doubles up to
+``max_s`` instead.  The sources wake on the
 first message however long the wait (``KafkaSource.poll``), so a long idle wait costs no
 latency.
 """

@@ -119,9 +119,10 @@ def build_archiver(
         source = ReplaySource(events, settings, group, speed)
     else:
         topics = (settings.topics.user_events,)
-        # The archive has no ordering to wait for: the brokers' default fetch wait.
+        # The archive has no ordering to wait for: the brokers' default fetch wait, and
+        # polls that wait for fuller batches.
         source = KafkaSource(
-            settings, archive_group(settings.consumer_group), topics, FETCH_WAIT_MAX_MS
+            settings, archive_group(settings.consumer_group), topics, FETCH_WAIT_MAX_MS, True
         )
     archive = EventArchive(settings.mongo_url, settings.mongo_db)
     return Archiver(settings, source, sessions, archive, status, telemetry)

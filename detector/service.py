@@ -32,14 +32,14 @@ from db.detector_store import (
     OutboxRecord,
     count_outbox,
     delete_outbox,
+    load_batch_reads,
     load_offsets,
     load_outbox,
-    load_states,
     save_batch,
 )
 from db.errors import OffsetConflict
 from db.models import LIVE_DATASET
-from db.rulesets import active_ruleset
+from db.rulesets import active_ruleset, active_version
 from db.types import utc_now
 from detector.backoff import backoff
 from detector.common.settings import Settings
@@ -285,8 +285,11 @@ class DetectorService:
                     customers.add(e.customer_id)
             customers |= payers
             missing = [c for c in customers if c not in self._states]
-            if missing:
-                self._states.update(load_states(session, missing))
+            ask = self._reference.to_ask(payers)
+            listed: set[str] | None = set()
+            if missing or ask:  # one round trip for both on a live batch
+                loaded, listed = load_batch_reads(session, missing, ask)
+                self._states.update(loaded)
             # States are scored in place; any failure below clears the cache, so memory
             # never runs ahead of the database.
             work = self._states
@@ -297,7 +300,7 @@ class DetectorService:
             dead_records: list[Record] = []
             offsets: dict[TopicPartition, int] = {}
             payments = 0
-            unknown = self._reference.unknown(session, payers)
+            unknown = self._reference.learn(ask, listed)
             refuse = unknown if self.settings.unknown_customers == DEAD_LETTER else set()
             for item in items:
                 r = item.record
@@ -433,6 +436,9 @@ class DetectorService:
         if not force and now - self._ruleset_checked < RULESET_CHECK_S:
             return
         self._ruleset_checked = now
+        held = self._ruleset
+        if not force and held is not None and str(active_version(session)) == held.version:
+            return  # one small query: the rule set is loaded and parsed only when it changed
         version, ruleset = active_ruleset(session)
         if self._ruleset is None or self._ruleset.version != ruleset.version:
             self._ruleset = ruleset

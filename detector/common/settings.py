@@ -87,7 +87,7 @@ class Settings:
     # running detector (two live ones with one name fence each other); empty: dynamic member.
     consumer_instance: str = ""
     batch_max: int = 10000  # a backlog is scored in batches this big; caught up, batches are small
-    poll_timeout_s: float = 0.005  # consume() waits this long for a fuller batch: latency
+    poll_timeout_s: float = 0.005  # a busy loop's poll waits at most this (ends at a message)
     max_message_bytes: int = 64 * 1024
     metrics_port: int = 0  # 0: no Prometheus endpoint
     topic_prefix: str = ""  # isolates test runs or tenants sharing one cluster

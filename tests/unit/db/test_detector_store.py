@@ -16,6 +16,8 @@ from db.detector_store import (
     alert_id_for,
     alert_row,
     delete_outbox,
+    known_customers,
+    load_batch_reads,
     load_offsets,
     load_outbox,
     load_states,
@@ -23,7 +25,7 @@ from db.detector_store import (
     truncate_payload,
 )
 from db.errors import OffsetConflict
-from db.models import Alert, AlertReason, DeadLetter, DetectorStateRow
+from db.models import Alert, AlertReason, Customer, DeadLetter, DetectorStateRow
 from tests.unit.db.builders import DeadLetterRecord, batch, scored, write
 
 KEY = ("payments", 0)
@@ -105,6 +107,28 @@ def test_states_round_trip_and_are_replaced_by_newer_ones(session: Session) -> N
     assert set(loaded) == set(later)
     assert {c: s.to_dict() for c, s in loaded.items()} == {c: s.to_dict() for c, s in later.items()}
     assert _count(session, DetectorStateRow) == len(later)
+
+
+def test_a_batchs_states_and_reference_are_read_together_as_each_alone(session: Session) -> None:
+    """load_batch_reads (one round trip for a live batch) answers as load_states and
+    known_customers do, with and without a reference (empty: nobody is unknown)."""
+    _, states = scored(batch(10, customers=5))
+    write(session, [], states)
+    ids = sorted(states)
+    asked = [ids[0], "STRANGER"]
+    assert known_customers(session, asked) is None  # no reference yet
+    loaded, known = load_batch_reads(session, [*ids[:3], "NEVER-SEEN"], asked)
+    assert set(loaded) == set(ids[:3]) and known is None
+    signup = datetime(2025, 1, 1, tzinfo=UTC)
+    session.execute(
+        insert(Customer),
+        [{"customer_id": ids[0], "signup_ts": signup, "country": "FR", "is_minor": False}],
+    )
+    for state_ids in ([*ids[:3], "NEVER-SEEN"], [], [f"X{i}" for i in range(5000)]):
+        loaded, known = load_batch_reads(session, state_ids, asked)
+        assert set(loaded) == set(load_states(session, state_ids)) and known == {ids[0]}
+    assert known_customers(session, asked) == {ids[0]}
+    assert {c: s.to_dict() for c, s in loaded.items()} == {}
 
 
 def test_load_states_handles_more_ids_than_one_query_takes(session: Session) -> None:
