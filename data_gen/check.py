@@ -21,13 +21,14 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from babel.numbers import format_decimal
+from babel import Locale
+from babel.numbers import format_decimal, format_percent
 
 from data_gen import normalize as nz
 from data_gen import schema
 from data_gen.errors import DataGenError
 from data_gen.feed import activities_from, merge_in_time_order, payments_of
-from data_gen.readers import Dataset, DatasetError, Zoneless, read_dataset
+from data_gen.readers import EVENTS_EITHER, Dataset, DatasetError, Zoneless, read_dataset
 from detector.common.i18n import LANGS, text
 from detector.engine import Detector
 from detector.rules import RULE_IDS, RuleSet, default_ruleset
@@ -85,7 +86,22 @@ def _number(value: float, lang: str, decimals: int = 0) -> str:
 
 
 def _percent(share: float, lang: str, decimals: int = 0) -> str:
-    return _number(share * 100, lang, decimals) + ("\u202f%" if lang == "fr" else "%")
+    """Babel's percentage, as the desk writes it elsewhere: "96 %" (a no-break space) / "96%"."""
+    locale = lang if lang in LANGS else "en"
+    base = Locale.parse(locale).percent_formats[None].pattern  # "#,##0 %" in French
+    head, _, tail = base.rpartition("0")
+    pattern = f"{head}0.{'0' * decimals}{tail}" if decimals else base
+    return format_percent(share, pattern, locale=locale)
+
+
+def file_in(file: str, lang: str) -> str:
+    """A file's name as a reader sees it: the missing events file is "events.jsonl or
+    events.parquet", the "or" in ``lang``."""
+    if file == EVENTS_EITHER:
+        return text(
+            "chk.events_either", lang, jsonl=schema.EVENTS_FILE, parquet=schema.EVENTS_PARQUET
+        )
+    return file
 
 
 # Fractions among the params, with the decimals they are shown with.
@@ -115,7 +131,7 @@ def _fields(params: dict[str, Any], lang: str) -> dict[str, str]:
     if "file" in params and "detail" in params:
         if params.get("why"):  # else a report stored before reasons had keys: English
             out["detail"] = text(params["why"], lang, **_fields(params.get("why_fields", {}), lang))
-        place = str(params["file"])
+        place = file_in(str(params["file"]), lang)
         if params.get("line") is not None:
             place = text("chk.place.line", lang, file=place, line=params["line"])
         elif params.get("row") is not None:

@@ -34,7 +34,8 @@ from detector.common.i18n import text as _text
 
 OWN = "kivendtout"
 PROTOTYPE = "prototype"
-_EVENTS_EITHER = f"{schema.EVENTS_FILE} or {schema.EVENTS_PARQUET}"
+# The file name of a missing events file: either will do (check.file_in says it in French).
+EVENTS_EITHER = f"{schema.EVENTS_FILE} or {schema.EVENTS_PARQUET}"
 _JSON_BLOCK_BYTES = 1 << 22
 
 
@@ -785,9 +786,7 @@ def _events_file(directory: Path) -> Path:
     for name in (schema.EVENTS_PARQUET, schema.EVENTS_FILE):
         if (directory / name).is_file():
             return directory / name
-    raise DatasetError(
-        _EVENTS_EITHER, why="chk.why.not_found", fields={"directory": str(directory)}
-    )
+    raise DatasetError(EVENTS_EITHER, why="chk.why.not_found", fields={"directory": str(directory)})
 
 
 def read_dataset(path: str | Path) -> Dataset:

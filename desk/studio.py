@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import Engine
 
 from data_gen import schema
-from data_gen.check import CheckReport, Finding, ImportRefused, check_dataset, read_failure
+from data_gen.check import CheckReport, Finding, check_dataset, file_in, read_failure
 from data_gen.errors import DataGenError
 from data_gen.generate import generate
 from data_gen.params import GenParams
@@ -76,35 +76,70 @@ Progress = Callable[[float, str], None]
 class StudioError(Exception):
     """A dataset operation refused or failed; ``file``/``line``/``column`` locate a bad row.
 
-    ``findings``: the import check's errors behind it (a dataset that could not be read, or
-    was refused), which say themselves in either language (``Finding.message_in``);
-    ``message`` is the English text."""
+    ``key`` is the catalogue key of why (``st.why.*``) and ``fields`` its values (numbers stay
+    numbers: :meth:`message_in` writes them the reader's way), so a page says it in the
+    session's language; ``findings``: the import check's errors behind it (a dataset that
+    could not be read, or was refused), which say themselves in either language.
+    ``message`` (and ``str()``) is the English text, for logs and the command line."""
 
     def __init__(
         self,
-        message: str,
+        key: str,
         *,
         file: str | None = None,
         line: int | None = None,
         column: str | None = None,
         findings: tuple[Finding, ...] = (),
+        **fields: object,
     ) -> None:
-        self.message = message
+        self.key = key
+        self.fields = fields
         self.file = file
         self.line = line
         self.column = column
         self.findings = findings
-        super().__init__(message)
+        self.message = self.message_in("en")
+        super().__init__(self.message)
+
+    def message_in(self, lang: str) -> str:
+        """Why, in ``lang``: the findings' own words when there are, else the key's."""
+        if self.findings:
+            return "\n".join(f.message_in(lang) for f in self.findings)
+        return text(self.key, lang, **{k: _field(v, lang) for k, v in self.fields.items()})
 
     @classmethod
     def from_dataset(cls, exc: DatasetError) -> StudioError:
         return cls(
-            str(exc),
+            "st.why.unreadable",
             file=exc.file,
             line=exc.line or exc.row,
             column=exc.column,
             findings=(read_failure(exc),),
         )
+
+
+def _field(value: object, lang: str) -> str:
+    """A field of an error's text: whole numbers grouped and others with one decimal, the
+    language's way (10 000 / 10,000; 1,5 / 1.5), names as they are."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return formats.number(value, lang, 0 if isinstance(value, int) else 1)
+
+
+def file_words(file: str, lang: str) -> str:
+    """A file an error names, as the reader says it ("events.jsonl ou events.parquet")."""
+    return file_in(file, lang)
+
+
+def error_text(exc: BaseException, lang: str) -> str:
+    """What a studio or dataset error says, in ``lang``: a :class:`StudioError` by its key,
+    a :class:`DatasetError` (a dataset the tuning page could not read) by its reason's key;
+    anything else in its own words."""
+    if isinstance(exc, StudioError):
+        return exc.message_in(lang)
+    if isinstance(exc, DatasetError):
+        return read_failure(exc).message_in(lang)
+    return str(exc)
 
 
 # --------------------------------------------------------------------------- listing
@@ -175,16 +210,13 @@ def list_datasets(root: Path) -> list[DatasetInfo]:
 def check_name(root: Path, name: str, *, overwrite: bool = False) -> Path:
     """The destination for dataset ``name``; a plain name only (no path separators)."""
     if not _NAME.match(name or "") or name in {".", ".."}:
-        raise StudioError(
-            f"dataset name {name!r}: use 1-80 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
+        raise StudioError("st.why.bad_name", name=repr(name))
     if name.lower() == LIVE_DATASET:
         # Alerts name their dataset, and "live" names the Kafka topics' alerts.
-        raise StudioError(f"dataset name {name!r} is reserved for the live stream's alerts")
+        raise StudioError("st.why.reserved_name", name=repr(name))
     dest = root / name
     if dest.exists() and not overwrite:
-        raise StudioError(f"dataset {name!r} already exists; pick another name")
+        raise StudioError("st.why.exists", name=repr(name))
     return dest
 
 
@@ -228,7 +260,7 @@ def generate_dataset(
         generate(tmp, params, progress)
         return _install(tmp, dest)
     except DataGenError as exc:
-        raise StudioError(str(exc)) from exc
+        raise StudioError("st.why.generate_failed", error=str(exc)) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -337,7 +369,7 @@ def _validate_in_place(directory: Path, check: bool = False) -> tuple[str, int, 
         raise StudioError.from_dataset(exc) from exc
     report = check_dataset(directory, dataset=ds) if check else None
     if report is not None and not report.ok:
-        raise StudioError(str(ImportRefused(report)), findings=report.errors)
+        raise StudioError("st.why.refused", findings=report.errors)
     return ds.layout, len(ds.payments), report
 
 
@@ -395,7 +427,7 @@ def import_directory(src: str | Path, root: Path, name: str | None = None) -> Im
     """Copy a readable dataset directory (own layout or prototype export) into the studio."""
     source = Path(str(src)).expanduser()
     if not source.is_dir():
-        raise StudioError(f"{source}: not a directory")
+        raise StudioError("st.why.not_directory", path=str(source))
     dest = check_name(root, name or source.name)
     _validate_in_place(source)
     tmp = _scratch(root, "import", dest.name)
@@ -404,7 +436,7 @@ def import_directory(src: str | Path, root: Path, name: str | None = None) -> Im
         for p in sorted(source.iterdir()):
             if p.name in DATASET_FILES and p.is_symlink():
                 # A link could point anywhere on the server; copy only what is really there.
-                raise StudioError(f"{p}: a symbolic link, not a file", file=p.name)
+                raise StudioError("st.why.link", file=p.name, path=str(p))
             if p.is_file() and p.name in DATASET_FILES:
                 shutil.copy2(p, tmp / p.name)
         _check_manifest(tmp / schema.MANIFEST_FILE)
@@ -417,18 +449,19 @@ def import_directory(src: str | Path, root: Path, name: str | None = None) -> Im
 
 
 def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """The catalogue key of why an entry is refused, or None."""
     name = info.filename
     if "\\" in name:
-        return "backslash in path"
+        return "st.why.entry_backslash"
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return "absolute path"
+        return "st.why.entry_absolute"
     if ".." in PurePosixPath(name).parts:
-        return "'..' in path (would escape the import directory)"
+        return "st.why.entry_dotdot"
     mode = info.external_attr >> 16
     if mode and stat.S_ISLNK(mode):
-        return "symbolic link"
+        return "st.why.entry_link"
     if info.flag_bits & 0x1:
-        return "encrypted entry"
+        return "st.why.entry_encrypted"
     return None
 
 
@@ -460,46 +493,49 @@ def _plan_zip(
     total = 0
     entries = zf.infolist()
     if len(entries) > MAX_ENTRIES:
-        raise StudioError(f"zip holds {len(entries):,} entries, over the limit of {MAX_ENTRIES:,}")
+        raise StudioError("st.why.entries", count=len(entries), limit=MAX_ENTRIES)
     for info in entries:
         problem = _entry_problem(info)
         if problem:
-            raise StudioError(f"zip entry {info.filename!r} rejected: {problem}")
+            raise StudioError(problem, entry=repr(info.filename))
         if info.is_dir() or _IGNORED.search(info.filename):
             continue
         path = PurePosixPath(info.filename)
         if path.suffix.lower() not in ALLOWED_SUFFIXES:
             raise StudioError(
-                f"zip entry {info.filename!r} rejected: file type {path.suffix or '(none)'} "
-                f"not allowed (allowed: {', '.join(ALLOWED_SUFFIXES)})"
+                "st.why.entry_type" if path.suffix else "st.why.entry_no_type",
+                entry=repr(info.filename),
+                suffix=path.suffix,
+                allowed=", ".join(ALLOWED_SUFFIXES),
             )
         if path.name not in DATASET_FILES:
             skipped.append(info.filename)
             continue
         if path.name in keep:
             raise StudioError(
-                f"zip holds {path.name} twice ({keep[path.name].filename!r} and {info.filename!r})"
+                "st.why.twice",
+                name=path.name,
+                first=repr(keep[path.name].filename),
+                second=repr(info.filename),
             )
         if info.file_size > RATIO_MIN_BYTES and info.file_size > MAX_RATIO * max(
             info.compress_size, 1
         ):
             raise StudioError(
-                f"zip entry {info.filename!r} rejected: compressed "
-                f"{info.file_size / max(info.compress_size, 1):,.0f}:1, over the {MAX_RATIO}:1 "
-                "limit (a zip bomb?)"
+                "st.why.entry_ratio",
+                entry=repr(info.filename),
+                ratio=round(info.file_size / max(info.compress_size, 1)),
+                limit=MAX_RATIO,
             )
         folders.add(str(path.parent))
         keep[path.name] = info
         total += info.file_size
     if len(folders) > 1:
-        raise StudioError(f"dataset files are spread over several folders: {sorted(folders)}")
+        raise StudioError("st.why.folders", folders=", ".join(repr(f) for f in sorted(folders)))
     if total > max_uncompressed:
-        raise StudioError(
-            f"zip would expand to {total / 1e6:,.1f} MB, over the {max_uncompressed / 1e6:,.0f} MB "
-            "limit"
-        )
+        raise StudioError("st.why.expands", mb=total / 1e6, limit=round(max_uncompressed / 1e6))
     if not keep:
-        raise StudioError("zip holds no dataset files (payments.csv, customers.csv, …)")
+        raise StudioError("st.why.no_files")
     return keep, skipped
 
 
@@ -509,7 +545,7 @@ def _extract(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, budget: lis
         while chunk := src.read(_COPY_CHUNK):
             budget[0] -= len(chunk)
             if budget[0] < 0:
-                raise StudioError("zip expands beyond the size limit")
+                raise StudioError("st.why.expands_beyond")
             out.write(chunk)
 
 
@@ -527,16 +563,18 @@ def import_zip(
     # A stream is read one byte past the limit only: enough to know it is too big.
     data = upload if isinstance(upload, bytes) else upload.read(max_bytes + 1)
     if len(data) > max_bytes:
-        size = f"{len(data) / 1e6:,.1f} MB, " if isinstance(upload, bytes) else ""
-        raise StudioError(f"upload is {size}over the {max_bytes / 1e6:,.0f} MB limit")
+        limit = round(max_bytes / 1e6)
+        if isinstance(upload, bytes):
+            raise StudioError("st.why.upload_size", mb=len(data) / 1e6, limit=limit)
+        raise StudioError("st.why.upload_over", limit=limit)
     dest = check_name(root, name)
     limit = max_uncompressed if max_uncompressed is not None else max_bytes * UNCOMPRESSED_FACTOR
     buffer = io.BytesIO(data)
     declared = _declared_entries(data)
     if declared is None or not zipfile.is_zipfile(buffer):
-        raise StudioError("the upload is not a zip archive")
+        raise StudioError("st.why.not_zip")
     if declared > MAX_ENTRIES:
-        raise StudioError(f"zip holds {declared:,} entries, over the limit of {MAX_ENTRIES:,}")
+        raise StudioError("st.why.entries", count=declared, limit=MAX_ENTRIES)
     tmp = _scratch(root, "import", dest.name)
     try:
         with zipfile.ZipFile(buffer) as zf:
@@ -551,7 +589,7 @@ def import_zip(
         _keep_check(dest, report)
         return ImportResult(dest, layout, payments, tuple(skipped), report)
     except zipfile.BadZipFile as exc:
-        raise StudioError(f"the zip archive is damaged: {exc}") from exc
+        raise StudioError("st.why.damaged", error=str(exc)) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -564,9 +602,11 @@ def _check_manifest(path: Path) -> None:
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
-        raise StudioError(f"{path.name}: not valid UTF-8 JSON ({exc})", file=path.name) from None
+        raise StudioError(
+            "st.why.manifest_json", file=path.name, name=path.name, error=str(exc)
+        ) from None
     if not isinstance(data, dict):
-        raise StudioError(f"{path.name}: a JSON object is expected", file=path.name)
+        raise StudioError("st.why.manifest_object", file=path.name, name=path.name)
 
 
 # --------------------------------------------------------------------------- export
@@ -606,7 +646,8 @@ class StreamJob:
     done: int = 0
     total: int = 0
     seconds: float = 0.0
-    error: str = ""
+    error: str = ""  # in English (logs); ``failure`` says it in either language
+    failure: Exception | None = None
     summary: str = ""
     started_at: float = field(default_factory=time.time)
     finished: bool = False
@@ -637,9 +678,14 @@ class StreamJob:
             self.summary = stats.summary()
             self.seconds = stats.seconds
             if stats.failed:
-                self.error = f"{sum(stats.failed.values())} message(s) failed: {stats.first_error}"
+                failed = StudioError(
+                    "st.why.stream_failed",
+                    count=sum(stats.failed.values()),
+                    error=str(stats.first_error),
+                )
+                self.failure, self.error = failed, failed.message
         except Exception as exc:  # reported on the page; the thread must not die silently
-            self.error = str(exc) or type(exc).__name__
+            self.failure, self.error = exc, str(exc) or type(exc).__name__
         finally:
             self.finished = True
 
@@ -651,10 +697,10 @@ def current_stream(rt: Runtime) -> StreamJob | None:
 def start_stream(rt: Runtime, dataset: Path, speed: float | None) -> StreamJob:
     """Start streaming ``dataset`` into the configured broker; one stream per process."""
     if rt.settings.embedded:
-        raise StudioError("no Kafka broker configured (KVT_KAFKA_BOOTSTRAP): use the replay")
+        raise StudioError("st.why.no_broker")
     with rt.stream_lock:
         if rt.stream is not None and rt.stream.running:
-            raise StudioError(f"a stream of {rt.stream.dataset.name} is already running")
+            raise StudioError("st.why.streaming", name=rt.stream.dataset.name)
         job = StreamJob(dataset, speed)
         job._thread = threading.Thread(
             target=job._run, args=(rt.settings,), name="kvt-stream", daemon=True

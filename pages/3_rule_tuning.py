@@ -8,7 +8,7 @@ import streamlit as st
 
 from desk import DatabaseError, DataGenError, Permission, RuleSet, studio, tuning
 from pages._tuning import Bench, history_entry, loaded, reset_editor, show_flash, workbench
-from pages._ui import inert, lang, require, runtime, sidebar, t
+from pages._ui import inert, lang, require, runtime, said, sidebar, t
 
 HISTORY_SHOWN = 20
 DEFAULT_CAPACITY = 50
@@ -48,7 +48,7 @@ try:
     with st.spinner(t("tun.reading")):
         loaded(str(path), stamp)  # read once here, under a spinner
 except DataGenError as exc:
-    st.error(t("tun.bad_dataset", error=inert(exc)))
+    st.error(t("tun.bad_dataset", error=inert(said(exc))))
     st.stop()
 
 try:

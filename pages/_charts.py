@@ -98,7 +98,19 @@ def share_axis(top: float = 1.0, step: float = 0.2) -> dict[str, Any]:
     """An axis of shares from 0 to ``top``, its ticks labelled by :func:`percents` (every
     ``step``); with ``top`` 1 the ticks Plotly would pick itself: 0 %, 20 % ... 100 %."""
     values = [round(i * step, 10) for i in range(round(top / step) + 1)]
-    return {"tickmode": "array", "tickvals": values, "ticktext": percents(values)}
+    # Plotly hides a tick label that would cross the figure's edge ("hide past div"), and
+    # Streamlit's theme leaves almost no right margin: on an x-axis the last label, "100 %",
+    # vanished.  Draw every label; charts with shares across give it room (SHARE_X_MARGIN).
+    return {
+        "tickmode": "array",
+        "tickvals": values,
+        "ticktext": percents(values),
+        "ticklabeloverflow": "allow",
+    }
+
+
+# Room on the right for half of an x-axis's last tick label ("100 %"), in pixels.
+SHARE_X_MARGIN = {"r": 32}
 
 
 def share_hover(label: str, first: str = "") -> str:
@@ -267,6 +279,7 @@ def pr_chart(bt: tuning.Backtest, ref: tuning.Backtest) -> dict:
                 "xaxis": {**axis, "title": {"text": t("m.recall")}},
                 "yaxis": {**axis, "title": {"text": t("m.precision")}},
                 "legend": {"orientation": "h", "y": -0.2},
+                "margin": SHARE_X_MARGIN,
             },
         }
     )
@@ -345,6 +358,7 @@ def scenario_chart(bt: tuning.Backtest) -> dict:
                 "title": {"text": t("tun.sc.title")},
                 "xaxis": {"title": {"text": t("m.recall")}, "range": [0, 1], **share_axis()},
                 "yaxis": {"title": {"text": t("ax.scenario")}},
+                "margin": SHARE_X_MARGIN,
             },
         }
     )

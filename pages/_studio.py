@@ -39,6 +39,7 @@ from pages._ui import (
     picker_day,
     refused,
     runtime,
+    said,
     source_label,
     state_label,
     t,
@@ -75,7 +76,7 @@ def show_error(exc: studio.StudioError | Refused) -> None:
         return
     where = []
     if exc.file:
-        where.append(t("st.err.file", file=exc.file))
+        where.append(t("st.err.file", file=studio.file_words(exc.file, lang())))
     if exc.line is not None:
         where.append(t("st.err.line", line=exc.line))
     if exc.column:
@@ -83,8 +84,7 @@ def show_error(exc: studio.StudioError | Refused) -> None:
     st.error(t("st.err.title"), icon=":material/error:")
     if where:
         st.text(" · ".join(where))
-    said = "\n".join(f.message_in(lang()) for f in exc.findings) or exc.message
-    st.code(said, language=None, wrap_lines=True)
+    st.code(exc.message_in(lang()), language=None, wrap_lines=True)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -194,7 +194,7 @@ def generate_form(root: Path) -> None:
             flash(t("st.generated", name=inert(out.name)))
             st.rerun()
         except DataGenError as exc:
-            st.error(t("st.bad_params", error=inert(exc)))
+            st.error(t("st.bad_params", error=inert(said(exc))))
         except (studio.StudioError, Refused) as exc:
             show_error(exc)
 
@@ -355,7 +355,7 @@ def live_counters() -> None:
             ),
         )
         if job.error:  # a broker's or a dataset's words: escaped, never markup
-            st.error(inert(job.error))
+            st.error(inert(said(job.failure) if job.failure else job.error))
         elif job.finished and job.summary:
             st.text(job.summary)
         if job.running and st.button(t("st.stop_stream"), key="st_stop_stream"):

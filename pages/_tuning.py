@@ -26,6 +26,7 @@ from pages._ui import (
     pct,
     refused,
     runtime,
+    said,
     share,
     signed,
     t,
@@ -276,7 +277,7 @@ def suggest_section(b: Bench, hm: HitMatrix, draft: RuleSet) -> None:
                     hold_stamp = tuning.dataset_stamp(hold)
                     hm_hold = matrix(str(hold), hold_stamp, tuning.matrix_key(draft), draft)
                 except DataGenError as exc:
-                    st.error(t("tun.holdout_failed", error=inert(exc)))
+                    st.error(t("tun.holdout_failed", error=inert(said(exc))))
                     return
                 report = tuning.suggest(hm, hm_hold, hold.name, draft, objective, capacity)
         st.session_state.tun_suggestion = (str(path), report)

@@ -24,6 +24,7 @@ import pages._web as web
 from desk import (
     AccountError,
     DatabaseError,
+    DataGenError,
     Permission,
     Principal,
     Runtime,
@@ -31,6 +32,7 @@ from desk import (
     formats,
     i18n,
     pipeline,
+    studio,
 )
 
 PRINCIPAL_KEY = "principal"
@@ -302,10 +304,13 @@ def live(run_every: float) -> Callable[[Callable[[], None]], Callable[[], None]]
 
 def said(exc: Exception) -> str:
     """Why an action was refused or failed, in the session's language when the error says
-    it with a catalogue key (account and sign-in errors, refusals); else as it is."""
+    it with a catalogue key (account and sign-in errors, refusals, the studio's errors, a
+    dataset that could not be read); else as it is."""
     if isinstance(exc, auth.Forbidden):
         who = exc.username + (f" ({t(f'role.{exc.role}')})" if exc.role else "")
         return t("in.forbidden", who=who, what=t(f"perm.{exc.permission.name}"))
+    if isinstance(exc, studio.StudioError | DataGenError):
+        return studio.error_text(exc, lang())
     key = getattr(exc, "key", "")
     return t(key, **getattr(exc, "fields", {})) if key else str(exc)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 TEXT: dict[str, tuple[str, str]] = {
     "chk.count": ("{n} sur {total} ({pct})", "{n} of {total} ({pct})"),
     "chk.place.line": ("{file} ligne {line}", "{file} line {line}"),
+    "chk.events_either": ("{jsonl} ou {parquet}", "{jsonl} or {parquet}"),
     "chk.place.row": ("{file} rangée {row}", "{file} row {row}"),
     "chk.place.column": ("{place}, colonne {column}", "{place}, column {column}"),
     "chk.read": ("{place} : {detail}", "{place}: {detail}"),

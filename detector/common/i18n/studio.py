@@ -126,6 +126,126 @@ TEXT: dict[str, tuple[str, str]] = {
     "st.err.file": ("fichier {file}", "file {file}"),
     "st.err.line": ("ligne {line}", "line {line}"),
     "st.err.column": ("colonne {column}", "column {column}"),
+    # Why the studio refused (desk.studio.StudioError.key; the English is its message).
+    "st.why.bad_name": (
+        "nom de jeu de données {name} : 1 à 80 lettres, chiffres, « . », « _ » ou « - », "
+        "en commençant par une lettre ou un chiffre",
+        "dataset name {name}: use 1-80 letters, digits, '.', '_' or '-', "
+        "starting with a letter or digit",
+    ),
+    "st.why.reserved_name": (
+        "le nom {name} est réservé aux alertes du flux en direct",
+        "dataset name {name} is reserved for the live stream's alerts",
+    ),
+    "st.why.exists": (
+        "le jeu de données {name} existe déjà ; choisissez un autre nom",
+        "dataset {name} already exists; pick another name",
+    ),
+    "st.why.generate_failed": ("génération impossible : {error}", "generation failed: {error}"),
+    "st.why.refused": (
+        "la vérification d'import refuse ce jeu de données",
+        "the import check refused the dataset",
+    ),
+    "st.why.unreadable": ("jeu de données illisible", "the dataset could not be read"),
+    "st.why.not_directory": ("{path} : pas un répertoire", "{path}: not a directory"),
+    "st.why.link": (
+        "{path} : un lien symbolique, pas un fichier",
+        "{path}: a symbolic link, not a file",
+    ),
+    "st.why.entries": (
+        "le zip contient {count} entrées, au-delà de la limite de {limit}",
+        "zip holds {count} entries, over the limit of {limit}",
+    ),
+    "st.why.entry_backslash": (
+        "entrée {entry} du zip refusée : barre oblique inverse dans le chemin",
+        "zip entry {entry} rejected: backslash in path",
+    ),
+    "st.why.entry_absolute": (
+        "entrée {entry} du zip refusée : chemin absolu",
+        "zip entry {entry} rejected: absolute path",
+    ),
+    "st.why.entry_dotdot": (
+        "entrée {entry} du zip refusée : « .. » dans le chemin (sortirait du répertoire d'import)",
+        "zip entry {entry} rejected: '..' in path (would escape the import directory)",
+    ),
+    "st.why.entry_link": (
+        "entrée {entry} du zip refusée : lien symbolique",
+        "zip entry {entry} rejected: symbolic link",
+    ),
+    "st.why.entry_encrypted": (
+        "entrée {entry} du zip refusée : entrée chiffrée",
+        "zip entry {entry} rejected: encrypted entry",
+    ),
+    "st.why.entry_type": (
+        "entrée {entry} du zip refusée : type de fichier {suffix} non autorisé "
+        "(autorisés : {allowed})",
+        "zip entry {entry} rejected: file type {suffix} not allowed (allowed: {allowed})",
+    ),
+    "st.why.entry_no_type": (
+        "entrée {entry} du zip refusée : fichier sans extension (autorisées : {allowed})",
+        "zip entry {entry} rejected: file type (none) not allowed (allowed: {allowed})",
+    ),
+    "st.why.twice": (
+        "le zip contient {name} deux fois ({first} et {second})",
+        "zip holds {name} twice ({first} and {second})",
+    ),
+    "st.why.entry_ratio": (
+        "entrée {entry} du zip refusée : compressée à {ratio}:1, au-delà de la limite de "
+        "{limit}:1 (une bombe zip ?)",
+        "zip entry {entry} rejected: compressed {ratio}:1, over the {limit}:1 limit (a zip bomb?)",
+    ),
+    "st.why.folders": (
+        "les fichiers du jeu de données sont répartis dans plusieurs dossiers : {folders}",
+        "dataset files are spread over several folders: {folders}",
+    ),
+    "st.why.expands": (
+        "le zip se décompresserait en {mb} Mo, au-delà de la limite de {limit} Mo",
+        "zip would expand to {mb} MB, over the {limit} MB limit",
+    ),
+    "st.why.no_files": (
+        "le zip ne contient aucun fichier de jeu de données (payments.csv, customers.csv…)",
+        "zip holds no dataset files (payments.csv, customers.csv, …)",
+    ),
+    "st.why.expands_beyond": (
+        "le zip se décompresse au-delà de la limite de taille",
+        "zip expands beyond the size limit",
+    ),
+    "st.why.upload_size": (
+        "le fichier envoyé fait {mb} Mo, au-delà de la limite de {limit} Mo",
+        "upload is {mb} MB, over the {limit} MB limit",
+    ),
+    "st.why.upload_over": (
+        "le fichier envoyé dépasse la limite de {limit} Mo",
+        "upload is over the {limit} MB limit",
+    ),
+    "st.why.not_zip": (
+        "le fichier envoyé n'est pas une archive zip",
+        "the upload is not a zip archive",
+    ),
+    "st.why.damaged": (
+        "l'archive zip est endommagée : {error}",
+        "the zip archive is damaged: {error}",
+    ),
+    "st.why.manifest_json": (
+        "{name} : pas du JSON UTF-8 valide ({error})",
+        "{name}: not valid UTF-8 JSON ({error})",
+    ),
+    "st.why.manifest_object": (
+        "{name} : un objet JSON est attendu",
+        "{name}: a JSON object is expected",
+    ),
+    "st.why.no_broker": (
+        "aucun broker Kafka configuré (KVT_KAFKA_BOOTSTRAP) : utilisez le rejeu",
+        "no Kafka broker configured (KVT_KAFKA_BOOTSTRAP): use the replay",
+    ),
+    "st.why.stream_failed": (
+        "{count} message(s) en échec : {error}",
+        "{count} message(s) failed: {error}",
+    ),
+    "st.why.streaming": (
+        "un envoi de {name} est déjà en cours",
+        "a stream of {name} is already running",
+    ),
     "st.check": ("Contrôle d'import", "Import check"),
     "st.check_help": (
         "Ce qui, dans ces données, fausserait les règles : erreur = import refusé, "

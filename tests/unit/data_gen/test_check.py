@@ -362,13 +362,13 @@ def test_findings_read_in_french_and_english_from_the_same_codes_and_params(
     assert labels.params == {"labelled": 120, "frauds": 17, "prevalence": pytest.approx(17 / 120)}
     assert labels.message_in("en") == "120 labelled payments, 17 frauds (prevalence 14.17%)"
     assert labels.message_in("fr") == (
-        "120 paiements étiquetés, 17 fraudes (prévalence 14,17\u202f%)"
+        "120 paiements étiquetés, 17 fraudes (prévalence 14,17\u00a0%)"
     )
     pt = next(
         f for f in report.findings if f.code == "zone_guessed" and f.params["country"] == "PT"
     )
     assert pt.message_in("fr").startswith(
-        "PT a 3 fuseaux horaires : le plus peuplé, Europe/Lisbon (96\u202f% de ses habitants), "
+        "PT a 3 fuseaux horaires : le plus peuplé, Europe/Lisbon (96\u00a0% de ses habitants), "
         "pris pour 10 clients"
     )
     big = Finding(
@@ -380,7 +380,7 @@ def test_findings_read_in_french_and_english_from_the_same_codes_and_params(
     )
     assert big.message_in("en") == "12,345 of 50,000 (25%) payments precede their customer's signup"
     assert big.message_in("fr") == (
-        "12\u202f345 sur 50\u202f000 (25\u202f%) paiements précèdent l'inscription de leur client"
+        "12\u202f345 sur 50\u202f000 (25\u00a0%) paiements précèdent l'inscription de leur client"
     )
 
     ex = clean_export()

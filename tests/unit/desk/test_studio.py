@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 import io
 import re
 import shutil
@@ -21,6 +23,7 @@ from db.migrate import upgrade
 from db.models import PaymentRow
 from desk import check_cache, studio
 from desk.runtime import Runtime
+from detector.common.i18n import CATALOGUE
 from tests.unit.desk.zips import dataset_files, zip_of
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data_gen" / "fixtures"
@@ -447,3 +450,74 @@ def test_an_import_without_manifest_shows_the_counts_its_summary_knows(
     assert payments == len(labels) > 0
     assert frauds == int(labels.astype(bool).sum()) > 0
     assert studio.known_counts(info, None) == (None, None)
+
+
+# --------------------------------------------------------------------------- one language
+
+
+def _raised_keys() -> list[ast.expr]:
+    """The first argument of every ``StudioError(...)`` in desk/studio.py."""
+    tree = ast.parse(Path(studio.__file__).read_text())
+    calls = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "StudioError"
+    ]
+    assert len(calls) > 20
+    return [call.args[0] for call in calls]
+
+
+def test_every_studio_error_is_a_catalogue_key_said_in_both_languages() -> None:
+    """An error the studio page shows is a key of the catalogue, never English words: a
+    literal key, a choice of two, or the entry problem's key (``_entry_problem``)."""
+    keys: set[str] = set()
+    for arg in _raised_keys():
+        if isinstance(arg, ast.Constant):
+            keys.add(arg.value)
+        elif isinstance(arg, ast.IfExp):
+            assert isinstance(arg.body, ast.Constant) and isinstance(arg.orelse, ast.Constant)
+            keys |= {arg.body.value, arg.orelse.value}
+        else:
+            assert isinstance(arg, ast.Name) and arg.id == "problem", ast.dump(arg)
+    body = inspect.getsource(studio._entry_problem)
+    keys |= set(re.findall(r'"(st\.why\.[a-z_]+)"', body))
+    assert len(keys) >= 25
+    for key in sorted(keys):
+        assert key.startswith("st.why.") and key in CATALOGUE, key
+        fr, en = CATALOGUE[key]
+        assert fr != en, key
+
+
+def test_a_studio_error_speaks_the_readers_language_and_logs_english(
+    tiny: Path, root: Path
+) -> None:
+    files = dataset_files(tiny)
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_zip(zip_of({**files, "/abs/customers.csv": b"x"}), root, "abs")
+    exc = info.value
+    assert str(exc) == exc.message == "zip entry '/abs/customers.csv' rejected: absolute path"
+    assert exc.message_in("fr") == "entrée '/abs/customers.csv' du zip refusée : chemin absolu"
+    assert studio.error_text(exc, "fr") == exc.message_in("fr")
+    # Numbers the language's way: grouped with Babel's narrow no-break space in French.
+    many = studio.StudioError("st.why.entries", count=1001, limit=studio.MAX_ENTRIES)
+    assert many.message == "zip holds 1,001 entries, over the limit of 1,000"
+    assert many.message_in("fr") == (
+        "le zip contient 1\u202f001 entrées, au-delà de la limite de 1\u202f000"
+    )
+    big = studio.StudioError("st.why.upload_size", mb=10.25, limit=5)
+    assert big.message_in("fr") == "le fichier envoyé fait 10,2 Mo, au-delà de la limite de 5 Mo"
+
+
+def test_a_missing_events_file_is_named_in_the_readers_language(tiny: Path, root: Path) -> None:
+    files = {k: v for k, v in dataset_files(tiny).items() if k != "events.jsonl"}
+    with pytest.raises(studio.StudioError) as info:
+        studio.import_zip(zip_of(files), root, "no-events")
+    exc = info.value
+    assert exc.file is not None
+    assert studio.file_words(exc.file, "fr") == "events.jsonl ou events.parquet"
+    assert studio.file_words(exc.file, "en") == "events.jsonl or events.parquet"
+    assert exc.message_in("fr").startswith("events.jsonl ou events.parquet : fichier absent de")
+    assert " or " not in exc.message_in("fr")
+    assert exc.message_in("en").startswith("events.jsonl or events.parquet: file not found in")

@@ -109,3 +109,26 @@ def test_percentages_are_written_the_session_way_not_plotlys() -> None:
     st.session_state["lang"] = "en"
     assert charts.percents([0.3333], 1) == ["33.3%"]
     assert charts.share_axis()["ticktext"][-1] == "100%"
+
+
+def test_share_x_axes_show_both_ends_0_and_100_percent() -> None:
+    """The precision-recall and scenario charts' x-axes label 0 % and 100 %: both ticks lie in
+    the axis range, Plotly may draw a label that reaches the figure's edge, and the figure
+    keeps a right margin for it (Streamlit's theme leaves almost none: "100 %" vanished)."""
+    from types import SimpleNamespace
+
+    bt = SimpleNamespace(
+        pr=pd.DataFrame({"recall": [0.0, 0.5, 1.0], "precision": [1.0, 0.5, 0.1]}),
+        metrics=SimpleNamespace(recall=0.5, precision=0.5, threshold=60),
+        scenarios=pd.DataFrame(
+            {"scenario": ["card_testing"], "payments": [4], "caught": [4], "recall": [1.0]}
+        ),
+    )
+    for fig in (charts.pr_chart(bt, bt), charts.scenario_chart(bt)):  # type: ignore[arg-type]
+        x = fig["layout"]["xaxis"]
+        lo, hi = x["range"]
+        assert lo <= 0 and hi >= 1
+        assert x["tickvals"][0] == 0 and x["tickvals"][-1] == 1
+        assert x["ticktext"][0] == "0\xa0%" and x["ticktext"][-1] == "100\xa0%"
+        assert x["ticklabeloverflow"] == "allow"
+        assert fig["layout"]["margin"]["r"] >= 24

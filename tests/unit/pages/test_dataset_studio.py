@@ -80,11 +80,11 @@ def test_generate_a_tiny_dataset_then_preview_it(data_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("make", "expected"),
     [
-        (lambda f: zip_of({**f, "../payments.csv": b"x"}), "'..'"),
-        (lambda f: zip_of({**f, "/abs/customers.csv": b"x"}), "absolute path"),
-        (lambda f: b"this is not a zip", "not a zip archive"),
+        (lambda f: zip_of({**f, "../payments.csv": b"x"}), "« .. »"),
+        (lambda f: zip_of({**f, "/abs/customers.csv": b"x"}), "chemin absolu"),
+        (lambda f: b"this is not a zip", "pas une archive zip"),
         (lambda f: zip_of({k: v for k, v in f.items() if k != "payments.csv"}), "payments.csv"),
-        (lambda f: zip_of({**f, "tool.sh": b"rm -rf /"}), "file type .sh not allowed"),
+        (lambda f: zip_of({**f, "tool.sh": b"rm -rf /"}), "type de fichier .sh non autorisé"),
     ],
     ids=["zip-slip", "absolute", "not-a-zip", "missing-file", "wrong-type"],
 )

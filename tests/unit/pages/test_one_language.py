@@ -385,3 +385,52 @@ def test_queue_amounts_stay_numbers_shown_the_session_way() -> None:
         html = styler.to_html()
         assert big in html and small in html and "nan" not in html.lower()
     st.session_state.clear()
+
+
+def _files(tiny: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(tiny.iterdir()) if p.is_file()}
+
+
+# What the studio refuses, each said by a StudioError key (or a read failure's): a name taken,
+# a zip's limits and entries, a file that is missing.
+_BAD_ZIPS: dict[str, Any] = {
+    "exists": lambda f: f,
+    "not-a-zip": lambda f: b"this is not a zip",
+    "absolute": lambda f: {**f, "/abs/customers.csv": b"x"},
+    "wrong-type": lambda f: {**f, "tool.sh": b"rm -rf /"},
+    "twice": lambda f: {**f, "a/payments.csv": f["payments.csv"]},
+    "no-events": lambda f: {k: v for k, v in f.items() if k != "events.jsonl"},
+}
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+@pytest.mark.parametrize("case", list(_BAD_ZIPS))
+def test_a_studio_error_speaks_the_sessions_language(
+    data_dir: Path, seeded_template: Path, case: str, lang: str
+) -> None:
+    """desk.studio's refusals reach the page as catalogue keys: the French page shows no
+    English error (and the English page no French one), the missing events file included."""
+    from tests.unit.desk.zips import zip_of
+
+    shutil.copytree(seeded_template / "ds", data_dir / "datasets" / "demo")
+    made = _BAD_ZIPS[case](_files(seeded_template / "ds"))
+    data = made if isinstance(made, bytes) else zip_of(made)
+    at = app_test("pages/4_dataset_studio.py", username="maud")
+    at.session_state["lang"] = lang
+    at.run()
+    at.file_uploader(key="st_upload").upload("upload.zip", data, "application/zip")
+    at.text_input(key="st_zip_name").input("demo" if case == "exists" else "other")
+    at.run()
+    at.button(key="st_import_zip_btn").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.error, "the studio showed no error"
+    said = "\n".join(c.value for c in at.main.code)
+    assert said.strip(), "the error says nothing"
+    found = leaks(at, lang)
+    assert not found, "\n".join(found)
+    if case == "no-events":
+        where = " ".join(x.value for x in at.main.text)
+        either = (
+            "events.jsonl ou events.parquet" if lang == "fr" else "events.jsonl or events.parquet"
+        )
+        assert either in where and either in said, (where, said)
