@@ -91,6 +91,8 @@ class NotSignedIn(Refused):
 
 
 class SessionExpired(Refused):
+    key = "in.expired"  # what a page shows (pages._ui.said); the English below is for logs
+
     def __init__(self, username: str) -> None:
         super().__init__(f"the session of {username!r} has expired; sign in again")
 
@@ -98,6 +100,7 @@ class SessionExpired(Refused):
 class SessionEnded(Refused):
     def __init__(self, username: str, why: str) -> None:
         self.why = why
+        self.key = "in.expired" if why == "expired" else "in.ended"
         super().__init__(f"the session of {username!r} has ended ({why}); sign in again")
 
 

@@ -22,6 +22,7 @@ from desk import queue as q
 from desk import rulesets as desk_rulesets
 from desk.auth import Permission, Principal
 from desk.handle import DbHandle
+from detector.common import i18n
 from tests.unit.db.builders import PASSWORD, batch, scored, signed_in, write
 
 Call = Callable[[sessionmaker[Session], Principal | None], object]
@@ -321,3 +322,21 @@ def test_the_same_role_again_or_enabling_keeps_the_tokens(sessions: sessionmaker
     auth.change_role(DbHandle(sessions), root, "ana", "analyst")
     auth.set_active(DbHandle(sessions), root, "ana", True)
     assert tokens.authenticate(DbHandle(sessions), new.secret).username == "ana"
+
+
+@pytest.mark.parametrize(
+    ("exc", "fr"),
+    [
+        (auth.SessionExpired("ana"), "expiré"),
+        (auth.SessionEnded("ana", "expired"), "expiré"),
+        (auth.SessionEnded("ana", "signed out"), "pris fin"),
+    ],
+)
+def test_session_refusals_carry_a_catalogue_key_pages_show_in_either_language(
+    exc: auth.Refused, fr: str
+) -> None:
+    """A page shows a refusal by its key (pages._ui.said); without one it showed the
+    English text on a French page."""
+    assert fr in i18n.text(exc.key, "fr")
+    assert "session" in i18n.text(exc.key, "en").lower()
+    assert "ana" in str(exc)  # the log line keeps who
