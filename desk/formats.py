@@ -22,6 +22,7 @@ __all__ = [
     "number",
     "percent",
     "picker_day",
+    "plain",
     "plotly_separators",
 ]
 
@@ -37,6 +38,12 @@ def number(value: float, lang: str, digits: int = 0) -> str:
     """``value`` with the language's grouping and decimal signs, ``digits`` decimals."""
     pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
     return format_decimal(value, pattern, locale=_locale(lang))
+
+
+def plain(value: float, lang: str) -> str:
+    """``value`` with as many decimals as it has (up to 6), the language's signs: what
+    ``f"{value:g}"`` writes, in French too ("0,5", "1 500")."""
+    return format_decimal(value, "#,##0.######", locale=_locale(lang))
 
 
 def percent(share: float, lang: str, digits: int = 1) -> str:

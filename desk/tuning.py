@@ -32,6 +32,7 @@ from db.rulesets import (
     ruleset_info,
 )
 from desk.auth import Permission, Principal, authorize
+from desk.formats import plain
 from desk.handle import Handle
 from detector.backtest import HitMatrix, hit_matrix_from_events, params_fingerprint
 from detector.common.i18n import text
@@ -97,7 +98,8 @@ def editor_frame(ruleset: RuleSet, lang: str) -> pd.DataFrame:
             if i < len(rule.params):
                 spec = rule.params[i]
                 name = _param_label(rule, spec.name, lang)
-                row[f"param{i + 1}"] = f"{name} [{spec.minimum:g}–{spec.maximum:g}]"
+                lo, hi = plain(spec.minimum, lang), plain(spec.maximum, lang)
+                row[f"param{i + 1}"] = f"{name} [{lo}–{hi}]"
                 row[f"value{i + 1}"] = float(cfg.params[spec.name])
             else:
                 row[f"param{i + 1}"] = ""
@@ -153,10 +155,10 @@ def _check_whole(
         problems.append(Problem(where, path, text("err.not_number", lang, value=value)))
         return None
     if integer and v != int(v):
-        problems.append(Problem(where, path, text("err.whole", lang, value=f"{v:g}")))
+        problems.append(Problem(where, path, text("err.whole", lang, value=plain(v, lang))))
         return None
     if not lo <= v <= hi:
-        msg = text("err.bounds", lang, lo=f"{lo:g}", hi=f"{hi:g}", value=f"{v:g}")
+        msg = text("err.bounds", lang, lo=plain(lo, lang), hi=plain(hi, lang), value=plain(v, lang))
         problems.append(Problem(where, path, msg))
         return None
     return v
@@ -221,9 +223,10 @@ def ruleset_from_editor(
     for key, value in zip(EDITOR_FIELDS, (alert_threshold, high_threshold), strict=True):
         v = _check_whole(text(f"field.{key}", lang), key, value, 1, 10 * MAX_POINTS, lang, problems)
         thresholds.append(v)
-    if None not in thresholds and thresholds[0] > thresholds[1]:  # type: ignore[operator]
+    alert, high = thresholds
+    if alert is not None and high is not None and alert > high:
         where = f"{text('field.alert_threshold', lang)} / {text('field.high_threshold', lang)}"
-        msg = text("err.order", lang, alert=f"{thresholds[0]:g}", high=f"{thresholds[1]:g}")
+        msg = text("err.order", lang, alert=plain(alert, lang), high=plain(high, lang))
         problems.append(Problem(where, "thresholds", msg))
     if problems:
         raise EditorError(problems)
@@ -555,7 +558,8 @@ def diff_rulesets(old: RuleSet | None, new: RuleSet, lang: str) -> list[Change]:
             va, vb = a.params.get(spec.name), b.params.get(spec.name)
             if va != vb:
                 where = f"{label} › {_param_label(rule, spec.name, lang)}"
-                out.append(Change(where, f"{va:g}", f"{vb:g}"))
+                before, after = (("–" if v is None else plain(v, lang)) for v in (va, vb))
+                out.append(Change(where, before, after))
     return out
 
 

@@ -110,7 +110,7 @@ def test_invalid_parameter_names_rule_and_field_and_applies_nothing(data_dir: Pa
     (err,) = at.error
     shown = plain(err.value)
     assert "Vélocité élevée (3+ paiements/10min) › fenêtre (minutes)" in shown
-    assert "doit être entre 1 et 1440, reçu 0" in shown
+    assert "doit être entre 1 et 1 440, reçu 0" in shown
     assert "Précision" not in metrics(at)  # no backtest of an invalid rule set
     assert not [b for b in at.button if b.key == "tun_publish"]
     assert active()[0] == 1
