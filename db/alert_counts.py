@@ -20,11 +20,30 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Integer, Select, and_, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session, aliased
 
 from db.alerts import CONFLICT_ACTION
-from db.models import SEVERITIES, Alert, AlertDecision, AlertReason, PaymentRow
+from db.models import (
+    LIVE_DATASET,
+    SEVERITIES,
+    UNATTRIBUTED_DATASET,
+    Alert,
+    AlertDecision,
+    AlertReason,
+    PaymentRow,
+)
 from detector.rules import RULE_IDS
 
 UNKNOWN = "unknown"
@@ -101,6 +120,30 @@ def _of(dataset: str | None, alert_id: Any = None) -> list[ColumnElement[bool]]:
     return out
 
 
+def _alert_payment() -> ColumnElement[bool]:
+    """Joins an alert to its payment among the loaded ones: the same id, loaded from the
+    alert's own dataset (``payments.dataset``), so two datasets numbering their payments
+    alike never lend each other a method or a label.  By id alone: rows loaded before the
+    payments named their dataset (NULL: not known), and alerts of the live stream (or not
+    attributed), which have no files of their own: a loaded export stands for their payments."""
+    return and_(
+        PaymentRow.payment_id == Alert.payment_id,
+        or_(
+            PaymentRow.dataset == Alert.dataset,
+            PaymentRow.dataset.is_(None),
+            Alert.dataset.in_((LIVE_DATASET, UNATTRIBUTED_DATASET)),
+        ),
+    )
+
+
+def _payments_of(dataset: str | None) -> list[ColumnElement[bool]]:
+    """Conditions keeping the loaded payments of one dataset (those of unknown dataset
+    included); every loaded payment for all alerts, the live stream's or unattributed ones."""
+    if dataset is None or dataset in (LIVE_DATASET, UNATTRIBUTED_DATASET):
+        return []
+    return [or_(PaymentRow.dataset == dataset, PaymentRow.dataset.is_(None))]
+
+
 def data_version(session: Session) -> tuple[int, int, int]:
     """Changes whenever an alert is raised, a decision taken or payments are loaded."""
     alerts = session.scalar(select(func.count()).select_from(Alert)) or 0
@@ -121,7 +164,10 @@ def totals(session: Session, dataset: str | None = None) -> Totals:
         .select_from(Alert)
         .where(*_of(dataset))
     ).one()
-    payments = session.scalar(select(func.count()).select_from(PaymentRow)) or 0
+    payments = (
+        session.scalar(select(func.count()).select_from(PaymentRow).where(*_payments_of(dataset)))
+        or 0
+    )
     return Totals(
         alerts=int(row[0]),
         payments=int(payments),
@@ -201,13 +247,14 @@ def breakdown(session: Session, dimension: str, dataset: str | None = None) -> p
     """Alerts per value of ``dimension`` (most first); missing values count as "unknown".
 
     ``method`` joins the payments table: alerts of payments not loaded are left out (their
-    method is not known here, which is not the same as a payment without one)."""
+    method is not known here, which is not the same as a payment without one), and so are
+    those whose id was loaded from another dataset (:func:`_alert_payment`)."""
     if dimension not in DIMENSIONS:
         raise ValueError(f"dimension: expected one of {list(DIMENSIONS)}, got {dimension!r}")
     if dimension == "method":
         value: ColumnElement[str] = func.coalesce(PaymentRow.method, literal(UNKNOWN))
         base = select(value, func.count()).select_from(Alert)
-        base = base.join(PaymentRow, PaymentRow.payment_id == Alert.payment_id)
+        base = base.join(PaymentRow, _alert_payment())
     else:
         value = func.coalesce(getattr(Alert, dimension), literal(UNKNOWN))
         base = select(value, func.count()).select_from(Alert)
@@ -252,7 +299,7 @@ def rule_precision(session: Session, dataset: str | None = None) -> pd.DataFrame
         .join(Alert, Alert.alert_id == AlertReason.alert_id)
         .outerjoin(
             PaymentRow,
-            and_(PaymentRow.payment_id == Alert.payment_id, PaymentRow.is_fraud.is_not(None)),
+            and_(_alert_payment(), PaymentRow.is_fraud.is_not(None)),
         )
         .where(*_of(dataset))
         .group_by(AlertReason.rule_id)

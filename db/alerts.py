@@ -34,6 +34,7 @@ from db.detector_store import alert_id_for
 from db.errors import AlertNotFound, DbError, DecisionConflict
 from db.models import (
     ALERT_STATUSES,
+    LIVE_DATASET,
     SEVERITIES,
     Alert,
     AlertCount,
@@ -201,7 +202,10 @@ def scoring_lookup(
     """One customer's stored state and the alert already raised for one payment, in one
     statement: the checkout's synchronous score waits on every round trip."""
     states = DetectorStateRow.__table__
-    state = select(states.c.state).where(states.c.customer_id == customer_id)
+    # The checkout scores live traffic: the live stream's state of the customer.
+    state = select(states.c.state).where(
+        states.c.customer_id == customer_id, states.c.dataset == LIVE_DATASET
+    )
     alert = select(_A.c.alert_id).where(_A.c.alert_id == alert_id_for(payment_id))
     row = session.execute(select(state.scalar_subquery(), alert.scalar_subquery())).one()
     return (CustomerState.from_dict(row[0]) if row[0] is not None else None), row[1]

@@ -89,13 +89,22 @@ class OutboxRecord:
     headers: dict[str, str] | None = None
 
 
-def load_states(session: Session, customer_ids: Collection[str]) -> dict[str, CustomerState]:
-    """Stored states of the given customers; customers never seen are absent."""
+# A customer's state is one dataset's: ``(dataset, customer id)``.
+StateKey = tuple[str, str]
+
+
+def load_states(
+    session: Session, customer_ids: Collection[str], dataset: str = LIVE_DATASET
+) -> dict[str, CustomerState]:
+    """Stored states of the given customers in ``dataset`` (the live stream's by default);
+    customers never seen there are absent."""
     out: dict[str, CustomerState] = {}
     table = _STATES
     for ids in chunks(sorted(set(customer_ids)), IN_CHUNK):
         rows = session.execute(
-            select(table.c.customer_id, table.c.state).where(table.c.customer_id.in_(ids))
+            select(table.c.customer_id, table.c.state).where(
+                table.c.dataset == dataset, table.c.customer_id.in_(ids)
+            )
         )
         for customer_id, state in rows:
             out[customer_id] = CustomerState.from_dict(state)
@@ -125,18 +134,22 @@ def known_customers(session: Session, customer_ids: Collection[str]) -> set[str]
 
 
 def load_batch_reads(
-    session: Session, state_ids: Collection[str], ask_ids: Collection[str]
+    session: Session,
+    state_ids: Collection[str],
+    ask_ids: Collection[str],
+    dataset: str = LIVE_DATASET,
 ) -> tuple[dict[str, CustomerState], set[str] | None]:
-    """`load_states` of ``state_ids`` and `known_customers` of ``ask_ids`` together: one
-    round trip for a live batch (a few customers), where the two cost two or three on an
-    alert's way; a backlog batch's many ids take the two functions' chunked queries."""
+    """`load_states` of ``state_ids`` (in ``dataset``) and `known_customers` of ``ask_ids``
+    together: one round trip for a live batch (a few customers), where the two cost two or
+    three on an alert's way; a backlog batch's many ids take the two functions' chunked
+    queries."""
     if len(state_ids) > IN_CHUNK or len(ask_ids) > IN_CHUNK or not (state_ids and ask_ids):
-        loaded = load_states(session, state_ids) if state_ids else {}
+        loaded = load_states(session, state_ids, dataset) if state_ids else {}
         return loaded, known_customers(session, ask_ids) if ask_ids else set()
     st, cu = _STATES, Customer.__table__
     stmt = union_all(
         select(literal("s"), st.c.customer_id, st.c.state).where(
-            st.c.customer_id.in_(sorted(set(state_ids)))
+            st.c.dataset == dataset, st.c.customer_id.in_(sorted(set(state_ids)))
         ),
         select(literal("k"), cu.c.customer_id, null()).where(
             cu.c.customer_id.in_(sorted(set(ask_ids)))
@@ -205,7 +218,7 @@ def save_batch(
     *,
     group_id: str,
     verdicts: Sequence[tuple[Verdict, Payment]],
-    states: Mapping[str, CustomerState],
+    states: Mapping[str, CustomerState] | Mapping[StateKey, CustomerState],
     offsets: Mapping[tuple[str, int], int],
     expected_offsets: Mapping[tuple[str, int], int | None],
     dead_letters: Sequence[DeadLetterRecord],
@@ -220,6 +233,8 @@ def save_batch(
     ``dataset`` names where the batch's payments come from (a replayed dataset, or the live
     topics); the alerts carry it.  ``datasets``, when given, names each verdict's own (the
     live topics carry the streams of datasets too: ``detector.codec.DATASET_HEADER``).
+    ``states``: the touched customers' states, keyed by customer id (those of ``dataset``)
+    or by ``(dataset, customer id)`` when the batch holds several datasets' events.
     ``unknown_customers``: the batch's customers the customer reference does not list,
     flagged on their alerts (None: the writer did not check).
 
@@ -236,7 +251,7 @@ def save_batch(
     now = utc_now()
     origins = datasets if datasets is not None else [dataset] * len(verdicts)
     alert_rows, reasons = _alert_rows(verdicts, origins, now, unknown_customers)
-    state_rows = _state_rows(states, now)
+    state_rows = _state_rows(states, dataset, now)
     dead_rows = _dead_letter_rows(dead_letters, now)
     outbox_rows = _outbox_rows(outbox, now)
     if _is_postgresql(session):
@@ -467,8 +482,16 @@ def _insert_alerts(
     insert_many(session, reasons_stmt, reason_rows, _REASONS.c.alert_id)
 
 
-def _state_rows(states: Mapping[str, CustomerState], now: datetime) -> list[dict[str, Any]]:
-    return [{"customer_id": c, "state": s.to_dict(), "updated_at": now} for c, s in states.items()]
+def _state_rows(
+    states: Mapping[str, CustomerState] | Mapping[StateKey, CustomerState],
+    dataset: str,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    rows = []
+    for key, s in states.items():
+        d, c = key if isinstance(key, tuple) else (dataset, key)
+        rows.append({"customer_id": c, "dataset": d, "state": s.to_dict(), "updated_at": now})
+    return rows
 
 
 def _upsert_states(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -476,7 +499,7 @@ def _upsert_states(session: Session, rows: list[dict[str, Any]]) -> None:
         return
     stmt = upsert_insert(session, _STATES)
     stmt = stmt.on_conflict_do_update(
-        index_elements=["customer_id"],
+        index_elements=["customer_id", "dataset"],
         set_={"state": stmt.excluded.state, "updated_at": stmt.excluded.updated_at},
     )
     session.execute(stmt, rows)

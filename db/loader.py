@@ -98,7 +98,7 @@ def load_dataset(
     Raises ``data_gen.readers.DatasetError`` for a dataset that cannot be read.
     """
     t0 = time.perf_counter()
-    tables = dataset_tables(dataset if dataset is not None else read_dataset(path))
+    tables = dataset_tables(dataset if dataset is not None else read_dataset(path), Path(path))
     read_s = time.perf_counter() - t0
     migrate.upgrade(engine)
     t1 = time.perf_counter()
@@ -106,15 +106,24 @@ def load_dataset(
     return LoadReport(loads, read_s, time.perf_counter() - t1, replace)
 
 
-def dataset_tables(ds: Dataset) -> dict[str, pa.Table]:
-    """The dataset's frames as Arrow tables with exactly the database columns, in order."""
+def dataset_name(path: Path) -> str:
+    """The name alerts give the dataset at ``path``: its directory's, as a replay
+    (``detector.runner.replay_dataset``), a stream (``data_gen.stream``) and the studio do."""
+    return path.resolve().name
+
+
+def dataset_tables(ds: Dataset, path: Path | None = None) -> dict[str, pa.Table]:
+    """The dataset's frames as Arrow tables with exactly the database columns, in order.
+    Each payment records its dataset (:func:`dataset_name` of ``path``, else of the files
+    read), so the insights join an alert to its own dataset's payment."""
+    name = dataset_name(path if path is not None else ds.path)
     frames: Mapping[str, pd.DataFrame] = {
         "customers": ds.customers,
         "products": ds.products,
         "sessions": ds.sessions,
         "orders": ds.orders,
         "order_items": _with_line_numbers(ds.order_items),
-        "payments": ds.payments,
+        "payments": ds.payments.assign(dataset=name),
     }
     return {t.name: _arrow(frames[t.name], t) for t in TABLES}
 

@@ -155,6 +155,10 @@ class PaymentRow(Base):
     is_fraud: Mapped[bool | None] = mapped_column(Boolean)
     fraud_scenario: Mapped[str | None] = mapped_column(String)
     fraud_incident_id: Mapped[str | None] = mapped_column(String)
+    # The dataset the row was loaded from (its directory's name, as alerts name it); NULL for
+    # rows loaded before migration 0012 recorded it.  The key stays the payment id: the loaded
+    # tables are one namespace, as customers, sessions and orders are.
+    dataset: Mapped[str | None] = mapped_column(String)
 
 
 # --------------------------------------------------------------------------- alerts
@@ -293,9 +297,13 @@ class RulesetRow(Base):
 
 
 class DetectorStateRow(Base):
+    """A customer's state in one dataset: two datasets streamed through the live topics
+    (their customer ids overlap) keep apart what they remember (migration 0012)."""
+
     __tablename__ = "detector_state"
 
     customer_id: Mapped[str] = mapped_column(String, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String, primary_key=True, server_default=LIVE_DATASET)
     state: Mapped[dict[str, Any]] = mapped_column(json_type())
     updated_at: Mapped[datetime] = mapped_column(default=utc_now)
 

@@ -84,10 +84,10 @@ reasons AS (
     ON CONFLICT DO NOTHING
 ),
 states AS (
-    INSERT INTO detector_state (customer_id, state, updated_at)
-    SELECT customer_id, state, updated_at
+    INSERT INTO detector_state (customer_id, dataset, state, updated_at)
+    SELECT customer_id, dataset, state, updated_at
     FROM jsonb_populate_recordset(NULL::detector_state, CAST(:states AS jsonb))
-    ON CONFLICT (customer_id) DO UPDATE
+    ON CONFLICT (customer_id, dataset) DO UPDATE
         SET state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
 ),
 dead AS (

@@ -35,6 +35,7 @@ from db.detector_store import (
     load_batch_reads,
     load_offsets,
     load_outbox,
+    load_states,
     save_batch,
 )
 from db.errors import OffsetConflict
@@ -111,7 +112,10 @@ class DetectorService:
             clock_ms=_wall_ms if source.name == "kafka" else None,
             max_ahead_clock_ms=settings.max_ahead_clock_ms,
         )
-        self._states: dict[str, CustomerState] = {}
+        # Customer states per dataset, then per customer: a dataset streamed through the live
+        # topics (``kvt-dataset``) numbers its customers as any other does, so each dataset's
+        # customers have their own states; the live stream's are those of LIVE_DATASET.
+        self._states: dict[str, dict[str, CustomerState]] = {}
         self._late: set[int] = set()
         self._reference = CustomerReference()  # ids of this batch's items the merger released late
         self._expected: dict[TopicPartition, int | None] = {}
@@ -276,24 +280,37 @@ class DetectorService:
             # page view's customer needs no state loaded, serialised or upserted (at scale 10 a
             # backlog batch of 10,000 events touched 4x more customers than it changed).
             payers: set[str] = set()
-            customers: set[str] = set()
+            touched: dict[str, set[str]] = {}  # dataset -> its customers with a state to keep
             for i in items:
                 e = i.event
                 if type(e) is Payment:
                     payers.add(e.customer_id)
-                elif type(e) is Activity and e.event_type in STATEFUL_EVENT_TYPES:
-                    customers.add(e.customer_id)
-            customers |= payers
-            missing = [c for c in customers if c not in self._states]
+                elif type(e) is not Activity or e.event_type not in STATEFUL_EVENT_TYPES:
+                    continue
+                touched.setdefault(i.record.dataset or self.dataset, set()).add(e.customer_id)
+            missing = {
+                ds: [c for c in customers if c not in self._states.setdefault(ds, {})]
+                for ds, customers in touched.items()
+            }
+            # A batch is one dataset's as a rule: its states and the customer reference in one
+            # round trip (load_batch_reads), any other dataset's states on their own.
+            first = next((ds for ds, m in missing.items() if m), self.dataset)
             ask = self._reference.to_ask(payers)
             listed: set[str] | None = set()
-            if missing or ask:  # one round trip for both on a live batch
-                loaded, listed = load_batch_reads(session, missing, ask)
-                self._states.update(loaded)
+            if missing.get(first) or ask:
+                loaded, listed = load_batch_reads(session, missing.get(first, []), ask, first)
+                self._states.setdefault(first, {}).update(loaded)
+            for ds, ids in missing.items():
+                if ids and ds != first:
+                    self._states[ds].update(load_states(session, ids, ds))
             # States are scored in place; any failure below clears the cache, so memory
-            # never runs ahead of the database.
-            work = self._states
-            detector = Detector(self._ruleset, work, dedup_window_ms=self.settings.dedup_window_ms)
+            # never runs ahead of the database.  One engine shell per dataset, each over that
+            # dataset's states only.
+            detectors = {
+                ds: Detector(self._ruleset, work, dedup_window_ms=self.settings.dedup_window_ms)
+                for ds, work in self._states.items()
+                if ds in touched
+            }
             verdicts: list[tuple[Verdict, Payment]] = []
             origins: list[str] = []  # each verdict's dataset: its message's, else the source's
             dead: list[DeadLetterRecord] = []
@@ -321,16 +338,20 @@ class DetectorService:
                     dead_records.append(r)
                     continue
                 assert item.event is not None
+                origin = r.dataset or self.dataset
+                detector = detectors.get(origin)
+                if detector is None:  # no state to read or change (a page view): no verdict
+                    continue
                 v = detector.process(item.event)
                 if v is not None:
                     payments += 1
                     assert isinstance(item.event, Payment)
                     verdicts.append((v, item.event))
-                    origins.append(r.dataset or self.dataset)
+                    origins.append(origin)
             alerting = [i for i, (v, _) in enumerate(verdicts) if v.is_alert]
             alerts = [verdicts[i] for i in alerting]
             datasets = [origins[i] for i in alerting]
-            skipped = detector.skipped
+            skipped = [sk for d in detectors.values() for sk in d.skipped]
             repeated = {id(sk.event) for sk in skipped}
             late = (
                 [
@@ -355,7 +376,12 @@ class DetectorService:
                 session,
                 group_id=self.source.group_id,
                 verdicts=alerts,
-                states={c: work[c] for c in customers if c in work},
+                states={
+                    (ds, c): self._states[ds][c]
+                    for ds, customers in touched.items()
+                    for c in customers
+                    if c in self._states[ds]
+                },
                 offsets=offsets,
                 expected_offsets={tp: self._expected.get(tp) for tp in offsets},
                 dead_letters=dead,

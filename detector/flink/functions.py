@@ -28,7 +28,9 @@ from sqlalchemy.exc import DBAPIError
 from data_gen.wire_format import BadMessage
 from db.detector_store import DeadLetterRecord, save_batch
 from db.engine import make_engine, session_factory
+from db.models import LIVE_DATASET
 from detector.backoff import backoff
+from detector.common.datasets import DATASET_HEADER, header_dataset
 from detector.common.settings import load_settings
 from detector.engine import Detector
 from detector.events import Payment
@@ -99,12 +101,22 @@ class Poison:
     key: bytes | None = None
 
 
+def state_key(customer_id: str, dataset: str) -> str:
+    """The key of a customer's state in one dataset: the customer id for the live stream (as
+    before datasets had their own states, so a restored live state keeps its key), else the
+    id and the dataset apart by a NUL, which no customer id holds (detector.codec).  Two
+    datasets streamed through the live topics number their customers alike; as in the
+    service (``detector.service``), each keeps its own states."""
+    return customer_id if dataset == LIVE_DATASET else f"{customer_id}\x00{dataset}"
+
+
 class Decode(FlatMapFunction):
-    """Input rows (value, topic, partition, offset, ..., key, ahead: detector/flink/job.py)
-    to (key, event or Poison): events keyed by customer, poison messages (an implausibly
-    future time among them) by their source partition. Everything leaves by one output, so
-    Flink fuses this with the key selector into one Python operator: a second one could still
-    hold records in its buffer when a checkpoint barrier passes."""
+    """Input rows (value, topic, partition, offset, ..., key, ahead, dataset header:
+    detector/flink/job.py) to (key, event or Poison, dataset): events keyed by customer and
+    dataset (:func:`state_key`), poison messages (an implausibly future time among them) by
+    their source partition. Everything leaves by one output, so Flink fuses this with the key
+    selector into one Python operator: a second one could still hold records in its buffer
+    when a checkpoint barrier passes."""
 
     def __init__(
         self, payments_topic: str, max_bytes: int, max_ahead_ms: int, max_ahead_clock_ms: int
@@ -113,8 +125,10 @@ class Decode(FlatMapFunction):
         self.max_bytes = max_bytes
         self.max_ahead = (max_ahead_ms, max_ahead_clock_ms)
 
-    def flat_map(self, row: Row) -> Iterator[tuple[str, Event | Poison]]:
+    def flat_map(self, row: Row) -> Iterator[tuple[str, Event | Poison, str]]:
         value, topic, partition, offset = row[0], row[1], row[2], row[3]
+        # The service's rule (detector.sources): a header naming no dataset is the live stream.
+        dataset = header_dataset([(DATASET_HEADER, row[10])]) or LIVE_DATASET
         try:
             event = decode(
                 topic == self.payments_topic, value, self.max_bytes, row[9], partition,
@@ -122,10 +136,10 @@ class Decode(FlatMapFunction):
             )  # fmt: skip
         except BadMessage as exc:
             poison = Poison(topic, partition, offset, exc.reason, exc.detail, value, row[8])
-            yield f"{POISON_KEY}{topic}/{partition}", poison
+            yield f"{POISON_KEY}{topic}/{partition}", poison, dataset
             return
         if event is not None:  # a page view changes nothing: it stops here
-            yield event.customer_id, event
+            yield state_key(event.customer_id, dataset), event, dataset
 
 
 class Score(KeyedBroadcastProcessFunction, _Database):
@@ -157,14 +171,15 @@ class Score(KeyedBroadcastProcessFunction, _Database):
         if entries is not None:
             state.put(TIMELINE, entries)
 
-    def process_element(self, value: tuple[str, Event | Poison], ctx: Any) -> Iterator[Any]:
+    def process_element(self, value: tuple[str, Event | Poison, str], ctx: Any) -> Iterator[Any]:
         event = value[1]
         if isinstance(event, Poison):
             yield from self._dead_letter(event)
             return
-        yield from self._apply([event], ctx)
+        yield from self._apply([event], value[2], ctx)
 
-    def _apply(self, events: list[Event], ctx: Any) -> Iterator[Row]:
+    def _apply(self, events: list[Event], dataset: str, ctx: Any) -> Iterator[Row]:
+        """``events`` of one customer in ``dataset``, whose state this key holds."""
         raw = self.customer.value()
         state = None if raw is None else CustomerState.from_dict(raw)
         entries: list[Entry] = ctx.get_broadcast_state(RULESETS).get(TIMELINE) or []
@@ -185,8 +200,9 @@ class Score(KeyedBroadcastProcessFunction, _Database):
                 # PostgreSQL (the app's queue) at once; Kafka with the next checkpoint. Both
                 # here, in the operator that owns the state: an alert handed to a later Python
                 # operator could still be in its buffer when a checkpoint completes.
-                self.write(verdicts=[(verdict, event)])
-                yield Row(verdict.customer_id, orjson.dumps(alert_body(verdict, event)))
+                self.write(verdicts=[(verdict, event)], datasets=[dataset])
+                body = alert_body(verdict, event, dataset)
+                yield Row(verdict.customer_id, orjson.dumps(body))
         if state is not None:
             self.customer.update(state.to_dict())
 

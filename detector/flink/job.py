@@ -24,6 +24,7 @@ from pyflink.datastream.connectors.kafka import KafkaOffsetsInitializer, KafkaSo
 from pyflink.java_gateway import get_gateway
 from pyflink.table import StreamTableEnvironment
 
+from detector.common.datasets import DATASET_HEADER
 from detector.common.settings import Settings
 from detector.flink.bridge import ruleset_topic
 from detector.flink.functions import (
@@ -138,6 +139,7 @@ CREATE TEMPORARY TABLE {name} (
   `topic` STRING METADATA VIRTUAL,
   `partition` INT METADATA VIRTUAL,
   `offset` BIGINT METADATA VIRTUAL,
+  `headers` MAP<STRING, BYTES> METADATA VIRTUAL,
   `ahead` AS {AHEAD_FN}({args}),
   `event_time` AS COALESCE({TIME_FN}({args}), TIMESTAMP '1970-01-01 00:00:00'),
   WATERMARK FOR `event_time` AS `event_time` - INTERVAL '{lag:.3f}' SECOND
@@ -183,13 +185,15 @@ def build(settings: Settings, opts: JobOptions) -> StreamExecutionEnvironment:
     )
 
     # One stream of both topics, released per customer in the engine's order by a small Java
-    # operator (detector/flink/java): its buffer and timers are Flink's keyed state.
+    # operator (detector/flink/java): its buffer and timers are Flink's keyed state.  The
+    # last field is the dataset a streamed dataset names in its header (Decode checks it).
     def view(table: str, kind: int, id_field: str) -> str:
         text = "CAST(`value` AS STRING)"
         return (
             f"SELECT `value`, `topic`, `partition`, `offset`, `event_time`, "
             f"JSON_VALUE({text}, '$.customer_id') AS customer, {kind} AS kind, "
-            f"JSON_VALUE({text}, '$.{id_field}') AS id, `key`, `ahead` FROM {table}"
+            f"JSON_VALUE({text}, '$.{id_field}') AS id, `key`, `ahead`, "
+            f"`headers`['{DATASET_HEADER}'] AS dataset FROM {table}"
         )
 
     inputs = t_env.to_data_stream(

@@ -117,6 +117,13 @@ def test_overlapping_payment_ids_are_one_alert_per_dataset_through_the_one_state
         assert sorted(tuple(r) for r in rows) == [(a, "BLOCKED", 2), (b, "PENDING_REVIEW", 1)]
         reasons = s.scalar(select(func.count()).where(AlertReason.alert_id.in_([a, b])))
         assert reasons == 2 * len(next(v for v, _ in pairs if v.is_alert).reasons)
+        kept = s.execute(select(DetectorStateRow.dataset, func.count()).group_by(
+            DetectorStateRow.dataset)).all()  # fmt: skip
+        assert dict(kept) == {"shop-a": len(states), "shop-b": len(states)}  # one per dataset
+        # Each dataset's customers have their own states (0012 refuses to drop them): forget
+        # them, so that 0010's refusal is the one tested.
+        s.execute(text("DELETE FROM detector_state WHERE dataset <> 'live'"))
+        s.commit()
     with pytest.raises(migrate.DowngradeRefused, match=f"{len(alerting)} payment id"):
         migrate.downgrade(bare_engine, "0009")
     assert migrate.current_revision(bare_engine) == migrate.head_revision()

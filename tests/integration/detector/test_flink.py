@@ -26,10 +26,12 @@ from confluent_kafka.admin import AdminClient
 
 from data_gen.feed import dataset_events
 from data_gen.readers import read_dataset
-from data_gen.stream import stream_messages
+from data_gen.stream import producer_config, stream_messages
 from data_gen.wire_format import format_ts, parse_ts_ms
+from db.detector_store import alert_id_for
 from db.models import Alert, DeadLetter
 from db.rulesets import publish_ruleset
+from detector.common.datasets import DATASET_HEADER
 from detector.engine import Detector, Verdict
 from detector.rules import RULE_IDS, default_ruleset
 from tests.integration.detector.conftest import ROOT, Expected, Pipeline
@@ -414,3 +416,47 @@ def test_a_ruleset_published_mid_stream_scores_later_payments_only(
     assert all(pid in payments[cuts[0] :] for pid in second_half)
     assert all(pid in payments[: cuts[-1]] for pid in before)
     assert_topic_equals(p, got)
+
+
+def test_datasets_streamed_together_keep_their_customers_and_name_their_alerts(
+    flink, expected: Expected, verdicts
+) -> None:
+    """The same dataset as the live stream's and as two datasets' (kvt-dataset), message by
+    message in event order: same customer and payment ids, same times.  Each copy is scored
+    as if alone (one state per customer and dataset: a repeat across datasets is no
+    repeat) and its alerts carry the dataset's ids and name, as the service's do."""
+    p = flink()
+    t = p.settings.topics
+    topics = {"user_events": t.user_events, "payments": t.payments}
+    names = (None, "shop-a", "shop-b")
+    prod = Producer(producer_config(p.settings))
+    for m in expected.messages:
+        if m.kind not in topics:
+            continue
+        for name in names:
+            headers = [(DATASET_HEADER, name.encode())] if name is not None else None
+            prod.produce(topics[m.kind], key=m.key, value=m.value, headers=headers)
+        prod.poll(0)
+    assert prod.flush(30) == 0
+
+    summary = run_job(p, "--parallelism", "2")
+
+    assert summary["status"] == "FINISHED"
+    want = expected_alerts(verdicts)
+    with p.sessions() as s:
+        rows = s.execute(
+            sa.select(Alert.alert_id, Alert.payment_id, Alert.dataset, Alert.score,
+                      Alert.severity, Alert.ruleset_version, Alert.reasons)
+        ).all()  # fmt: skip
+    for name in ("live", "shop-a", "shop-b"):
+        got = {
+            pid: (score, sev, rs, explain(reasons))
+            for aid, pid, d, score, sev, rs, reasons in rows
+            if d == name and aid == alert_id_for(pid, name)
+        }
+        assert got == want, name
+    assert len(rows) == 3 * len(want)
+    bodies = [orjson.loads(m.value()) for m in read_committed(p, t.alerts)]
+    assert sorted((b["alert_id"], b["dataset"]) for b in bodies) == sorted(
+        (alert_id_for(pid, d), d) for pid in want for d in ("live", "shop-a", "shop-b")
+    )

@@ -230,3 +230,37 @@ def test_data_version_changes_with_decisions_and_payments(
     with Session(bare) as s:
         v2 = counts.data_version(s)
     assert v2[2] > v1[2] == 0
+
+
+def test_a_dataset_counts_its_own_payments_not_another_datasets_of_the_same_id(
+    tmp_path: Path,
+) -> None:
+    """Datasets A and B number their payments alike; A is loaded, both are replayed.  B's
+    insights join none of A's payments (no method, label or payment count of A's), A's
+    join all of its own."""
+    settings = replace(Settings(), data_dir=tmp_path)
+    engine = make_engine(settings.db_url)
+    upgrade(engine)
+    paths = {}
+    for name, seed in (("shop-a", 7), ("shop-b", 8)):
+        paths[name] = tmp_path / name
+        generate(paths[name], GenParams(scale=0.05, seed=seed))
+        messages = dataset_messages(read_dataset(paths[name]), with_orders=False)
+        source = ReplaySource(messages, settings, f"replay:{name}")
+        DetectorService(settings, source, session_factory(engine), dataset=name).run(
+            until_idle=True
+        )
+    load_dataset(engine, paths["shop-a"])
+    with Session(engine) as s:
+        b_ids = set(s.scalars(select(Alert.payment_id).where(Alert.dataset == "shop-b")))
+        loaded = dict(s.execute(select(PaymentRow.payment_id, PaymentRow.dataset)).all())
+        assert b_ids & set(loaded) and set(loaded.values()) == {"shop-a"}  # the premise
+        assert counts.breakdown(s, "method", "shop-b").empty
+        assert (counts.rule_precision(s, "shop-b")["labelled"] == 0).all()
+        assert counts.totals(s, "shop-b").payments == 0
+        a = list(s.scalars(select(Alert).where(Alert.dataset == "shop-a")))
+        methods = dict(s.execute(select(PaymentRow.payment_id, PaymentRow.method)).all())
+        got = counts.breakdown(s, "method", "shop-a").set_index("value")["alerts"].to_dict()
+        assert got == dict(Counter(methods[x.payment_id] for x in a))
+        assert counts.totals(s, "shop-a").payments == len(loaded)
+    engine.dispose()

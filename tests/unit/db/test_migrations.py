@@ -166,14 +166,16 @@ def test_0010_lets_two_datasets_hold_a_payment_id_and_refuses_to_downgrade_over_
         conn.execute(insert, {"a": "ALT-P1", "p": "P1", "d": "shop-a"})
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(insert, {"a": "ALT:P1@shop-b", "p": "P1", "d": "shop-b"})
-    migrate.upgrade(engine)
+    # To 0010 only: SQLite commits DDL statement by statement, so a later revision's
+    # downgrade (a table rebuilt) would not be undone by 0010's refusal.
+    migrate.upgrade(engine, "0010")
     with engine.begin() as conn:
         conn.execute(insert, {"a": "ALT:P1@shop-b", "p": "P1", "d": "shop-b"})
     with pytest.raises(IntegrityError), engine.begin() as conn:  # still one per dataset
         conn.execute(insert, {"a": "ALT:P1@shop-b2", "p": "P1", "d": "shop-b"})
     with pytest.raises(migrate.DowngradeRefused, match="1 payment id"):
         migrate.downgrade(engine, "0009")
-    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert migrate.current_revision(engine) == "0010"
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM fraud_alerts WHERE dataset = 'shop-b'"))
     migrate.downgrade(engine, "0009")
@@ -212,4 +214,31 @@ def test_0011_counts_the_alerts_already_there_and_a_refused_downgrade_changes_no
     assert migrate.current_revision(engine) == migrate.head_revision()
     with session_factory(engine)() as s:
         assert sum(g[4] for g in count_groups(s, "b")) == 2
+    engine.dispose()
+
+
+def test_0012_keeps_states_live_and_lets_datasets_hold_a_customer_each(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0011")
+    state = "INSERT INTO detector_state (customer_id, {cols} state, updated_at) VALUES" \
+        " ('C1', {vals} '{{}}', '2025-11-20 10:00:01')"  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(text(state.format(cols="", vals="")))
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT dataset FROM detector_state")).scalars().all() == [
+            "live"  # the states stored before are the live stream's
+        ]
+        conn.execute(text(state.format(cols="dataset,", vals="'shop-a',")))
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # one per customer and dataset
+        conn.execute(text(state.format(cols="dataset,", vals="'shop-a',")))
+    with pytest.raises(migrate.DowngradeRefused, match="1 customer"):
+        migrate.downgrade(engine, "0011")
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM detector_state WHERE dataset <> 'live'"))
+    migrate.downgrade(engine, "0011")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT customer_id FROM detector_state")).scalars().all() == [
+            "C1"
+        ]
     engine.dispose()
