@@ -111,12 +111,12 @@ def state_key(customer_id: str, dataset: str) -> str:
 
 
 class Decode(FlatMapFunction):
-    """Input rows (value, topic, partition, offset, ..., key, ahead, dataset header:
-    detector/flink/job.py) to (key, event or Poison, dataset): events keyed by customer and
-    dataset (:func:`state_key`), poison messages (an implausibly future time among them) by
-    their source partition. Everything leaves by one output, so Flink fuses this with the key
-    selector into one Python operator: a second one could still hold records in its buffer
-    when a checkpoint barrier passes."""
+    """Input rows (value, topic, partition, offset, event time, customer's state key, ...,
+    key, ahead: detector/flink/job.py) to (key, event or Poison, dataset): events keyed by
+    customer and dataset (:func:`state_key`), poison messages (an implausibly future time
+    among them) by their source partition. Everything leaves by one output, so Flink fuses
+    this with the key selector into one Python operator: a second one could still hold
+    records in its buffer when a checkpoint barrier passes."""
 
     def __init__(
         self, payments_topic: str, max_bytes: int, max_ahead_ms: int, max_ahead_clock_ms: int
@@ -127,8 +127,10 @@ class Decode(FlatMapFunction):
 
     def flat_map(self, row: Row) -> Iterator[tuple[str, Event | Poison, str]]:
         value, topic, partition, offset = row[0], row[1], row[2], row[3]
-        # The service's rule (detector.sources): a header naming no dataset is the live stream.
-        dataset = header_dataset([(DATASET_HEADER, row[10])]) or LIVE_DATASET
+        # The dataset the job's SQL found in the kvt-dataset header (after the last NUL of the
+        # customer field), checked by the service's rule (detector.sources) all the same.
+        named = row[5].rpartition("\x00")[2] if row[5] and "\x00" in row[5] else None
+        dataset = header_dataset([(DATASET_HEADER, named)]) or LIVE_DATASET
         try:
             event = decode(
                 topic == self.payments_topic, value, self.max_bytes, row[9], partition,
