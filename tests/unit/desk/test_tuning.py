@@ -77,7 +77,7 @@ def test_editor_round_trips_a_ruleset(lang: str) -> None:
     row = frame.set_index("rule_id").loc["VELOCITY_HIGH"]
     assert row["param2"].startswith("window" if lang == "en" else "fenêtre")
     # French groups thousands with a narrow no-break space (Babel).
-    assert ("[1–1440]" if lang == "en" else "[1–1\u202f440]") in row["param2"]
+    assert ("[1–1,440]" if lang == "en" else "[1–1\u202f440]") in row["param2"]
     assert row["value2"] == 15
     back = tuning.ruleset_from_editor(frame, 55, 90, lang)
     assert back.fingerprint() == rs.fingerprint()
@@ -90,7 +90,7 @@ def test_out_of_bounds_parameter_says_what_and_where() -> None:
     (p,) = info.value.problems
     assert p.path == "rules.VELOCITY_HIGH.params.window_minutes"
     assert "High velocity" in p.where and "window (minutes)" in p.where
-    assert p.message == "must be between 1 and 1440, got 0"
+    assert p.message == "must be between 1 and 1,440, got 0"
 
 
 def test_every_problem_is_listed_in_the_chosen_language() -> None:
@@ -108,7 +108,7 @@ def test_every_problem_is_listed_in_the_chosen_language() -> None:
         "thresholds",
     ]
     messages = [p.message for p in info.value.problems]
-    assert messages[0] == "doit être entre 0 et 1000, reçu -5"
+    assert messages[0] == "doit être entre 0 et 1\u202f000, reçu -5"
     assert messages[1] == "doit être un nombre entier, reçu 2,5"  # the French decimal sign
     assert "seuil d'alerte (90)" in messages[3]
 
