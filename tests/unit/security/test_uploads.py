@@ -50,5 +50,6 @@ def test_the_studio_refuses_an_upload_over_the_configured_limit(
     at.button(key="st_import_zip_btn").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.error  # "refused, nothing was written" ...
-    assert any("over the 1 MB limit" in c.value for c in at.code)  # ... and why
+    # ... and why, in the page's language (French by default: the studio's errors are keys).
+    assert any("au-delà de la limite de 1 Mo" in c.value for c in at.code)
     assert list((data_dir / "datasets").iterdir()) == []
